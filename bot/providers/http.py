@@ -1,0 +1,246 @@
+"""One pooled ``httpx.AsyncClient`` per provider, with explicit timeouts and a retry policy.
+
+Retry policy:
+
+* Idempotent calls (GET by default, or any call marked ``idempotent=True``) are retried with
+  bounded exponential backoff on 429 (honouring ``Retry-After``), 5xx and transport errors.
+* Non-idempotent calls (create, deposit, start …) are retried only when the provider
+  provably did not process them: a 429 answer, or a connection that was never established.
+  A timeout or a 5xx after sending raises :class:`OutcomeUnknownError` and is never re-sent.
+
+The API key is sent only in headers; any provider text quoted in an error is scrubbed of it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from pydantic import SecretStr
+
+from bot.providers.errors import (
+    OutcomeUnknownError,
+    ProviderError,
+    RateLimitedError,
+    UnavailableError,
+)
+
+log = logging.getLogger(__name__)
+
+ErrorMapper = Callable[[httpx.Response], ProviderError]
+Sleep = Callable[[float], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 4
+    base_delay: float = 0.25
+    max_delay: float = 8.0
+    #: A Retry-After longer than this is not waited for; the call fails as rate limited.
+    max_retry_after: float = 30.0
+
+    def backoff(self, attempt: int) -> float:
+        """Full-jitter exponential backoff for the given (1-based) failed attempt."""
+        cap = min(self.max_delay, self.base_delay * (2 ** (attempt - 1)))
+        return random.uniform(cap / 2, cap)
+
+
+DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=30.0, write=10.0, pool=5.0)
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when is None:
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def response_text(response: httpx.Response, limit: int = 500) -> str:
+    """The provider's error text: ``message``/``error`` from a JSON body, else the raw text."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text.strip()[:limit]
+    if isinstance(body, dict):
+        for key in ("message", "error"):
+            value = body.get(key)
+            if isinstance(value, str) and value:
+                return value[:limit]
+    return str(body)[:limit]
+
+
+class ProviderHTTP:
+    """A provider's connection pool plus the retry policy and error mapping."""
+
+    def __init__(
+        self,
+        *,
+        provider: str,
+        base_url: str,
+        auth_headers: Mapping[str, SecretStr],
+        error_mapper: ErrorMapper,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        retry: RetryPolicy | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self.provider = provider
+        self._auth_headers = dict(auth_headers)
+        self._secrets = [v.get_secret_value() for v in auth_headers.values() if v]
+        self._map_error = error_mapper
+        self.retry = retry or RetryPolicy()
+        self._sleep = sleep
+        self._client = httpx.AsyncClient(
+            base_url=base_url.rstrip("/"),
+            timeout=timeout,
+            transport=transport,
+            headers={"Accept": "application/json", "User-Agent": "deploybot/0.1"},
+            limits=httpx.Limits(max_connections=50, max_keepalive_connections=20),
+        )
+        #: Calls actually sent over the wire (retries included), for metrics and tests.
+        self.calls_sent = 0
+
+    @property
+    def base_url(self) -> str:
+        return str(self._client.base_url)
+
+    def __repr__(self) -> str:
+        return f"ProviderHTTP(provider={self.provider!r}, base_url={self.base_url!r})"
+
+    def scrub(self, text: str) -> str:
+        for secret in self._secrets:
+            if secret:
+                text = text.replace(secret, "[redacted]")
+        return text
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        idempotent: bool | None = None,
+        timeout: httpx.Timeout | float | None = None,
+        expected: tuple[int, ...] = (200, 201, 202, 204),
+    ) -> httpx.Response:
+        """Send one call (with retries per policy); return the response or raise a ProviderError."""
+        method = method.upper()
+        safe_to_repeat = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
+        headers = {k: v.get_secret_value() for k, v in self._auth_headers.items()}
+        extra: dict[str, Any] = {}
+        if timeout is not None:
+            extra["timeout"] = timeout
+        attempt = 0
+        while True:
+            attempt += 1
+            last = attempt >= self.retry.max_attempts
+            started = time.perf_counter()
+            try:
+                self.calls_sent += 1
+                response = await self._client.request(
+                    method, path, params=params, json=json, headers=headers, **extra
+                )
+            except httpx.ConnectError as exc:
+                # The connection was never made: nothing reached the provider.
+                if last:
+                    raise UnavailableError(
+                        f"Could not connect to {self.provider} ({type(exc).__name__}).",
+                        provider=self.provider,
+                    ) from None
+                await self._sleep(self.retry.backoff(attempt))
+                continue
+            except httpx.TransportError as exc:
+                if not safe_to_repeat:
+                    raise OutcomeUnknownError(
+                        f"{self.provider} did not answer in time ({type(exc).__name__}); "
+                        "the request may have been carried out.",
+                        provider=self.provider,
+                    ) from None
+                if last:
+                    raise UnavailableError(
+                        f"{self.provider} did not answer ({type(exc).__name__}).",
+                        provider=self.provider,
+                    ) from None
+                await self._sleep(self.retry.backoff(attempt))
+                continue
+            log.debug(
+                "%s %s %s -> %s in %.0f ms",
+                self.provider,
+                method,
+                path,
+                response.status_code,
+                (time.perf_counter() - started) * 1000,
+            )
+            if response.status_code in expected:
+                return response
+            if response.status_code == 429:
+                wait = parse_retry_after(response.headers.get("Retry-After"))
+                if last or (wait is not None and wait > self.retry.max_retry_after):
+                    raise RateLimitedError(
+                        f"{self.provider} is rate limiting requests"
+                        + (f"; retry after {wait:.0f} s." if wait is not None else "."),
+                        retry_after=wait,
+                        provider=self.provider,
+                        status_code=429,
+                    )
+                await self._sleep(wait if wait is not None else self.retry.backoff(attempt))
+                continue
+            if response.status_code >= 500 and safe_to_repeat and not last:
+                error = self._mapped(response)
+                # Some providers answer business errors with 500 (Nosana's wrong state):
+                # only retry what maps to "unavailable".
+                if isinstance(error, UnavailableError):
+                    await self._sleep(self.retry.backoff(attempt))
+                    continue
+                raise error
+            raise self._mapped(response)
+
+    def _mapped(self, response: httpx.Response) -> ProviderError:
+        error = self._map_error(response)
+        error.provider = error.provider or self.provider
+        error.status_code = error.status_code or response.status_code
+        error.message = self.scrub(error.message)
+        if error.provider_text:
+            error.provider_text = self.scrub(error.provider_text)
+        error.args = (error.message,)
+        return error
+
+    async def get_json(self, path: str, **kwargs: Any) -> Any:
+        response = await self.request("GET", path, **kwargs)
+        return self.json(response)
+
+    def json(self, response: httpx.Response) -> Any:
+        if response.status_code == 204 or not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            raise UnavailableError(
+                f"{self.provider} answered with something that is not JSON "
+                f"(HTTP {response.status_code}).",
+                provider=self.provider,
+                status_code=response.status_code,
+            ) from None

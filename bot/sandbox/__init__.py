@@ -1,0 +1,1 @@
+"""Local emulators of the Nosana, Akash Console and NeuraNET APIs (loopback only)."""
