@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 NOSANA_PRODUCTION_URL = "https://dashboard.k8s.prd.nos.ci/api"
 AKASH_PRODUCTION_URL = "https://console-api.akash.network"
@@ -13,11 +15,18 @@ NEURANET_PRODUCTION_URL = "https://api.neuranet.network/api"
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
 
     nosana_api_url: str = Field(NOSANA_PRODUCTION_URL, validation_alias="NOSANA_API_URL")
     akash_api_url: str = Field(AKASH_PRODUCTION_URL, validation_alias="AKASH_API_URL")
     neuranet_api_url: str = Field(NEURANET_PRODUCTION_URL, validation_alias="NEURANET_API_URL")
+
+    #: PostgreSQL in production (Heroku's ``postgres://…`` accepted); SQLite file when unset.
+    database_url: SecretStr | None = Field(None, validation_alias="DATABASE_URL")
+    #: Where the default SQLite database (and its local encryption key file) live.
+    data_dir: Path = Field(Path("data"), validation_alias="DEPLOYBOT_DATA_DIR")
+    #: Comma-separated Fernet keys; the first encrypts. Required unless the database is SQLite.
+    encryption_keys: SecretStr | None = Field(None, validation_alias="DEPLOYBOT_ENCRYPTION_KEYS")
 
     def provider_url(self, provider: str) -> str:
         return {
@@ -25,6 +34,20 @@ class Settings(BaseSettings):
             "akash": self.akash_api_url,
             "neuranet": self.neuranet_api_url,
         }[provider]
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url is not None and self.database_url.get_secret_value().strip():
+            return self.database_url.get_secret_value().strip()
+        return f"sqlite:///{(self.data_dir / 'deploybot.db').resolve()}"
+
+    @property
+    def key_file(self) -> Path:
+        """The local encryption key file: next to the SQLite database."""
+        url = make_url(self.effective_database_url)
+        if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+            return Path(url.database).with_name("deploybot.key")
+        return self.data_dir / "deploybot.key"
 
 
 @lru_cache(maxsize=1)

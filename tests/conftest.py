@@ -23,3 +23,6 @@ def clock() -> ManualClock:
 def fast_retry() -> RetryPolicy:
     """Same attempts as production, but backoff in milliseconds."""
     return RetryPolicy(base_delay=0.001, max_delay=0.01, max_retry_after=5.0)
+
+
+pytest_plugins = ["tests.db_support"]

@@ -16,7 +16,7 @@ import httpx
 from pydantic import BaseModel, SecretStr
 
 from bot.providers.errors import NotSupportedError, ProviderError, UnavailableError
-from bot.providers.http import ErrorMapper, ProviderHTTP, RetryPolicy, Sleep
+from bot.providers.http import ProviderHTTP, RetryPolicy, Sleep
 from bot.providers.models import (
     Balance,
     Bid,
@@ -168,7 +168,9 @@ class BaseProvider:
         )
 
     def _unsupported(self, what: str) -> NotSupportedError:
-        return NotSupportedError(f"{self.display_name} does not support {what}.", provider=self.name)
+        return NotSupportedError(
+            f"{self.display_name} does not support {what}.", provider=self.name
+        )
 
     async def create(self, spec: BaseModel) -> CreateResult:
         raise self._unsupported("creating deployments")

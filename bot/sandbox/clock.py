@@ -1,4 +1,4 @@
-"""Clocks that drive the sandbox worlds: one the tests control, one that runs (sped up) for demos."""
+"""Clocks that drive the sandbox worlds: one tests control, one that runs (sped up) in demos."""
 
 from __future__ import annotations
 
@@ -61,6 +61,6 @@ class ScaledClock:
 
 def iso(ts: float) -> str:
     """ISO-8601 UTC with milliseconds and a ``Z``, as JavaScript's ``toISOString()``."""
-    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.") + (
-        f"{int(round((ts % 1) * 1000)) % 1000:03d}Z"
-    )
+    millis = round(ts * 1000)
+    seconds, ms = divmod(millis, 1000)
+    return datetime.fromtimestamp(seconds, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms:03d}Z"

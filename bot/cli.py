@@ -1,0 +1,102 @@
+"""The ``deploybot`` command line (also ``python -m bot``)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from bot import __version__
+
+
+def _ports(value: str) -> tuple[int, ...]:
+    try:
+        ports = tuple(int(p) for p in value.split(",") if p.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated port numbers (Nosana,Akash,NeuraNET), got {value!r}"
+        ) from None
+    if len(ports) > 3 or any(not 0 <= p <= 65535 for p in ports):
+        raise argparse.ArgumentTypeError("give at most three ports, each 0-65535")
+    return ports
+
+
+def _positive(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {value!r}") from None
+    if number <= 0:
+        raise argparse.ArgumentTypeError("must be greater than 0")
+    return number
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="deploybot",
+        description="Slack chat-ops for GPU/container deployments on Nosana, Akash and NeuraNET.",
+    )
+    parser.add_argument("--version", action="version", version=f"deploybot {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    sandbox = sub.add_parser(
+        "sandbox",
+        help="serve local emulators of the Nosana, Akash and NeuraNET APIs",
+        description=(
+            "Serve local emulators of the three provider APIs on loopback and print one line "
+            "per API: '<provider> <base_url> <demo_api_key>'. Ctrl-C stops them."
+        ),
+    )
+    sandbox.add_argument(
+        "--speed",
+        type=_positive,
+        default=10.0,
+        help="how much faster than real time the emulated worlds run (default 10)",
+    )
+    sandbox.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    sandbox.add_argument(
+        "--ports",
+        type=_ports,
+        default=(),
+        help="ports for Nosana,Akash,NeuraNET (default: free ports)",
+    )
+    sandbox.add_argument(
+        "--stop-after", type=_positive, default=None, help=argparse.SUPPRESS
+    )  # for tests: stop by itself after N seconds
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if args.command == "sandbox":
+        from bot.sandbox.server import serve_forever
+
+        def emit(line: str) -> None:
+            print(line, flush=True)
+
+        try:
+            asyncio.run(
+                serve_forever(
+                    speed=args.speed,
+                    host=args.host,
+                    ports=args.ports,
+                    print_line=emit,
+                    stop_after=args.stop_after,
+                )
+            )
+        except OSError as exc:
+            print(f"deploybot: could not start the sandbox: {exc}", file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            pass
+        return 0
+    parser.print_help()
+    return 0

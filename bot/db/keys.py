@@ -1,0 +1,135 @@
+"""Per-workspace provider keys, encrypted at rest with the KeyRing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from pydantic import SecretStr
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+
+from bot.crypto import KeyRing, mask
+from bot.db.models import ProviderKey, utcnow
+
+
+@dataclass(frozen=True)
+class StoredKeyInfo:
+    """What may be shown about a stored key (never the key itself)."""
+
+    team_id: str
+    enterprise_id: str
+    provider: str
+    key_hint: str
+    connected_by: str
+    connected_at: datetime
+    last_verified_at: datetime | None
+
+
+def _info(row: ProviderKey) -> StoredKeyInfo:
+    return StoredKeyInfo(
+        team_id=row.team_id,
+        enterprise_id=row.enterprise_id,
+        provider=row.provider,
+        key_hint=row.key_hint,
+        connected_by=row.connected_by,
+        connected_at=row.connected_at,
+        last_verified_at=row.last_verified_at,
+    )
+
+
+class KeyStore:
+    def __init__(self, engine: AsyncEngine, keyring: KeyRing) -> None:
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self._keyring = keyring
+
+    async def put(
+        self,
+        *,
+        team_id: str,
+        provider: str,
+        api_key: SecretStr,
+        connected_by: str,
+        enterprise_id: str | None = None,
+        verified: bool = True,
+    ) -> StoredKeyInfo:
+        """Store (or replace) the workspace's key for ``provider``."""
+        now = utcnow()
+        async with self._sessions.begin() as session:
+            row = await session.scalar(
+                select(ProviderKey)
+                .where(
+                    ProviderKey.enterprise_id == (enterprise_id or ""),
+                    ProviderKey.team_id == team_id,
+                    ProviderKey.provider == provider,
+                )
+                .with_for_update()
+            )
+            if row is None:
+                row = ProviderKey(
+                    enterprise_id=enterprise_id or "", team_id=team_id, provider=provider
+                )
+                session.add(row)
+            row.encrypted_key = self._keyring.encrypt(api_key)
+            row.key_hint = mask(api_key)
+            row.connected_by = connected_by
+            row.connected_at = now
+            row.last_verified_at = now if verified else None
+            await session.flush()
+            return _info(row)
+
+    async def get(
+        self, *, team_id: str, provider: str, enterprise_id: str | None = None
+    ) -> SecretStr | None:
+        async with self._sessions() as session:
+            row = await session.scalar(
+                select(ProviderKey).where(
+                    ProviderKey.enterprise_id == (enterprise_id or ""),
+                    ProviderKey.team_id == team_id,
+                    ProviderKey.provider == provider,
+                )
+            )
+        return None if row is None else self._keyring.decrypt(row.encrypted_key)
+
+    async def list(self, *, team_id: str | None = None) -> list[StoredKeyInfo]:
+        query = select(ProviderKey).order_by(ProviderKey.team_id, ProviderKey.provider)
+        if team_id is not None:
+            query = query.where(ProviderKey.team_id == team_id)
+        async with self._sessions() as session:
+            return [_info(row) for row in await session.scalars(query)]
+
+    async def remove(
+        self, *, team_id: str, provider: str | None = None, enterprise_id: str | None = None
+    ) -> int:
+        """Delete one provider's key, or every key of the workspace when ``provider`` is None."""
+        query = delete(ProviderKey).where(
+            ProviderKey.enterprise_id == (enterprise_id or ""), ProviderKey.team_id == team_id
+        )
+        if provider is not None:
+            query = query.where(ProviderKey.provider == provider)
+        async with self._sessions.begin() as session:
+            result = await session.execute(query)
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    async def mark_verified(
+        self, *, team_id: str, provider: str, enterprise_id: str | None = None
+    ) -> None:
+        async with self._sessions.begin() as session:
+            row = await session.scalar(
+                select(ProviderKey).where(
+                    ProviderKey.enterprise_id == (enterprise_id or ""),
+                    ProviderKey.team_id == team_id,
+                    ProviderKey.provider == provider,
+                )
+            )
+            if row is not None:
+                row.last_verified_at = utcnow()
+
+    async def reencrypt_all(self) -> int:
+        """Re-encrypt every stored key under the newest encryption key; returns the count."""
+        count = 0
+        async with self._sessions.begin() as session:
+            for row in await session.scalars(select(ProviderKey).with_for_update()):
+                row.encrypted_key = self._keyring.rotate(row.encrypted_key)
+                count += 1
+        return count
