@@ -1,0 +1,1 @@
+"""The pure core: operations, command parsing, policy and rendering (no I/O)."""

@@ -1,0 +1,147 @@
+"""Typed operations: what every entry point (command, button, modal, shell) turns input into."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from bot.providers.models import Capability, ProviderName
+
+
+class OpKind(StrEnum):
+    HELP = "help"
+    PROVIDERS = "providers"
+    CONNECT = "connect"
+    DISCONNECT = "disconnect"
+    LIST = "list"
+    SHOW = "show"
+    START = "start"
+    STOP = "stop"
+    ARCHIVE = "archive"
+    DELETE = "delete"
+    CLOSE = "close"
+    SCALE = "scale"
+    TIMEOUT = "timeout"
+    SCHEDULE = "schedule"
+    REVISE = "revise"
+    ROLLBACK = "rollback"
+    RENAME = "rename"
+    LOGS = "logs"
+    EVENTS = "events"
+    JOBS = "jobs"
+    MARKETS = "markets"
+    NODES = "nodes"
+    BALANCE = "balance"
+
+    @property
+    def capability(self) -> Capability | None:
+        """The provider capability this operation needs (None for bot-level operations)."""
+        return _CAPABILITY.get(self)
+
+    @property
+    def needs_target(self) -> bool:
+        return self in _TARGETED
+
+
+_CAPABILITY: dict[OpKind, Capability] = {
+    OpKind.START: Capability.START,
+    OpKind.STOP: Capability.STOP,
+    OpKind.ARCHIVE: Capability.ARCHIVE,
+    OpKind.DELETE: Capability.DELETE,
+    OpKind.CLOSE: Capability.CLOSE,
+    OpKind.SCALE: Capability.SCALE,
+    OpKind.TIMEOUT: Capability.TIMEOUT,
+    OpKind.SCHEDULE: Capability.SCHEDULE,
+    OpKind.REVISE: Capability.REVISE,
+    OpKind.ROLLBACK: Capability.ROLLBACK,
+    OpKind.RENAME: Capability.RENAME,
+    OpKind.LOGS: Capability.LOGS,
+    OpKind.EVENTS: Capability.EVENTS,
+    OpKind.JOBS: Capability.JOBS,
+    OpKind.MARKETS: Capability.MARKETS,
+    OpKind.NODES: Capability.NODES,
+    OpKind.BALANCE: Capability.BALANCE,
+}
+
+_TARGETED = frozenset(
+    {
+        OpKind.SHOW,
+        OpKind.START,
+        OpKind.STOP,
+        OpKind.ARCHIVE,
+        OpKind.DELETE,
+        OpKind.CLOSE,
+        OpKind.SCALE,
+        OpKind.TIMEOUT,
+        OpKind.SCHEDULE,
+        OpKind.REVISE,
+        OpKind.ROLLBACK,
+        OpKind.RENAME,
+        OpKind.LOGS,
+        OpKind.EVENTS,
+        OpKind.JOBS,
+    }
+)
+
+
+class Operation(BaseModel):
+    """One thing to do. ``target`` names a deployment (id, unique id prefix or exact name)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: OpKind
+    provider: ProviderName | None = None
+    target: str | None = None
+    replicas: int | None = None
+    minutes: int | None = None
+    cron: str | None = None
+    revision: int | None = None
+    name: str | None = None
+    tail: int | None = None
+    since: datetime | None = None
+    status: str | None = None
+    topic: str | None = None
+    filters: dict[str, str] = Field(default_factory=dict)
+
+    def describe(self) -> str:
+        """A short plain-text description (``scale abc123 to 3``)."""
+        target = self.target or ""
+        match self.kind:
+            case OpKind.SCALE:
+                return f"scale {target} to {self.replicas}"
+            case OpKind.TIMEOUT:
+                return f"set the timeout of {target} to {self.minutes} min"
+            case OpKind.SCHEDULE:
+                return f"set the schedule of {target} to {self.cron}"
+            case OpKind.ROLLBACK:
+                return f"roll {target} back to revision {self.revision}"
+            case OpKind.RENAME:
+                return f"rename {target} to {self.name}"
+            case _:
+                return " ".join(p for p in (self.kind.value, target) if p)
+
+    def params(self) -> dict[str, Any]:
+        """The operation's parameters (for audit rows and approvals), without empty values."""
+        return self.model_dump(mode="json", exclude_defaults=True, exclude={"kind"})
+
+
+class Chain(BaseModel):
+    """Several operations on one deployment, run in order (``/deploy abc start, scale 3``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    target: str
+    provider: ProviderName | None = None
+    steps: tuple[Operation, ...]
+
+
+class Usage(BaseModel):
+    """Input that could not be parsed: what was wrong, and the help to show."""
+
+    model_config = ConfigDict(frozen=True)
+
+    problem: str | None = None
+    topic: str | None = None
