@@ -66,6 +66,34 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument(
         "--stop-after", type=_positive, default=None, help=argparse.SUPPRESS
     )  # for tests: stop by itself after N seconds
+
+    db = sub.add_parser("db", help="database migrations")
+    db_sub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    db_sub.add_parser("upgrade", help="migrate the database (DATABASE_URL) to the newest schema")
+
+    keys = sub.add_parser("keys", help="provider API keys stored for workspaces")
+    keys_sub = keys.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
+    key_set = keys_sub.add_parser(
+        "set",
+        help="store a workspace's key for a provider; the key is read from standard input",
+    )
+    key_set.add_argument("provider", choices=["nosana", "akash", "neuranet"])
+    key_set.add_argument("--team", required=True, help="Slack team (workspace) id, e.g. T0123")
+    key_set.add_argument("--enterprise", default=None, help="Enterprise Grid id, if any")
+    key_set.add_argument(
+        "--no-verify", action="store_true", help="store without checking the key with the provider"
+    )
+    key_list = keys_sub.add_parser("list", help="show stored keys (masked)")
+    key_list.add_argument("--team", default=None)
+    key_remove = keys_sub.add_parser("remove", help="delete a workspace's key for a provider")
+    key_remove.add_argument("provider", choices=["nosana", "akash", "neuranet"])
+    key_remove.add_argument("--team", required=True)
+    key_remove.add_argument("--enterprise", default=None)
+    keys_sub.add_parser("generate", help="print a new encryption key for DEPLOYBOT_ENCRYPTION_KEYS")
+    keys_sub.add_parser(
+        "reencrypt",
+        help="re-encrypt every stored key under the first DEPLOYBOT_ENCRYPTION_KEYS key",
+    )
     return parser
 
 
@@ -98,5 +126,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         except KeyboardInterrupt:
             pass
         return 0
+    if args.command == "db":
+        from bot.config import get_settings
+        from bot.db.migrate import upgrade
+
+        upgrade(get_settings().effective_database_url)
+        print("database is at the newest schema")
+        return 0
+    if args.command == "keys":
+        from bot.keys_cli import run_keys_command
+
+        return run_keys_command(args)
     parser.print_help()
     return 0

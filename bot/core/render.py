@@ -1,0 +1,270 @@
+"""Block Kit rendering of deployments (pure: models in, JSON-ready dicts out).
+
+Everything user- or provider-supplied is escaped for mrkdwn and cut to Slack's limits, and every
+message stays within 50 blocks with unique action ids, however long the list.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ConfirmObject,
+    ContextBlock,
+    DividerBlock,
+    MarkdownTextObject,
+    PlainTextObject,
+    SectionBlock,
+)
+
+from bot.providers.models import Capability, Deployment, DeploymentStatus
+
+MAX_BLOCKS = 50
+SECTION_TEXT = 3000
+FIELD_TEXT = 2000
+BUTTON_VALUE = 2000
+#: Slack rejects messages whose blocks add up to roughly 13k characters (msg_blocks_too_long).
+MESSAGE_TEXT_BUDGET = 11_000
+
+STATUS_EMOJI: dict[DeploymentStatus, str] = {
+    DeploymentStatus.DRAFT: ":memo:",
+    DeploymentStatus.PENDING: ":hourglass_flowing_sand:",
+    DeploymentStatus.STARTING: ":arrows_counterclockwise:",
+    DeploymentStatus.RUNNING: ":large_green_circle:",
+    DeploymentStatus.STOPPING: ":double_vertical_bar:",
+    DeploymentStatus.STOPPED: ":white_circle:",
+    DeploymentStatus.FAILED: ":red_circle:",
+    DeploymentStatus.INSUFFICIENT_FUNDS: ":money_with_wings:",
+    DeploymentStatus.ARCHIVED: ":file_cabinet:",
+    DeploymentStatus.CLOSED: ":black_circle:",
+    DeploymentStatus.UNKNOWN: ":grey_question:",
+}
+PROVIDER_LABEL = {"nosana": "Nosana", "akash": "Akash", "neuranet": "NeuraNET"}
+
+#: Buttons a card may carry, in display order; the destructive ones ask for confirmation.
+CARD_ACTIONS: tuple[Capability, ...] = (
+    Capability.START,
+    Capability.STOP,
+    Capability.LOGS,
+    Capability.DEPOSIT,
+    Capability.ARCHIVE,
+    Capability.DELETE,
+    Capability.CLOSE,
+)
+DESTRUCTIVE = frozenset({Capability.STOP, Capability.ARCHIVE, Capability.DELETE, Capability.CLOSE})
+_ACTION_LABEL = {
+    Capability.START: "Start",
+    Capability.STOP: "Stop",
+    Capability.LOGS: "Logs",
+    Capability.DEPOSIT: "Add funds",
+    Capability.ARCHIVE: "Archive",
+    Capability.DELETE: "Delete",
+    Capability.CLOSE: "Close",
+}
+
+
+def escape(text: object) -> str:
+    """Escape mrkdwn control characters so provider or user text can't ping or link."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def money(value: Decimal | None, suffix: str = "") -> str:
+    if value is None:
+        return "—"
+    if value and abs(value) < Decimal("0.01"):
+        return f"${value:.4f}{suffix}"
+    return f"${value:,.2f}{suffix}"
+
+
+def age(since: datetime | None, now: datetime) -> str:
+    if since is None:
+        return "—"
+    seconds = int((now - since).total_seconds())
+    if seconds < 0:
+        return "just now"
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def status_text(deployment: Deployment) -> str:
+    emoji = STATUS_EMOJI[deployment.status]
+    label = deployment.status.value.replace("_", " ")
+    if deployment.status is DeploymentStatus.UNKNOWN:
+        label = f"unknown ({escape(clip(deployment.raw_status, 60))})"
+    return f"{emoji} {label}"
+
+
+def action_value(deployment: Deployment, capability: Capability) -> str:
+    value = json.dumps({"p": deployment.provider, "d": deployment.id, "op": capability.value})
+    if len(value) > BUTTON_VALUE:  # ids are short; this guards against a hostile provider
+        raise ValueError("deployment id too long for a button value")
+    return value
+
+
+def card_buttons(deployment: Deployment, allowed: Iterable[Capability]) -> list[ButtonElement]:
+    allowed = set(allowed)
+    buttons: list[ButtonElement] = []
+    name = clip(deployment.name or deployment.id, 60)
+    for capability in CARD_ACTIONS:
+        if capability not in allowed:
+            continue
+        confirm = None
+        if capability in DESTRUCTIVE:
+            confirm = ConfirmObject(
+                title=f"{_ACTION_LABEL[capability]} deployment?",
+                text=clip(
+                    f"{_ACTION_LABEL[capability]} {PROVIDER_LABEL[deployment.provider]} "
+                    f"deployment “{name}”?",
+                    300,
+                ),
+                confirm=_ACTION_LABEL[capability],
+                deny="Cancel",
+                style="danger",
+            )
+        buttons.append(
+            ButtonElement(
+                text=_ACTION_LABEL[capability],
+                action_id=f"deployment_{capability.value}",
+                value=action_value(deployment, capability),
+                style="danger" if capability in DESTRUCTIVE else None,
+                confirm=confirm,
+            )
+        )
+    return buttons
+
+
+def endpoints_text(deployment: Deployment, limit: int = 5) -> str:
+    if not deployment.endpoints:
+        return "—"
+    lines = [f"<{escape(e.url)}|{escape(clip(e.url, 80))}>" for e in deployment.endpoints[:limit]]
+    more = len(deployment.endpoints) - limit
+    if more > 0:
+        lines.append(f"… and {more} more")
+    return "\n".join(lines)
+
+
+def deployment_card(
+    deployment: Deployment, *, allowed: Iterable[Capability], now: datetime
+) -> list[dict[str, Any]]:
+    """The full card: title, facts, endpoints, buttons for what can be done now."""
+    title = f"*{escape(clip(deployment.name or deployment.id, 150))}*  `{escape(deployment.id)}`"
+    fields = [
+        f"*Status*\n{status_text(deployment)}",
+        f"*Provider*\n{PROVIDER_LABEL[deployment.provider]}",
+        f"*Replicas*\n{deployment.replicas if deployment.replicas is not None else '—'}",
+        f"*Cost*\n{money(deployment.cost_per_hour_usd, '/h')}",
+        f"*Age*\n{age(deployment.created_at, now)}",
+        f"*Revision*\n{deployment.active_revision or '—'}",
+    ]
+    blocks: list[Block] = [
+        SectionBlock(
+            block_id=f"card_{clip(deployment.id, 200)}",
+            text=MarkdownTextObject(text=clip(title, SECTION_TEXT)),
+            fields=[MarkdownTextObject(text=clip(f, FIELD_TEXT)) for f in fields],
+        ),
+    ]
+    if deployment.endpoints:
+        blocks.append(
+            SectionBlock(
+                text=MarkdownTextObject(
+                    text=clip(f"*Endpoints*\n{endpoints_text(deployment)}", SECTION_TEXT)
+                )
+            )
+        )
+    buttons = card_buttons(deployment, allowed)
+    if buttons:
+        blocks.append(
+            ActionsBlock(block_id=f"actions_{clip(deployment.id, 200)}", elements=buttons)
+        )
+    return [block.to_dict() for block in blocks]
+
+
+def list_row(deployment: Deployment, now: datetime) -> str:
+    cost = money(deployment.cost_per_hour_usd, "/h")
+    return (
+        f"{status_text(deployment)}  *{escape(clip(deployment.name or deployment.id, 80))}*  "
+        f"`{escape(clip(deployment.id, 60))}` · {PROVIDER_LABEL[deployment.provider]} · "
+        f"{cost} · {age(deployment.created_at, now)}"
+    )
+
+
+def deployment_list(
+    deployments: Sequence[Deployment],
+    *,
+    now: datetime,
+    title: str,
+    next_value: str | None = None,
+    rows_per_section: int = 10,
+) -> list[dict[str, Any]]:
+    """A compact list: several deployments per section, a Next button when more pages exist.
+
+    Any number of deployments fits: rows are packed into sections of ``rows_per_section`` and
+    what would exceed the block budget is summarized in a closing context line.
+    """
+    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=clip(escape(title), 150)))]
+    budget = MAX_BLOCKS - 3  # title, the closing context, the Next button
+    shown = 0
+    used = len(title)
+    rows: list[str] = []
+    for deployment in deployments:
+        row = list_row(deployment, now)
+        if used + len(row) > MESSAGE_TEXT_BUDGET or len(blocks) >= budget:
+            break
+        rows.append(row)
+        used += len(row) + 1
+        shown += 1
+        if len(rows) == rows_per_section:
+            blocks.append(
+                SectionBlock(text=MarkdownTextObject(text=clip("\n".join(rows), SECTION_TEXT)))
+            )
+            rows = []
+    if rows:
+        blocks.append(
+            SectionBlock(text=MarkdownTextObject(text=clip("\n".join(rows), SECTION_TEXT)))
+        )
+    if not deployments:
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text="No deployments.")]))
+    elif shown < len(deployments):
+        blocks.append(
+            ContextBlock(
+                elements=[
+                    MarkdownTextObject(
+                        text=f"Showing {shown} of {len(deployments)}; filter by provider or "
+                        "status to see the rest."
+                    )
+                ]
+            )
+        )
+    if next_value is not None:
+        if len(next_value) > BUTTON_VALUE:
+            raise ValueError("pagination state too long for a button value")
+        blocks.append(
+            ActionsBlock(
+                block_id="list_pagination",
+                elements=[
+                    ButtonElement(
+                        text=PlainTextObject(text="Next page"),
+                        action_id="list_next",
+                        value=next_value,
+                    )
+                ],
+            )
+        )
+    return [block.to_dict() for block in blocks]
+
+
+def divider() -> dict[str, Any]:
+    return DividerBlock().to_dict()

@@ -1,0 +1,34 @@
+"""Wiring shared by every way of running deploybot: the database, the key ring, the key store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.config import Settings
+from bot.crypto import KeyRing
+from bot.db.engine import create_engine, is_sqlite, normalize_database_url
+from bot.db.keys import KeyStore
+from bot.db.migrate import upgrade_async
+
+
+@dataclass
+class Storage:
+    engine: AsyncEngine
+    keyring: KeyRing
+    keys: KeyStore
+
+    async def aclose(self) -> None:
+        await self.engine.dispose()
+
+
+async def open_storage(settings: Settings, *, migrate: bool = True) -> Storage:
+    """Engine + key ring + key store for the configured database (migrated to head first)."""
+    url = settings.effective_database_url
+    sqlite = is_sqlite(normalize_database_url(url)[0])
+    keyring = KeyRing.load(settings.encryption_keys, sqlite=sqlite, key_file=settings.key_file)
+    if migrate:
+        await upgrade_async(url)
+    engine = create_engine(url)
+    return Storage(engine=engine, keyring=keyring, keys=KeyStore(engine, keyring))
