@@ -18,10 +18,10 @@ ADMIN_URL = os.environ.get(
 )
 
 
-async def _admin(sql: str) -> None:
+async def _admin(sql: str, url: str = ADMIN_URL) -> None:
     import asyncpg
 
-    conn = await asyncpg.connect(ADMIN_URL, timeout=5)
+    conn = await asyncpg.connect(url, timeout=5)
     try:
         await conn.execute(sql)
     finally:
@@ -51,4 +51,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path) -> str:
     """A database URL for each backend the suite must pass on."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path}/deploybot.db"
-    return request.getfixturevalue("postgres_database")
+    url = request.getfixturevalue("postgres_database")
+    # Every test starts from an empty schema (the database itself lives for the session).
+    asyncio.run(_admin("DROP SCHEMA public CASCADE; CREATE SCHEMA public", url))
+    return url

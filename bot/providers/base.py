@@ -111,6 +111,7 @@ class BaseProvider:
             timeout=timeout or self.default_timeout,
             retry=retry,
             transport=transport,
+            secrets=(self._api_key,),
             **kwargs,
         )
 

@@ -102,10 +102,14 @@ class ProviderHTTP:
         retry: RetryPolicy | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Sleep = asyncio.sleep,
+        secrets: tuple[SecretStr, ...] = (),
     ) -> None:
         self.provider = provider
         self._auth_headers = dict(auth_headers)
-        self._secrets = [v.get_secret_value() for v in auth_headers.values() if v]
+        # Scrub the bare secrets as well as the header values that carry them ("Bearer …"),
+        # longest first so a header value is replaced whole before the key inside it.
+        values = {v.get_secret_value() for v in (*auth_headers.values(), *secrets)}
+        self._secrets = sorted((v for v in values if v), key=len, reverse=True)
         self._map_error = error_mapper
         self.retry = retry or RetryPolicy()
         self._sleep = sleep
@@ -208,11 +212,20 @@ class ProviderHTTP:
                     )
                 await self._sleep(wait if wait is not None else self.retry.backoff(attempt))
                 continue
-            if response.status_code >= 500 and safe_to_repeat and not last:
+            if response.status_code >= 500:
                 error = self._mapped(response)
                 # Some providers answer business errors with 500 (Nosana's wrong state):
-                # only retry what maps to "unavailable".
-                if isinstance(error, UnavailableError):
+                # only what maps to "unavailable" is a server failure.
+                if not isinstance(error, UnavailableError):
+                    raise error
+                if not safe_to_repeat:
+                    raise OutcomeUnknownError(
+                        f"{error.message} The request may or may not have been carried out.",
+                        provider=self.provider,
+                        status_code=response.status_code,
+                        provider_text=error.provider_text,
+                    )
+                if not last:
                     await self._sleep(self.retry.backoff(attempt))
                     continue
                 raise error

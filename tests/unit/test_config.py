@@ -41,7 +41,7 @@ async def test_build_provider_uses_the_configured_url(
     monkeypatch.setenv(f"{name.upper()}_API_URL", "http://127.0.0.1:9/x")
     provider = build_provider(name, "k", Settings())
     try:
-        assert provider.http.base_url == "http://127.0.0.1:9/x"
+        assert provider.http.base_url.rstrip("/") == "http://127.0.0.1:9/x"
         assert provider.name == name
     finally:
         await provider.aclose()

@@ -59,6 +59,7 @@ def client(
         provider="nosana",
         base_url="http://127.0.0.1:9/api",
         auth_headers={"Authorization": SecretStr(f"Bearer {KEY}")},
+        secrets=(SecretStr(KEY),),
         error_mapper=mapper,
         retry=policy or RetryPolicy(base_delay=0.01, max_delay=0.05),
         transport=httpx.MockTransport(recorder),
@@ -127,9 +128,9 @@ async def test_create_that_times_out_is_not_resent() -> None:
     assert "may have been carried out" in info.value.message
 
 
-async def test_post_5xx_is_not_retried() -> None:
+async def test_post_5xx_is_not_retried_and_its_outcome_is_unknown() -> None:
     http, rec = client([httpx.Response(503, text="busy"), ok()], [])
-    with pytest.raises(UnavailableError):
+    with pytest.raises(OutcomeUnknownError, match="may or may not have been carried out"):
         await http.request("POST", "/deposit", json={})
     assert len(rec.requests) == 1
 
@@ -164,7 +165,9 @@ async def test_key_is_scrubbed_from_provider_text_and_never_in_repr_or_logs(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    http, _ = client([httpx.Response(401, text=f"Unauthorized: bad token Bearer {KEY}")], [])
+    http, _ = client(
+        [httpx.Response(401, text=f"Unauthorized: bad token {KEY} (Bearer {KEY})")], []
+    )
     with pytest.raises(AuthenticationError) as info:
         await http.request("GET", "/x")
     error = info.value
