@@ -74,8 +74,8 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
             for row in rows:
                 verified = row.last_verified_at.isoformat() if row.last_verified_at else "never"
                 print(
-                    f"{row.team_id}\\t{row.provider}\\t{row.key_hint}\\tby {row.connected_by}\\t"
-                    f"connected {row.connected_at.isoformat()}\\tverified {verified}"
+                    f"{row.team_id}\t{row.provider}\t{row.key_hint}\tby {row.connected_by}\t"
+                    f"connected {row.connected_at.isoformat()}\tverified {verified}"
                 )
             return 0
         if args.keys_command == "remove":

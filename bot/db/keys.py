@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from pydantic import SecretStr
 from sqlalchemy import delete, select
@@ -26,6 +26,13 @@ class StoredKeyInfo:
     last_verified_at: datetime | None
 
 
+def _aware(value: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; everything stored is UTC."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
 def _info(row: ProviderKey) -> StoredKeyInfo:
     return StoredKeyInfo(
         team_id=row.team_id,
@@ -33,8 +40,8 @@ def _info(row: ProviderKey) -> StoredKeyInfo:
         provider=row.provider,
         key_hint=row.key_hint,
         connected_by=row.connected_by,
-        connected_at=row.connected_at,
-        last_verified_at=row.last_verified_at,
+        connected_at=_aware(row.connected_at) or row.connected_at,
+        last_verified_at=_aware(row.last_verified_at),
     )
 
 

@@ -143,6 +143,9 @@ class SandboxAPI:
             if fault.times <= 0:
                 self.faults.remove(fault)
             if fault.delay:
+                # A stalled provider has already received the request: read it in full first,
+                # so the work is done even if the client gives up waiting (as a real one would).
+                await request.read()
                 await asyncio.sleep(fault.delay)
             if fault.status is not None:
                 body = fault.body if fault.body is not None else {"error": "Injected fault"}

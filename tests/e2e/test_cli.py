@@ -97,8 +97,13 @@ async def test_keys_set_verifies_reads_stdin_and_stores_encrypted(
         seen.append(out + err)
     code, out, err = await _cli("keys", "list", env=env)
     assert code == 0
-    assert out.count("\tT1") == 0 and out.count("T1\t") == 3
-    assert "T2" not in out
+    rows = [line.split("\t") for line in out.splitlines()]
+    assert sorted((r[0], r[1]) for r in rows) == [
+        ("T1", "akash"),
+        ("T1", "neuranet"),
+        ("T1", "nosana"),
+    ]
+    assert all("+00:00" in r[4] for r in rows)
     seen.append(out + err)
     db = sqlite3.connect(tmp_path / "deploybot.db")
     dump = "\n".join(db.iterdump())
