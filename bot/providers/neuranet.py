@@ -1,6 +1,6 @@
 """NeuraNET client: container deployments on a chosen GPU node (``/deployments``, ``/nodes``).
 
-Wire facts (see ``specs/neuranet.md``): ``Authorization: Bearer nn_live_…``; page/limit
+Wire facts (see ``docs/specs/neuranet.md``): ``Authorization: Bearer nn_live_…``; page/limit
 pagination (limit ≤ 100) with ``{page, limit, total, totalPages}``; money in **cents**;
 start/stop answer only ``{id, status}`` so the client refetches the deployment.
 

@@ -1,6 +1,6 @@
 """Nosana deployments through the dashboard API (``https://dashboard.k8s.prd.nos.ci/api``).
 
-Wire facts come from ``/work/shared/specs/nosana.md``: Bearer ``nos_…`` keys; start, stop and
+Wire facts, as the real deployment manager behaves: Bearer ``nos_…`` keys; start, stop and
 archive are POST; revisions go to ``create-revision`` with the bare job definition; the PATCH
 ``update-*`` routes; keyset cursors with ``limit`` ∈ {10, 20, 50, 100}; wrong state is HTTP 500
 with an ``error`` text, never 409; 401 bodies are plain text; ``GET /deployments`` is
@@ -224,6 +224,11 @@ def _invalid(field: str, message: str) -> ValidationError:
     return ValidationError(f"{field}: {message}", field_errors={field: message}, provider="nosana")
 
 
+_SPENDING = frozenset(
+    {DeploymentStatus.STARTING, DeploymentStatus.RUNNING, DeploymentStatus.STOPPING}
+)
+
+
 def to_deployment(raw: Any, price_per_hour: Decimal | None = None) -> Deployment:
     """Normalize a Nosana deployment object (current or legacy shape)."""
     if not isinstance(raw, Mapping) or not isinstance(raw.get("id"), str):
@@ -264,14 +269,19 @@ def to_deployment(raw: Any, price_per_hour: Decimal | None = None) -> Deployment
         extras["price_per_replica_hour_usd"] = str(price_per_hour)
     if legacy:
         extras["legacy_shape"] = True
-    cost = (
+    # What it costs now: jobs run (and are paid for) only while starting, running or stopping.
+    full = (
         price_per_hour * replicas if price_per_hour is not None and replicas is not None else None
     )
+    if full is not None:
+        extras["cost_when_running_per_hour_usd"] = str(full)
+    status = STATUS_MAP.get(raw_status, DeploymentStatus.UNKNOWN)
+    cost = full if status in _SPENDING else (Decimal(0) if full is not None else None)
     return Deployment(
         provider="nosana",
         id=raw["id"],
         name=str(raw.get("name") or ""),
-        status=STATUS_MAP.get(raw_status, DeploymentStatus.UNKNOWN),
+        status=status,
         raw_status=raw_status,
         replicas=replicas,
         endpoints=endpoints,
@@ -737,8 +747,10 @@ class NosanaProvider(BaseProvider):
             "POST", "/deployments/create", json=checked.to_body(), idempotent=False
         )
         deployment = await self._normalize(self.http.json(response))
+        running = deployment.extras.get("cost_when_running_per_hour_usd")
         return CreateResult(
-            deployment=deployment, estimated_cost_per_hour_usd=deployment.cost_per_hour_usd
+            deployment=deployment,
+            estimated_cost_per_hour_usd=Decimal(running) if running is not None else None,
         )
 
     async def _post_action(self, deployment_id: str, action: str) -> Deployment:

@@ -1,6 +1,6 @@
 """A local emulator of the NeuraNET REST API (``/api/deployments``, ``/api/nodes``).
 
-Same paths, bodies, envelopes and status codes as ``specs/neuranet.md``; where the spec says
+Same paths, bodies, envelopes and status codes as ``docs/specs/neuranet.md``; where the spec says
 [U] the emulator picks the safe reading, listed here so tests and demos know what to expect:
 
 * Auth is ``Authorization: Bearer nn_live_…``. No header → 401 ``{"error": "Missing API key"}``;

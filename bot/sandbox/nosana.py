@@ -1,6 +1,6 @@
 """A local emulator of Nosana's deployments API (the dashboard API under ``/api``).
 
-Faithful to ``/work/shared/specs/nosana.md``: the same paths and methods, Bearer-key auth with
+Faithful to the real deployment manager: the same paths and methods, Bearer-key auth with
 plain-text 401s, the deployment manager's check order (auth → schema 400 → load 404 →
 archived guard 500 → state 500), its three error shapes (``{"error"}``, Fastify validation
 bodies, plain text), keyset pagination with base64 cursors, the status machine of §8.2 with the

@@ -253,7 +253,9 @@ async def test_get_normalizes_with_market_price(env: Env) -> None:
     dep_id = await env.create(replicas=2)
     deployment = await env.client.get(dep_id)
     assert deployment.status is DeploymentStatus.DRAFT
-    assert deployment.cost_per_hour_usd == Decimal("0.770")  # 0.35 × 1.1 × 2
+    # A draft runs no jobs: it costs nothing now, and 0.35 × 1.1 × 2 once running.
+    assert deployment.cost_per_hour_usd == Decimal(0)
+    assert Decimal(deployment.extras["cost_when_running_per_hour_usd"]) == Decimal("0.770")
     assert deployment.endpoints[0].url.endswith(".node.k8s.prd.nos.ci")
     assert deployment.endpoints[0].port == 80 and deployment.endpoints[0].label == "web"
     assert deployment.extras["vault"] == deployment.extras["owner"] == owner_for_key(env.key)
@@ -744,14 +746,15 @@ async def test_market_cache_expires_and_a_failing_markets_endpoint_is_not_hammer
     )
     before = env.api.count("GET", "/api/markets/")
     shown = await client.get(dep_id)  # the refresh fails: the last known price is kept
-    assert shown.cost_per_hour_usd == Decimal("0.385")
+    assert Decimal(shown.extras["cost_when_running_per_hour_usd"]) == Decimal("0.385")
     failed_calls = env.api.count("GET", "/api/markets/")
     assert failed_calls == before + client.http.retry.max_attempts
     await client.get(dep_id)
     assert env.api.count("GET", "/api/markets/") == failed_calls  # waits a TTL before asking again
     env.api.faults.clear()
     now[0] += client.market_ttl + 1
-    assert (await client.get(dep_id)).cost_per_hour_usd == Decimal("0.385")
+    again = await client.get(dep_id)
+    assert Decimal(again.extras["cost_when_running_per_hour_usd"]) == Decimal("0.385")
     assert env.api.count("GET", "/api/markets/") == failed_calls + 1
     fresh = NosanaProvider(env.key, base_url=env.base_url, retry=env.retry)
     env.api.inject(method="GET", path="/api/markets/.*", status=503, body="down", times=20)
