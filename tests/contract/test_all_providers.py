@@ -26,41 +26,6 @@ from bot.sandbox.clock import ManualClock
 from bot.sandbox.common import Fault, SandboxAPI
 from bot.sandbox.server import SandboxCluster
 
-AKASH_SDL = """
-version: "2.0"
-services:
-  app:
-    image: nvidia/cuda:12.4.1-base-ubuntu22.04
-    expose:
-      - port: 8080
-        as: 80
-        to:
-          - global: true
-profiles:
-  compute:
-    app:
-      resources:
-        cpu: {units: 4}
-        memory: {size: 16Gi}
-        storage:
-          - size: 50Gi
-        gpu:
-          units: 1
-          attributes:
-            vendor:
-              nvidia:
-                - model: rtx4090
-  placement:
-    dcloud:
-      pricing:
-        app: {denom: uact, amount: 100000}
-deployment:
-  app:
-    dcloud:
-      profile: app
-      count: 1
-"""
-
 LIST_PATH = {
     "nosana": "/api/deployments",
     "akash": "/v1/deployments",
@@ -111,8 +76,10 @@ def create_spec(provider: str, api: SandboxAPI) -> BaseModel:
         )
     if provider == "akash":
         from bot.providers.akash import AkashCreateSpec
+        from bot.providers.akash_sdl import QuickForm, build_sdl
 
-        return AkashCreateSpec(sdl=AKASH_SDL, deposit_usd=Decimal(5))
+        sdl = build_sdl(QuickForm(image="nvidia/cuda:12.4.1-base-ubuntu22.04", gpu_model="rtx4090"))
+        return AkashCreateSpec(sdl=sdl, deposit_usd=Decimal(5))
     from bot.providers.neuranet import NeuraNetCreateSpec
     from bot.sandbox.neuranet import NODE_RTX4090
 
