@@ -227,7 +227,8 @@ def load_sdl(text: str) -> dict[str, Any]:
 # -- validation: schema --------------------------------------------------------------------
 
 
-def _type_name(value: Any) -> str:
+def json_type_name(value: Any) -> str:
+    """The JSON type of a parsed value, as validators name it (``null``, ``array`` …)."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -260,7 +261,7 @@ class _Checker:
     ) -> bool:
         """Check an object: type, required keys, no unknown keys. True if it is an object."""
         if not isinstance(value, dict):
-            self.add(path, f"must be object (got {_type_name(value)})")
+            self.add(path, f"must be object (got {json_type_name(value)})")
             return False
         for key in required:
             if key not in value:
@@ -276,7 +277,7 @@ class _Checker:
 
     def string(self, value: Any, path: str, *, min_length: int = 0) -> bool:
         if not isinstance(value, str):
-            self.add(path, f"must be string (got {_type_name(value)})")
+            self.add(path, f"must be string (got {json_type_name(value)})")
             return False
         if len(value.strip()) < min_length:
             self.add(path, "must not be empty" if min_length == 1 else f"too short ({min_length})")
@@ -287,7 +288,7 @@ class _Checker:
         self, value: Any, path: str, *, minimum: int | None = None, maximum: int | None = None
     ) -> bool:
         if isinstance(value, bool) or not isinstance(value, int):
-            self.add(path, f"must be integer (got {_type_name(value)})")
+            self.add(path, f"must be integer (got {json_type_name(value)})")
             return False
         if minimum is not None and value < minimum:
             self.add(path, f"must be >= {minimum}")
@@ -379,7 +380,7 @@ def _check_service(c: _Checker, service: Any, path: str) -> None:
     if "expose" in service and service["expose"] is not None:
         exposes = service["expose"]
         if not isinstance(exposes, list):
-            c.add(path + "/expose", f"must be array (got {_type_name(exposes)})")
+            c.add(path + "/expose", f"must be array (got {json_type_name(exposes)})")
         else:
             for i, expose in enumerate(exposes):
                 _check_expose(c, expose, f"{path}/expose/{i}")
@@ -443,7 +444,7 @@ def _check_expose(c: _Checker, expose: Any, path: str) -> None:
     if "to" in expose and expose["to"] is not None:
         targets = expose["to"]
         if not isinstance(targets, list):
-            c.add(path + "/to", f"must be array (got {_type_name(targets)})")
+            c.add(path + "/to", f"must be array (got {json_type_name(targets)})")
         else:
             for i, to in enumerate(targets):
                 tpath = f"{path}/to/{i}"
@@ -519,7 +520,7 @@ def _check_compute(c: _Checker, compute: Any, path: str) -> None:
         elif isinstance(storage, dict):
             _check_volume(c, storage, rpath + "/storage")
         else:
-            c.add(rpath + "/storage", f"must be object or array (got {_type_name(storage)})")
+            c.add(rpath + "/storage", f"must be object or array (got {json_type_name(storage)})")
     if "gpu" in res:
         _check_gpu(c, res["gpu"], rpath + "/gpu")
 
@@ -579,7 +580,7 @@ def _check_gpu(c: _Checker, gpu: Any, path: str) -> None:
     if models is None:
         return  # "nvidia:" with no list = any NVIDIA model
     if not isinstance(models, list):
-        c.add(vpath + "/nvidia", f"must be array (got {_type_name(models)})")
+        c.add(vpath + "/nvidia", f"must be array (got {json_type_name(models)})")
         return
     for i, model in enumerate(models):
         mpath = f"{vpath}/nvidia/{i}"

@@ -51,7 +51,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.providers import akash_sdl
-from bot.providers.akash_sdl import GroupSpec, QuickForm
+from bot.providers.akash_sdl import GroupSpec, QuickForm, json_type_name
 from bot.sandbox.clock import DEFAULT_START, Clock
 from bot.sandbox.common import SandboxAPI, json_response
 
@@ -196,20 +196,6 @@ class _Reply(Exception):
         self.response = response
 
 
-def _zod_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
-
-
 class _Zod:
     """Collects zod-style issues (``{code, message, path, …}``) for a request body."""
 
@@ -217,7 +203,7 @@ class _Zod:
         self.issues: list[dict[str, Any]] = []
 
     def _type(self, path: list[Any], expected: str, value: Any, present: bool) -> None:
-        received = _zod_type(value) if present else "undefined"
+        received = json_type_name(value) if present else "undefined"
         self.issues.append(
             {
                 "code": "invalid_type",
