@@ -67,6 +67,33 @@ def build_parser() -> argparse.ArgumentParser:
         "--stop-after", type=_positive, default=None, help=argparse.SUPPRESS
     )  # for tests: stop by itself after N seconds
 
+    sub.add_parser(
+        "serve",
+        help="serve Slack over HTTP on $PORT (Socket Mode too when SLACK_APP_TOKEN is set)",
+    )
+    shell = sub.add_parser(
+        "shell",
+        help="talk to deploybot in this terminal, against the built-in sandbox networks",
+        description=(
+            "The same app and handlers as in Slack, fed from the keyboard: type what you would "
+            "type after /deploy; buttons are numbered (type the number to click), forms become "
+            "prompts. Without provider URLs configured it starts the sandbox emulators and "
+            "connects their demo keys."
+        ),
+    )
+    shell.add_argument(
+        "--speed", type=_positive, default=10.0, help="sandbox speed-up (default 10)"
+    )
+    shell.add_argument(
+        "--real-providers",
+        action="store_true",
+        help="use the configured provider URLs and stored keys instead of the sandbox",
+    )
+    sub.add_parser(
+        "run",
+        help="serve Slack when Slack credentials are configured, else start the local shell",
+    )
+
     db = sub.add_parser("db", help="database migrations")
     db_sub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
     db_sub.add_parser("upgrade", help="migrate the database (DATABASE_URL) to the newest schema")
@@ -126,6 +153,36 @@ def main(argv: Sequence[str] | None = None) -> int:
         except KeyboardInterrupt:
             pass
         return 0
+    if args.command == "run":
+        from bot.config import get_settings
+
+        args.command = "serve" if get_settings().slack_configured else "shell"
+        if args.command == "shell":
+            args.speed, args.real_providers = 10.0, False
+    if args.command == "serve":
+        from bot.app import ConfigurationError
+        from bot.config import get_settings
+        from bot.server import serve
+
+        try:
+            serve(get_settings())
+        except ConfigurationError as exc:
+            print(f"deploybot: {exc}", file=sys.stderr)
+            return 2
+        return 0
+    if args.command == "shell":
+        from bot.config import get_settings
+
+        if not args.verbose:  # the screen is the conversation: log only what goes wrong
+            logging.getLogger().setLevel(logging.WARNING)
+        from bot.shell import run_shell
+
+        try:
+            return asyncio.run(
+                run_shell(get_settings(), speed=args.speed, sandbox=not args.real_providers)
+            )
+        except KeyboardInterrupt:
+            return 0
     if args.command == "db":
         from bot.config import get_settings
         from bot.db.migrate import upgrade

@@ -28,6 +28,33 @@ class Settings(BaseSettings):
     #: Comma-separated Fernet keys; the first encrypts. Required unless the database is SQLite.
     encryption_keys: SecretStr | None = Field(None, validation_alias="DEPLOYBOT_ENCRYPTION_KEYS")
 
+    # -- Slack ------------------------------------------------------------------------------
+    #: Single-workspace mode: the bot token (``xoxb-…``) of the one workspace.
+    slack_bot_token: SecretStr | None = Field(None, validation_alias="SLACK_BOT_TOKEN")
+    slack_signing_secret: SecretStr | None = Field(None, validation_alias="SLACK_SIGNING_SECRET")
+    #: Multi-workspace OAuth (install link at ``/slack/install``).
+    slack_client_id: str | None = Field(None, validation_alias="SLACK_CLIENT_ID")
+    slack_client_secret: SecretStr | None = Field(None, validation_alias="SLACK_CLIENT_SECRET")
+    slack_scopes: str = Field(
+        "commands,chat:write,chat:write.public,im:write,users:read,usergroups:read,files:write",
+        validation_alias="SLACK_SCOPES",
+    )
+    #: Socket Mode (development): an app-level token (``xapp-…``) with connections:write.
+    slack_app_token: SecretStr | None = Field(None, validation_alias="SLACK_APP_TOKEN")
+    #: The Slack Web API base URL (tests and proxies); slack_sdk's default when unset.
+    slack_api_url: str | None = Field(None, validation_alias="SLACK_API_URL")
+    port: int = Field(3000, validation_alias="PORT")
+    host: str = Field("0.0.0.0", validation_alias="HOST")
+
+    @property
+    def slack_configured(self) -> bool:
+        """Whether there is anything to serve Slack with (else the local shell runs)."""
+        return bool(self.slack_bot_token or self.slack_client_id or self.slack_app_token)
+
+    @property
+    def oauth_enabled(self) -> bool:
+        return bool(self.slack_client_id and self.slack_client_secret)
+
     def provider_url(self, provider: str) -> str:
         return {
             "nosana": self.nosana_api_url,

@@ -1,1 +1,18 @@
-"""Slack listeners, one module per Slack surface (commands, actions, views, events)."""
+"""Slack listeners, one module per Slack surface; each only acks, builds an Operation and
+hands it to the services (see ``bot/services``)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.app import DeployBot
+
+
+def register_all(bot: DeployBot) -> None:
+    from handlers import actions, commands, events, views
+
+    commands.register(bot)
+    actions.register(bot)
+    views.register(bot)
+    events.register(bot)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -35,6 +36,7 @@ class OpKind(StrEnum):
     MARKETS = "markets"
     NODES = "nodes"
     BALANCE = "balance"
+    DEPOSIT = "deposit"
 
     @property
     def capability(self) -> Capability | None:
@@ -64,6 +66,7 @@ _CAPABILITY: dict[OpKind, Capability] = {
     OpKind.MARKETS: Capability.MARKETS,
     OpKind.NODES: Capability.NODES,
     OpKind.BALANCE: Capability.BALANCE,
+    OpKind.DEPOSIT: Capability.DEPOSIT,
 }
 
 _TARGETED = frozenset(
@@ -83,6 +86,7 @@ _TARGETED = frozenset(
         OpKind.LOGS,
         OpKind.EVENTS,
         OpKind.JOBS,
+        OpKind.DEPOSIT,
     }
 )
 
@@ -105,6 +109,10 @@ class Operation(BaseModel):
     status: str | None = None
     topic: str | None = None
     filters: dict[str, str] = Field(default_factory=dict)
+    #: A new revision's definition as submitted (Nosana job-definition JSON, Akash SDL YAML).
+    definition: str | None = None
+    #: US dollars to add to a deployment's escrow (deposit).
+    amount_usd: Decimal | None = None
 
     def describe(self) -> str:
         """A short plain-text description (``scale abc123 to 3``)."""
@@ -120,12 +128,20 @@ class Operation(BaseModel):
                 return f"roll {target} back to revision {self.revision}"
             case OpKind.RENAME:
                 return f"rename {target} to {self.name}"
+            case OpKind.REVISE:
+                return f"publish a new revision of {target}"
+            case OpKind.DEPOSIT:
+                return f"add ${self.amount_usd} to the escrow of {target}"
             case _:
                 return " ".join(p for p in (self.kind.value, target) if p)
 
     def params(self) -> dict[str, Any]:
         """The operation's parameters (for audit rows and approvals), without empty values."""
         return self.model_dump(mode="json", exclude_defaults=True, exclude={"kind"})
+
+    def retarget(self, provider: ProviderName, deployment_id: str) -> Operation:
+        """The same operation on a resolved deployment (a full id and a known provider)."""
+        return self.model_copy(update={"provider": provider, "target": deployment_id})
 
 
 class Chain(BaseModel):
@@ -136,6 +152,16 @@ class Chain(BaseModel):
     target: str
     provider: ProviderName | None = None
     steps: tuple[Operation, ...]
+
+    def retarget(self, provider: ProviderName, deployment_id: str) -> Chain:
+        return Chain(
+            target=deployment_id,
+            provider=provider,
+            steps=tuple(step.retarget(provider, deployment_id) for step in self.steps),
+        )
+
+    def describe(self) -> str:
+        return ", then ".join(step.describe() for step in self.steps)
 
 
 class Usage(BaseModel):

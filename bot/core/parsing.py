@@ -6,6 +6,7 @@ import re
 import shlex
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
 
 from croniter import croniter
 
@@ -36,6 +37,7 @@ STEP_VERBS = frozenset(
         OpKind.SCHEDULE,
         OpKind.ROLLBACK,
         OpKind.RENAME,
+        OpKind.DEPOSIT,
     }
 )
 _ALIASES = {
@@ -456,6 +458,25 @@ def _p_logs(
     return Operation(kind=verb, provider=provider, target=target, tail=tail, since=since)
 
 
+def _p_deposit(
+    verb: OpKind, args: list[str], provider: ProviderName | None, now: datetime
+) -> Operation:
+    _needs(verb, args, 2, "<deployment> <usd>")
+    _too_many(verb, args, 2, "<deployment> <usd>")
+    raw = args[1].lstrip("$").replace(",", "")
+    try:
+        amount = Decimal(raw)
+    except InvalidOperation:
+        raise _Problem(
+            f"The amount must be US dollars like 5 or 12.50, not “{args[1][:20]}”."
+        ) from None
+    if not amount.is_finite() or amount <= 0 or amount > 100_000:
+        raise _Problem("The amount must be more than $0 and at most $100,000.", topic="deposit")
+    if amount.as_tuple().exponent < -6:  # type: ignore[operator]
+        raise _Problem("The amount can have at most 6 decimal places.", topic="deposit")
+    return Operation(kind=verb, provider=provider, target=_target(args[0]), amount_usd=amount)
+
+
 def _p_markets(
     verb: OpKind, args: list[str], provider: ProviderName | None, now: datetime
 ) -> Operation:
@@ -489,6 +510,7 @@ _PARSERS: dict[OpKind, Parser] = {
     OpKind.ROLLBACK: _p_rollback,
     OpKind.RENAME: _p_rename,
     OpKind.LOGS: _p_logs,
+    OpKind.DEPOSIT: _p_deposit,
     OpKind.MARKETS: _p_markets,
     OpKind.NODES: _p_markets,
 }

@@ -127,7 +127,7 @@ def card_buttons(deployment: Deployment, allowed: Iterable[Capability]) -> list[
                 title=f"{_ACTION_LABEL[capability]} deployment?",
                 text=clip(
                     f"{_ACTION_LABEL[capability]} {PROVIDER_LABEL[deployment.provider]} "
-                    f"deployment “{name}”?",
+                    f"deployment “{escape(name)}”?",
                     300,
                 ),
                 confirm=_ACTION_LABEL[capability],

@@ -735,6 +735,17 @@ class AkashProvider(BaseProvider):
             )
         return dseq
 
+    def check_revision(self, definition: str) -> str | None:
+        problems = akash_sdl.check_sdl(definition)
+        return _one_line(akash_sdl.format_problems(problems)) if problems else None
+
+    async def revision_template(self, deployment: Deployment) -> tuple[str, str]:
+        """Akash Console does not hand back a deployment's SDL: start from an empty form."""
+        return "", "yaml"
+
+    def funds_runway(self, deployment: Deployment) -> timedelta | None:
+        return escrow_runway(deployment)
+
     def _check_sdl(self, sdl: str) -> None:
         problems = akash_sdl.check_sdl(sdl)
         if problems:

@@ -8,7 +8,7 @@ Nothing outside ``bot.providers`` should ask which provider it holds: it asks
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
@@ -152,6 +152,18 @@ class BaseProvider:
     async def verify(self) -> None:
         """A cheap authenticated call; raises AuthenticationError for a bad key."""
         await self.list_page(limit=10)
+
+    def check_revision(self, definition: str) -> str | None:
+        """Check a new revision's text locally (no I/O): None when valid, else what is wrong."""
+        return None
+
+    async def revision_template(self, deployment: Deployment) -> tuple[str, str]:
+        """The text to start a revision from and its language ("json" or "yaml")."""
+        raise self._unsupported("revisions")
+
+    def funds_runway(self, deployment: Deployment) -> timedelta | None:
+        """How long the deployment's prepaid funds last at the current price (None: n/a)."""
+        return None
 
     async def list_deployments(self, *, status: str | None = None) -> list[Deployment]:
         """Every deployment, walking all pages with the largest page size."""

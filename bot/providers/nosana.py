@@ -794,6 +794,28 @@ class NosanaProvider(BaseProvider):
         await self.http.request("PATCH", f"/deployments/{did}/{route}", json=body, idempotent=True)
         return await self.get(did)
 
+    def check_revision(self, definition: str) -> str | None:
+        try:
+            parsed = json.loads(definition)
+        except ValueError as exc:
+            return f"This is not valid JSON ({exc})."
+        problems = validate_job_definition(parsed)
+        if not problems:
+            return None
+        errors = field_errors(problems)
+        lines = [f"{path} {message}" for path, message in list(errors.items())[:5]]
+        more = f" (+{len(errors) - 5} more)" if len(errors) > 5 else ""
+        return "; ".join(lines) + more
+
+    async def revision_template(self, deployment: Deployment) -> tuple[str, str]:
+        """The active revision's job definition, pretty-printed."""
+        revisions = await self.revisions(deployment.id)
+        active = next(
+            (r for r in revisions if r.revision == deployment.active_revision),
+            revisions[-1] if revisions else None,
+        )
+        return (json.dumps(active.definition, indent=2) if active else "{}"), "json"
+
     async def revise(self, deployment_id: str, definition: Any) -> Deployment:
         """Make ``definition`` (a dict or JSON text) the new active revision."""
         if isinstance(definition, str | bytes):

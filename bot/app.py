@@ -1,0 +1,194 @@
+"""The app factory: one Bolt ``AsyncApp`` with every listener, for HTTP, Socket Mode and the shell.
+
+Three ways to authorize, chosen from the settings:
+
+* multi-workspace OAuth (``SLACK_CLIENT_ID`` + ``SLACK_CLIENT_SECRET``): slack_sdk's async
+  SQLAlchemy installation and state stores on deploybot's own database, with the authorize
+  cache on;
+* single workspace (``SLACK_BOT_TOKEN``);
+* an explicit token and client (the local shell, the tests).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.authorization.async_authorize import AsyncInstallationStoreAuthorize
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
+from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.background import BackgroundWork
+from bot.config import Settings
+from bot.db.schema import SLACK_BOTS, SLACK_INSTALLATIONS, SLACK_OAUTH_STATES
+from bot.runtime import Storage
+from bot.services.deployments import DeploymentService
+from bot.services.pool import ProviderPool
+
+log = logging.getLogger(__name__)
+
+UNKNOWN_WORKSPACE = (
+    "deploybot isn't installed in this workspace (or was uninstalled). "
+    "Ask an admin to install it again from the install link."
+)
+
+
+class ConfigurationError(Exception):
+    """The settings can't run Slack (e.g. HTTP mode without a signing secret)."""
+
+
+@dataclass
+class DeployBot:
+    """Everything one running app holds: the Bolt app, its services and background work."""
+
+    app: AsyncApp
+    settings: Settings
+    storage: Storage
+    service: DeploymentService
+    pool: ProviderPool
+    work: BackgroundWork = field(default_factory=BackgroundWork)
+    installation_store: AsyncSQLAlchemyInstallationStore | None = None
+
+    async def aclose(self, *, drain_timeout: float = 20.0) -> None:
+        """Finish in-flight work (bounded), then close provider clients."""
+        if not await self.work.drain(drain_timeout):
+            log.warning("stopping with %d operations still running", self.work.pending)
+            await self.work.cancel_all()
+        await self.pool.aclose()
+
+
+def check_slack_settings(settings: Settings, *, socket_mode: bool = False) -> None:
+    """Refuse, with a message that says what to set, settings that can't serve Slack."""
+    if not socket_mode and not settings.slack_signing_secret:
+        raise ConfigurationError(
+            "SLACK_SIGNING_SECRET is not set: deploybot can't verify that requests come from "
+            "Slack. Copy it from your app's Basic Information page (or run `deploybot shell` to "
+            "try deploybot locally without Slack)."
+        )
+    if not (settings.slack_bot_token or settings.oauth_enabled):
+        raise ConfigurationError(
+            "No Slack credentials: set SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID and "
+            "SLACK_CLIENT_SECRET (installable in many), or run `deploybot shell`."
+        )
+    if settings.slack_client_id and not settings.slack_client_secret:
+        raise ConfigurationError("SLACK_CLIENT_ID is set but SLACK_CLIENT_SECRET is not.")
+
+
+def web_client(settings: Settings, token: str | None = None) -> AsyncWebClient:
+    """The Web API client: SLACK_API_URL when set, retries on 429 (Retry-After), 5xx, resets."""
+    kwargs: dict[str, str] = {}
+    if settings.slack_api_url:
+        base = settings.slack_api_url
+        kwargs["base_url"] = base if base.endswith("/") else base + "/"
+    return AsyncWebClient(
+        token=token,
+        retry_handlers=[
+            AsyncConnectionErrorRetryHandler(max_retry_count=1),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=2),
+            AsyncServerErrorRetryHandler(max_retry_count=1),
+        ],
+        **kwargs,
+    )
+
+
+def build_bot(
+    settings: Settings,
+    storage: Storage,
+    *,
+    token: str | None = None,
+    signing_secret: str | None = None,
+    client: AsyncWebClient | None = None,
+    pool: ProviderPool | None = None,
+    process_before_response: bool = False,
+    socket_mode: bool = False,
+) -> DeployBot:
+    """Build the Bolt app and register every listener.
+
+    ``token``/``signing_secret`` override the settings (the shell and the tests pass their
+    own). In HTTP mode a signing secret is required; Socket Mode does not verify signatures.
+    """
+    secret = signing_secret or (
+        settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
+    )
+    if not secret and not socket_mode:
+        raise ConfigurationError(
+            "SLACK_SIGNING_SECRET is not set: deploybot can't verify that requests come from "
+            "Slack. Copy it from your app's Basic Information page (or run `deploybot shell` to "
+            "try deploybot locally without Slack)."
+        )
+    pool = pool or ProviderPool(settings, storage.keys)
+    service = DeploymentService(storage.keys, pool)
+    installation_store: AsyncSQLAlchemyInstallationStore | None = None
+    bot_token = token or (
+        settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    )
+    if token is None and settings.oauth_enabled:
+        assert settings.slack_client_id and settings.slack_client_secret
+        client_id = settings.slack_client_id
+        client_secret = settings.slack_client_secret.get_secret_value()
+        installation_store = AsyncSQLAlchemyInstallationStore(
+            client_id=client_id,
+            engine=storage.engine,
+            installations_table_name=SLACK_INSTALLATIONS,
+            bots_table_name=SLACK_BOTS,
+        )
+        state_store = AsyncSQLAlchemyOAuthStateStore(
+            expiration_seconds=600, engine=storage.engine, table_name=SLACK_OAUTH_STATES
+        )
+        app = AsyncApp(
+            signing_secret=secret or "",
+            client=client or web_client(settings),
+            installation_store=installation_store,
+            authorize=AsyncInstallationStoreAuthorize(
+                installation_store=installation_store,
+                client_id=client_id,
+                client_secret=client_secret,
+                cache_enabled=True,
+            ),
+            oauth_settings=AsyncOAuthSettings(
+                client_id=client_id,
+                client_secret=client_secret,
+                scopes=[s.strip() for s in settings.slack_scopes.split(",") if s.strip()],
+                installation_store=installation_store,
+                state_store=state_store,
+                install_path="/slack/install",
+                redirect_uri_path="/slack/oauth_redirect",
+            ),
+            process_before_response=process_before_response,
+            user_facing_authorize_error_message=UNKNOWN_WORKSPACE,
+        )
+    elif bot_token:
+        client = client or web_client(settings, bot_token)
+        if client.token is None:
+            client.token = bot_token
+        app = AsyncApp(
+            signing_secret=secret or "",
+            client=client,
+            process_before_response=process_before_response,
+            user_facing_authorize_error_message=UNKNOWN_WORKSPACE,
+        )
+    else:
+        raise ConfigurationError(
+            "No Slack credentials: set SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID and "
+            "SLACK_CLIENT_SECRET (installable in many), or run `deploybot shell`."
+        )
+    bot = DeployBot(
+        app=app,
+        settings=settings,
+        storage=storage,
+        service=service,
+        pool=pool,
+        installation_store=installation_store,
+    )
+    from handlers import register_all
+
+    register_all(bot)
+    return bot

@@ -1,0 +1,61 @@
+"""Work that runs after Slack has its ack: strongly referenced, drained on shutdown.
+
+Bolt starts listeners as fire-and-forget tasks; asyncio keeps only weak references to those,
+so the provider work a listener hands off goes through :class:`BackgroundWork` instead. It
+also lets the shell and the tests wait until everything a request started has finished, and
+lets the server finish in-flight operations before it exits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+class BackgroundWork:
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self.failures = 0
+
+    def spawn(
+        self, coro: Coroutine[Any, Any, Any], *, name: str | None = None
+    ) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+        return task
+
+    def _done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            self.failures += 1
+            log.error(
+                "background work failed: %s",
+                type(task.exception()).__name__,
+                exc_info=task.exception(),
+            )
+
+    @property
+    def pending(self) -> int:
+        return len(self._tasks)
+
+    async def drain(self, timeout: float = 30.0) -> bool:
+        """Wait (bounded) until no work is left, including work spawned while waiting."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self._tasks:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return False
+            await asyncio.wait(set(self._tasks), timeout=remaining)
+        return True
+
+    async def cancel_all(self) -> None:
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

@@ -1,0 +1,689 @@
+"""The deployment service: an Operation in, a Reply out, via the workspace's provider clients.
+
+Every entry point (slash command, button, modal, chain, the local shell) ends here, so the
+rules live in one place: which deployment a reference means, whether the provider can do the
+operation in the deployment's current state, and how the outcome reads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from pydantic import SecretStr
+
+from bot.core import replies
+from bot.core.operations import Chain, Operation, OpKind
+from bot.core.render import PROVIDER_LABEL, deployment_list, escape
+from bot.core.replies import BalanceLine, ConnectedProvider, Reply
+from bot.db.keys import KeyStore, StoredKeyInfo
+from bot.providers.base import BaseProvider
+from bot.providers.errors import (
+    AuthenticationError,
+    NotFoundError,
+    ProviderError,
+    ValidationError,
+)
+from bot.providers.models import (
+    PROVIDER_NAMES,
+    Capability,
+    Deployment,
+    DeploymentStatus,
+    Market,
+    ProviderName,
+)
+from bot.services.errors import (
+    AmbiguousError,
+    NoMatchError,
+    NotConnectedError,
+    ServiceError,
+    UnsupportedError,
+)
+from bot.services.pool import ProviderPool
+
+log = logging.getLogger(__name__)
+
+LIST_PAGE_SIZE = 20
+#: How many provider pages one "Next" click may read to fill a page (status filters thin them).
+MAX_PAGE_READS = 6
+DEFAULT_TAIL = 50
+HIDDEN_BY_DEFAULT = frozenset({DeploymentStatus.ARCHIVED, DeploymentStatus.CLOSED})
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who asks, from where."""
+
+    team_id: str
+    user_id: str
+    enterprise_id: str | None = None
+    channel_id: str | None = None
+
+
+@dataclass
+class Resolved:
+    provider: BaseProvider
+    deployment: Deployment
+
+
+@dataclass
+class RevisionForm:
+    provider: ProviderName
+    deployment: Deployment
+    text: str
+    language: str
+
+
+Progress = Callable[[Reply], Awaitable[None]]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class DeploymentService:
+    def __init__(
+        self,
+        keys: KeyStore,
+        pool: ProviderPool,
+        *,
+        clock: Callable[[], datetime] = _now,
+    ) -> None:
+        self.keys = keys
+        self.pool = pool
+        self.clock = clock
+
+    # -- provider accounts ---------------------------------------------------------------------
+
+    async def connected(self, actor: Actor) -> list[StoredKeyInfo]:
+        rows = await self.keys.list(team_id=actor.team_id)
+        return [r for r in rows if r.enterprise_id == (actor.enterprise_id or "")]
+
+    async def connected_names(self, actor: Actor) -> list[ProviderName]:
+        names = {r.provider for r in await self.connected(actor)}
+        return [p for p in PROVIDER_NAMES if p in names]
+
+    async def providers_reply(self, actor: Actor) -> Reply:
+        rows = await self.connected(actor)
+        return replies.providers_reply(
+            [
+                ConnectedProvider(
+                    provider=r.provider,  # type: ignore[arg-type]
+                    key_hint=r.key_hint,
+                    connected_by=r.connected_by,
+                    connected_at=r.connected_at,
+                    last_verified_at=r.last_verified_at,
+                )
+                for r in rows
+                if r.provider in PROVIDER_NAMES
+            ]
+        )
+
+    async def verify_key(self, provider: ProviderName, key: SecretStr) -> None:
+        """A cheap authenticated call with ``key``; raises a ProviderError when it fails."""
+        client = self.pool.build(provider, key)
+        try:
+            await client.verify()
+        finally:
+            await client.aclose()
+
+    async def connect(
+        self, actor: Actor, provider: ProviderName, key: SecretStr, *, verified: bool = True
+    ) -> StoredKeyInfo:
+        info = await self.keys.put(
+            team_id=actor.team_id,
+            enterprise_id=actor.enterprise_id,
+            provider=provider,
+            api_key=key,
+            connected_by=actor.user_id,
+            verified=verified,
+        )
+        return info
+
+    async def disconnect(self, actor: Actor, provider: ProviderName) -> bool:
+        removed = await self.keys.remove(
+            team_id=actor.team_id, enterprise_id=actor.enterprise_id, provider=provider
+        )
+        self.pool.forget(actor.team_id, actor.enterprise_id)
+        return removed > 0
+
+    async def forget_workspace(self, team_id: str, enterprise_id: str | None) -> int:
+        """Delete everything deploybot stores for a workspace (after an uninstall)."""
+        removed = await self.keys.remove(team_id=team_id, enterprise_id=enterprise_id)
+        self.pool.forget(team_id, enterprise_id)
+        return removed
+
+    async def client(self, actor: Actor, provider: ProviderName) -> BaseProvider:
+        return await self.pool.get(actor.team_id, provider, actor.enterprise_id)
+
+    # -- resolving a reference -----------------------------------------------------------------
+
+    async def _candidates(
+        self, actor: Actor, provider: ProviderName | None, capability: Capability | None
+    ) -> list[BaseProvider]:
+        if provider is not None:
+            client = await self.client(actor, provider)
+            if capability is not None and capability not in client.capabilities:
+                able = [
+                    PROVIDER_LABEL[p]
+                    for p in PROVIDER_NAMES
+                    if capability in _capabilities(self.pool, p)
+                ]
+                raise UnsupportedError(
+                    f"{PROVIDER_LABEL[provider]} deployments can't {capability.value}"
+                    + (f"; {', '.join(able)} ones can." if able else ".")
+                )
+            return [client]
+        names = await self.connected_names(actor)
+        if not names:
+            raise NotConnectedError(
+                "No provider account is connected to this workspace yet: an admin can run "
+                "`/deploy connect nosana|akash|neuranet`."
+            )
+        clients = [await self.client(actor, name) for name in names]
+        if capability is not None:
+            able = [c for c in clients if capability in c.capabilities]
+            if not able:
+                connected = ", ".join(PROVIDER_LABEL[n] for n in names)
+                raise UnsupportedError(
+                    f"None of the connected providers ({connected}) can {capability.value}."
+                )
+            clients = able
+        return clients
+
+    async def resolve(
+        self,
+        actor: Actor,
+        ref: str,
+        provider: ProviderName | None = None,
+        capability: Capability | None = None,
+    ) -> Resolved:
+        """The one deployment ``ref`` names: an id, a unique id prefix, or an exact name."""
+        clients = await self._candidates(actor, provider, capability)
+        failures: dict[str, ProviderError] = {}
+
+        async def direct(client: BaseProvider) -> Deployment | None:
+            try:
+                return await client.get(ref)
+            except (NotFoundError, ValidationError):
+                return None
+            except ProviderError as exc:
+                failures[client.name] = exc
+                return None
+
+        found = [
+            Resolved(c, d)
+            for c, d in zip(
+                clients, await asyncio.gather(*(direct(c) for c in clients)), strict=True
+            )
+            if d is not None
+        ]
+        if len(found) == 1:
+            return found[0]
+        if len(found) > 1:
+            raise AmbiguousError(
+                f"“{ref}” is an id on several networks.", ref, [f.deployment for f in found]
+            )
+
+        async def listing(client: BaseProvider) -> list[Deployment]:
+            try:
+                return await client.list_deployments()
+            except ProviderError as exc:
+                failures[client.name] = exc
+                return []
+
+        lists = await asyncio.gather(*(listing(c) for c in clients))
+        everything = [
+            Resolved(c, d) for c, items in zip(clients, lists, strict=True) for d in items
+        ]
+        for rule in (
+            lambda d: d.id == ref,
+            lambda d: d.name == ref,
+            lambda d: d.id.startswith(ref) and len(ref) >= 3,
+            lambda d: d.name.casefold() == ref.casefold(),
+        ):
+            matches = [r for r in everything if rule(r.deployment)]
+            if len(matches) == 1:
+                return matches[0]
+            if len(matches) > 1:
+                raise AmbiguousError(
+                    f"“{ref}” matches {len(matches)} deployments.",
+                    ref,
+                    [m.deployment for m in matches],
+                )
+        if capability is not None and provider is None:
+            others = [
+                n for n in await self.connected_names(actor) if n not in {c.name for c in clients}
+            ]
+            if others:
+                try:
+                    elsewhere = await self._resolve_among(actor, ref, others)
+                except ServiceError:
+                    elsewhere = None
+                if elsewhere is not None:
+                    raise UnsupportedError(
+                        f"“{elsewhere.deployment.name or elsewhere.deployment.id}” is a "
+                        f"{elsewhere.provider.display_name} deployment, and "
+                        f"{elsewhere.provider.display_name} can't {capability.value}."
+                    )
+        searched = ", ".join(PROVIDER_LABEL[c.name] for c in clients)
+        message = f"No deployment on {searched} matches “{ref}”."
+        close = sorted(
+            {
+                r.deployment.name
+                for r in everything
+                if r.deployment.name and ref.casefold() in r.deployment.name.casefold()
+            }
+        )[:5]
+        if close:
+            message += " Did you mean " + ", ".join(f"“{n}”" for n in close) + "?"
+        if failures:
+            name, exc = next(iter(failures.items()))
+            message += f" {PROVIDER_LABEL[name]} could not be checked: {exc.message}"
+            if isinstance(exc, AuthenticationError):
+                message += f" An admin can reconnect it with `/deploy connect {name}`."
+        else:
+            message += " `/deploy list` shows what exists."
+        raise NoMatchError(message)
+
+    async def _resolve_among(
+        self, actor: Actor, ref: str, names: list[ProviderName]
+    ) -> Resolved | None:
+        for name in names:
+            try:
+                return await self.resolve(actor, ref, name, None)
+            except (ServiceError, ProviderError):
+                continue
+        return None
+
+    # -- running operations --------------------------------------------------------------------
+
+    async def execute(self, actor: Actor, op: Operation) -> Reply:
+        """Run one operation and say how it went (raises ServiceError/ProviderError)."""
+        match op.kind:
+            case OpKind.HELP:
+                return replies.help_reply(op.topic)
+            case OpKind.PROVIDERS:
+                return await self.providers_reply(actor)
+            case OpKind.LIST:
+                return await self.list_reply(actor, op.provider, op.status, state=None)
+            case OpKind.MARKETS | OpKind.NODES:
+                return await self._markets(actor, op)
+            case OpKind.BALANCE:
+                return await self._balance(actor, op.provider)
+            case kind if kind in replies.MUTATIONS:
+                resolved = await self.resolve(
+                    actor, op.target or "", op.provider, op.kind.capability
+                )
+                reply, _ = await self._mutate(actor, op, resolved)
+                return reply
+            case OpKind.SHOW | OpKind.LOGS | OpKind.EVENTS | OpKind.JOBS:
+                resolved = await self.resolve(
+                    actor, op.target or "", op.provider, op.kind.capability
+                )
+                return await self._read(op, resolved)
+        raise ServiceError(f"`{op.kind.value}` can't be run this way.")
+
+    def allowed(self, client: BaseProvider, deployment: Deployment) -> frozenset[Capability]:
+        return client.available_actions(deployment)
+
+    async def _mutate(
+        self, actor: Actor, op: Operation, resolved: Resolved
+    ) -> tuple[Reply, Deployment | None]:
+        client, before = resolved.provider, resolved.deployment
+        capability = op.kind.capability
+        assert capability is not None
+        allowed = client.available_actions(before)
+        if capability not in allowed:
+            can = sorted(c.value for c in allowed if c.value in _VERBS)
+            raise UnsupportedError(
+                f"Can't {op.kind.value} “{before.name or before.id}”: it is "
+                f"{before.status.value.replace('_', ' ')} on {client.display_name} "
+                f"({before.raw_status})." + (f" It can: {', '.join(can)}." if can else "")
+            )
+        did = before.id
+        after: Deployment | None
+        match op.kind:
+            case OpKind.START:
+                after = await client.start(did)
+            case OpKind.STOP:
+                after = await client.stop(did)
+            case OpKind.ARCHIVE:
+                after = await client.archive(did)
+            case OpKind.DELETE:
+                await client.delete(did)
+                after = None
+            case OpKind.CLOSE:
+                await client.close(did)
+                after = await _get_or_none(client, did)
+            case OpKind.SCALE:
+                after = await client.scale(did, op.replicas or 0)
+            case OpKind.TIMEOUT:
+                after = await client.set_timeout(did, op.minutes or 0)
+            case OpKind.SCHEDULE:
+                after = await client.set_schedule(did, op.cron or "")
+            case OpKind.ROLLBACK:
+                after = await client.rollback(did, op.revision or 0)
+            case OpKind.RENAME:
+                after = await client.rename(did, op.name or "")
+            case OpKind.REVISE:
+                after = await client.revise(did, op.definition or "")
+            case OpKind.DEPOSIT:
+                after = await client.deposit(did, op.amount_usd or Decimal(0))
+            case _:  # pragma: no cover - guarded by MUTATIONS
+                raise ServiceError(f"`{op.kind.value}` is not a change.")
+        log.info(
+            "operation done",
+            extra={"op": op.kind.value, "provider": client.name, "deployment": did},
+        )
+        reply = replies.result_reply(
+            op,
+            actor.user_id,
+            after,
+            before=before,
+            allowed=client.available_actions(after) if after else frozenset(),
+            now=self.clock(),
+        )
+        return reply, after
+
+    async def _read(self, op: Operation, resolved: Resolved) -> Reply:
+        client, deployment = resolved.provider, resolved.deployment
+        match op.kind:
+            case OpKind.SHOW:
+                return replies.card_reply(
+                    deployment, client.available_actions(deployment), self.clock()
+                )
+            case OpKind.LOGS:
+                lines = await client.logs(
+                    deployment.id, tail=op.tail or DEFAULT_TAIL, since=op.since
+                )
+                return replies.logs_reply(deployment, lines)
+            case OpKind.EVENTS:
+                return replies.events_reply(
+                    deployment, await client.events(deployment.id), self.clock()
+                )
+            case OpKind.JOBS:
+                return replies.jobs_reply(deployment, await client.jobs(deployment.id))
+        raise ServiceError(f"`{op.kind.value}` is not a read.")  # pragma: no cover
+
+    async def run_chain(self, actor: Actor, chain: Chain, progress: Progress) -> Reply:
+        """Run the steps in order, reporting each; stop at the first failure."""
+        first = chain.steps[0]
+        resolved = await self.resolve(actor, chain.target, chain.provider, first.kind.capability)
+        statuses: list[tuple[str, str]] = [(":white_circle:", "")] * len(chain.steps)
+        card: list[dict[str, Any]] | None = None
+        target_id = resolved.deployment.id
+        for i, step in enumerate(chain.steps):
+            statuses[i] = (":hourglass_flowing_sand:", "running")
+            await progress(replies.chain_reply(chain, statuses))
+            try:
+                if step.kind.capability not in resolved.provider.capabilities:
+                    raise UnsupportedError(
+                        f"{resolved.provider.display_name} deployments can't {step.kind.value}."
+                    )
+                current = await resolved.provider.get(target_id) if i else resolved.deployment
+                _, after = await self._mutate(
+                    actor,
+                    step.retarget(resolved.provider.name, target_id),
+                    Resolved(resolved.provider, current),
+                )
+            except (ServiceError, ProviderError) as exc:
+                statuses[i] = (":x:", escape(_message(exc)))
+                for j in range(i + 1, len(chain.steps)):
+                    statuses[j] = (":heavy_minus_sign:", "skipped")
+                reply = replies.chain_reply(chain, statuses, card)
+                reply.error = True
+                return reply
+            statuses[i] = (":white_check_mark:", "")
+            if after is not None:
+                from bot.core.render import deployment_card
+
+                card = deployment_card(
+                    after, allowed=resolved.provider.available_actions(after), now=self.clock()
+                )
+        return replies.chain_reply(chain, statuses, card)
+
+    # -- listing -------------------------------------------------------------------------------
+
+    async def list_reply(
+        self,
+        actor: Actor,
+        provider: ProviderName | None,
+        status: str | None,
+        *,
+        state: str | None,
+    ) -> Reply:
+        """One page of deployments across the chosen providers; ``state`` comes from Next."""
+        if state:
+            page_state = _decode_state(state)
+            providers: list[ProviderName] = page_state["p"]
+            cursor: str | None = page_state.get("c")
+            status = page_state.get("s")
+            number = int(page_state.get("n", 1))
+        else:
+            providers = [provider] if provider else await self.connected_names(actor)
+            cursor = None
+            number = 1
+            if not providers:
+                raise NotConnectedError(
+                    "No provider account is connected yet: an admin can run "
+                    "`/deploy connect nosana|akash|neuranet`."
+                )
+        clients = {p: await self.client(actor, p) for p in providers}
+        items: list[Deployment] = []
+        notes: list[str] = []
+        reads = 0
+        remaining = list(providers)
+        while remaining and len(items) < LIST_PAGE_SIZE and reads < MAX_PAGE_READS:
+            name = remaining[0]
+            reads += 1
+            try:
+                page = await clients[name].list_page(cursor=cursor, limit=LIST_PAGE_SIZE)
+            except ProviderError as exc:
+                notes.append(f"{PROVIDER_LABEL[name]}: {exc.message}")
+                remaining.pop(0)
+                cursor = None
+                continue
+            items.extend(d for d in page.items if _wanted(d, status))
+            if page.next_cursor and page.next_cursor != cursor:
+                cursor = page.next_cursor
+            else:
+                remaining.pop(0)
+                cursor = None
+        next_value = (
+            _encode_state({"p": remaining, "c": cursor, "s": status, "n": number + 1})
+            if remaining
+            else None
+        )
+        where = ", ".join(PROVIDER_LABEL[p] for p in providers)
+        title = f"Deployments on {where}" + (f" ({status})" if status else "")
+        if number > 1:
+            title += f", page {number}"
+        blocks = deployment_list(items, now=self.clock(), title=title, next_value=next_value)
+        if status is None:
+            blocks.insert(
+                len(blocks) - (1 if next_value else 0),
+                replies.context("Archived and closed deployments are hidden: `/deploy list all`."),
+            )
+        for note in notes:
+            blocks.insert(1, replies.context(f":warning: {escape(note)}"))
+        return Reply(text=f"{title}: {len(items)} shown", blocks=blocks[:50])
+
+    # -- markets, nodes, balance ---------------------------------------------------------------
+
+    async def _markets(self, actor: Actor, op: Operation) -> Reply:
+        provider = op.provider or ("nosana" if op.kind is OpKind.MARKETS else "neuranet")
+        capability = op.kind.capability
+        client = await self.client(actor, provider)
+        if capability not in client.capabilities:
+            raise UnsupportedError(
+                f"{client.display_name} has no {op.kind.value}: "
+                + ("markets are Nosana's" if op.kind is OpKind.MARKETS else "nodes are NeuraNET's")
+                + "."
+            )
+        filters = dict(op.filters)
+        gpu = filters.pop("gpu", None)
+        items: list[Market]
+        if op.kind is OpKind.MARKETS:
+            items = await client.markets(**({"type": filters["type"]} if "type" in filters else {}))
+        else:
+            items = await client.nodes(**_node_filters(filters))
+        if gpu:
+            items = [m for m in items if m.gpu and gpu.casefold() in m.gpu.casefold()]
+        return replies.markets_reply(op.kind, items, op.filters)
+
+    async def _balance(self, actor: Actor, provider: ProviderName | None) -> Reply:
+        names = [provider] if provider else await self.connected_names(actor)
+        if not names:
+            raise NotConnectedError(
+                "No provider account is connected yet: an admin can run `/deploy connect …`."
+            )
+        clients = [await self.client(actor, n) for n in names]
+        with_balance = [c for c in clients if Capability.BALANCE in c.capabilities]
+        if not with_balance:
+            raise UnsupportedError(
+                ", ".join(c.display_name for c in clients) + " has no account balance to show."
+            )
+
+        async def one(client: BaseProvider) -> BalanceLine:
+            try:
+                balance = await client.balance()
+            except ProviderError as exc:
+                return BalanceLine(client.name, None, problem=_message(exc))
+            line = BalanceLine(client.name, balance)
+            if Capability.DEPOSIT in client.capabilities:
+                try:
+                    for d in await client.list_deployments():
+                        runway = client.funds_runway(d)
+                        if runway is not None:
+                            line.runways.append((d.name, d.id, runway.total_seconds() / 3600))
+                except ProviderError as exc:
+                    line.problem = _message(exc)
+            return line
+
+        return replies.balance_reply(await asyncio.gather(*(one(c) for c in with_balance)))
+
+    # -- revisions -----------------------------------------------------------------------------
+
+    async def revision_form(self, actor: Actor, op: Operation) -> RevisionForm:
+        resolved = await self.resolve(actor, op.target or "", op.provider, Capability.REVISE)
+        allowed = resolved.provider.available_actions(resolved.deployment)
+        if Capability.REVISE not in allowed:
+            raise UnsupportedError(
+                f"“{resolved.deployment.name}” can't take a new revision while it is "
+                f"{resolved.deployment.status.value}."
+            )
+        text, language = await resolved.provider.revision_template(resolved.deployment)
+        return RevisionForm(resolved.provider.name, resolved.deployment, text, language)
+
+    async def check_revision(self, actor: Actor, provider: ProviderName, text: str) -> str | None:
+        client = await self.client(actor, provider)
+        if not text.strip():
+            return "Paste the new definition."
+        return client.check_revision(text)
+
+
+_VERBS = {v.value for v in replies.MUTATIONS}
+
+
+def _capabilities(pool: ProviderPool, provider: ProviderName) -> frozenset[Capability]:
+    from bot.providers import provider_class
+
+    return provider_class(provider).capabilities
+
+
+def _wanted(deployment: Deployment, status: str | None) -> bool:
+    if status == "all":
+        return True
+    if status is None:
+        return deployment.status not in HIDDEN_BY_DEFAULT
+    return deployment.status.value == status
+
+
+def _encode_state(state: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(state, separators=(",", ":")).encode()).decode()
+
+
+def _decode_state(value: str) -> dict[str, Any]:
+    try:
+        state = json.loads(base64.urlsafe_b64decode(value.encode()))
+        providers = [p for p in state["p"] if p in PROVIDER_NAMES]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ServiceError("That list is out of date: run `/deploy list` again.") from exc
+    state["p"] = providers
+    return state
+
+
+def _message(exc: BaseException) -> str:
+    if isinstance(exc, ProviderError | ServiceError):
+        return exc.message
+    return "something went wrong"
+
+
+async def _get_or_none(client: BaseProvider, deployment_id: str) -> Deployment | None:
+    try:
+        return await client.get(deployment_id)
+    except ProviderError:
+        return None
+
+
+def _node_filters(filters: dict[str, str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in filters.items():
+        match key:
+            case "region" | "status":
+                out[key] = value
+            case "min-vram":
+                out["min_gpu_vram_mb"] = int(value) * 1024
+            case "min-cpu":
+                out["min_cpu_cores"] = int(value)
+            case "min-ram":
+                out["min_ram_mb"] = int(value) * 1024
+            case "max-price":
+                try:
+                    out["max_hourly_rate_usd"] = Decimal(value)
+                except InvalidOperation:
+                    raise ServiceError(f"max-price must be a number, not “{value}”.") from None
+    return out
+
+
+def error_reply(exc: BaseException) -> Reply:
+    """The one-line, private answer for a failure (never a stack trace)."""
+    if isinstance(exc, ProviderError):
+        label = PROVIDER_LABEL.get(exc.provider, exc.provider or "The provider")
+        message = exc.message
+        if exc.advice and exc.advice not in message:
+            message = f"{message} {exc.advice}"
+        if isinstance(exc, AuthenticationError):
+            message = (
+                f"{label} rejected the stored API key (wrong, revoked or expired): an admin can "
+                f"run `/deploy connect {exc.provider}` with a new one."
+            )
+        return replies.error(escape(message))
+    if isinstance(exc, ServiceError):
+        return replies.error(escape(exc.message))
+    return replies.error("Something went wrong on our side; it has been logged. Try again.")
+
+
+def pick_reply(exc: AmbiguousError, op: Operation | Chain) -> Reply:
+    values = [replies.encode_pick(op.retarget(d.provider, d.id)) for d in exc.candidates[:5]] + [
+        None
+    ] * max(0, len(exc.candidates) - 5)
+    return replies.pick_reply(exc.ref, exc.candidates, values)
+
+
+__all__: Sequence[str] = (
+    "Actor",
+    "DeploymentService",
+    "Resolved",
+    "RevisionForm",
+    "error_reply",
+    "pick_reply",
+)

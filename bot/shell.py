@@ -1,0 +1,415 @@
+"""``deploybot shell``: the Slack app in a terminal (in the spirit of Hubot's shell adapter).
+
+The very same Bolt app and handlers run; only Slack is replaced. What you type becomes a
+signed ``/deploy`` slash command, buttons are numbered so typing the number "clicks" them
+(destructive ones ask for confirmation, as in Slack), and modals become prompts. Everything
+the app sends to Slack goes to a local fake of Slack's Web API on 127.0.0.1, which prints it
+as readable text. Without configuration the shell starts the sandbox emulators of the three
+networks and connects their demo keys, so it works on a fresh machine with no accounts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import secrets
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import SecretStr
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
+
+from bot.app import DeployBot, build_bot, web_client
+from bot.config import Settings
+from bot.runtime import Storage, open_storage
+from bot.slack_local import payloads
+from bot.slack_local.fake_api import FakeSlackAPI, SlackCall
+from bot.slack_local.text import (
+    InputField,
+    Interactive,
+    confirm_text,
+    render_message,
+    render_view,
+    state_values,
+)
+
+log = logging.getLogger(__name__)
+
+TEAM_ID = "T0LOCAL"
+USER_ID = "U0LOCAL"
+CHANNEL_ID = "C0LOCAL"
+BOT_TOKEN = "xoxb-local-shell"
+WAIT_FOR_WORK = 120.0
+#: The emoji deploybot uses, for terminals (Slack renders the :codes: itself).
+EMOJI = {
+    ":memo:": "📝",
+    ":hourglass_flowing_sand:": "⏳",
+    ":arrows_counterclockwise:": "🔄",
+    ":large_green_circle:": "🟢",
+    ":double_vertical_bar:": "⏸",
+    ":white_circle:": "⚪",
+    ":red_circle:": "🔴",
+    ":money_with_wings:": "💸",
+    ":file_cabinet:": "🗄",
+    ":black_circle:": "⚫",
+    ":grey_question:": "❔",
+    ":white_check_mark:": "✅",
+    ":warning:": "⚠️",
+    ":x:": "❌",
+    ":heavy_minus_sign:": "➖",
+    ":information_source:": "ℹ️",
+    ":electric_plug:": "🔌",
+}
+
+Reader = Callable[[str], Awaitable[str | None]]
+Writer = Callable[[str], None]
+
+
+async def stdin_reader(prompt: str) -> str | None:
+    """One line from the keyboard (None at end of input); echoes piped input."""
+    try:
+        line = await asyncio.to_thread(input, prompt)
+    except EOFError:
+        return None
+    if not sys.stdin.isatty():
+        print(line, flush=True)
+    return line
+
+
+@dataclass
+class _Clickable:
+    element: Interactive
+    response_url: str
+    message: dict[str, Any]
+    view: dict[str, Any] | None = None
+
+
+class Shell:
+    """Drives one app from text; see the module docstring."""
+
+    def __init__(
+        self,
+        bot: DeployBot,
+        slack: FakeSlackAPI,
+        secret: str,
+        *,
+        read: Reader = stdin_reader,
+        write: Writer = print,
+    ) -> None:
+        self.bot = bot
+        self.slack = slack
+        self.secret = secret
+        self.read = read
+        self.write = write
+        self.clickables: dict[int, _Clickable] = {}
+        self.modal: dict[str, Any] | None = None
+        #: Response URLs whose message was already replaced or deleted (a late ack is stale).
+        self._replaced: set[str] = set()
+        slack.on_call = self._on_call
+
+    # -- what the app sends to "Slack" ---------------------------------------------------------
+
+    def _show(self, header: str, body: dict[str, Any], response_url: str) -> None:
+        rendered = render_message(body.get("text"), body.get("blocks"))
+        text = rendered.text
+        offset = len(self.clickables)
+        for element in rendered.elements:
+            number = offset + element.number
+            text = text.replace(
+                f"[{element.number}] {element.label}", f"[{number}] {element.label}", 1
+            )
+            self.clickables[number] = _Clickable(
+                element, response_url, {"ts": body.get("ts", ""), **body}
+            )
+        for code, char in EMOJI.items():
+            text = text.replace(code, char)
+        self.write(f"{header}\n{_indent(text)}")
+
+    def _on_call(self, call: SlackCall) -> None:
+        body = call.body
+        match call.method:
+            case "response_url":
+                if body.get("replace_original") or body.get("delete_original"):
+                    self._replaced.add(str(call.response_url))
+                if body.get("delete_original") and not (body.get("text") or body.get("blocks")):
+                    return
+                where = "#local" if body.get("response_type") == "in_channel" else "only you"
+                edited = " (updated)" if body.get("replace_original") else ""
+                url = self.slack.response_url(call.response_url)
+                self._show(f"deploybot → {where}{edited}:", body, url)
+            case "chat.postMessage":
+                message = dict(body)
+                if isinstance(call.response, dict):
+                    message["ts"] = call.response.get("ts", "")
+                self._show("deploybot → #local:", message, self.slack.response_url())
+            case "chat.update":
+                self._show("deploybot → #local (edited):", body, self.slack.response_url())
+            case "chat.postEphemeral":
+                self._show("deploybot → only you:", body, self.slack.response_url())
+            case "views.open" | "views.push" | "views.update":
+                view = (
+                    (call.response or {}).get("view") if isinstance(call.response, dict) else None
+                )
+                self.modal = view or body.get("view")
+            case "views.publish":
+                view = body.get("view") or {}
+                rendered = render_view(view)
+                self.write(f"App Home:\n{_indent(rendered.text)}")
+            case _:
+                return
+
+    # -- what the person does ------------------------------------------------------------------
+
+    async def dispatch(self, request: payloads.SignedRequest) -> BoltResponse:
+        response = await self.bot.app.async_dispatch(
+            AsyncBoltRequest(body=request.body, headers=request.as_bolt_headers())
+        )
+        return response
+
+    def _ack_body(self, response: BoltResponse) -> dict[str, Any]:
+        if response.status != 200:
+            self.write(f"(Slack would have shown an error: HTTP {response.status})")
+            return {}
+        if not response.body:
+            return {}
+        try:
+            body = json.loads(response.body)
+        except ValueError:
+            return {"text": response.body}
+        return body if isinstance(body, dict) else {}
+
+    async def command(self, text: str) -> None:
+        self.clickables.clear()
+        url = self.slack.response_url()
+        response = await self.dispatch(
+            payloads.slash_command(
+                secret=self.secret,
+                text=text,
+                response_url=url,
+                team_id=TEAM_ID,
+                user_id=USER_ID,
+                channel_id=CHANNEL_ID,
+                user_name="you",
+                channel_name="local",
+            )
+        )
+        body = self._ack_body(response)
+        stale = url.rsplit("/", 1)[-1] in self._replaced
+        if (body.get("text") or body.get("blocks")) and not stale:
+            where = "#local" if body.get("response_type") == "in_channel" else "only you"
+            self._show(f"deploybot → {where}:", body, url)
+        await self.settle()
+
+    async def click(self, number: int) -> None:
+        target = self.clickables.get(number)
+        if target is None:
+            self.write(f"There is no button [{number}] on screen.")
+            return
+        element = target.element
+        if element.confirm:
+            answer = await self.read(f"{confirm_text(element.confirm)} [y/N] ")
+            if (answer or "").strip().lower() not in ("y", "yes"):
+                self.write("Cancelled.")
+                return
+        self.clickables.clear()
+        response = await self.dispatch(
+            payloads.block_actions(
+                secret=self.secret,
+                action_id=element.action_id,
+                value=element.value,
+                block_id=element.block_id,
+                response_url=target.response_url,
+                team_id=TEAM_ID,
+                user_id=USER_ID,
+                channel_id=CHANNEL_ID,
+                message=target.message,
+                message_ts=str(target.message.get("ts") or "1700000000.000100"),
+                user_name="you",
+            )
+        )
+        self._ack_body(response)
+        await self.settle()
+
+    async def settle(self) -> None:
+        """Wait for the work a request started, then walk through any form it opened."""
+        if not await self.bot.work.drain(WAIT_FOR_WORK):
+            self.write("(still working in the background…)")
+        while self.modal is not None:
+            if not await self._fill_modal():
+                break
+            await self.bot.work.drain(WAIT_FOR_WORK)
+
+    async def _ask(self, field: InputField, previous: str | None) -> str | None:
+        label = field.label + ("" if not field.optional else " (optional)")
+        if field.hint:
+            self.write(f"  ({field.hint})")
+        if field.options:
+            for i, (text, _) in enumerate(field.options):
+                self.write(f"    {chr(97 + i) if i < 26 else i}) {text}")
+        current = previous if previous is not None else field.initial_value
+        if field.kind == "multiline":
+            hint = "end with a line holding only '.'"
+            if current:
+                self.write(_indent(current, "    | "))
+                hint += "; a lone '.' keeps the text above"
+            self.write(f"  {label} ({hint}):")
+            lines: list[str] = []
+            while True:
+                line = await self.read("  | ")
+                if line is None:
+                    return None
+                if line.strip() == ".":
+                    break
+                lines.append(line)
+            return "\n".join(lines) if lines else (current or "")
+        keep = f" [{current}]" if current and "key" not in field.label.lower() else ""
+        answer = await self.read(f"  {label}{keep}: ")
+        if answer is None:
+            return None
+        return answer if answer.strip() else (current or "")
+
+    async def _fill_modal(self) -> bool:
+        view = self.modal
+        assert view is not None
+        rendered = render_view(view)
+        self.write(f"┌ {rendered.title}")
+        if rendered.text:
+            self.write(_indent(rendered.text, "│ "))
+        if not rendered.inputs:
+            self.modal = None
+            return False
+        self.write("│ (type 'cancel' at any prompt to close the form)")
+        answers: dict[tuple[str, str], str] = {}
+        previous: dict[tuple[str, str], str] = {}
+        while True:
+            for field in rendered.inputs:
+                answer = await self._ask(field, previous.get((field.block_id, field.action_id)))
+                if answer is None or answer.strip().lower() == "cancel":
+                    self.write("└ form closed")
+                    self.modal = None
+                    return False
+                answers[(field.block_id, field.action_id)] = answer
+            try:
+                values = state_values(rendered.inputs, answers)
+            except ValueError as exc:
+                self.write(f"│ {exc}")
+                continue
+            break
+        response = await self.dispatch(
+            payloads.view_submission(
+                secret=self.secret,
+                callback_id=rendered.callback_id,
+                values=values,
+                private_metadata=rendered.private_metadata,
+                team_id=TEAM_ID,
+                user_id=USER_ID,
+                view_id=str(view.get("id") or "V0LOCAL"),
+                user_name="you",
+            )
+        )
+        body = self._ack_body(response)
+        action = body.get("response_action")
+        if action == "errors":
+            for block_id, message in (body.get("errors") or {}).items():
+                self.write(f"│ ✗ {block_id}: {message}")
+            self.modal = view
+            return True
+        if action in ("update", "push") and isinstance(body.get("view"), dict):
+            self.modal = body["view"]
+            return True
+        self.write("└ submitted")
+        self.modal = None
+        return False
+
+    async def loop(self) -> int:
+        self.write(
+            "Type what you would type after /deploy (try `help` or `list`), a number to click "
+            "a button, or `quit`."
+        )
+        while True:
+            line = await self.read("/deploy ")
+            if line is None:
+                return 0
+            line = line.strip()
+            if line.startswith("/deploy"):
+                line = line[len("/deploy") :].strip()
+            if line in ("quit", "exit", "q"):
+                return 0
+            if not line and not self.clickables:
+                continue
+            if line.isdigit():
+                await self.click(int(line))
+                continue
+            await self.command(line)
+
+
+def _indent(text: str, prefix: str = "  ") -> str:
+    return "\n".join(prefix + line for line in text.splitlines()) if text else prefix.rstrip()
+
+
+async def run_shell(
+    settings: Settings,
+    *,
+    speed: float = 10.0,
+    sandbox: bool = True,
+    read: Reader = stdin_reader,
+    write: Writer = print,
+) -> int:
+    """Start (sandbox, fake Slack, app) and talk to the app until end of input."""
+    from bot.sandbox.clock import ScaledClock
+    from bot.sandbox.server import SandboxCluster
+
+    async with contextlib.AsyncExitStack() as stack:
+        cluster: SandboxCluster | None = None
+        if sandbox:
+            cluster = SandboxCluster(ScaledClock(speed))
+            await cluster.start()
+            stack.push_async_callback(cluster.stop)
+            shell_db = (Path(settings.data_dir) / "shell.db").resolve()
+            shell_db.parent.mkdir(parents=True, exist_ok=True)
+            settings = settings.model_copy(
+                update={
+                    "nosana_api_url": cluster.base_url("nosana"),
+                    "akash_api_url": cluster.base_url("akash"),
+                    "neuranet_api_url": cluster.base_url("neuranet"),
+                    "database_url": SecretStr(f"sqlite:///{shell_db}"),
+                }
+            )
+        slack = FakeSlackAPI()
+        await slack.start()
+        stack.push_async_callback(slack.stop)
+        slack.add_token(BOT_TOKEN, TEAM_ID)
+        slack.add_user(USER_ID, team_id=TEAM_ID, name="you", is_admin=True)
+        settings = settings.model_copy(update={"slack_api_url": slack.base_url})
+        storage: Storage = await open_storage(settings)
+        stack.push_async_callback(storage.aclose)
+        if cluster is not None:
+            for api in cluster.apis:
+                await storage.keys.put(
+                    team_id=TEAM_ID,
+                    provider=api.name,
+                    api_key=SecretStr(api.demo_api_key),
+                    connected_by=USER_ID,
+                )
+        secret = secrets.token_hex(16)
+        bot = build_bot(
+            settings,
+            storage,
+            token=BOT_TOKEN,
+            signing_secret=secret,
+            client=web_client(settings, BOT_TOKEN),
+        )
+        stack.push_async_callback(bot.aclose)
+        if cluster is not None:
+            write(
+                "deploybot shell — Nosana, Akash and NeuraNET sandboxes running "
+                f"({speed:g}× real time), demo keys connected."
+            )
+        return await Shell(bot, slack, secret, read=read, write=write).loop()
+    return 0  # pragma: no cover - the context manager always returns above

@@ -1,0 +1,129 @@
+"""Buttons: deployment card actions, list paging, picking among ambiguous matches, connect."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.core import modals, replies
+from bot.core.operations import Operation, OpKind
+from bot.core.replies import decode_pick
+from bot.services.deployments import Actor
+from handlers import commands
+from handlers.common import actor_of, guarded, require_admin
+
+if TYPE_CHECKING:
+    from bot.app import DeployBot
+
+CARD_ACTION = re.compile(r"^deployment_(start|stop|logs|deposit|archive|delete|close)$")
+PICK_ACTION = re.compile(r"^resolve_pick_\d+$")
+CONNECT_ACTION = re.compile(r"^provider_connect_(nosana|akash|neuranet)$")
+
+
+def _action(body: dict[str, Any]) -> dict[str, Any]:
+    actions = body.get("actions") or [{}]
+    return actions[0]
+
+
+def register(bot: DeployBot) -> None:
+    app = bot.app
+
+    @app.action(CARD_ACTION)
+    async def card_action(
+        ack: AsyncAck,
+        body: dict[str, Any],
+        respond: AsyncRespond,
+        client: AsyncWebClient,
+        context: AsyncBoltContext,
+    ) -> None:
+        await ack()
+        actor = actor_of(context, body)
+        try:
+            value = json.loads(_action(body).get("value") or "{}")
+            op = Operation(kind=OpKind(value["op"]), provider=value["p"], target=str(value["d"]))
+        except (ValueError, KeyError, TypeError):
+            await respond(
+                **replies.error("That button is out of date: run `/deploy show` again.").payload(),
+                replace_original=False,
+            )
+            return
+        if op.kind is OpKind.DEPOSIT:
+            assert op.provider is not None and op.target is not None
+            await client.views_open(
+                trigger_id=body["trigger_id"],
+                view=modals.deposit_view(op.provider, op.target, channel_id=actor.channel_id),
+            )
+            return
+        bot.work.spawn(run_button(bot, respond, actor, op))
+
+    @app.action("list_next")
+    async def list_next(
+        ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
+    ) -> None:
+        await ack()
+        actor = actor_of(context, body)
+        state = _action(body).get("value") or ""
+
+        async def work() -> None:
+            reply = await bot.service.list_reply(actor, None, None, state=state)
+            await respond(**reply.payload(), replace_original=True)
+
+        bot.work.spawn(guarded(respond, work, replace=False))
+
+    @app.action(PICK_ACTION)
+    async def pick(
+        ack: AsyncAck,
+        body: dict[str, Any],
+        respond: AsyncRespond,
+        client: AsyncWebClient,
+        context: AsyncBoltContext,
+    ) -> None:
+        await ack()
+        actor = actor_of(context, body)
+        try:
+            op = decode_pick(_action(body).get("value") or "")
+        except (ValueError, KeyError, TypeError):
+            await respond(**replies.error("That choice is out of date.").payload())
+            return
+        await respond(**replies.working_reply(op).payload(), replace_original=True)
+        bot.work.spawn(commands.run(bot, client, respond, actor, op))
+
+    @app.action(CONNECT_ACTION)
+    async def connect(
+        ack: AsyncAck,
+        body: dict[str, Any],
+        respond: AsyncRespond,
+        client: AsyncWebClient,
+        context: AsyncBoltContext,
+    ) -> None:
+        await ack()
+        actor = actor_of(context, body)
+        provider = _action(body).get("value") or ""
+        op = Operation(kind=OpKind.CONNECT, provider=provider)
+        bot.work.spawn(
+            commands.open_connect(
+                bot, client, respond, actor, op, trigger_id=body.get("trigger_id", "")
+            )
+        )
+
+
+async def run_button(bot: DeployBot, respond: AsyncRespond, actor: Actor, op: Operation) -> None:
+    """A card button: changes edit the card in place; logs answer privately below it."""
+
+    async def work() -> None:
+        reply = await bot.service.execute(actor, op)
+        if op.kind is OpKind.LOGS:
+            await respond(**reply.payload(), replace_original=False)
+        else:
+            await respond(**reply.payload(), replace_original=True)
+
+    await guarded(respond, work, op, replace=False)
+
+
+__all__ = ["register", "require_admin"]

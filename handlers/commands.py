@@ -1,0 +1,196 @@
+"""``/deploy …``: ack at once (help and usage answers go in the ack), provider work after."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.core import modals, replies
+from bot.core.operations import Chain, Operation, OpKind, Usage
+from bot.core.parsing import parse
+from bot.core.replies import Reply
+from bot.services.deployments import Actor
+from handlers.common import actor_of, failure_reply, guarded, post_or_respond, require_admin
+
+if TYPE_CHECKING:
+    from bot.app import DeployBot
+
+COMMAND = "/deploy"
+#: Every slash command this app registers (the manifest test checks it against manifest.yml).
+COMMANDS = (COMMAND,)
+
+
+def register(bot: DeployBot) -> None:
+    async def deploy(
+        ack: AsyncAck,
+        command: dict[str, Any],
+        respond: AsyncRespond,
+        client: AsyncWebClient,
+        context: AsyncBoltContext,
+    ) -> None:
+        parsed = parse(command.get("text") or "")
+        if isinstance(parsed, Usage):
+            await ack(**replies.usage_reply(parsed).payload())
+            return
+        if isinstance(parsed, Operation) and parsed.kind is OpKind.HELP:
+            await ack(**replies.help_reply(parsed.topic).payload())
+            return
+        actor = actor_of(context, command)
+        if isinstance(parsed, Operation) and parsed.kind in (OpKind.CONNECT, OpKind.REVISE):
+            await ack()
+            trigger = command.get("trigger_id", "")
+            if parsed.kind is OpKind.CONNECT:
+                bot.work.spawn(
+                    open_connect(bot, client, respond, actor, parsed, trigger_id=trigger)
+                )
+            else:
+                bot.work.spawn(open_revise(bot, client, respond, actor, parsed, trigger_id=trigger))
+            return
+        await ack(**replies.working_reply(parsed).payload())
+        bot.work.spawn(run(bot, client, respond, actor, parsed), name=f"deploy:{actor.team_id}")
+
+    bot.app.command(COMMAND)(deploy)
+
+
+async def run(
+    bot: DeployBot,
+    client: AsyncWebClient,
+    respond: AsyncRespond,
+    actor: Actor,
+    op: Operation | Chain,
+) -> None:
+    """Run a command (or a picked button) and answer through response_url."""
+    if isinstance(op, Chain):
+        await run_chain(bot, client, respond, actor, op)
+        return
+
+    async def work() -> None:
+        if op.kind is OpKind.DISCONNECT:
+            await require_admin(client, actor.user_id, "disconnect a provider")
+            assert op.provider is not None
+            removed = await bot.service.disconnect(actor, op.provider)
+            label = replies.PROVIDER_LABEL[op.provider]
+            text = (
+                f":electric_plug: <@{actor.user_id}> disconnected {label}; its key is deleted."
+                if removed
+                else f"{label} wasn't connected."
+            )
+            await respond(**replies.notice(text, public=removed).payload(), replace_original=True)
+            return
+        reply = await bot.service.execute(actor, op)
+        await deliver(respond, reply)
+
+    await guarded(respond, work, op)
+
+
+async def deliver(respond: AsyncRespond, reply: Reply) -> None:
+    """Replace the "working on it" note: in place when private, as a new post when public."""
+    if reply.public:
+        await respond(delete_original=True)
+        await respond(**reply.payload(), replace_original=False)
+    else:
+        await respond(**reply.payload(), replace_original=True)
+
+
+async def run_chain(
+    bot: DeployBot, client: AsyncWebClient, respond: AsyncRespond, actor: Actor, chain: Chain
+) -> None:
+    """One status message in the channel, edited in place as each step runs."""
+    posted: dict[str, str] = {}
+
+    async def progress(reply: Reply) -> None:
+        if "ts" in posted:
+            try:
+                await client.chat_update(
+                    channel=posted["channel"], ts=posted["ts"], text=reply.text, blocks=reply.blocks
+                )
+                return
+            except Exception:  # fall back to response_url below
+                posted.clear()
+                posted["respond"] = "1"
+        if "respond" in posted:
+            await respond(**reply.payload(), replace_original=True)
+            return
+        await respond(delete_original=True)
+        if actor.channel_id:
+            try:
+                result = await client.chat_postMessage(
+                    channel=actor.channel_id, text=reply.text, blocks=reply.blocks
+                )
+                posted.update(channel=str(result["channel"]), ts=str(result["ts"]))
+                return
+            except Exception:
+                pass
+        posted["respond"] = "1"
+        await respond(**reply.payload(), replace_original=False)
+
+    try:
+        final = await bot.service.run_chain(actor, chain, progress)
+    except Exception as exc:
+        reply = failure_reply(exc, chain)
+        await respond(**reply.payload(), replace_original="ts" not in posted)
+        return
+    await progress(final)
+
+
+async def open_connect(
+    bot: DeployBot,
+    client: AsyncWebClient,
+    respond: AsyncRespond,
+    actor: Actor,
+    op: Operation,
+    *,
+    trigger_id: str,
+) -> None:
+    async def work() -> None:
+        await require_admin(client, actor.user_id, "connect a provider")
+        assert op.provider is not None
+        await client.views_open(
+            trigger_id=trigger_id,
+            view=modals.connect_view(op.provider, channel_id=actor.channel_id),
+        )
+
+    await guarded(respond, work, op, replace=False)
+
+
+async def open_revise(
+    bot: DeployBot,
+    client: AsyncWebClient,
+    respond: AsyncRespond,
+    actor: Actor,
+    op: Operation,
+    *,
+    trigger_id: str,
+) -> None:
+    """Open the form at once (trigger ids last 3 s), then fill it with the current definition."""
+    opened = await client.views_open(trigger_id=trigger_id, view=modals.loading_view("Revise"))
+    view = opened["view"]
+
+    try:
+        form = await bot.service.revision_form(actor, op)
+    except Exception as exc:
+        reply = failure_reply(exc, op)
+        await client.views_update(
+            view_id=view["id"],
+            hash=view.get("hash"),
+            view=modals.message_view("Revise", reply.text),
+        )
+        return
+    await client.views_update(
+        view_id=view["id"],
+        hash=view.get("hash"),
+        view=modals.revise_view(
+            form,
+            private_metadata=json.dumps(
+                {"p": form.provider, "d": form.deployment.id, "c": actor.channel_id}
+            ),
+        ),
+    )
+
+
+__all__ = ["COMMANDS", "deliver", "post_or_respond", "register", "run"]

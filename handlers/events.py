@@ -1,0 +1,67 @@
+"""Events: uninstall/revocation cleanup, and the App Home tab."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
+from slack_sdk.models.views import View
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.services.deployments import Actor
+
+if TYPE_CHECKING:
+    from bot.app import DeployBot
+
+log = logging.getLogger("deploybot.handlers")
+
+
+def register(bot: DeployBot) -> None:
+    app = bot.app
+
+    async def workspace_gone(
+        event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
+        """``app_uninstalled`` and ``tokens_revoked``: Bolt's default cleanup of the
+        installation rows (multi-workspace mode), then every row deploybot keeps for the team."""
+        kind = event.get("type")
+        if bot.installation_store is not None:
+            if kind == "app_uninstalled":
+                await app.default_app_uninstalled_event_listener()(context=context)
+            else:
+                await app.default_tokens_revoked_event_listener()(event=event, context=context)
+        tokens = event.get("tokens") or {}
+        if kind == "app_uninstalled" or tokens.get("bot"):
+            team_id = context.team_id or body.get("team_id") or ""
+            removed = await bot.service.forget_workspace(team_id, context.enterprise_id)
+            log.info("workspace %s cleaned up: %d provider keys deleted", team_id, removed)
+
+    app.event("app_uninstalled")(workspace_gone)
+    app.event("tokens_revoked")(workspace_gone)
+
+    @app.event("app_home_opened")
+    async def home(
+        event: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+    ) -> None:
+        if event.get("tab", "home") != "home":
+            return
+        actor = Actor(
+            team_id=context.team_id or "",
+            user_id=str(event.get("user") or ""),
+            enterprise_id=context.enterprise_id,
+        )
+        reply = await bot.service.providers_reply(actor)
+        intro = SectionBlock(
+            text=MarkdownTextObject(
+                text="*deploybot* runs your deployments on Nosana, Akash and NeuraNET. "
+                "Type `/deploy help` in any channel."
+            )
+        ).to_dict()
+        view = View(type="home", blocks=[]).to_dict()
+        view["blocks"] = [intro, *(reply.blocks or [])]
+        await client.views_publish(user_id=actor.user_id, view=view)
+
+
+__all__ = ["register"]

@@ -1,0 +1,192 @@
+"""Modal submissions: a provider key (checked, then stored encrypted), a revision, a deposit."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any
+
+from pydantic import SecretStr
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.core import modals, replies
+from bot.core.operations import Operation, OpKind
+from bot.core.render import PROVIDER_LABEL
+from bot.providers.errors import AuthenticationError, ProviderError
+from bot.providers.models import PROVIDER_NAMES
+from bot.services.deployments import Actor
+from bot.services.errors import ServiceError
+from handlers.common import actor_of, failure_reply, post_or_respond, require_admin
+
+if TYPE_CHECKING:
+    from bot.app import DeployBot
+
+log = logging.getLogger("deploybot.handlers")
+
+#: How long checking a key may take: Slack wants the modal's answer within 3 s.
+VERIFY_BUDGET = 2.0
+
+
+def _value(view: dict[str, Any], block: str, action: str) -> str:
+    state = (view.get("state") or {}).get("values") or {}
+    return str(((state.get(block) or {}).get(action) or {}).get("value") or "")
+
+
+def _meta(view: dict[str, Any]) -> dict[str, Any]:
+    try:
+        meta = json.loads(view.get("private_metadata") or "{}")
+    except ValueError:
+        return {}
+    return meta if isinstance(meta, dict) else {}
+
+
+def register(bot: DeployBot) -> None:
+    app = bot.app
+
+    @app.view(modals.CONNECT)
+    async def connect(
+        ack: AsyncAck,
+        view: dict[str, Any],
+        body: dict[str, Any],
+        client: AsyncWebClient,
+        context: AsyncBoltContext,
+    ) -> None:
+        meta = _meta(view)
+        provider = meta.get("p")
+        key = SecretStr(_value(view, modals.KEY_BLOCK, modals.KEY_ACTION).strip())
+        if provider not in PROVIDER_NAMES:
+            await ack(response_action="errors", errors={modals.KEY_BLOCK: "Unknown provider."})
+            return
+        actor = Actor(**{**actor_of(context, body).__dict__, "channel_id": meta.get("c")})
+        label = PROVIDER_LABEL[provider]
+        if len(key.get_secret_value()) < 8 or any(c.isspace() for c in key.get_secret_value()):
+            await ack(
+                response_action="errors",
+                errors={
+                    modals.KEY_BLOCK: "That doesn't look like an API key (no spaces, 8+ chars)."
+                },
+            )
+            return
+        try:
+            await require_admin(client, actor.user_id, "connect a provider")
+            await asyncio.wait_for(bot.service.verify_key(provider, key), VERIFY_BUDGET)
+        except ServiceError as exc:
+            await ack(response_action="errors", errors={modals.KEY_BLOCK: exc.message[:150]})
+            return
+        except AuthenticationError:
+            await ack(
+                response_action="errors",
+                errors={modals.KEY_BLOCK: f"{label} rejected this key. Check it and paste again."},
+            )
+            return
+        except (TimeoutError, ProviderError) as exc:
+            reason = exc.message if isinstance(exc, ProviderError) else "it took too long"
+            await ack(
+                response_action="errors",
+                errors={
+                    modals.KEY_BLOCK: f"Couldn't check the key with {label} ({reason[:80]}). "
+                    "Try again in a moment."
+                },
+            )
+            return
+        info = await bot.service.connect(actor, provider, key)
+        await ack(response_action="update", view=modals.connected_view(provider, info.key_hint))
+        log.info("provider connected", extra={"team": actor.team_id, "provider": provider})
+        if actor.channel_id:
+            bot.work.spawn(
+                _ephemeral(
+                    client,
+                    actor,
+                    f":white_check_mark: {label} connected (key `{info.key_hint}`).",
+                )
+            )
+
+    @app.view(modals.REVISE)
+    async def revise(
+        ack: AsyncAck,
+        view: dict[str, Any],
+        body: dict[str, Any],
+        client: AsyncWebClient,
+        context: AsyncBoltContext,
+    ) -> None:
+        meta = _meta(view)
+        text = _value(view, modals.DEFINITION_BLOCK, modals.DEFINITION_ACTION)
+        provider, deployment_id = meta.get("p"), meta.get("d")
+        if provider not in PROVIDER_NAMES or not deployment_id:
+            await ack(response_action="errors", errors={modals.DEFINITION_BLOCK: "Form expired."})
+            return
+        actor = Actor(**{**actor_of(context, body).__dict__, "channel_id": meta.get("c")})
+        try:
+            problem = await bot.service.check_revision(actor, provider, text)
+        except ServiceError as exc:
+            problem = exc.message
+        if problem:
+            await ack(response_action="errors", errors={modals.DEFINITION_BLOCK: problem[:1900]})
+            return
+        await ack(response_action="clear")
+        op = Operation(
+            kind=OpKind.REVISE, provider=provider, target=str(deployment_id), definition=text
+        )
+        bot.work.spawn(_run_and_post(bot, client, actor, op))
+
+    @app.view(modals.DEPOSIT)
+    async def deposit(
+        ack: AsyncAck,
+        view: dict[str, Any],
+        body: dict[str, Any],
+        client: AsyncWebClient,
+        context: AsyncBoltContext,
+    ) -> None:
+        meta = _meta(view)
+        raw = _value(view, modals.AMOUNT_BLOCK, modals.AMOUNT_ACTION).strip().lstrip("$")
+        try:
+            amount = Decimal(raw.replace(",", ""))
+        except InvalidOperation:
+            amount = Decimal(-1)
+        if not amount.is_finite() or amount <= 0 or amount > 100_000:
+            await ack(
+                response_action="errors",
+                errors={modals.AMOUNT_BLOCK: "Enter US dollars, more than 0 (e.g. 5 or 12.50)."},
+            )
+            return
+        if meta.get("p") not in PROVIDER_NAMES or not meta.get("d"):
+            await ack(response_action="errors", errors={modals.AMOUNT_BLOCK: "Form expired."})
+            return
+        await ack(response_action="clear")
+        actor = Actor(**{**actor_of(context, body).__dict__, "channel_id": meta.get("c")})
+        op = Operation(
+            kind=OpKind.DEPOSIT, provider=meta["p"], target=str(meta["d"]), amount_usd=amount
+        )
+        bot.work.spawn(_run_and_post(bot, client, actor, op))
+
+
+async def _ephemeral(client: AsyncWebClient, actor: Actor, text: str) -> None:
+    if not actor.channel_id:
+        return
+    try:
+        await client.chat_postEphemeral(channel=actor.channel_id, user=actor.user_id, text=text)
+    except Exception:
+        log.info("could not post an ephemeral note")
+
+
+async def _run_and_post(
+    bot: DeployBot, client: AsyncWebClient, actor: Actor, op: Operation
+) -> None:
+    """A modal has no response_url: results go to the channel, failures only to the person."""
+    try:
+        reply = await bot.service.execute(actor, op)
+    except Exception as exc:
+        reply = failure_reply(exc, op)
+        await _ephemeral(client, actor, reply.text)
+        return
+    if reply.public:
+        await post_or_respond(client, None, actor.channel_id, reply)
+    else:
+        await _ephemeral(client, actor, reply.text)
+
+
+__all__ = ["register", "replies"]
