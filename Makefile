@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/deploybot sandbox
+	$(BIN)/deploybot run
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

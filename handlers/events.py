@@ -59,8 +59,7 @@ def register(bot: DeployBot) -> None:
                 "Type `/deploy help` in any channel."
             )
         ).to_dict()
-        view = View(type="home", blocks=[]).to_dict()
-        view["blocks"] = [intro, *(reply.blocks or [])]
+        view = View(type="home", blocks=[intro, *(reply.blocks or [])][:100]).to_dict()
         await client.views_publish(user_id=actor.user_id, view=view)
 
 

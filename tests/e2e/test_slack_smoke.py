@@ -48,3 +48,21 @@ async def test_bad_signature_is_401(env: SlackEnv, tamper: str) -> None:
     answer = await env.post(request)
     assert answer.status == 401
     assert env.slack.calls_to("response_url") == []
+
+
+async def test_every_subscribed_event_has_a_listener(env: SlackEnv) -> None:
+    from tests.unit.test_manifest import manifest
+
+    for name in manifest()["settings"]["event_subscriptions"]["bot_events"]:
+        event = {"type": name, "user": "U111", "tab": "home", "tokens": {"oauth": ["U111"]}}
+        answer = await env.event(event)
+        assert answer.status == 200, f"{name}: {answer.status} {answer.raw}"
+
+
+async def test_app_home_shows_the_connected_providers(env: SlackEnv) -> None:
+    await env.event({"type": "app_home_opened", "user": "U111", "tab": "home"})
+    (call,) = await env.slack.wait_for("views.publish")
+    assert call.body["user_id"] == "U111"
+    text = message_text(call.body["view"])
+    assert "Nosana" in text and "Akash" in text and "NeuraNET" in text
+    assert all(key not in text for key in env.keys.values())

@@ -42,3 +42,61 @@ def test_schema_really_rejects_mistakes() -> None:
 def test_uninstall_events_are_subscribed() -> None:
     events = manifest()["settings"]["event_subscriptions"]["bot_events"]
     assert {"app_uninstalled", "tokens_revoked"} <= set(events)
+
+
+def test_every_manifest_command_has_a_listener_and_vice_versa(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Registering goes through AsyncApp.command: record what the app factory registers."""
+    import asyncio
+
+    from pydantic import SecretStr
+    from slack_bolt.async_app import AsyncApp
+
+    from bot.app import build_bot
+    from bot.config import Settings
+    from bot.runtime import open_storage
+
+    registered: list[str] = []
+    original = AsyncApp.command
+
+    def spy(self: AsyncApp, command: str, *args: object, **kwargs: object) -> object:
+        registered.append(command)
+        return original(self, command, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(AsyncApp, "command", spy)
+
+    async def build() -> None:
+        settings = Settings(
+            DATABASE_URL=SecretStr(f"sqlite:///{tmp_path}/m.db"), DEPLOYBOT_DATA_DIR=tmp_path
+        )
+        storage = await open_storage(settings)
+        try:
+            build_bot(settings, storage, token="xoxb-manifest", signing_secret="s")
+        finally:
+            await storage.aclose()
+
+    asyncio.run(build())
+    in_manifest = {c["command"] for c in manifest()["features"]["slash_commands"]}
+    assert in_manifest == set(registered)
+    from handlers.commands import COMMANDS
+
+    assert set(COMMANDS) == in_manifest
+
+
+def test_manifest_urls_point_at_the_routes_the_server_serves() -> None:
+    data = manifest()
+    urls = [c["url"] for c in data["features"]["slash_commands"]]
+    urls += [
+        data["settings"]["event_subscriptions"]["request_url"],
+        data["settings"]["interactivity"]["request_url"],
+    ]
+    assert all(url.endswith("/slack/events") for url in urls)
+    assert all(u.endswith("/slack/oauth_redirect") for u in data["oauth_config"]["redirect_urls"])
+
+
+def test_manifest_scopes_match_the_default_oauth_scopes() -> None:
+    from bot.config import Settings
+
+    scopes = set(manifest()["oauth_config"]["scopes"]["bot"])
+    assert scopes == set(Settings().slack_scopes.split(","))

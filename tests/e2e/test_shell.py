@@ -1,0 +1,113 @@
+"""The local shell: the same app, driven from text, against the sandboxes (as `make run` does)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from pydantic import SecretStr
+
+from bot.config import Settings
+from bot.shell import run_shell
+
+
+def scripted(lines: list[str]) -> tuple[Callable[[str], Awaitable[str | None]], list[str]]:
+    """A reader that answers prompts from ``lines`` (None at the end) and a transcript."""
+    transcript: list[str] = []
+    queue = list(lines)
+
+    async def read(prompt: str) -> str | None:
+        line = queue.pop(0) if queue else None
+        transcript.append(f"{prompt}{line if line is not None else '<EOF>'}")
+        return line
+
+    return read, transcript
+
+
+def settings(tmp_path: Path) -> Settings:
+    return Settings(
+        DEPLOYBOT_DATA_DIR=tmp_path,
+        DEPLOYBOT_ENCRYPTION_KEYS=SecretStr("Zm9yLXRlc3RzLW9ubHktMzItYnl0ZXMtbG9uZy1rZXk="),
+    )
+
+
+async def run(tmp_path: Path, lines: list[str]) -> tuple[int, str]:
+    read, transcript = scripted(lines)
+    out: list[str] = []
+
+    def write(text: str) -> None:
+        out.append(text)
+        transcript.append(text)
+
+    code = await asyncio.wait_for(
+        run_shell(settings(tmp_path), speed=10, read=read, write=write), timeout=120
+    )
+    return code, "\n".join(transcript)
+
+
+async def test_shell_lists_shows_and_clicks_a_confirmed_button(tmp_path: Path) -> None:
+    code, screen = await run(tmp_path, ["list", "show llama3-chat", "1", "y", "quit"])
+    assert code == 0
+    assert "demo keys connected" in screen
+    assert "llama3-chat" in screen and "NeuraNET" in screen and "Akash" in screen
+    # the card's first button is Stop, and it asks first, as Slack's confirm dialog does
+    assert re.search(r"\[1\] Stop", screen)
+    assert "Stop deployment?" in screen
+    assert "stopped *llama3-chat*" in screen
+
+
+async def test_shell_declining_a_confirmation_changes_nothing(tmp_path: Path) -> None:
+    code, screen = await run(tmp_path, ["show llama3-chat", "1", "n", "show llama3-chat", "quit"])
+    assert code == 0
+    assert "Cancelled." in screen
+    assert "stopped *llama3-chat*" not in screen
+    assert screen.count("🟢 running") >= 2
+
+
+async def test_shell_forms_are_prompts_with_field_errors(tmp_path: Path) -> None:
+    code, screen = await run(
+        tmp_path, ["connect nosana", "not-a-real-key-123", "cancel", "providers", "quit"]
+    )
+    assert code == 0
+    assert "┌ Connect Nosana" in screen
+    assert "Nosana rejected this key" in screen
+    assert "form closed" in screen
+    assert "not-a-real-key-123" not in screen.split("form closed")[1]
+
+
+async def test_shell_revise_keeps_the_current_definition_and_publishes_it(tmp_path: Path) -> None:
+    code, screen = await run(tmp_path, ["revise llama3-chat", ".", "quit"])
+    assert code == 0
+    assert '"image": "vllm/vllm-openai' in screen
+    assert "published a new revision of *llama3-chat*" in screen
+    assert "Revision: 2" in screen
+
+
+async def test_shell_usage_for_nonsense_and_end_of_input_exits(tmp_path: Path) -> None:
+    code, screen = await run(tmp_path, ["frobnicate the thing", "7"])
+    assert code == 0
+    assert "I don't know the command" in screen
+    assert "There is no button [7]" in screen
+
+
+async def test_make_run_command_starts_the_shell_without_slack_credentials(
+    tmp_path: Path,
+) -> None:
+    """`deploybot run` (what `make run` runs) with no Slack settings is the shell."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_URL"))}
+    env["DEPLOYBOT_DATA_DIR"] = str(tmp_path)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run",
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE, env=env, cwd=tmp_path,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(proc.communicate(b"list neuranet\nquit\n"), timeout=90)
+    assert proc.returncode == 0, err.decode()
+    text = out.decode()
+    assert "demo keys connected" in text
+    assert "Deployments on NeuraNET" in text and "llama-chat" in text
+    assert (tmp_path / "shell.db").exists()
