@@ -29,6 +29,8 @@ log = logging.getLogger("deploybot.handlers")
 
 #: How long checking a key may take: Slack wants the modal's answer within 3 s.
 VERIFY_BUDGET = 2.0
+#: The admin check and the key check together: the answer must reach Slack within 3 s.
+ANSWER_BUDGET = 2.5
 
 
 def _value(view: dict[str, Any], block: str, action: str) -> str:
@@ -72,8 +74,9 @@ def register(bot: DeployBot) -> None:
             )
             return
         try:
-            await require_admin(client, actor.user_id, "connect a provider")
-            await asyncio.wait_for(bot.service.verify_key(provider, key), VERIFY_BUDGET)
+            async with asyncio.timeout(ANSWER_BUDGET):
+                await require_admin(client, actor.user_id, "connect a provider")
+                await asyncio.wait_for(bot.service.verify_key(provider, key), VERIFY_BUDGET)
         except ServiceError as exc:
             await ack(response_action="errors", errors={modals.KEY_BLOCK: exc.message[:150]})
             return
