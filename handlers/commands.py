@@ -80,7 +80,7 @@ async def run(
                 if removed
                 else f"{label} wasn't connected."
             )
-            await respond(**replies.notice(text, public=removed).payload(), replace_original=True)
+            await deliver(respond, replies.notice(text, public=removed))
             return
         reply = await bot.service.execute(actor, op)
         await deliver(respond, reply)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import SecretStr
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core import modals, replies
@@ -20,7 +21,7 @@ from bot.providers.errors import AuthenticationError, ProviderError
 from bot.providers.models import PROVIDER_NAMES
 from bot.services.deployments import Actor
 from bot.services.errors import ServiceError
-from handlers.common import actor_of, failure_reply, post_or_respond, require_admin
+from handlers.common import actor_of, failure_reply, require_admin
 
 if TYPE_CHECKING:
     from bot.app import DeployBot
@@ -168,12 +169,17 @@ def register(bot: DeployBot) -> None:
 
 
 async def _ephemeral(client: AsyncWebClient, actor: Actor, text: str) -> None:
-    if not actor.channel_id:
-        return
+    """Tell only the person: a note in the channel, else a direct message from the app."""
+    if actor.channel_id:
+        try:
+            await client.chat_postEphemeral(channel=actor.channel_id, user=actor.user_id, text=text)
+            return
+        except Exception:
+            log.info("could not post an ephemeral note; sending a direct message")
     try:
-        await client.chat_postEphemeral(channel=actor.channel_id, user=actor.user_id, text=text)
+        await client.chat_postMessage(channel=actor.user_id, text=text)
     except Exception:
-        log.info("could not post an ephemeral note")
+        log.info("could not send the person a direct message either")
 
 
 async def _run_and_post(
@@ -186,10 +192,16 @@ async def _run_and_post(
         reply = failure_reply(exc, op)
         await _ephemeral(client, actor, reply.text)
         return
-    if reply.public:
-        await post_or_respond(client, None, actor.channel_id, reply)
-    else:
-        await _ephemeral(client, actor, reply.text)
+    if reply.public and actor.channel_id:
+        try:
+            await client.chat_postMessage(
+                channel=actor.channel_id, text=reply.text, blocks=reply.blocks or None
+            )
+            return
+        except SlackApiError as exc:
+            # Not in that channel (or it is gone): the result must still reach the person.
+            log.info("chat.postMessage failed (%s); telling the person", exc.response.get("error"))
+    await _ephemeral(client, actor, reply.text)
 
 
 __all__ = ["register", "replies"]

@@ -146,10 +146,17 @@ def card_buttons(deployment: Deployment, allowed: Iterable[Capability]) -> list[
     return buttons
 
 
+def _endpoint(url: str) -> str:
+    """A web address as a link; anything else (an Akash ``host:port``) as plain code."""
+    if url.startswith(("http://", "https://")):
+        return f"<{escape(url)}|{escape(clip(url, 80))}>"
+    return f"`{escape(clip(url, 80))}`"
+
+
 def endpoints_text(deployment: Deployment, limit: int = 5) -> str:
     if not deployment.endpoints:
         return "—"
-    lines = [f"<{escape(e.url)}|{escape(clip(e.url, 80))}>" for e in deployment.endpoints[:limit]]
+    lines = [_endpoint(e.url) for e in deployment.endpoints[:limit]]
     more = len(deployment.endpoints) - limit
     if more > 0:
         lines.append(f"… and {more} more")

@@ -304,7 +304,9 @@ def result_reply(
 ) -> Reply:
     """A change that happened: who did what, then the deployment's fresh card."""
     shown = deployment or before
-    name = escape(clip((shown.name if shown else None) or op.target or "", 150))
+    # The deployment is named as it was before the change (a rename reads "renamed old to new").
+    subject = before or deployment
+    name = escape(clip((subject.name if subject else None) or op.target or "", 150))
     label = PROVIDER_LABEL[shown.provider] if shown else ""
     line = f":white_check_mark: <@{escape(user_id)}> {_DONE[op.kind]} *{name}*{_detail(op)}"
     if label:
@@ -351,7 +353,9 @@ def pick_reply(
         )
         if value is not None and len(buttons) < 5:
             buttons.append(
-                ButtonElement(text=clip(label, 75), action_id=f"resolve_pick_{i}", value=value)
+                ButtonElement(
+                    text=clip(escape(label), 75), action_id=f"resolve_pick_{i}", value=value
+                )
             )
     text = "\n".join(lines[:12])
     if len(lines) > 12:
@@ -538,7 +542,7 @@ def _rows_reply(title: str, rows: Sequence[str], empty: str) -> Reply:
         blocks.append(section("\n".join(chunk)))
     if shown < len(rows):
         blocks.append(context(f"Showing {shown} of {len(rows)}."))
-    return Reply(text=f"{title.strip('*')}: {len(rows)}", blocks=blocks)
+    return Reply(text=f"{title.replace('*', '')}: {len(rows)}", blocks=blocks)
 
 
 def money_or_dash(value: Decimal | None) -> str:

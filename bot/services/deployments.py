@@ -177,7 +177,7 @@ class DeploymentService:
                     if capability in _capabilities(self.pool, p)
                 ]
                 raise UnsupportedError(
-                    f"{PROVIDER_LABEL[provider]} deployments can't {capability.value}"
+                    f"{PROVIDER_LABEL[provider]} deployments can't {_ability(capability)}"
                     + (f"; {', '.join(able)} ones can." if able else ".")
                 )
             return [client]
@@ -193,7 +193,7 @@ class DeploymentService:
             if not able:
                 connected = ", ".join(PROVIDER_LABEL[n] for n in names)
                 raise UnsupportedError(
-                    f"None of the connected providers ({connected}) can {capability.value}."
+                    f"None of the connected providers ({connected}) can {_ability(capability)}."
                 )
             clients = able
         return clients
@@ -232,11 +232,14 @@ class DeploymentService:
                 f"“{ref}” is an id on several networks.", ref, [f.deployment for f in found]
             )
 
+        unlisted: set[str] = set()
+
         async def listing(client: BaseProvider) -> list[Deployment]:
             try:
                 return await client.list_deployments()
             except ProviderError as exc:
                 failures[client.name] = exc
+                unlisted.add(client.name)
                 return []
 
         lists = await asyncio.gather(*(listing(c) for c in clients))
@@ -268,12 +271,17 @@ class DeploymentService:
                 except ServiceError:
                     elsewhere = None
                 if elsewhere is not None:
+                    label = elsewhere.provider.display_name
                     raise UnsupportedError(
-                        f"“{elsewhere.deployment.name or elsewhere.deployment.id}” is a "
-                        f"{elsewhere.provider.display_name} deployment, and "
-                        f"{elsewhere.provider.display_name} can't {capability.value}."
+                        f"“{elsewhere.deployment.name or elsewhere.deployment.id}” is "
+                        f"{_article(label)} {label} deployment, and {label} can't "
+                        f"{_ability(capability)}."
                     )
-        searched = ", ".join(PROVIDER_LABEL[c.name] for c in clients)
+        listed = [c for c in clients if c.name not in unlisted]
+        if not listed:
+            # Nothing could be searched: the provider's failure is the answer, not "no match".
+            raise failures[clients[0].name]
+        searched = ", ".join(PROVIDER_LABEL[c.name] for c in listed)
         message = f"No deployment on {searched} matches “{ref}”."
         close = sorted(
             {
@@ -341,6 +349,12 @@ class DeploymentService:
         capability = op.kind.capability
         assert capability is not None
         allowed = client.available_actions(before)
+        strategy = before.extras.get("strategy")
+        if capability is Capability.SCHEDULE and strategy not in (None, "SCHEDULED"):
+            raise UnsupportedError(
+                f"“{before.name or before.id}” has no schedule to change: it runs with the "
+                f"{strategy} strategy, and only SCHEDULED deployments run on a cron."
+            )
         if capability not in allowed:
             can = sorted(c.value for c in allowed if c.value in _VERBS)
             raise UnsupportedError(
@@ -591,6 +605,32 @@ class DeploymentService:
 
 
 _VERBS = {v.value for v in replies.MUTATIONS}
+#: How "can't …" reads for capabilities whose name is not a verb.
+_ABILITIES: dict[Capability, str] = {
+    Capability.LOGS: "show logs",
+    Capability.EVENTS: "show events",
+    Capability.JOBS: "list jobs",
+    Capability.MARKETS: "list markets",
+    Capability.NODES: "list nodes",
+    Capability.BALANCE: "show a balance",
+    Capability.TIMEOUT: "change timeouts",
+    Capability.SCHEDULE: "change schedules",
+    Capability.REVISE: "take new revisions",
+    Capability.DEPOSIT: "take deposits",
+}
+
+
+def _ability(capability: Capability) -> str:
+    return _ABILITIES.get(capability, capability.value)
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1].lower() in "aeiou" else "a"
+
+
+def _sentence(text: str) -> str:
+    text = text.rstrip()
+    return text if text.endswith((".", "!", "?", "…")) else text + "."
 
 
 def _capabilities(pool: ProviderPool, provider: ProviderName) -> frozenset[Capability]:
@@ -617,6 +657,8 @@ def _decode_state(value: str) -> dict[str, Any]:
         providers = [p for p in state["p"] if p in PROVIDER_NAMES]
     except (ValueError, KeyError, TypeError) as exc:
         raise ServiceError("That list is out of date: run `/deploy list` again.") from exc
+    if not providers:
+        raise ServiceError("That list is out of date: run `/deploy list` again.")
     state["p"] = providers
     return state
 
@@ -660,7 +702,7 @@ def error_reply(exc: BaseException) -> Reply:
         label = PROVIDER_LABEL.get(exc.provider, exc.provider or "The provider")
         message = exc.message
         if exc.advice and exc.advice not in message:
-            message = f"{message} {exc.advice}"
+            message = f"{_sentence(message)} {exc.advice}"
         if isinstance(exc, AuthenticationError):
             message = (
                 f"{label} rejected the stored API key (wrong, revoked or expired): an admin can "
