@@ -320,6 +320,8 @@ def _p_help(
     verb: OpKind, args: list[str], provider: ProviderName | None, now: datetime
 ) -> Operation:
     topic = args[0].lower() if args else None
+    if topic in ("chain", "chains"):
+        return Operation(kind=OpKind.HELP, topic="chain")
     known = topic is None or verb_of(topic) is not None
     return Operation(kind=OpKind.HELP, topic=(verb_of(topic).value if topic and known else None))  # type: ignore[union-attr]
 

@@ -142,6 +142,9 @@ def help_reply(topic: str | None = None, problem: str | None = None) -> Reply:
     lines: list[str] = []
     if problem:
         lines.append(f":information_source: {escape(problem)}")
+    if topic == "chain":
+        text = f"*Chains* — {_DETAILS['chain']}\n{TARGET_HELP}"
+        return Reply(text=text, blocks=[section(text)])
     entries = [c for c in COMMANDS if topic and c[0] == topic]
     if entries:
         name, shape, what = entries[0]

@@ -149,3 +149,9 @@ def test_deposit_parses_dollars() -> None:
     assert (op.kind, op.target, op.amount_usd) == (OpKind.DEPOSIT, "12345", Decimal("12.50"))
     for bad in ("deposit 12345 -1", "deposit 12345 lots", "deposit 12345 0", "deposit 1 1e9"):
         assert isinstance(parse(bad), Usage), bad
+
+
+def test_help_chain_explains_chains() -> None:
+    op = parse("help chain")
+    assert isinstance(op, Operation) and op.topic == "chain"
+    assert "comma-separated steps" in replies.help_reply(op.topic).text
