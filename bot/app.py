@@ -11,12 +11,21 @@ Three ways to authorize, chosen from the settings:
 
 from __future__ import annotations
 
+import json
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization.async_authorize import AsyncInstallationStoreAuthorize
+from slack_bolt.logger import get_bolt_logger
+from slack_bolt.middleware.async_middleware import AsyncMiddleware
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_bolt.request.async_internals import build_async_context
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -24,6 +33,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.background import BackgroundWork
@@ -38,6 +48,15 @@ log = logging.getLogger(__name__)
 UNKNOWN_WORKSPACE = (
     "deploybot isn't installed in this workspace (or was uninstalled). "
     "Ask an admin to install it again from the install link."
+)
+NO_SIGNING_SECRET = (
+    "SLACK_SIGNING_SECRET is not set: deploybot can't verify that requests come from Slack. "
+    "Copy it from your app's Basic Information page (or run `deploybot shell` to try deploybot "
+    "locally without Slack)."
+)
+NO_CREDENTIALS = (
+    "No Slack credentials: set SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID and "
+    "SLACK_CLIENT_SECRET (installable in many), or run `deploybot shell`."
 )
 
 
@@ -56,6 +75,8 @@ class DeployBot:
     pool: ProviderPool
     work: BackgroundWork = field(default_factory=BackgroundWork)
     installation_store: AsyncSQLAlchemyInstallationStore | None = None
+    #: Checks Slack's request signatures (None only in Socket Mode without a signing secret).
+    verifier: SignatureVerifier | None = field(default=None, repr=False)
 
     async def aclose(self, *, drain_timeout: float = 20.0) -> None:
         """Finish in-flight work (bounded), then close provider clients."""
@@ -66,20 +87,60 @@ class DeployBot:
 
 
 def check_slack_settings(settings: Settings, *, socket_mode: bool = False) -> None:
-    """Refuse, with a message that says what to set, settings that can't serve Slack."""
-    if not socket_mode and not settings.slack_signing_secret:
-        raise ConfigurationError(
-            "SLACK_SIGNING_SECRET is not set: deploybot can't verify that requests come from "
-            "Slack. Copy it from your app's Basic Information page (or run `deploybot shell` to "
-            "try deploybot locally without Slack)."
-        )
-    if not (settings.slack_bot_token or settings.oauth_enabled):
-        raise ConfigurationError(
-            "No Slack credentials: set SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID and "
-            "SLACK_CLIENT_SECRET (installable in many), or run `deploybot shell`."
-        )
+    """Refuse, with a message that says what to set, settings that can't serve Slack.
+
+    Every problem is named at once, so a fresh install learns everything it has to set.
+    """
+    problems: list[str] = []
     if settings.slack_client_id and not settings.slack_client_secret:
-        raise ConfigurationError("SLACK_CLIENT_ID is set but SLACK_CLIENT_SECRET is not.")
+        problems.append("SLACK_CLIENT_ID is set but SLACK_CLIENT_SECRET is not.")
+    elif not (settings.slack_bot_token or settings.oauth_enabled):
+        problems.append(NO_CREDENTIALS)
+    if not socket_mode and not settings.slack_signing_secret:
+        problems.append(NO_SIGNING_SECRET)
+    if problems:
+        raise ConfigurationError("\n".join(problems))
+
+
+def parse_slack_body(body: str, content_type: str | None) -> dict[str, Any]:
+    """A request body as Slack means it: JSON, a form with a JSON ``payload``, or a plain form.
+
+    Raises ValueError when it is none of them (e.g. JSON that is not an object).
+    """
+    if not body:
+        return {}
+    if content_type == "application/json" or body.startswith("{"):
+        data: Any = json.loads(body)
+    else:
+        form = dict(parse_qsl(body, keep_blank_values=True))
+        data = json.loads(form["payload"]) if "payload" in form else form
+    if not isinstance(data, dict):
+        raise ValueError("the request body is not a JSON object")
+    return data
+
+
+class ReparseFormBody(AsyncMiddleware):
+    """Bolt's parser takes any form body that merely *contains* the word "payload" (a
+    ``/deploy show payload-api``, a channel named #payload-ops) for an interaction without its
+    payload: the body comes out empty and the request unanswered (404). Runs after the signature
+    check and before authorize, and puts the right body and context in place."""
+
+    async def async_process(
+        self,
+        *,
+        req: AsyncBoltRequest,
+        resp: BoltResponse,
+        next: Callable[[], Awaitable[BoltResponse]],
+    ) -> BoltResponse:
+        if req.mode == "http" and req.raw_body:
+            try:
+                body = parse_slack_body(req.raw_body, req.content_type)
+            except ValueError:
+                body = None
+            if body is not None and body != req.body:
+                req.body = body
+                build_async_context(req.context, body)
+        return await next()
 
 
 def web_client(settings: Settings, token: str | None = None) -> AsyncWebClient:
@@ -119,11 +180,7 @@ def build_bot(
         settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
     )
     if not secret and not socket_mode:
-        raise ConfigurationError(
-            "SLACK_SIGNING_SECRET is not set: deploybot can't verify that requests come from "
-            "Slack. Copy it from your app's Basic Information page (or run `deploybot shell` to "
-            "try deploybot locally without Slack)."
-        )
+        raise ConfigurationError(NO_SIGNING_SECRET)
     pool = pool or ProviderPool(settings, storage.keys)
     service = DeploymentService(storage.keys, pool)
     installation_store: AsyncSQLAlchemyInstallationStore | None = None
@@ -143,15 +200,18 @@ def build_bot(
         state_store = AsyncSQLAlchemyOAuthStateStore(
             expiration_seconds=600, engine=storage.engine, table_name=SLACK_OAUTH_STATES
         )
+        client = client or web_client(settings)
         app = AsyncApp(
             signing_secret=secret or "",
-            client=client or web_client(settings),
+            client=client,
             installation_store=installation_store,
             authorize=AsyncInstallationStoreAuthorize(
+                logger=get_bolt_logger(AsyncInstallationStoreAuthorize),
                 installation_store=installation_store,
                 client_id=client_id,
                 client_secret=client_secret,
                 cache_enabled=True,
+                client=client,  # token rotation goes to SLACK_API_URL too
             ),
             oauth_settings=AsyncOAuthSettings(
                 client_id=client_id,
@@ -164,6 +224,7 @@ def build_bot(
             ),
             process_before_response=process_before_response,
             user_facing_authorize_error_message=UNKNOWN_WORKSPACE,
+            before_authorize=ReparseFormBody(),
         )
     elif bot_token:
         client = client or web_client(settings, bot_token)
@@ -174,12 +235,10 @@ def build_bot(
             client=client,
             process_before_response=process_before_response,
             user_facing_authorize_error_message=UNKNOWN_WORKSPACE,
+            before_authorize=ReparseFormBody(),
         )
     else:
-        raise ConfigurationError(
-            "No Slack credentials: set SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID and "
-            "SLACK_CLIENT_SECRET (installable in many), or run `deploybot shell`."
-        )
+        raise ConfigurationError(NO_CREDENTIALS)
     bot = DeployBot(
         app=app,
         settings=settings,
@@ -187,6 +246,7 @@ def build_bot(
         service=service,
         pool=pool,
         installation_store=installation_store,
+        verifier=SignatureVerifier(secret) if secret else None,
     )
     from handlers import register_all
 

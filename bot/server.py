@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.app import DeployBot, build_bot, check_slack_settings
+from bot.app import DeployBot, build_bot, check_slack_settings, parse_slack_body
 from bot.config import Settings
 from bot.runtime import Storage, open_storage
 
@@ -22,11 +26,17 @@ log = logging.getLogger(__name__)
 
 BOT_KEY: web.AppKey[DeployBot] = web.AppKey("deploybot", DeployBot)
 SOCKET_KEY: web.AppKey[Any] = web.AppKey("socket_mode", object)
+EVENTS_PATH = "/slack/events"
+#: How long /healthz waits for the database, connecting included (Heroku's router gives 30 s).
+DATABASE_CHECK_TIMEOUT = 5.0
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def build_web_app(bot: DeployBot, *, socket_mode: bool = False) -> web.Application:
-    """Bolt's aiohttp application plus ``/healthz`` and clean shutdown."""
-    web_app = bot.app.web_app(path="/slack/events")
+    """Bolt's aiohttp application plus request screening, ``/healthz`` and clean shutdown."""
+    web_app = bot.app.web_app(path=EVENTS_PATH)
+    web_app.middlewares.append(screen_slack_requests)
     web_app[BOT_KEY] = bot
     web_app.router.add_get("/healthz", healthz)
     if socket_mode:
@@ -35,14 +45,61 @@ def build_web_app(bot: DeployBot, *, socket_mode: bool = False) -> web.Applicati
     return web_app
 
 
+def _signed(verifier: SignatureVerifier | None, body: str, headers: Mapping[str, str]) -> bool:
+    """Slack's v0 signature, valid and at most five minutes old; any malformed header is false."""
+    timestamp = headers.get("X-Slack-Request-Timestamp", "")
+    signature = headers.get("X-Slack-Signature", "")
+    if verifier is None or not signature or not (timestamp.isascii() and timestamp.isdigit()):
+        return False
+    try:
+        return verifier.is_valid(body, timestamp, signature)
+    except (ValueError, OverflowError):  # a timestamp too large to compare with the clock
+        return False
+
+
+def _bolt_can_read(request: web.Request, body: str) -> bool:
+    """Whether Bolt's aiohttp adapter can build its request from this body (else: a 500)."""
+    try:
+        AsyncBoltRequest(body=body, query=request.query_string, headers=request.headers)  # type: ignore[arg-type]
+    except (ValueError, TypeError, AttributeError, KeyError):
+        return False
+    return True
+
+
+@web.middleware
+async def screen_slack_requests(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Check the signature before Bolt parses anything: forged, stale or malformed requests get
+    401 or 400, never a 500 with a stack trace in the logs. (Bolt verifies again.)"""
+    if request.method != "POST" or request.path != EVENTS_PATH:
+        return await handler(request)
+    try:
+        text_body = (await request.read()).decode("utf-8")
+    except UnicodeDecodeError:
+        return web.json_response({"error": "malformed request"}, status=400)
+    try:
+        body: dict[str, Any] | None = parse_slack_body(text_body, request.content_type)
+    except ValueError:  # JSONDecodeError included
+        body = None
+    ssl_check = body is not None and body.get("ssl_check") == "1"  # Slack doesn't sign these
+    if not ssl_check and not _signed(request.app[BOT_KEY].verifier, text_body, request.headers):
+        return web.json_response({"error": "invalid request"}, status=401)
+    if body is None or not _bolt_can_read(request, text_body):
+        return web.json_response({"error": "malformed request"}, status=400)
+    return await handler(request)
+
+
+async def _ping(engine: AsyncEngine) -> None:
+    async with engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))
+
+
 async def healthz(request: web.Request) -> web.Response:
     """200 when the database answers (and Socket Mode, when used, is connected); else 503."""
     bot = request.app[BOT_KEY]
     checks: dict[str, str] = {}
     ok = True
     try:
-        async with bot.storage.engine.connect() as conn:
-            await asyncio.wait_for(conn.execute(text("SELECT 1")), 5)
+        await asyncio.wait_for(_ping(bot.storage.engine), DATABASE_CHECK_TIMEOUT)
         checks["database"] = "ok"
     except Exception as exc:
         ok = False

@@ -24,19 +24,10 @@ def register(bot: DeployBot) -> None:
     async def workspace_gone(
         event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext
     ) -> None:
-        """``app_uninstalled`` and ``tokens_revoked``: Bolt's default cleanup of the
-        installation rows (multi-workspace mode), then every row deploybot keeps for the team."""
-        kind = event.get("type")
-        if bot.installation_store is not None:
-            if kind == "app_uninstalled":
-                await app.default_app_uninstalled_event_listener()(context=context)
-            else:
-                await app.default_tokens_revoked_event_listener()(event=event, context=context)
-        tokens = event.get("tokens") or {}
-        if kind == "app_uninstalled" or tokens.get("bot"):
-            team_id = context.team_id or body.get("team_id") or ""
-            removed = await bot.service.forget_workspace(team_id, context.enterprise_id)
-            log.info("workspace %s cleaned up: %d provider keys deleted", team_id, removed)
+        """``app_uninstalled`` and ``tokens_revoked``. Bolt runs event listeners as
+        fire-and-forget tasks, so the cleanup goes through BackgroundWork: strongly referenced,
+        and finished (not dropped) when the server stops."""
+        bot.work.spawn(forget(bot, event, body, context), name="workspace_gone")
 
     app.event("app_uninstalled")(workspace_gone)
     app.event("tokens_revoked")(workspace_gone)
@@ -63,4 +54,23 @@ def register(bot: DeployBot) -> None:
         await client.views_publish(user_id=actor.user_id, view=view)
 
 
-__all__ = ["register"]
+async def forget(
+    bot: DeployBot, event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext
+) -> None:
+    """Bolt's default cleanup of the installation rows (multi-workspace mode), then every row
+    deploybot keeps for the team (when the bot token is gone, not for revoked user tokens)."""
+    app = bot.app
+    kind = event.get("type")
+    if bot.installation_store is not None:
+        if kind == "app_uninstalled":
+            await app.default_app_uninstalled_event_listener()(context=context)
+        else:
+            await app.default_tokens_revoked_event_listener()(event=event, context=context)
+    tokens = event.get("tokens") or {}
+    if kind == "app_uninstalled" or tokens.get("bot"):
+        team_id = context.team_id or body.get("team_id") or ""
+        removed = await bot.service.forget_workspace(team_id, context.enterprise_id)
+        log.info("workspace %s cleaned up: %d provider keys deleted", team_id, removed)
+
+
+__all__ = ["forget", "register"]
