@@ -214,9 +214,7 @@ async def slack_env(
             NEURANET_API_URL=cluster.base_url("neuranet"),
             DATABASE_URL=SecretStr(db_url),
             DEPLOYBOT_DATA_DIR=tmp_path,
-            DEPLOYBOT_ENCRYPTION_KEYS=SecretStr(
-                "Zm9yLXRlc3RzLW9ubHktMzItYnl0ZXMtbG9uZy1rZXk="
-            ),
+            DEPLOYBOT_ENCRYPTION_KEYS=SecretStr("Zm9yLXRlc3RzLW9ubHktMzItYnl0ZXMtbG9uZy1rZXk="),
             SLACK_API_URL=slack.base_url,
         )
         storage = await open_storage(settings)
