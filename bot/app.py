@@ -132,7 +132,7 @@ class ReparseFormBody(AsyncMiddleware):
         resp: BoltResponse,
         next: Callable[[], Awaitable[BoltResponse]],
     ) -> BoltResponse:
-        if req.mode == "http" and req.raw_body:
+        if req.mode == "http" and "payload" in req.raw_body:
             try:
                 body = parse_slack_body(req.raw_body, req.content_type)
             except ValueError:

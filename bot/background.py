@@ -17,17 +17,24 @@ log = logging.getLogger(__name__)
 
 
 class BackgroundWork:
-    def __init__(self) -> None:
+    def __init__(self, *, limit: int = 16) -> None:
         self._tasks: set[asyncio.Task[Any]] = set()
         self.failures = 0
+        #: At most this many pieces of work run at once; the rest wait their turn, so a burst
+        #: of commands can't starve the event loop that has to ack the next ones within 3 s.
+        self._slots = asyncio.Semaphore(limit)
 
     def spawn(
         self, coro: Coroutine[Any, Any, Any], *, name: str | None = None
     ) -> asyncio.Task[Any]:
-        task = asyncio.get_running_loop().create_task(coro, name=name)
+        task = asyncio.get_running_loop().create_task(self._run(coro), name=name)
         self._tasks.add(task)
         task.add_done_callback(self._done)
         return task
+
+    async def _run(self, coro: Coroutine[Any, Any, Any]) -> Any:
+        async with self._slots:
+            return await coro
 
     def _done(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)

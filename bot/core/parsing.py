@@ -7,6 +7,7 @@ import shlex
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 from croniter import croniter
 
@@ -85,7 +86,22 @@ def verb_of(token: str) -> OpKind | None:
 
 
 def parse(text: str, *, now: datetime | None = None) -> Result:
-    """Parse the text after ``/deploy``. Anything unparseable becomes a :class:`Usage`."""
+    """Parse the text after ``/deploy``. Anything unparseable becomes a :class:`Usage`.
+
+    Results are immutable; those that don't depend on the time (no ``--since``) are cached,
+    since the same few commands arrive over and over and this runs before Slack's ack.
+    """
+    if now is None and len(text) <= 200 and "since" not in text:
+        return _parse_cached(text)
+    return _parse_now(text, now)
+
+
+@lru_cache(maxsize=4096)
+def _parse_cached(text: str) -> Result:
+    return _parse_now(text, None)
+
+
+def _parse_now(text: str, now: datetime | None) -> Result:
     now = now or datetime.now(UTC)
     try:
         return _parse(text, now)

@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
     ButtonElement,
-    ContextBlock,
-    MarkdownTextObject,
-    SectionBlock,
 )
 
 from bot.core.operations import Chain, Operation, OpKind, Usage
@@ -71,11 +69,13 @@ class Reply:
 
 
 def section(text: str) -> dict[str, Any]:
-    return SectionBlock(text=MarkdownTextObject(text=clip(text, SECTION_TEXT))).to_dict()
+    """A mrkdwn section (a plain dict: these are built on the ack path, where slack_sdk's
+    model validation would cost more than the rest of the ack; tests validate the shape)."""
+    return {"type": "section", "text": {"type": "mrkdwn", "text": clip(text, SECTION_TEXT)}}
 
 
 def context(text: str) -> dict[str, Any]:
-    return ContextBlock(elements=[MarkdownTextObject(text=clip(text, SECTION_TEXT))]).to_dict()
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": clip(text, SECTION_TEXT)}]}
 
 
 def error(text: str) -> Reply:
@@ -138,6 +138,11 @@ TARGET_HELP = (
 
 def help_reply(topic: str | None = None, problem: str | None = None) -> Reply:
     """The help (or a usage reply for input that could not be parsed). Never an error."""
+    return replace(_help_reply(topic, problem))
+
+
+@lru_cache(maxsize=512)
+def _help_reply(topic: str | None, problem: str | None) -> Reply:
     blocks: list[dict[str, Any]] = []
     lines: list[str] = []
     if problem:
