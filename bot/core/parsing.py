@@ -116,6 +116,7 @@ def _tokens(text: str) -> list[str]:
         raise _Problem(f"That command is too long ({len(text)} characters; {MAX_TEXT} at most).")
     lexer = shlex.shlex(text, posix=True, punctuation_chars=",")
     lexer.whitespace_split = True
+    lexer.commenters = ""  # "#" is part of names (llama#2), not a comment
     try:
         words = list(lexer)
     except ValueError:

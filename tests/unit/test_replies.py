@@ -155,3 +155,8 @@ def test_help_chain_explains_chains() -> None:
     op = parse("help chain")
     assert isinstance(op, Operation) and op.topic == "chain"
     assert "comma-separated steps" in replies.help_reply(op.topic).text
+
+
+def test_a_hash_is_part_of_a_name_not_a_comment() -> None:
+    op = parse("show llama#2")
+    assert isinstance(op, Operation) and op.target == "llama#2"
