@@ -16,7 +16,7 @@ from bot.core.operations import Operation, OpKind
 from bot.core.replies import decode_pick
 from bot.services.deployments import Actor
 from handlers import commands
-from handlers.common import actor_of, guarded, require_admin
+from handlers.common import actor_of, guarded
 
 if TYPE_CHECKING:
     from bot.app import DeployBot
@@ -126,4 +126,4 @@ async def run_button(bot: DeployBot, respond: AsyncRespond, actor: Actor, op: Op
     await guarded(respond, work, op, replace=False)
 
 
-__all__ = ["register", "require_admin"]
+__all__ = ["register"]

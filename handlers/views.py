@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from dataclasses import replace
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
@@ -14,7 +15,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.core import modals, replies
+from bot.core import modals
 from bot.core.operations import Operation, OpKind
 from bot.core.render import PROVIDER_LABEL
 from bot.providers.errors import AuthenticationError, ProviderError
@@ -64,7 +65,7 @@ def register(bot: DeployBot) -> None:
         if provider not in PROVIDER_NAMES:
             await ack(response_action="errors", errors={modals.KEY_BLOCK: "Unknown provider."})
             return
-        actor = Actor(**{**actor_of(context, body).__dict__, "channel_id": meta.get("c")})
+        actor = replace(actor_of(context, body), channel_id=meta.get("c"))
         label = PROVIDER_LABEL[provider]
         if len(key.get_secret_value()) < 8 or any(c.isspace() for c in key.get_secret_value()):
             await ack(
@@ -123,7 +124,7 @@ def register(bot: DeployBot) -> None:
         if provider not in PROVIDER_NAMES or not deployment_id:
             await ack(response_action="errors", errors={modals.DEFINITION_BLOCK: "Form expired."})
             return
-        actor = Actor(**{**actor_of(context, body).__dict__, "channel_id": meta.get("c")})
+        actor = replace(actor_of(context, body), channel_id=meta.get("c"))
         try:
             problem = await bot.service.check_revision(actor, provider, text)
         except ServiceError as exc:
@@ -161,7 +162,7 @@ def register(bot: DeployBot) -> None:
             await ack(response_action="errors", errors={modals.AMOUNT_BLOCK: "Form expired."})
             return
         await ack(response_action="clear")
-        actor = Actor(**{**actor_of(context, body).__dict__, "channel_id": meta.get("c")})
+        actor = replace(actor_of(context, body), channel_id=meta.get("c"))
         op = Operation(
             kind=OpKind.DEPOSIT, provider=meta["p"], target=str(meta["d"]), amount_usd=amount
         )
@@ -204,4 +205,4 @@ async def _run_and_post(
     await _ephemeral(client, actor, reply.text)
 
 
-__all__ = ["register", "replies"]
+__all__ = ["register"]

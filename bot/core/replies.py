@@ -11,7 +11,6 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
@@ -551,7 +550,3 @@ def _rows_reply(title: str, rows: Sequence[str], empty: str) -> Reply:
     if shown < len(rows):
         blocks.append(context(f"Showing {shown} of {len(rows)}."))
     return Reply(text=f"{title.replace('*', '')}: {len(rows)}", blocks=blocks)
-
-
-def money_or_dash(value: Decimal | None) -> str:
-    return money(value)

@@ -21,9 +21,10 @@ from pydantic import SecretStr
 
 from bot.core import replies
 from bot.core.operations import Chain, Operation, OpKind
-from bot.core.render import PROVIDER_LABEL, deployment_list, escape
+from bot.core.render import PROVIDER_LABEL, deployment_card, deployment_list, escape
 from bot.core.replies import BalanceLine, ConnectedProvider, Reply
 from bot.db.keys import KeyStore, StoredKeyInfo
+from bot.providers import provider_class
 from bot.providers.base import BaseProvider
 from bot.providers.errors import (
     AuthenticationError,
@@ -174,7 +175,7 @@ class DeploymentService:
                 able = [
                     PROVIDER_LABEL[p]
                     for p in PROVIDER_NAMES
-                    if capability in _capabilities(self.pool, p)
+                    if capability in provider_class(p).capabilities
                 ]
                 raise UnsupportedError(
                     f"{PROVIDER_LABEL[provider]} deployments can't {_ability(capability)}"
@@ -339,9 +340,6 @@ class DeploymentService:
                 return await self._read(op, resolved)
         raise ServiceError(f"`{op.kind.value}` can't be run this way.")
 
-    def allowed(self, client: BaseProvider, deployment: Deployment) -> frozenset[Capability]:
-        return client.available_actions(deployment)
-
     async def _mutate(
         self, actor: Actor, op: Operation, resolved: Resolved
     ) -> tuple[Reply, Deployment | None]:
@@ -457,8 +455,6 @@ class DeploymentService:
                 return reply
             statuses[i] = (":white_check_mark:", "")
             if after is not None:
-                from bot.core.render import deployment_card
-
                 card = deployment_card(
                     after, allowed=resolved.provider.available_actions(after), now=self.clock()
                 )
@@ -631,12 +627,6 @@ def _article(word: str) -> str:
 def _sentence(text: str) -> str:
     text = text.rstrip()
     return text if text.endswith((".", "!", "?", "…")) else text + "."
-
-
-def _capabilities(pool: ProviderPool, provider: ProviderName) -> frozenset[Capability]:
-    from bot.providers import provider_class
-
-    return provider_class(provider).capabilities
 
 
 def _wanted(deployment: Deployment, status: str | None) -> bool:
