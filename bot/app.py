@@ -11,6 +11,7 @@ Three ways to authorize, chosen from the settings:
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -38,10 +39,15 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.background import BackgroundWork
 from bot.config import Settings
+from bot.db.access import AccessStore
+from bot.db.approvals import ApprovalStore
+from bot.db.audit import AuditLog
 from bot.db.schema import SLACK_BOTS, SLACK_INSTALLATIONS, SLACK_OAUTH_STATES
 from bot.runtime import Storage
 from bot.services.deployments import DeploymentService
+from bot.services.gate import Gate
 from bot.services.pool import ProviderPool
+from bot.services.slack_io import SlackIO
 
 log = logging.getLogger(__name__)
 
@@ -73,13 +79,57 @@ class DeployBot:
     storage: Storage
     service: DeploymentService
     pool: ProviderPool
+    #: The policy gate every operation passes (roles, approvals, audit).
+    gate: Gate
     work: BackgroundWork = field(default_factory=BackgroundWork)
     installation_store: AsyncSQLAlchemyInstallationStore | None = None
     #: Checks Slack's request signatures (None only in Socket Mode without a signing secret).
     verifier: SignatureVerifier | None = field(default=None, repr=False)
+    #: Loops that run for the app's lifetime (approval expiry and reminders).
+    loops: list[asyncio.Task[None]] = field(default_factory=list)
+    _clients: dict[str, AsyncWebClient] = field(default_factory=dict, repr=False)
+
+    async def slack_for(self, team_id: str, enterprise_id: str | None) -> SlackIO | None:
+        """Slack for background work in one workspace (its installation's bot token)."""
+        if self.installation_store is None:
+            return self.gate.slack(self.app.client, team_id)
+        installed = await self.installation_store.async_find_bot(
+            enterprise_id=enterprise_id, team_id=team_id
+        )
+        if installed is None or not installed.bot_token:
+            return None
+        client = self._clients.get(installed.bot_token)
+        if client is None:
+            client = web_client(self.settings, installed.bot_token)
+            if self.app.client.base_url:
+                client.base_url = self.app.client.base_url
+            self._clients = {installed.bot_token: client, **dict(list(self._clients.items())[:99])}
+        return self.gate.slack(client, team_id)
+
+    def start_loops(self) -> None:
+        """Start the background loops (idempotent)."""
+        if not self.loops:
+            self.loops.append(asyncio.create_task(self._sweep_forever(), name="approval-sweeper"))
+
+    async def sweep_once(self) -> dict[str, int]:
+        return await self.gate.sweep(self.slack_for)
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            try:
+                await self.sweep_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("approval sweep failed; trying again next round")
+            await asyncio.sleep(self.settings.approval_sweep_seconds)
 
     async def aclose(self, *, drain_timeout: float = 20.0) -> None:
-        """Finish in-flight work (bounded), then close provider clients."""
+        """Stop the loops, finish in-flight work (bounded), then close provider clients."""
+        for task in self.loops:
+            task.cancel()
+        await asyncio.gather(*self.loops, return_exceptions=True)
+        self.loops.clear()
         if not await self.work.drain(drain_timeout):
             log.warning("stopping with %d operations still running", self.work.pending)
             await self.work.cancel_all()
@@ -239,12 +289,19 @@ def build_bot(
         )
     else:
         raise ConfigurationError(NO_CREDENTIALS)
+    gate = Gate(
+        service,
+        AccessStore(storage.engine),
+        ApprovalStore(storage.engine),
+        AuditLog(storage.engine),
+    )
     bot = DeployBot(
         app=app,
         settings=settings,
         storage=storage,
         service=service,
         pool=pool,
+        gate=gate,
         installation_store=installation_store,
         verifier=SignatureVerifier(secret) if secret else None,
     )

@@ -43,6 +43,10 @@ class Settings(BaseSettings):
     slack_app_token: SecretStr | None = Field(None, validation_alias="SLACK_APP_TOKEN")
     #: The Slack Web API base URL (tests and proxies); slack_sdk's default when unset.
     slack_api_url: str | None = Field(None, validation_alias="SLACK_API_URL")
+    #: How often each replica looks for approval requests to expire or remind about (seconds).
+    approval_sweep_seconds: float = Field(
+        15.0, gt=0, validation_alias="DEPLOYBOT_APPROVAL_SWEEP_SECONDS"
+    )
     port: int = Field(3000, validation_alias="PORT")
     host: str = Field("0.0.0.0", validation_alias="HOST")
 

@@ -47,6 +47,7 @@ def build_web_app(bot: DeployBot, *, socket_mode: bool = False) -> web.Applicati
     web_app[BOT_KEY] = bot
     web_app.router.add_get("/healthz", healthz)
     web_app.on_startup.append(_tune_gc)
+    web_app.on_startup.append(_start_loops)
     if socket_mode:
         web_app.on_startup.append(_start_socket_mode)
     web_app.on_shutdown.append(_shutdown)
@@ -119,6 +120,10 @@ async def healthz(request: web.Request) -> web.Response:
         ok = ok and connected
     checks["status"] = "ok" if ok else "unhealthy"
     return web.json_response(checks, status=200 if ok else 503)
+
+
+async def _start_loops(web_app: web.Application) -> None:
+    web_app[BOT_KEY].start_loops()
 
 
 async def _start_socket_mode(web_app: web.Application) -> None:

@@ -406,6 +406,7 @@ async def run_shell(
             client=web_client(settings, BOT_TOKEN),
         )
         stack.push_async_callback(bot.aclose)
+        bot.start_loops()
         if cluster is not None:
             write(
                 "deploybot shell — Nosana, Akash and NeuraNET sandboxes running "

@@ -15,6 +15,7 @@ from bot.core import modals, replies
 from bot.core.operations import Operation, OpKind
 from bot.core.replies import decode_pick
 from bot.services.deployments import Actor
+from bot.services.gate import Pending
 from handlers import commands
 from handlers.common import actor_of, guarded
 
@@ -60,7 +61,7 @@ def register(bot: DeployBot) -> None:
                 view=modals.deposit_view(op.provider, op.target, channel_id=actor.channel_id),
             )
             return
-        bot.work.spawn(run_button(bot, respond, actor, op))
+        bot.work.spawn(run_button(bot, client, respond, actor, op))
 
     @app.action("list_next")
     async def list_next(
@@ -113,12 +114,16 @@ def register(bot: DeployBot) -> None:
         )
 
 
-async def run_button(bot: DeployBot, respond: AsyncRespond, actor: Actor, op: Operation) -> None:
-    """A card button: changes edit the card in place; logs answer privately below it."""
+async def run_button(
+    bot: DeployBot, client: AsyncWebClient, respond: AsyncRespond, actor: Actor, op: Operation
+) -> None:
+    """A card button: changes edit the card in place; logs (and approval notes) answer
+    privately below it."""
 
     async def work() -> None:
-        reply = await bot.service.execute(actor, op)
-        if op.kind is OpKind.LOGS:
+        outcome = await bot.gate.run(actor, op, bot.gate.slack(client, actor.team_id))
+        reply = outcome.reply
+        if op.kind is OpKind.LOGS or isinstance(outcome, Pending):
             await respond(**reply.payload(), replace_original=False)
         else:
             await respond(**reply.payload(), replace_original=True)

@@ -15,7 +15,8 @@ from bot.core.operations import Chain, Operation, OpKind, Usage
 from bot.core.parsing import parse
 from bot.core.replies import Reply
 from bot.services.deployments import Actor
-from handlers.common import actor_of, failure_reply, guarded, post_or_respond, require_admin
+from bot.services.gate import Pending
+from handlers.common import actor_of, failure_reply, guarded, post_or_respond
 
 if TYPE_CHECKING:
     from bot.app import DeployBot
@@ -64,26 +65,14 @@ async def run(
     actor: Actor,
     op: Operation | Chain,
 ) -> None:
-    """Run a command (or a picked button) and answer through response_url."""
+    """Run a command (or a picked button) through the policy gate; answer via response_url."""
     if isinstance(op, Chain):
         await run_chain(bot, client, respond, actor, op)
         return
 
     async def work() -> None:
-        if op.kind is OpKind.DISCONNECT:
-            await require_admin(client, actor.user_id, "disconnect a provider")
-            assert op.provider is not None
-            removed = await bot.service.disconnect(actor, op.provider)
-            label = replies.PROVIDER_LABEL[op.provider]
-            text = (
-                f":electric_plug: <@{actor.user_id}> disconnected {label}; its key is deleted."
-                if removed
-                else f"{label} wasn't connected."
-            )
-            await deliver(respond, replies.notice(text, public=removed))
-            return
-        reply = await bot.service.execute(actor, op)
-        await deliver(respond, reply)
+        outcome = await bot.gate.run(actor, op, bot.gate.slack(client, actor.team_id))
+        await deliver(respond, outcome.reply)
 
     await guarded(respond, work, op)
 
@@ -130,12 +119,17 @@ async def run_chain(
         await respond(**reply.payload(), replace_original=False)
 
     try:
-        final = await bot.service.run_chain(actor, chain, progress)
+        outcome = await bot.gate.run(
+            actor, chain, bot.gate.slack(client, actor.team_id), progress=progress
+        )
     except Exception as exc:
         reply = failure_reply(exc, chain)
         await respond(**reply.payload(), replace_original="ts" not in posted)
         return
-    await progress(final)
+    if isinstance(outcome, Pending):
+        await respond(**outcome.reply.payload(), replace_original=True)
+        return
+    await progress(outcome.reply)
 
 
 async def open_connect(
@@ -148,7 +142,8 @@ async def open_connect(
     trigger_id: str,
 ) -> None:
     async def work() -> None:
-        await require_admin(client, actor.user_id, "connect a provider")
+        slack = bot.gate.slack(client, actor.team_id)
+        await bot.gate.authorize(actor, "connect", slack, what="connect a provider")
         assert op.provider is not None
         await client.views_open(
             trigger_id=trigger_id,

@@ -1,4 +1,4 @@
-"""What the listeners share: who is asking, admin checks, and delivering replies."""
+"""What the listeners share: who is asking, and delivering replies (and failures)."""
 
 from __future__ import annotations
 
@@ -15,11 +15,9 @@ from bot.core.operations import Chain, Operation
 from bot.core.replies import Reply
 from bot.providers.errors import ProviderError
 from bot.services.deployments import Actor, error_reply, pick_reply
-from bot.services.errors import AmbiguousError, NotPermittedError, ServiceError
+from bot.services.errors import AmbiguousError, ServiceError
 
 log = logging.getLogger("deploybot.handlers")
-
-ADMIN_ONLY = "Only workspace admins and owners can {what}. Ask one of them."
 
 
 def actor_of(context: AsyncBoltContext, body: dict[str, Any]) -> Actor:
@@ -37,19 +35,6 @@ def actor_of(context: AsyncBoltContext, body: dict[str, Any]) -> Actor:
         enterprise_id=context.enterprise_id or None,
         channel_id=channel,
     )
-
-
-async def require_admin(client: AsyncWebClient, user_id: str, what: str) -> None:
-    """Workspace admins and owners only (Slack's ``is_admin``/``is_owner``)."""
-    try:
-        response = await client.users_info(user=user_id)
-    except SlackApiError as exc:
-        raise NotPermittedError(
-            f"Couldn't check whether you are a workspace admin ({exc.response.get('error')})."
-        ) from None
-    user = response.get("user") or {}
-    if not (user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner")):
-        raise NotPermittedError(ADMIN_ONLY.format(what=what))
 
 
 def failure_reply(exc: BaseException, op: Operation | Chain | None = None) -> Reply:

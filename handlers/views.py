@@ -22,7 +22,7 @@ from bot.providers.errors import AuthenticationError, ProviderError
 from bot.providers.models import PROVIDER_NAMES
 from bot.services.deployments import Actor
 from bot.services.errors import ServiceError
-from handlers.common import actor_of, failure_reply, require_admin
+from handlers.common import actor_of, failure_reply
 
 if TYPE_CHECKING:
     from bot.app import DeployBot
@@ -77,7 +77,12 @@ def register(bot: DeployBot) -> None:
             return
         try:
             async with asyncio.timeout(ANSWER_BUDGET):
-                await require_admin(client, actor.user_id, "connect a provider")
+                await bot.gate.authorize(
+                    actor,
+                    "connect",
+                    bot.gate.slack(client, actor.team_id),
+                    what="connect a provider",
+                )
                 await asyncio.wait_for(bot.service.verify_key(provider, key), VERIFY_BUDGET)
         except ServiceError as exc:
             await ack(response_action="errors", errors={modals.KEY_BLOCK: exc.message[:150]})
@@ -100,6 +105,7 @@ def register(bot: DeployBot) -> None:
             return
         info = await bot.service.connect(actor, provider, key)
         await ack(response_action="update", view=modals.connected_view(provider, info.key_hint))
+        bot.work.spawn(bot.gate.record_connect(actor, provider, info.key_hint))
         log.info("provider connected", extra={"team": actor.team_id, "provider": provider})
         if actor.channel_id:
             bot.work.spawn(
@@ -188,11 +194,12 @@ async def _run_and_post(
 ) -> None:
     """A modal has no response_url: results go to the channel, failures only to the person."""
     try:
-        reply = await bot.service.execute(actor, op)
+        outcome = await bot.gate.run(actor, op, bot.gate.slack(client, actor.team_id))
     except Exception as exc:
         reply = failure_reply(exc, op)
         await _ephemeral(client, actor, reply.text)
         return
+    reply = outcome.reply
     if reply.public and actor.channel_id:
         try:
             await client.chat_postMessage(

@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from bot.core.governance import Command
 from bot.providers.models import Capability, ProviderName
 
 
@@ -37,6 +38,12 @@ class OpKind(StrEnum):
     NODES = "nodes"
     BALANCE = "balance"
     DEPOSIT = "deposit"
+    # governance: roles, policy, audit, approvals
+    ROLE = "role"
+    ROLES = "roles"
+    POLICY = "policy"
+    AUDIT = "audit"
+    APPROVALS = "approvals"
 
     @property
     def capability(self) -> Capability | None:
@@ -113,6 +120,10 @@ class Operation(BaseModel):
     definition: str | None = None
     #: US dollars to add to a deployment's escrow (deposit).
     amount_usd: Decimal | None = None
+    #: Why (``--reason …``): shown to approvers and kept in the audit log.
+    reason: str | None = None
+    #: A role, policy or audit command (``kind`` ROLE/ROLES/POLICY/AUDIT).
+    command: Command | None = None
 
     def describe(self) -> str:
         """A short plain-text description (``scale abc123 to 3``)."""
@@ -137,7 +148,9 @@ class Operation(BaseModel):
 
     def params(self) -> dict[str, Any]:
         """The operation's parameters (for audit rows and approvals), without empty values."""
-        return self.model_dump(mode="json", exclude_defaults=True, exclude={"kind"})
+        return self.model_dump(
+            mode="json", exclude_defaults=True, exclude={"kind", "reason", "command"}
+        )
 
     def retarget(self, provider: ProviderName, deployment_id: str) -> Operation:
         """The same operation on a resolved deployment (a full id and a known provider)."""
@@ -152,12 +165,14 @@ class Chain(BaseModel):
     target: str
     provider: ProviderName | None = None
     steps: tuple[Operation, ...]
+    reason: str | None = None
 
     def retarget(self, provider: ProviderName, deployment_id: str) -> Chain:
         return Chain(
             target=deployment_id,
             provider=provider,
             steps=tuple(step.retarget(provider, deployment_id) for step in self.steps),
+            reason=self.reason,
         )
 
     def describe(self) -> str:

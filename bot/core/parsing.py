@@ -11,6 +11,7 @@ from functools import lru_cache
 
 from croniter import croniter
 
+from bot.core.governance import GovernanceError, parse_audit, parse_policy, parse_role
 from bot.core.operations import Chain, Operation, OpKind, Usage
 from bot.providers.models import PROVIDER_NAMES, DeploymentStatus, ProviderName
 
@@ -162,20 +163,58 @@ def _is_provider(value: str) -> bool:
     return value.lower() in PROVIDER_NAMES
 
 
+MAX_REASON = 500
+_GOVERNANCE = frozenset({OpKind.ROLE, OpKind.ROLES, OpKind.POLICY, OpKind.AUDIT})
+
+
+def _pop_reason(tokens: list[str]) -> str | None:
+    """Take ``--reason TEXT`` / ``--reason=TEXT`` out (the rest of the words up to a comma)."""
+    for i, token in enumerate(tokens):
+        key, sep, inline = token.partition("=")
+        if key not in ("--reason", "-r"):
+            continue
+        end = i + 1
+        words = [inline] if sep else []
+        while (
+            not sep
+            and end < len(tokens)
+            and tokens[end] != ","
+            and not (tokens[end].startswith("--") and len(tokens[end]) > 2)
+        ):
+            words.append(tokens[end])
+            end += 1
+        reason = " ".join(words).strip()
+        if not reason:
+            raise _Problem('`--reason` needs some words: --reason "rolling out v2".')
+        if len(reason) > MAX_REASON:
+            raise _Problem(f"Keep the reason under {MAX_REASON} characters.")
+        del tokens[i:end]
+        return reason
+    return None
+
+
 def _parse(text: str, now: datetime) -> Result:
     tokens = _tokens(text)
     provider = _pop_provider(tokens)
+    reason = _pop_reason(tokens)
     if not tokens:
         return Operation(kind=OpKind.HELP)
     verb = verb_of(tokens[0])
+    result: Operation | Chain
     if verb is None:
-        return _chain(tokens, provider, now)
-    if "," in tokens:
-        raise _Problem(
-            "To run several steps, name the deployment first: "
-            "/deploy <deployment> start, scale 3, timeout 120"
-        )
-    return _operation(verb, tokens[1:], provider, now)
+        result = _chain(tokens, provider, now)  # type: ignore[assignment]
+    else:
+        if "," in tokens and verb not in _GOVERNANCE:
+            raise _Problem(
+                "To run several steps, name the deployment first: "
+                "/deploy <deployment> start, scale 3, timeout 120"
+            )
+        result = _operation(verb, tokens[1:], provider, now)
+    if reason is not None:
+        if isinstance(result, Operation) and result.kind not in STEP_VERBS | {OpKind.REVISE}:
+            raise _Problem("`--reason` goes with changes (start, stop, scale …), for approvers.")
+        result = result.model_copy(update={"reason": reason})
+    return result
 
 
 def _chain(tokens: list[str], provider: ProviderName | None, now: datetime) -> Result:
@@ -507,6 +546,31 @@ def _p_markets(
     )
 
 
+def _p_governance(
+    verb: OpKind, args: list[str], provider: ProviderName | None, now: datetime
+) -> Operation:
+    try:
+        match verb:
+            case OpKind.ROLE | OpKind.ROLES:
+                command = parse_role(args, listing=verb is OpKind.ROLES)
+            case OpKind.POLICY:
+                command = parse_policy(args)  # type: ignore[assignment]
+            case _:
+                command = parse_audit(args)  # type: ignore[assignment]
+    except GovernanceError as exc:
+        raise _Problem(exc.message, topic=exc.topic) from None
+    if provider is not None:
+        raise _Problem(f"`--provider` doesn't go with `{verb.value}`.", topic=verb.value)
+    return Operation(kind=verb, command=command)
+
+
+def _p_approvals(
+    verb: OpKind, args: list[str], provider: ProviderName | None, now: datetime
+) -> Operation:
+    _too_many(verb, args, 0, "")
+    return Operation(kind=verb)
+
+
 _PARSERS: dict[OpKind, Parser] = {
     OpKind.HELP: _p_help,
     OpKind.PROVIDERS: _p_plain,
@@ -532,4 +596,9 @@ _PARSERS: dict[OpKind, Parser] = {
     OpKind.DEPOSIT: _p_deposit,
     OpKind.MARKETS: _p_markets,
     OpKind.NODES: _p_markets,
+    OpKind.ROLE: _p_governance,
+    OpKind.ROLES: _p_governance,
+    OpKind.POLICY: _p_governance,
+    OpKind.AUDIT: _p_governance,
+    OpKind.APPROVALS: _p_approvals,
 }

@@ -340,6 +340,12 @@ class DeploymentService:
                 return await self._read(op, resolved)
         raise ServiceError(f"`{op.kind.value}` can't be run this way.")
 
+    async def apply(
+        self, actor: Actor, op: Operation, resolved: Resolved
+    ) -> tuple[Reply, Deployment | None]:
+        """Run one change on a resolved deployment (the policy gate has already decided)."""
+        return await self._mutate(actor, op, resolved)
+
     async def _mutate(
         self, actor: Actor, op: Operation, resolved: Resolved
     ) -> tuple[Reply, Deployment | None]:

@@ -19,6 +19,8 @@ from pydantic import SecretStr
 
 from bot.app import DeployBot, build_bot, web_client
 from bot.config import Settings
+from bot.core.policy import Effect, Risk, Rule, WorkspacePolicy
+from bot.db.access import AccessStore
 from bot.providers.http import RetryPolicy
 from bot.runtime import Storage, open_storage
 from bot.sandbox.clock import ManualClock
@@ -33,6 +35,13 @@ ADMIN = "UADMIN"
 MEMBER = "U111"
 CHANNEL = "C111"
 BOT_TOKEN = "xoxb-e2e-test"
+#: Every change runs without approval (what the command and button tests need).
+OPEN_POLICY = WorkspacePolicy(
+    rules=(
+        Rule(risk=Risk.SPEND, effect=Effect.ALLOW),
+        Rule(risk=Risk.DESTRUCTIVE, effect=Effect.ALLOW),
+    )
+)
 
 
 @dataclass
@@ -201,8 +210,14 @@ async def slack_env(
     *,
     connect: tuple[str, ...] = ("nosana", "akash", "neuranet"),
     process_before_response: bool = False,
+    policy: WorkspacePolicy | None = OPEN_POLICY,
 ) -> AsyncIterator[SlackEnv]:
-    """Sandboxes + fake Slack + deploybot on ``db_url``, with the demo keys of ``connect``."""
+    """Sandboxes + fake Slack + deploybot on ``db_url``, with the demo keys of ``connect``.
+
+    ``policy`` is the workspace's policy; the default lets every change run at once (the
+    tests of commands and buttons); ``None`` keeps deploybot's defaults (approvals for spend
+    and destructive operations).
+    """
     clock = ManualClock()
     async with SandboxCluster(clock) as cluster, FakeSlackAPI() as slack:
         slack.add_token(BOT_TOKEN, TEAM)
@@ -224,6 +239,8 @@ async def slack_env(
             await storage.keys.put(
                 team_id=TEAM, provider=name, api_key=SecretStr(keys[name]), connected_by=ADMIN
             )
+        if policy is not None:
+            await AccessStore(storage.engine).save_policy(TEAM, None, policy, updated_by=ADMIN)
         secret = secrets.token_hex(16)
         pool = ProviderPool(
             settings,

@@ -207,7 +207,7 @@ async def test_connect_opens_the_form_for_admins_only(env: SlackEnv) -> None:
     assert refused.status == 200 and refused.body == {}
     [note] = env.responses(refused.response_key)
     assert note["response_type"] == "ephemeral"
-    assert note["text"].startswith(":warning: Only workspace admins")
+    assert note["text"].startswith(":warning: Only deploybot admins")
     assert env.calls("views.open") == []
 
     opened = await env.command("connect akash", user=ADMIN)
@@ -225,7 +225,7 @@ async def test_disconnect_is_for_admins_and_then_commands_say_nothing_is_connect
     env: SlackEnv,
 ) -> None:
     refused = await env.command("disconnect nosana", user=MEMBER)
-    assert "Only workspace admins" in one_liner(env, refused.response_key)
+    assert "Only deploybot admins" in one_liner(env, refused.response_key)
     assert await env.storage.keys.get(team_id=TEAM, provider="nosana") is not None
 
     done = await env.command("disconnect nosana", user=ADMIN)

@@ -264,7 +264,7 @@ async def test_connect_with_a_good_key_stores_it_encrypted(env: SlackEnv) -> Non
 
     refused = await env.submit(modals.CONNECT, values, private_metadata=meta, user=MEMBER)
     assert refused.body["response_action"] == "errors"
-    assert "Only workspace admins" in refused.body["errors"][modals.KEY_BLOCK]
+    assert "Only deploybot admins" in refused.body["errors"][modals.KEY_BLOCK]
 
     answer = await env.submit(modals.CONNECT, values, private_metadata=meta, user=ADMIN)
     assert answer.body["response_action"] == "update"
@@ -297,7 +297,7 @@ async def test_connect_buttons_open_the_form_for_admins(env: SlackEnv) -> None:
 
     refused = await env.click("provider_connect_neuranet", value, user=MEMBER)
     [note] = env.responses(refused.response_key)
-    assert note["text"].startswith(":warning: Only workspace admins")
+    assert note["text"].startswith(":warning: Only deploybot admins")
     assert env.calls("views.open") == []
 
     await env.click("provider_connect_neuranet", value, user=ADMIN)

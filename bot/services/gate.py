@@ -1,0 +1,1091 @@
+"""The policy gate: every operation from every entry point passes here.
+
+``Gate.run`` resolves the deployment, classifies the risk, asks :func:`bot.core.policy.decide`
+and then executes, files an approval request, or refuses — and writes the audit row. Approve,
+deny and cancel clicks, expiry and reminders come back here too. Exactly-once execution rests
+on the database: votes have a unique (request, person) constraint and the request moves
+``pending → approved`` with a conditional UPDATE that only one caller can win.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bot.core import approvals as msg
+from bot.core import replies
+from bot.core.governance import AuditCommand, PolicyCommand, RoleCommand
+from bot.core.operations import Chain, Operation, OpKind
+from bot.core.policy import (
+    ADMIN_ONLY,
+    ADMINS,
+    ApprovalRule,
+    Approver,
+    Decision,
+    Deny,
+    NeedsApproval,
+    Request,
+    Risk,
+    Role,
+    Step,
+    WorkspacePolicy,
+    approvers_text,
+    can_approve,
+    classify,
+    decide,
+    describe,
+    effective_role,
+    is_group_id,
+    quorum_met,
+)
+from bot.core.render import PROVIDER_LABEL, escape
+from bot.core.replies import Reply, section
+from bot.db import approvals as states
+from bot.db.access import AccessStore, Grant
+from bot.db.approvals import ApprovalStore, NewRequest
+from bot.db.audit import AuditLog, AuditRecord, AuditRow
+from bot.db.models import ApprovalRequest
+from bot.providers.errors import ProviderError
+from bot.providers.models import Deployment
+from bot.services.deployments import (
+    Actor,
+    DeploymentService,
+    Progress,
+    Resolved,
+    error_reply,
+)
+from bot.services.errors import NotPermittedError, ServiceError
+from bot.services.slack_io import DirectoryCache, SlackIO
+
+log = logging.getLogger("deploybot.gate")
+
+#: First reminder after this long (or half the window, if shorter); then doubling.
+FIRST_REMINDER = timedelta(minutes=10)
+#: An approved request still running after this long died with its replica.
+STUCK_AFTER = timedelta(minutes=15)
+MAX_DMS = 20
+GOVERNANCE = frozenset({OpKind.ROLE, OpKind.ROLES, OpKind.POLICY, OpKind.AUDIT})
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Done:
+    """It ran (or was a read): here is the answer."""
+
+    reply: Reply
+
+
+@dataclass(frozen=True)
+class Pending:
+    """It waits for approval; ``reply`` tells the requester where."""
+
+    reply: Reply
+    request_id: str
+
+
+Outcome = Done | Pending
+
+
+@dataclass(frozen=True)
+class Person:
+    role: Role
+    groups: frozenset[str]
+
+
+def next_reminder(created: datetime, expires: datetime, sent: int) -> datetime | None:
+    """10 min, then 20 more, 40 more … (half the window when that is shorter); never past
+    the last minute before expiry."""
+    window = expires - created
+    first = min(FIRST_REMINDER, window / 2)
+    at = created + first * (2 ** (sent + 1) - 1)
+    if at >= expires - timedelta(minutes=1) and sent > 0:
+        return None
+    if at >= expires:
+        return None
+    return at
+
+
+class Gate:
+    def __init__(
+        self,
+        service: DeploymentService,
+        access: AccessStore,
+        approvals: ApprovalStore,
+        audit: AuditLog,
+        *,
+        clock: Callable[[], datetime] = _now,
+        cache: DirectoryCache | None = None,
+    ) -> None:
+        self.service = service
+        self.access = access
+        self.approvals = approvals
+        self.audit = audit
+        self.clock = clock
+        self.cache = cache or DirectoryCache()
+
+    def slack(self, client: Any, team_id: str = "") -> SlackIO:
+        return SlackIO(client, self.cache, team_id)
+
+    # -- who ---------------------------------------------------------------------------------
+
+    async def person(
+        self,
+        actor: Actor,
+        slack: SlackIO,
+        policy: WorkspacePolicy,
+        grants: Sequence[Grant] | None = None,
+        extra_groups: set[str] | None = None,
+    ) -> Person:
+        if grants is None:
+            grants = await self.access.grants(actor.team_id, actor.enterprise_id)
+        user_grant = next(
+            (g.role for g in grants if g.subject_type == "user" and g.subject_id == actor.user_id),
+            None,
+        )
+        candidates = {g.subject_id for g in grants if g.subject_type == "usergroup"}
+        candidates |= extra_groups or set()
+        groups = await slack.groups_of(actor.user_id, candidates) if candidates else frozenset()
+        group_grants = [
+            g.role for g in grants if g.subject_type == "usergroup" and g.subject_id in groups
+        ]
+        slack_admin = False if user_grant is not None else await slack.is_slack_admin(actor.user_id)
+        role = effective_role(
+            slack_admin=slack_admin,
+            user_grant=user_grant,
+            group_grants=group_grants,
+            default=policy.default_role,
+        )
+        return Person(role, groups)
+
+    async def authorize(self, actor: Actor, kind: str, slack: SlackIO, *, what: str) -> None:
+        """Admin-only operations (connecting keys, roles, policy, exports): raise unless admin."""
+        policy = await self.access.policy(actor.team_id, actor.enterprise_id)
+        person = await self.person(actor, slack, policy)
+        decision = decide(
+            Request(
+                user_id=actor.user_id,
+                role=person.role,
+                channel_id=actor.channel_id,
+                provider=None,
+                steps=(Step(kind, Risk.CHANGE),),
+                admin_only=True,
+                what=what,
+            ),
+            policy,
+        )
+        if isinstance(decision, Deny):
+            await self._audit(actor, kind, "deny", "refused", detail=decision.reason)
+            raise NotPermittedError(decision.reason)
+
+    # -- running -----------------------------------------------------------------------------
+
+    async def run(
+        self,
+        actor: Actor,
+        op: Operation | Chain,
+        slack: SlackIO,
+        *,
+        progress: Progress | None = None,
+    ) -> Outcome:
+        if isinstance(op, Chain):
+            return await self._run_chain(actor, op, slack, progress)
+        if op.kind in GOVERNANCE:
+            return Done(await self._governance(actor, op, slack))
+        if op.kind is OpKind.APPROVALS:
+            return Done(await self.pending_reply(actor))
+        if op.kind.value in ADMIN_ONLY:
+            return Done(await self._account(actor, op, slack))
+        if op.kind not in replies.MUTATIONS:
+            await self._check_read(actor, op)
+            return Done(await self.service.execute(actor, op))
+        assert op.kind.capability is not None
+        resolved = await self.service.resolve(
+            actor, op.target or "", op.provider, op.kind.capability
+        )
+        before = resolved.deployment
+        op = op.retarget(resolved.provider.name, before.id)
+        step = Step(op.kind.value, _risk(op, before))
+        decision = await self._decide(actor, slack, resolved.provider.name, (step,))
+        if isinstance(decision, Deny):
+            await self._audit_op(actor, op, "deny", "refused", detail=decision.reason)
+            raise NotPermittedError(decision.reason)
+        if isinstance(decision, NeedsApproval):
+            return await self._request(actor, op, before, decision, slack)
+        return Done(await self._execute(actor, op, resolved, decision="allow"))
+
+    async def _check_read(self, actor: Actor, op: Operation) -> None:
+        policy = await self.access.policy(actor.team_id, actor.enterprise_id)
+        if not policy.scopes or op.provider is None:
+            return
+        decision = decide(
+            Request(
+                user_id=actor.user_id,
+                role=Role.VIEWER,
+                channel_id=actor.channel_id,
+                provider=op.provider,
+                steps=(Step(op.kind.value, Risk.READ),),
+            ),
+            policy,
+        )
+        if isinstance(decision, Deny):
+            raise NotPermittedError(decision.reason)
+
+    async def _decide(
+        self, actor: Actor, slack: SlackIO, provider: str, steps: tuple[Step, ...]
+    ) -> Decision:
+        policy = await self.access.policy(actor.team_id, actor.enterprise_id)
+        person = await self.person(actor, slack, policy)
+        return decide(
+            Request(
+                user_id=actor.user_id,
+                role=person.role,
+                channel_id=actor.channel_id,
+                provider=provider,
+                steps=steps,
+            ),
+            policy,
+        )
+
+    async def _execute(
+        self,
+        actor: Actor,
+        op: Operation,
+        resolved: Resolved,
+        *,
+        decision: str,
+        approvers: Sequence[str] = (),
+        request_id: str | None = None,
+    ) -> Reply:
+        try:
+            reply, after = await self.service.apply(actor, op, resolved)
+        except (ServiceError, ProviderError) as exc:
+            await self._audit_op(
+                actor,
+                op,
+                decision,
+                "error",
+                detail=getattr(exc, "message", str(exc)),
+                approvers=approvers,
+                request_id=request_id,
+            )
+            raise
+        await self._audit_op(
+            actor,
+            op,
+            decision,
+            "ok",
+            approvers=approvers,
+            request_id=request_id,
+            provider_ref=_provider_ref(after, resolved.deployment),
+        )
+        return reply
+
+    async def _run_chain(
+        self, actor: Actor, chain: Chain, slack: SlackIO, progress: Progress | None
+    ) -> Outcome:
+        first = chain.steps[0]
+        resolved = await self.service.resolve(
+            actor, chain.target, chain.provider, first.kind.capability
+        )
+        before = resolved.deployment
+        # Run by the name people used (the status message shows it); store by id.
+        named = chain.model_copy(update={"provider": resolved.provider.name})
+        chain = chain.retarget(resolved.provider.name, before.id)
+        steps = tuple(Step(s.kind.value, _risk(s, before)) for s in chain.steps)
+        decision = await self._decide(actor, slack, resolved.provider.name, steps)
+        if isinstance(decision, Deny):
+            await self._audit_chain(actor, chain, "deny", "refused", detail=decision.reason)
+            raise NotPermittedError(decision.reason)
+        if isinstance(decision, NeedsApproval):
+            return await self._request(actor, chain, before, decision, slack)
+        final = await self.service.run_chain(actor, named, progress or _ignore)
+        await self._audit_chain(
+            actor, chain, "allow", "error" if final.error else "ok", detail=_plain(final.text)
+        )
+        return Done(final)
+
+    # -- accounts ----------------------------------------------------------------------------
+
+    async def _account(self, actor: Actor, op: Operation, slack: SlackIO) -> Reply:
+        assert op.provider is not None
+        label = PROVIDER_LABEL[op.provider]
+        if op.kind is OpKind.DISCONNECT:
+            await self.authorize(actor, "disconnect", slack, what="disconnect a provider")
+            removed = await self.service.disconnect(actor, op.provider)
+            await self._audit(
+                actor, "disconnect", "allow", "ok" if removed else "noop", provider=op.provider
+            )
+            if removed:
+                return replies.notice(
+                    f":electric_plug: <@{actor.user_id}> disconnected {label}; its key is deleted.",
+                    public=True,
+                )
+            return replies.notice(f"{label} wasn't connected.")
+        raise ServiceError("Connect a provider with `/deploy connect <provider>`.")
+
+    async def record_connect(self, actor: Actor, provider: str, key_hint: str) -> None:
+        await self._audit(
+            actor, "connect", "allow", "ok", provider=provider, params={"key": key_hint}
+        )
+
+    # -- approval requests -------------------------------------------------------------------
+
+    async def _request(
+        self,
+        actor: Actor,
+        op: Operation | Chain,
+        before: Deployment | None,
+        decision: NeedsApproval,
+        slack: SlackIO,
+    ) -> Pending:
+        rule, now = decision.rule, self.clock()
+        expires = now + timedelta(minutes=rule.expiry_minutes)
+        summary = msg.summarize(op, before)
+        provider = op.provider
+        row = await self.approvals.create(
+            NewRequest(
+                team_id=actor.team_id,
+                enterprise_id=actor.enterprise_id,
+                channel_id=actor.channel_id,
+                requester_id=actor.user_id,
+                kind="chain" if isinstance(op, Chain) else "operation",
+                operation=op.model_dump_json(),
+                provider=provider,
+                deployment_id=before.id if before else op.target,
+                summary=summary,
+                risk=decision.risk.value,
+                rule=rule.model_dump_json(),
+                reason=op.reason,
+                expires_at=expires,
+                next_reminder_at=next_reminder(now, expires, 0),
+            )
+        )
+        await self._audit_request(actor, op, row.id, decision)
+        view = self._view(row, [])
+        approvers = await self._approver_ids(row, rule, slack)
+        message = msg.request_message(view)
+        if not approvers:
+            assert message.blocks is not None
+            message.blocks.insert(
+                2,
+                section(
+                    ":information_source: Nobody else can approve this yet. An admin can name "
+                    "approvers (`/deploy policy "
+                    f"{decision.risk.value} approve by @person`), allow self-approval "
+                    f"(`… approve self`), or make someone an admin (`/deploy role grant @person "
+                    "admin`)."
+                ),
+            )
+        posted = await slack.post(actor.channel_id, message) if actor.channel_id else None
+        if posted is None:  # not in that channel, or a DM: keep the request with the requester
+            posted = await slack.post(actor.user_id, message)
+        if posted is not None:
+            await self.approvals.set_message(row.id, posted.channel, posted.ts)
+        dm = msg.dm_message(view, posted.channel if posted else actor.channel_id)
+        for user in approvers[:MAX_DMS]:
+            await slack.dm(user, dm)
+        where = f"<#{posted.channel}>" if posted and posted.channel == actor.channel_id else "here"
+        text = (
+            f":hourglass_flowing_sand: This needs approval by {approvers_text(rule)}: "
+            f"I posted the request {where}. It expires {msg.when(expires)}."
+        )
+        return Pending(reply=Reply(text=text), request_id=row.id)
+
+    async def _approver_ids(
+        self, row: ApprovalRequest, rule: ApprovalRule, slack: SlackIO
+    ) -> list[str]:
+        """The people who may approve (for DMs): named users, group members, admins."""
+        people: list[str] = []
+        grants = await self.access.grants(row.team_id, row.enterprise_id or None)
+        explicit = {g.subject_id: g.role for g in grants if g.subject_type == "user"}
+        for entry in rule.approvers:
+            if entry == ADMINS:
+                people += [u for u, r in explicit.items() if r is Role.ADMIN]
+                for g in grants:
+                    if g.subject_type == "usergroup" and g.role is Role.ADMIN:
+                        people += sorted(await slack.group_members(g.subject_id))
+                people += [u for u in await slack.slack_admins() if u not in explicit]
+            elif is_group_id(entry):
+                people += sorted(await slack.group_members(entry))
+            else:
+                people.append(entry)
+        unique = list(dict.fromkeys(people))
+        if not rule.self_approval:
+            unique = [u for u in unique if u != row.requester_id]
+        return unique
+
+    def _view(self, row: ApprovalRequest, voters: Sequence[str]) -> msg.ApprovalView:
+        return msg.ApprovalView(
+            request_id=row.id,
+            requester_id=row.requester_id,
+            summary=row.summary,
+            risk=Risk(row.risk),
+            rule=ApprovalRule.model_validate_json(row.rule),
+            state=row.state,
+            expires_at=row.expires_at,
+            voters=voters,
+            reason=row.reason,
+            decided_by=row.decided_by,
+            decision_note=row.decision_note,
+            result=row.result,
+        )
+
+    async def _refresh(self, request_id: str, slack: SlackIO) -> ApprovalRequest | None:
+        """Edit the request message to show the request as it is now."""
+        row = await self.approvals.get(request_id)
+        if row is None or not row.message_ts or not row.message_channel:
+            return row
+        view = self._view(row, await self.approvals.voters(row.id))
+        message = (
+            msg.request_message(view) if row.state == states.PENDING else msg.outcome_message(view)
+        )
+        await slack.update(row.message_channel, row.message_ts, message)
+        return row
+
+    async def approve(self, actor: Actor, request_id: str, slack: SlackIO) -> str | None:
+        """An Approve click. Returns a note for the clicker only (None: the message says it)."""
+        row = await self.approvals.get(request_id)
+        if row is None or row.team_id != actor.team_id:
+            return "This request no longer exists."
+        if row.state != states.PENDING:
+            return f"This request is already {row.state}."
+        now = self.clock()
+        if row.expires_at <= now:
+            await self._expire(row, slack)
+            return "This request has expired; ask again if it is still needed."
+        rule = ApprovalRule.model_validate_json(row.rule)
+        policy = await self.access.policy(actor.team_id, actor.enterprise_id)
+        groups = {a for a in rule.approvers if is_group_id(a)}
+        person = await self.person(actor, slack, policy, extra_groups=groups)
+        why = can_approve(
+            Approver(actor.user_id, person.role, person.groups), row.requester_id, rule
+        )
+        if why:
+            await self._audit(actor, "approve", "deny", "refused", detail=why, request_id=row.id)
+            return f"You can't approve this: {why}"
+        if not await self.approvals.vote(row.id, actor.user_id):
+            return "You have already approved this."
+        await self._audit(actor, "approve", "vote", "counted", request_id=row.id)
+        voters = await self.approvals.voters(row.id)
+        if not quorum_met(voters, row.requester_id, rule):
+            await self._refresh(row.id, slack)
+            counted = [v for v in voters if rule.self_approval or v != row.requester_id]
+            return f"Thanks: {len(counted)} of {rule.quorum} approvals so far."
+        won = await self.approvals.transition(
+            row.id,
+            from_states=[states.PENDING],
+            to=states.APPROVED,
+            unexpired_at=now,
+            decided_at=now,
+            decided_by=actor.user_id,
+        )
+        if not won:
+            fresh = await self.approvals.get(row.id)
+            if fresh is not None and fresh.state == states.PENDING:  # expired meanwhile
+                await self._expire(fresh, slack)
+                return "This request has expired; ask again if it is still needed."
+            return None
+        await self._carry_out(row.id, voters, slack)
+        return None
+
+    async def _carry_out(self, request_id: str, voters: list[str], slack: SlackIO) -> None:
+        """Run an approved request (only the caller that won the approval gets here)."""
+        row = await self._refresh(request_id, slack)
+        assert row is not None
+        actor = Actor(
+            team_id=row.team_id,
+            user_id=row.requester_id,
+            enterprise_id=row.enterprise_id or None,
+            channel_id=row.channel_id,
+        )
+        approvers = [v for v in voters if v != row.requester_id] or voters
+        state = states.DONE
+        try:
+            if row.kind == "chain":
+                chain = Chain.model_validate_json(row.operation)
+                reply = await self.service.run_chain(actor, chain, _ignore)
+                state = states.FAILED if reply.error else states.DONE
+                await self._audit_chain(
+                    actor,
+                    chain,
+                    "approved",
+                    "error" if reply.error else "ok",
+                    approvers=approvers,
+                    request_id=row.id,
+                    detail=_plain(reply.text),
+                )
+            else:
+                op = Operation.model_validate_json(row.operation)
+                assert op.kind.capability is not None
+                resolved = await self.service.resolve(
+                    actor, op.target or "", op.provider, op.kind.capability
+                )
+                reply = await self._execute(
+                    actor,
+                    op,
+                    resolved,
+                    decision="approved",
+                    approvers=approvers,
+                    request_id=row.id,
+                )
+        except Exception as exc:
+            if not isinstance(exc, ServiceError | ProviderError):
+                log.error("approved operation failed: %s", type(exc).__name__, exc_info=exc)
+            reply = error_reply(exc)
+            state = states.FAILED
+        await self.approvals.transition(
+            row.id, from_states=[states.APPROVED], to=state, result=_plain(reply.text)[:4000]
+        )
+        row = await self._refresh(row.id, slack)
+        if row is not None and row.message_ts and row.message_channel:
+            reply.public = True
+            await slack.post(row.message_channel, reply, thread_ts=row.message_ts)
+
+    async def deny(
+        self, actor: Actor, request_id: str, note: str | None, slack: SlackIO
+    ) -> str | None:
+        """A Deny (with an optional reason). Returns why it can't, or None when denied."""
+        row = await self.approvals.get(request_id)
+        if row is None or row.team_id != actor.team_id:
+            return "This request no longer exists."
+        if row.state != states.PENDING:
+            return f"This request is already {row.state}."
+        why = await self.why_not_approver(actor, row, slack)
+        if why:
+            return f"You can't deny this: {why}"
+        now = self.clock()
+        won = await self.approvals.transition(
+            row.id,
+            from_states=[states.PENDING],
+            to=states.DENIED,
+            decided_at=now,
+            decided_by=actor.user_id,
+            decision_note=(note or None) and note[:500],
+        )
+        if not won:
+            return "Someone decided this request a moment ago."
+        await self._audit(
+            actor, "deny", "deny", "denied", detail=note, request_id=row.id, provider=row.provider
+        )
+        row = await self._refresh(row.id, slack)
+        if row is not None and row.message_ts and row.message_channel:
+            why_text = f": “{escape(note)}”" if note else "."
+            await slack.post(
+                row.message_channel,
+                Reply(text=f"<@{row.requester_id}>, <@{actor.user_id}> denied this{why_text}"),
+                thread_ts=row.message_ts,
+            )
+        return None
+
+    async def why_not_approver(
+        self, actor: Actor, row: ApprovalRequest, slack: SlackIO
+    ) -> str | None:
+        rule = ApprovalRule.model_validate_json(row.rule)
+        policy = await self.access.policy(actor.team_id, actor.enterprise_id)
+        groups = {a for a in rule.approvers if is_group_id(a)}
+        person = await self.person(actor, slack, policy, extra_groups=groups)
+        if actor.user_id == row.requester_id:
+            return "it is your own request: cancel it instead."
+        return can_approve(
+            Approver(actor.user_id, person.role, person.groups), row.requester_id, rule
+        )
+
+    async def summary_of(self, request_id: str) -> str | None:
+        row = await self.approvals.get(request_id)
+        return row.summary if row else None
+
+    async def cancel(self, actor: Actor, request_id: str, slack: SlackIO) -> str | None:
+        row = await self.approvals.get(request_id)
+        if row is None or row.team_id != actor.team_id:
+            return "This request no longer exists."
+        if actor.user_id != row.requester_id:
+            return f"Only <@{row.requester_id}>, who asked, can cancel this request."
+        won = await self.approvals.transition(
+            row.id,
+            from_states=[states.PENDING],
+            to=states.CANCELLED,
+            decided_at=self.clock(),
+            decided_by=actor.user_id,
+        )
+        if not won:
+            return f"This request is already {row.state if row.state != 'pending' else 'decided'}."
+        await self._audit(actor, "cancel", "cancel", "cancelled", request_id=row.id)
+        await self._refresh(row.id, slack)
+        return None
+
+    async def _expire(self, row: ApprovalRequest, slack: SlackIO) -> bool:
+        won = await self.approvals.transition(
+            row.id,
+            from_states=[states.PENDING],
+            to=states.EXPIRED,
+            decided_at=self.clock(),
+        )
+        if not won:
+            return False
+        actor = Actor(row.team_id, row.requester_id, row.enterprise_id or None, row.channel_id)
+        await self._audit(actor, "expire", "expire", "expired", request_id=row.id)
+        fresh = await self._refresh(row.id, slack)
+        if fresh is not None and fresh.message_ts and fresh.message_channel:
+            await slack.post(
+                fresh.message_channel,
+                Reply(
+                    text=f"<@{row.requester_id}>, this request expired without approval; "
+                    "ask again if it is still needed."
+                ),
+                thread_ts=fresh.message_ts,
+            )
+        return True
+
+    async def sweep(
+        self, slack_for: Callable[[str, str | None], Awaitable[SlackIO | None]]
+    ) -> dict[str, int]:
+        """Expire what is due, send due reminders, fail what died mid-run. Safe on every
+        replica at once: each step is a conditional UPDATE that one replica wins."""
+        now = self.clock()
+        done = {"expired": 0, "reminded": 0, "interrupted": 0}
+        for row in await self.approvals.due_for_expiry(now):
+            slack = await slack_for(row.team_id, row.enterprise_id or None)
+            if slack is not None and await self._expire(row, slack):
+                done["expired"] += 1
+        for row in await self.approvals.due_for_reminder(now):
+            upcoming = next_reminder(row.created_at, row.expires_at, row.reminders_sent + 1)
+            if not await self.approvals.claim_reminder(row, upcoming):
+                continue
+            slack = await slack_for(row.team_id, row.enterprise_id or None)
+            if slack is None:
+                continue
+            rule = ApprovalRule.model_validate_json(row.rule)
+            voters = await self.approvals.voters(row.id)
+            reminder = msg.reminder_message(self._view(row, voters), row.message_channel, now)
+            for user in (await self._approver_ids(row, rule, slack))[:MAX_DMS]:
+                if user not in voters:
+                    await slack.dm(user, reminder)
+            done["reminded"] += 1
+        for row in await self.approvals.stuck(now - STUCK_AFTER):
+            text = (
+                "deploybot stopped while running this, so it may or may not have happened: "
+                "check the deployment before asking again."
+            )
+            if await self.approvals.transition(
+                row.id, from_states=[states.APPROVED], to=states.FAILED, result=text
+            ):
+                done["interrupted"] += 1
+                slack = await slack_for(row.team_id, row.enterprise_id or None)
+                if slack is not None:
+                    fresh = await self._refresh(row.id, slack)
+                    if fresh and fresh.message_channel and fresh.message_ts:
+                        await slack.post(
+                            fresh.message_channel, Reply(text=text), thread_ts=fresh.message_ts
+                        )
+        return done
+
+    async def pending_reply(self, actor: Actor) -> Reply:
+        rows = await self.approvals.pending(
+            team_id=actor.team_id, enterprise_id=actor.enterprise_id
+        )
+        return msg.pending_reply(
+            [(r.requester_id, r.summary, r.channel_id or "", r.expires_at) for r in rows]
+        )
+
+    async def waiting_for(self, actor: Actor, slack: SlackIO) -> list[ApprovalRequest]:
+        """Pending requests this person could approve (for App Home)."""
+        out: list[ApprovalRequest] = []
+        rows = await self.approvals.pending(
+            team_id=actor.team_id, enterprise_id=actor.enterprise_id
+        )
+        for row in rows:
+            if row.requester_id != actor.user_id and not await self.why_not_approver(
+                actor, row, slack
+            ):
+                out.append(row)
+        return out
+
+    # -- roles, policy, audit ----------------------------------------------------------------
+
+    async def _governance(self, actor: Actor, op: Operation, slack: SlackIO) -> Reply:
+        command = op.command
+        if isinstance(command, RoleCommand):
+            return await self._roles(actor, command, slack)
+        if isinstance(command, PolicyCommand):
+            return await self._policy(actor, command, slack)
+        if isinstance(command, AuditCommand):
+            return await self._audit_command(actor, command, slack)
+        raise ServiceError("That command needs more words: `/deploy help`.")
+
+    async def _roles(self, actor: Actor, command: RoleCommand, slack: SlackIO) -> Reply:
+        if command.action == "list":
+            policy = await self.access.policy(actor.team_id, actor.enterprise_id)
+            grants = await self.access.grants(actor.team_id, actor.enterprise_id)
+            me = await self.person(actor, slack, policy, grants)
+            lines = [f"*Roles* · you are {_article(me.role.value)} {me.role.value}"]
+            for g in grants:
+                who = (
+                    f"<!subteam^{g.subject_id}>"
+                    if g.subject_type == "usergroup"
+                    else (f"<@{g.subject_id}>")
+                )
+                lines.append(f"• {who}: {g.role.value} (by <@{g.granted_by}>)")
+            if not grants:
+                lines.append("• No roles granted yet.")
+            lines.append(
+                f"Everyone else: {policy.default_role.value}; Slack workspace admins and owners "
+                "are admins unless granted otherwise."
+            )
+            return Reply(text="\n".join(lines), blocks=[section("\n".join(lines))])
+        await self.authorize(actor, f"role.{command.action}", slack, what="change roles")
+        assert command.subject_id is not None and command.subject_type is not None
+        who = (
+            f"<!subteam^{command.subject_id}>"
+            if command.subject_type == "usergroup"
+            else f"<@{command.subject_id}>"
+        )
+        if command.action == "grant":
+            assert command.role is not None
+            previous = await self.access.grant(
+                actor.team_id,
+                actor.enterprise_id,
+                subject_type=command.subject_type,
+                subject_id=command.subject_id,
+                role=command.role,
+                granted_by=actor.user_id,
+            )
+            await self._audit(
+                actor,
+                "role.grant",
+                "allow",
+                "ok",
+                target=command.subject_id,
+                params={"role": command.role.value, "previous": previous and previous.value},
+            )
+            was = f" (was {previous.value})" if previous and previous is not command.role else ""
+            role = command.role.value
+            return replies.notice(
+                f":bust_in_silhouette: <@{actor.user_id}> made {who} {_article(role)} {role}{was}.",
+                public=True,
+            )
+        removed = await self.access.revoke(actor.team_id, actor.enterprise_id, command.subject_id)
+        await self._audit(
+            actor,
+            "role.revoke",
+            "allow",
+            "ok" if removed else "noop",
+            target=command.subject_id,
+            params={"previous": removed and removed.value},
+        )
+        if removed is None:
+            return replies.notice(f"{who} had no role granted; nothing changed.")
+        policy = await self.access.policy(actor.team_id, actor.enterprise_id)
+        return replies.notice(
+            f":bust_in_silhouette: <@{actor.user_id}> revoked {who}'s {removed.value} role; "
+            f"they are back to the default ({policy.default_role.value}, or admin for Slack "
+            "admins).",
+            public=True,
+        )
+
+    async def _policy(self, actor: Actor, command: PolicyCommand, slack: SlackIO) -> Reply:
+        policy = await self.access.policy(actor.team_id, actor.enterprise_id)
+        if command.action == "show":
+            lines = [":scroll: *Policy*", *describe(policy)]
+            lines.append(
+                "_Admins change it with `/deploy policy <class|operation> allow|approve|deny …`; "
+                "`/deploy help policy` shows how._"
+            )
+            text = "\n".join(lines)
+            return Reply(text=text, blocks=[section(text)])
+        await self.authorize(actor, "policy", slack, what="change the policy")
+        match command.action:
+            case "set":
+                assert command.rule is not None
+                updated = policy.with_rule(command.rule)
+                params: dict[str, Any] = command.rule.model_dump(mode="json")
+            case "reset":
+                if command.risk is None and command.operation is None and command.provider is None:
+                    updated = WorkspacePolicy(default_role=policy.default_role)
+                else:
+                    updated = policy.without_rules(
+                        command.risk, command.operation, command.provider
+                    )
+                params = {
+                    "reset": command.risk or command.operation or "all",
+                    "provider": command.provider,
+                }
+            case "channels":
+                assert command.provider is not None
+                updated = policy.with_scope(command.scope, command.provider)
+                params = {
+                    "provider": command.provider,
+                    "scope": command.scope.model_dump(mode="json") if command.scope else None,
+                }
+            case _:
+                assert command.role is not None
+                updated = policy.model_copy(update={"default_role": command.role})
+                params = {"default_role": command.role.value}
+        await self.access.save_policy(
+            actor.team_id, actor.enterprise_id, updated, updated_by=actor.user_id
+        )
+        await self._audit(actor, f"policy.{command.action}", "allow", "ok", params=params)
+        text = "\n".join(
+            [f":scroll: <@{actor.user_id}> changed the policy. It is now:", *describe(updated)]
+        )
+        return Reply(text=text, blocks=[section(text)], public=True)
+
+    async def _audit_command(self, actor: Actor, command: AuditCommand, slack: SlackIO) -> Reply:
+        if command.action == "show":
+            rows = await self.audit.recent(
+                team_id=actor.team_id,
+                enterprise_id=actor.enterprise_id,
+                limit=command.limit,
+                user_id=command.user_id,
+                target=command.target,
+            )
+            return _audit_reply(rows)
+        if command.action == "verify":
+            await self.authorize(actor, "audit.verify", slack, what="verify the audit log")
+            report = await self.audit.verify(
+                team_id=actor.team_id, enterprise_id=actor.enterprise_id
+            )
+            if report.ok:
+                return replies.notice(
+                    f":white_check_mark: The audit log is intact ({report.entries} entries)."
+                )
+            return replies.error(f":rotating_light: The audit log is broken: {report.broken[0]}.")
+        await self.authorize(actor, "audit.export", slack, what="export the audit log")
+        rows = await self.audit.export(team_id=actor.team_id, enterprise_id=actor.enterprise_id)
+        content = _export(rows, command.format)
+        stamp = self.clock().strftime("%Y%m%d-%H%M%S")
+        filename = f"deploybot-audit-{actor.team_id}-{stamp}.{command.format}"
+        channel = actor.channel_id or actor.user_id
+        ok = await slack.upload(
+            channel,
+            filename=filename,
+            content=content,
+            title=f"deploybot audit log ({len(rows)} entries)",
+            comment=f"<@{actor.user_id}> exported the audit log ({len(rows)} entries).",
+        )
+        await self._audit(
+            actor,
+            "audit.export",
+            "allow",
+            "ok" if ok else "error",
+            params={"format": command.format, "entries": len(rows)},
+        )
+        if not ok:
+            raise ServiceError(
+                "Slack refused the file upload. Invite deploybot to this channel "
+                "(`/invite @deploybot`) or run the export in a DM with it."
+            )
+        return replies.notice(f":page_facing_up: Uploaded {filename} ({len(rows)} entries).")
+
+    # -- audit rows --------------------------------------------------------------------------
+
+    async def _audit(
+        self,
+        actor: Actor,
+        action: str,
+        decision: str,
+        result: str,
+        *,
+        provider: str | None = None,
+        target: str | None = None,
+        params: dict[str, Any] | None = None,
+        approvers: Sequence[str] = (),
+        detail: str | None = None,
+        provider_ref: str | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        try:
+            await self.audit.append(
+                AuditRecord(
+                    team_id=actor.team_id,
+                    enterprise_id=actor.enterprise_id,
+                    user_id=actor.user_id,
+                    channel_id=actor.channel_id,
+                    action=action,
+                    decision=decision,
+                    result=result,
+                    provider=provider,
+                    target=target,
+                    params=params or {},
+                    approvers=list(approvers),
+                    detail=_plain(detail) if detail else None,
+                    provider_ref=provider_ref,
+                    request_id=request_id,
+                )
+            )
+        except Exception:
+            # The operation already happened: losing its audit row must be loud, not fatal.
+            log.exception("could not write the audit row for %s", action)
+
+    async def _audit_op(
+        self,
+        actor: Actor,
+        op: Operation,
+        decision: str,
+        result: str,
+        **fields: Any,
+    ) -> None:
+        params = op.params()
+        params.pop("provider", None)
+        params.pop("target", None)
+        if "definition" in params:  # a whole job definition / SDL: keep its size, not its text
+            params["definition"] = f"{len(op.definition or '')} characters"
+        if op.reason:
+            params["reason"] = op.reason
+        await self._audit(
+            actor,
+            op.kind.value,
+            decision,
+            result,
+            provider=op.provider,
+            target=op.target,
+            params=params,
+            **fields,
+        )
+
+    async def _audit_chain(
+        self, actor: Actor, chain: Chain, decision: str, result: str, **fields: Any
+    ) -> None:
+        params: dict[str, Any] = {"steps": [_step_params(s) for s in chain.steps]}
+        if chain.reason:
+            params["reason"] = chain.reason
+        await self._audit(
+            actor,
+            "chain",
+            decision,
+            result,
+            provider=chain.provider,
+            target=chain.target,
+            params=params,
+            **fields,
+        )
+
+    async def _audit_request(
+        self, actor: Actor, op: Operation | Chain, request_id: str, decision: NeedsApproval
+    ) -> None:
+        rule = decision.rule.model_dump(mode="json")
+        if isinstance(op, Chain):
+            await self._audit_chain(
+                actor, op, "approval", "pending", request_id=request_id, detail=json.dumps(rule)
+            )
+        else:
+            await self._audit_op(
+                actor, op, "approval", "pending", request_id=request_id, detail=json.dumps(rule)
+            )
+
+
+def _risk(op: Operation, before: Deployment) -> Risk:
+    minutes = before.extras.get("timeout_minutes")
+    return classify(
+        op.kind.value,
+        replicas=op.replicas,
+        current_replicas=before.replicas,
+        minutes=op.minutes,
+        current_minutes=minutes if isinstance(minutes, int) else None,
+    )
+
+
+def _step_params(op: Operation) -> dict[str, Any]:
+    params = op.params()
+    params.pop("provider", None)
+    params.pop("target", None)
+    return {"op": op.kind.value, **params}
+
+
+def _provider_ref(after: Deployment | None, before: Deployment) -> str:
+    if after is not None:
+        for key in ("tx", "request_id", "job", "revision"):
+            value = after.extras.get(key)
+            if value:
+                return f"{key}:{value}"
+        if after.active_revision is not None:
+            return f"{after.id}@r{after.active_revision}"
+        return after.id
+    return before.id
+
+
+def _plain(text: str | None) -> str:
+    return (text or "").replace("\n", " ")[:2000]
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1] in "aeiou" else "a"
+
+
+async def _ignore(reply: Reply) -> None:
+    return None
+
+
+def _audit_reply(rows: Sequence[AuditRow]) -> Reply:
+    if not rows:
+        return Reply(text="No audit entries match.")
+    lines = [f"*Audit log* · newest first ({len(rows)})"]
+    for row in rows:
+        stamp = msg.when(row.created_at)
+        what = row.action
+        if row.target:
+            what += f" `{escape(row.target)}`"
+        if row.provider:
+            what += f" on {PROVIDER_LABEL.get(row.provider, row.provider)}"
+        extras = {k: v for k, v in row.params.items() if k not in ("reason",)}
+        detail = f" {escape(json.dumps(extras, sort_keys=True))}" if extras else ""
+        outcome = f"{row.decision} → {row.result}"
+        if row.approvers:
+            outcome += " (approved by " + ", ".join(f"<@{a}>" for a in row.approvers) + ")"
+        reason = f" — “{escape(row.params['reason'])}”" if row.params.get("reason") else ""
+        lines.append(f"#{row.seq} {stamp} <@{row.user_id}>: {what}{detail} · {outcome}{reason}")
+    text = "\n".join(lines)
+    chunks = [text[i : i + 2900] for i in range(0, len(text), 2900)][:40]
+    return Reply(text=text, blocks=[section(c) for c in chunks])
+
+
+EXPORT_FIELDS = [
+    "seq",
+    "time",
+    "team_id",
+    "enterprise_id",
+    "user_id",
+    "channel_id",
+    "action",
+    "provider",
+    "target",
+    "params",
+    "decision",
+    "approvers",
+    "result",
+    "detail",
+    "provider_ref",
+    "request_id",
+]
+
+
+def _export(rows: Sequence[AuditRow], fmt: str) -> bytes:
+    if fmt == "json":
+        return json.dumps([r.as_dict() for r in rows], indent=2).encode()
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS)
+    writer.writeheader()
+    for row in rows:
+        data = row.as_dict()
+        data["params"] = json.dumps(data["params"], sort_keys=True)
+        data["approvers"] = " ".join(data["approvers"])
+        writer.writerow({k: _csv_safe(data[k]) for k in EXPORT_FIELDS})
+    return out.getvalue().encode()
+
+
+def _csv_safe(value: Any) -> Any:
+    """Spreadsheets run cells starting with = + - @ as formulas: quote them."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+__all__ = ["Done", "Gate", "Outcome", "Pending", "next_reminder"]

@@ -1,0 +1,159 @@
+"""Approve, Deny (with an optional reason, in a modal) and Cancel on approval requests.
+
+The listeners only ack and hand the click to the policy gate (``bot/services/gate.py``),
+which decides whether it counts and runs the operation exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.core import approvals as msg
+from bot.services.deployments import Actor
+from handlers.common import actor_of, failure_reply
+
+if TYPE_CHECKING:
+    from bot.app import DeployBot
+
+#: The deny modal must open while the click's trigger id is valid (3 s).
+ELIGIBILITY_BUDGET = 1.5
+
+
+def _request_id(body: dict[str, Any]) -> str:
+    actions = body.get("actions") or [{}]
+    return str(actions[0].get("value") or "")[:32]
+
+
+def _in_dm(body: dict[str, Any]) -> bool:
+    return str((body.get("channel") or {}).get("id", "")).startswith("D")
+
+
+async def _tell(respond: AsyncRespond, note: str | None, *, replace: bool = False) -> None:
+    if note:
+        await respond(text=note, response_type="ephemeral", replace_original=replace)
+
+
+def register(bot: DeployBot) -> None:
+    app = bot.app
+
+    @app.action(msg.APPROVE)
+    async def approve(
+        ack: AsyncAck,
+        body: dict[str, Any],
+        respond: AsyncRespond,
+        client: AsyncWebClient,
+        context: AsyncBoltContext,
+    ) -> None:
+        await ack()
+        actor = actor_of(context, body)
+        request_id, in_dm = _request_id(body), _in_dm(body)
+
+        async def work() -> None:
+            try:
+                note = await bot.gate.approve(
+                    actor, request_id, bot.gate.slack(client, actor.team_id)
+                )
+            except Exception as exc:
+                note = failure_reply(exc).text
+            if in_dm:  # the copy in the approver's DM: replace it with what happened
+                await _tell(respond, note or ":white_check_mark: Approved.", replace=True)
+            else:
+                await _tell(respond, note)
+
+        bot.work.spawn(work(), name=f"approve:{request_id}")
+
+    @app.action(msg.CANCEL)
+    async def cancel(
+        ack: AsyncAck,
+        body: dict[str, Any],
+        respond: AsyncRespond,
+        client: AsyncWebClient,
+        context: AsyncBoltContext,
+    ) -> None:
+        await ack()
+        actor = actor_of(context, body)
+        request_id = _request_id(body)
+
+        async def work() -> None:
+            try:
+                note = await bot.gate.cancel(
+                    actor, request_id, bot.gate.slack(client, actor.team_id)
+                )
+            except Exception as exc:
+                note = failure_reply(exc).text
+            await _tell(respond, note)
+
+        bot.work.spawn(work(), name=f"cancel:{request_id}")
+
+    @app.action(msg.DENY)
+    async def deny(
+        ack: AsyncAck,
+        body: dict[str, Any],
+        respond: AsyncRespond,
+        client: AsyncWebClient,
+        context: AsyncBoltContext,
+    ) -> None:
+        await ack()
+        actor = actor_of(context, body)
+        request_id = _request_id(body)
+        slack = bot.gate.slack(client, actor.team_id)
+        why: str | None = None
+        summary = ""
+        try:
+            async with asyncio.timeout(ELIGIBILITY_BUDGET):
+                row = await bot.gate.approvals.get(request_id)
+                if row is None or row.team_id != actor.team_id:
+                    why = "This request no longer exists."
+                elif row.state != "pending":
+                    why = f"This request is already {row.state}."
+                else:
+                    summary = row.summary
+                    problem = await bot.gate.why_not_approver(actor, row, slack)
+                    why = f"You can't deny this: {problem}" if problem else None
+        except TimeoutError:
+            why = None  # checked again when the reason is submitted
+        if why:
+            await _tell(respond, why)
+            return
+        await client.views_open(
+            trigger_id=body.get("trigger_id", ""), view=msg.deny_view(request_id, summary)
+        )
+
+    @app.view(msg.DENY_VIEW)
+    async def deny_reason(
+        ack: AsyncAck,
+        view: dict[str, Any],
+        body: dict[str, Any],
+        client: AsyncWebClient,
+        context: AsyncBoltContext,
+    ) -> None:
+        request_id = str(view.get("private_metadata") or "")[:32]
+        values = (view.get("state") or {}).get("values") or {}
+        note = str(
+            ((values.get(msg.DENY_BLOCK) or {}).get(msg.DENY_ACTION) or {}).get("value") or ""
+        ).strip()
+        actor = actor_of(context, body)
+        await ack(response_action="clear")
+        bot.work.spawn(_deny(bot, client, actor, request_id, note or None))
+
+
+async def _deny(
+    bot: DeployBot, client: AsyncWebClient, actor: Actor, request_id: str, note: str | None
+) -> None:
+    slack = bot.gate.slack(client, actor.team_id)
+    try:
+        problem = await bot.gate.deny(actor, request_id, note, slack)
+    except Exception as exc:
+        problem = failure_reply(exc).text
+    if problem:
+        row = await bot.gate.approvals.get(request_id)
+        await slack.ephemeral(row.message_channel if row else None, actor.user_id, problem)
+
+
+__all__ = ["register"]
