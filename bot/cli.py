@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from bot import __version__
+from bot.config import Settings
 
 
 def _ports(value: str) -> tuple[int, ...]:
@@ -97,6 +98,12 @@ def build_parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database migrations")
     db_sub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
     db_sub.add_parser("upgrade", help="migrate the database (DATABASE_URL) to the newest schema")
+
+    audit = sub.add_parser("audit", help="the audit log")
+    audit_sub = audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
+    audit_sub.add_parser(
+        "verify", help="check every workspace's hash chain; report the first broken link"
+    )
 
     keys = sub.add_parser("keys", help="provider API keys stored for workspaces")
     keys_sub = keys.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
@@ -190,9 +197,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         upgrade(get_settings().effective_database_url)
         print("database is at the newest schema")
         return 0
+    if args.command == "audit":
+        from bot.config import get_settings
+
+        return asyncio.run(verify_audit(get_settings()))
     if args.command == "keys":
         from bot.keys_cli import run_keys_command
 
         return run_keys_command(args)
     parser.print_help()
     return 0
+
+
+async def verify_audit(settings: Settings) -> int:
+    """``deploybot audit verify``: 0 when every chain is intact, 1 at the first broken link."""
+    from bot.db.audit import AuditLog
+    from bot.runtime import open_storage
+
+    storage = await open_storage(settings)
+    try:
+        report = await AuditLog(storage.engine).verify()
+    finally:
+        await storage.aclose()
+    if report.ok:
+        print(f"audit log intact: {report.entries} entries in {report.chains} workspace chain(s)")
+        return 0
+    for broken in report.broken:
+        print(f"audit log broken: {broken}")
+    return 1

@@ -114,6 +114,11 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("nodes", "nodes [gpu=…] [region=…] [min-vram=…] [max-price=…]", "NeuraNET nodes"),
     ("balance", "balance [provider]", "credits, account balance and Akash escrow runway"),
     ("deposit", "deposit <deployment> <usd>", "add funds to a deployment's escrow (Akash)"),
+    ("approvals", "approvals", "requests waiting for approval in this workspace"),
+    ("roles", "roles", "who is viewer, operator or admin"),
+    ("role", "role grant|revoke @person|@group [role]", "give or take a role (admins)"),
+    ("policy", "policy [<class|operation> allow|approve|deny …]", "show or change the rules"),
+    ("audit", "audit [N] [@person] [deployment] | audit export", "the audit log"),
 )
 _DETAILS: dict[str, str] = {
     "list": "Statuses: draft, pending, starting, running, stopping, stopped, failed, "
@@ -127,11 +132,48 @@ _DETAILS: dict[str, str] = {
     "connect": "Opens a form for the API key (never type a key into a command). The key is "
     "checked with the provider, then stored encrypted for this workspace.",
     "chain": "Name the deployment first, then comma-separated steps, run in order: "
-    "`/deploy llama start, scale 3, timeout 120`.",
+    "`/deploy llama start, scale 3, timeout 120`. A chain needs one approval, at its "
+    "riskiest step's class.",
+    "role": "Roles: *viewer* (read), *operator* (change), *admin* (keys, roles, policy). "
+    "Slack workspace admins and owners are admins unless granted otherwise; everyone else gets "
+    "the default role. `/deploy role grant @ana operator`, `/deploy role grant @ops-team admin`, "
+    "`/deploy role revoke @ana`.",
+    "roles": "Lists the roles granted in this workspace and the default role.",
+    "policy": "Risk classes: *read* (list, show, logs), *change* (rename, revise, scale down), "
+    "*spend* (start, scale up, create, deposit, timeout increase), *destructive* (stop, archive, "
+    "delete, close, scale to 0). Defaults: read and change run at once; spend and destructive "
+    "need one admin's approval (not the requester's), expiring after 60 min.\n"
+    "`/deploy policy spend approve by admins @ana quorum 2 expires 2h` · "
+    "`/deploy policy delete deny on akash` · `/deploy policy destructive approve self` · "
+    "`/deploy policy change allow` · `/deploy policy reset [spend] [on nosana]` · "
+    "`/deploy policy channels nosana #ops [for spend,destructive]` (`… any` lifts it) · "
+    '`/deploy policy default-role viewer`. Changes take `--reason "…"` for approvers.',
+    "audit": "`/deploy audit 20 @ana llama` filters by person and deployment. "
+    "`/deploy audit export json` uploads the whole log as a file (admins; CSV by default). "
+    "`/deploy audit verify` checks the hash chain.",
+    "approvals": "Lists pending requests. Approve or Deny from the request message or your "
+    "DM; the requester can cancel. Each request expires (60 min by default).",
 }
 TARGET_HELP = (
     "A deployment can be named by its id, the start of its id, or its exact name; add "
     "`--provider nosana|akash|neuranet` when the same name exists on several networks."
+)
+
+
+_NO_TARGET = frozenset(
+    {
+        "help",
+        "providers",
+        "connect",
+        "disconnect",
+        "markets",
+        "nodes",
+        "approvals",
+        "roles",
+        "role",
+        "policy",
+        "audit",
+    }
 )
 
 
@@ -155,15 +197,17 @@ def _help_reply(topic: str | None, problem: str | None) -> Reply:
         lines.append(f"*/deploy {escape(shape)}* — {what}")
         if name in _DETAILS:
             lines.append(_DETAILS[name])
-        if name not in ("help", "providers", "connect", "disconnect", "markets", "nodes"):
+        if name not in _NO_TARGET:
             lines.append(TARGET_HELP)
         text = "\n".join(lines)
         return Reply(text=text, blocks=[section(text)])
     if problem:
         blocks.append(section(lines[0]))
-    body = "\n".join(f"`/deploy {escape(shape)}` — {what}" for _, shape, what in COMMANDS)
+    rows = [f"`/deploy {escape(shape)}` — {what}" for _, shape, what in COMMANDS]
     blocks.append(section("*deploybot* — deployments on Nosana, Akash and NeuraNET"))
-    blocks.append(section(body))
+    half = len(rows) // 2 + 1
+    blocks.append(section("\n".join(rows[:half])))
+    blocks.append(section("\n".join(rows[half:])))
     blocks.append(context(f"{_DETAILS['chain']} {TARGET_HELP}"))
     text = (problem + " " if problem else "") + "Type /deploy help <command> for details."
     return Reply(text=text, blocks=blocks)

@@ -127,6 +127,10 @@ class FakeSlackAPI:
         self._oauth_codes: dict[str, _OAuthCode] = {}
         self._faults: list[_Fault] = []
         self._dm_channels: dict[str, str] = {}
+        #: User groups (``S…``) and their members, for ``usergroups.users.list``.
+        self.usergroups: dict[str, list[str]] = {}
+        #: Files uploaded with files.getUploadURLExternal + completeUploadExternal, by id.
+        self.files: dict[str, Json] = {}
         self._ts = FIRST_TS_MICROS
         self._serial = 0
         self._runner: web.AppRunner | None = None
@@ -141,6 +145,10 @@ class FakeSlackAPI:
             "views.update": self._views_update,
             "views.publish": self._views_publish,
             "users.info": self._users_info,
+            "users.list": self._users_list,
+            "usergroups.users.list": self._usergroups_users_list,
+            "files.getUploadURLExternal": self._files_get_upload_url,
+            "files.completeUploadExternal": self._files_complete_upload,
             "conversations.open": self._conversations_open,
             "oauth.v2.access": self._oauth_v2_access,
         }
@@ -166,6 +174,7 @@ class FakeSlackAPI:
             [
                 web.route("*", "/api/{method}", self._handle_api),
                 web.post("/webhook/{key}", self._handle_webhook),
+                web.post("/upload/{file_id}", self._handle_upload),
             ]
         )
         return app
@@ -245,6 +254,10 @@ class FakeSlackAPI:
         }
         self.users[user_id] = user
         return user
+
+    def add_usergroup(self, group_id: str, members: list[str]) -> None:
+        """Make ``usergroups.users.list`` answer ``members`` for ``group_id``."""
+        self.usergroups[group_id] = list(members)
 
     def add_oauth_code(
         self,
@@ -520,6 +533,67 @@ class FakeSlackAPI:
     def _users_info(self, body: Json, auth: TokenInfo | None) -> Json:
         user = self.users.get(str(body.get("user", "")))
         return {"ok": True, "user": user} if user else {"ok": False, "error": "user_not_found"}
+
+    def _users_list(self, body: Json, auth: TokenInfo | None) -> Json:
+        """All known users, ``limit`` at a time (cursor = the next index)."""
+        members = list(self.users.values())
+        start = int(str(body.get("cursor") or "0") or 0)
+        limit = max(1, min(int(body.get("limit") or 200), 1000))
+        page = members[start : start + limit]
+        more = start + limit < len(members)
+        return {
+            "ok": True,
+            "members": page,
+            "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+        }
+
+    def _usergroups_users_list(self, body: Json, auth: TokenInfo | None) -> Json:
+        group = str(body.get("usergroup") or "")
+        if group not in self.usergroups:
+            return {"ok": False, "error": "no_such_subteam"}
+        return {"ok": True, "users": list(self.usergroups[group])}
+
+    def _files_get_upload_url(self, body: Json, auth: TokenInfo | None) -> Json:
+        if not body.get("filename") or not str(body.get("length") or "").isdigit():
+            return {"ok": False, "error": "invalid_arguments"}
+        file_id = self._next_id("F")
+        self.files[file_id] = {
+            "id": file_id,
+            "name": str(body["filename"]),
+            "length": int(body["length"]),
+            "content": None,
+            "completed": False,
+        }
+        return {"ok": True, "file_id": file_id, "upload_url": f"{self.url}/upload/{file_id}"}
+
+    def _files_complete_upload(self, body: Json, auth: TokenInfo | None) -> Json:
+        raw = body.get("files")
+        files = json.loads(raw) if isinstance(raw, str) else raw
+        if not isinstance(files, list) or not files:
+            return {"ok": False, "error": "invalid_arguments"}
+        done = []
+        for entry in files:
+            stored = self.files.get(str(entry.get("id")))
+            if stored is None or stored["content"] is None:
+                return {"ok": False, "error": "file_not_found"}
+            stored.update(
+                completed=True,
+                title=entry.get("title"),
+                channel=body.get("channel_id"),
+                initial_comment=body.get("initial_comment"),
+            )
+            done.append({"id": stored["id"], "name": stored["name"], "title": entry.get("title")})
+        return {"ok": True, "files": done}
+
+    async def _handle_upload(self, request: web.Request) -> web.Response:
+        stored = self.files.get(request.match_info["file_id"])
+        if stored is None:
+            return web.Response(status=404, text="not found")
+        data = await request.read()
+        if not data and request.content_type.startswith("multipart/"):
+            data = b""
+        stored["content"] = data
+        return web.Response(text=f"OK - {len(data)}")
 
     def _conversations_open(self, body: Json, auth: TokenInfo | None) -> Json:
         key = str(body.get("users") or body.get("channel") or "")
