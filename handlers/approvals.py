@@ -16,7 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core import approvals as msg
 from bot.services.deployments import Actor
-from handlers.common import actor_of, failure_reply
+from handlers.common import actor_of, failure_reply, input_value
 
 if TYPE_CHECKING:
     from bot.app import DeployBot
@@ -134,10 +134,7 @@ def register(bot: DeployBot) -> None:
         context: AsyncBoltContext,
     ) -> None:
         request_id = str(view.get("private_metadata") or "")[:32]
-        values = (view.get("state") or {}).get("values") or {}
-        note = str(
-            ((values.get(msg.DENY_BLOCK) or {}).get(msg.DENY_ACTION) or {}).get("value") or ""
-        ).strip()
+        note = input_value(view, msg.DENY_BLOCK, msg.DENY_ACTION).strip()
         actor = actor_of(context, body)
         await ack(response_action="clear")
         bot.work.spawn(_deny(bot, client, actor, request_id, note or None))

@@ -74,3 +74,12 @@ async def post_or_respond(
             log.info("chat.postMessage failed (%s); answering privately", exc.response.get("error"))
     if respond is not None:
         await respond(**reply.payload(), replace_original=False)
+
+
+def input_value(view: dict[str, Any], block: str, action: str) -> str:
+    """A text input's value from a submitted view ('' when missing or oddly shaped)."""
+    state = (view.get("state") or {}).get("values")
+    block_state = state.get(block) if isinstance(state, dict) else None
+    element = block_state.get(action) if isinstance(block_state, dict) else None
+    value = element.get("value") if isinstance(element, dict) else None
+    return str(value or "")

@@ -706,7 +706,7 @@ def error_reply(exc: BaseException) -> Reply:
             )
         return replies.error(escape(message))
     if isinstance(exc, ServiceError):
-        return replies.error(escape(exc.message))
+        return replies.error(exc.message if exc.mrkdwn else escape(exc.message))
     return replies.error("Something went wrong on our side; it has been logged. Try again.")
 
 

@@ -8,11 +8,16 @@ from bot.providers.models import Deployment
 
 
 class ServiceError(Exception):
-    """Something the person can fix; ``message`` is one line that says what to do."""
+    """Something the person can fix; ``message`` is one line that says what to do.
 
-    def __init__(self, message: str) -> None:
+    ``mrkdwn`` marks a message deploybot composed from safe parts (ids, its own words), whose
+    mentions and channel links must reach Slack as markup rather than escaped.
+    """
+
+    def __init__(self, message: str, *, mrkdwn: bool = False) -> None:
         super().__init__(message)
         self.message = message
+        self.mrkdwn = mrkdwn
 
     def __str__(self) -> str:
         return self.message

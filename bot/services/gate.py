@@ -184,7 +184,7 @@ class Gate:
         )
         if isinstance(decision, Deny):
             await self._audit(actor, kind, "deny", "refused", detail=decision.reason)
-            raise NotPermittedError(decision.reason)
+            raise NotPermittedError(decision.reason, mrkdwn=True)
 
     # -- running -----------------------------------------------------------------------------
 
@@ -217,7 +217,7 @@ class Gate:
         decision = await self._decide(actor, slack, resolved.provider.name, (step,))
         if isinstance(decision, Deny):
             await self._audit_op(actor, op, "deny", "refused", detail=decision.reason)
-            raise NotPermittedError(decision.reason)
+            raise NotPermittedError(decision.reason, mrkdwn=True)
         if isinstance(decision, NeedsApproval):
             return await self._request(actor, op, before, decision, slack)
         return Done(await self._execute(actor, op, resolved, decision="allow"))
@@ -237,7 +237,7 @@ class Gate:
             policy,
         )
         if isinstance(decision, Deny):
-            raise NotPermittedError(decision.reason)
+            raise NotPermittedError(decision.reason, mrkdwn=True)
 
     async def _decide(
         self, actor: Actor, slack: SlackIO, provider: str, steps: tuple[Step, ...]
@@ -304,7 +304,7 @@ class Gate:
         decision = await self._decide(actor, slack, resolved.provider.name, steps)
         if isinstance(decision, Deny):
             await self._audit_chain(actor, chain, "deny", "refused", detail=decision.reason)
-            raise NotPermittedError(decision.reason)
+            raise NotPermittedError(decision.reason, mrkdwn=True)
         if isinstance(decision, NeedsApproval):
             return await self._request(actor, chain, before, decision, slack)
         final = await self.service.run_chain(actor, named, progress or _ignore)

@@ -85,7 +85,11 @@ class SlackIO:
 
     async def groups_of(self, user_id: str, candidates: set[str]) -> frozenset[str]:
         """Which of ``candidates`` (user group ids) the person belongs to."""
-        return frozenset(g for g in sorted(candidates) if user_id in await self.group_members(g))
+        found: set[str] = set()
+        for group in sorted(candidates):
+            if user_id in await self.group_members(group):
+                found.add(group)
+        return frozenset(found)
 
     async def slack_admins(self, limit: int = 1000) -> list[str]:
         """Workspace admins and owners (people, not bots), for DMs about approvals."""

@@ -271,3 +271,35 @@ async def slack_env(
                 settings=settings,
                 keys=keys,
             )
+
+
+@asynccontextmanager
+async def replica(env: SlackEnv) -> AsyncIterator[SlackEnv]:
+    """Another app instance (its own process state, engine and HTTP server) on the same
+    database, fake Slack and sandboxes: what a second replica, or a restart, looks like."""
+    storage = await open_storage(env.settings)
+    pool = ProviderPool(
+        env.settings,
+        storage.keys,
+        client_kwargs={"retry": RetryPolicy(base_delay=0.001, max_delay=0.01, max_retry_after=5.0)},
+    )
+    bot = build_bot(
+        env.settings,
+        storage,
+        token=BOT_TOKEN,
+        signing_secret=env.secret,
+        client=web_client(env.settings, BOT_TOKEN),
+        pool=pool,
+    )
+    async with TestClient(TestServer(build_web_app(bot), host="127.0.0.1")) as http:
+        yield SlackEnv(
+            bot=bot,
+            slack=env.slack,
+            cluster=env.cluster,
+            http=http,
+            secret=env.secret,
+            clock=env.clock,
+            storage=storage,
+            settings=env.settings,
+            keys=env.keys,
+        )
