@@ -43,6 +43,9 @@ log = logging.getLogger(__name__)
 
 TEAM_ID = "T0LOCAL"
 USER_ID = "U0LOCAL"
+#: A second person in the local workspace, so approvals can be tried (`as sam`).
+TEAMMATE_ID = "U0SAM"
+PEOPLE = {"you": USER_ID, "sam": TEAMMATE_ID}
 CHANNEL_ID = "C0LOCAL"
 BOT_TOKEN = "xoxb-local-shell"
 WAIT_FOR_WORK = 120.0
@@ -109,6 +112,8 @@ class Shell:
         self.write = write
         self.clickables: dict[int, _Clickable] = {}
         self.modal: dict[str, Any] | None = None
+        #: Who is typing and clicking (`as sam` / `as you`).
+        self.user_id = USER_ID
         #: Response URLs whose message was already replaced or deleted (a late ack is stale).
         self._replaced: set[str] = set()
         slack.on_call = self._on_call
@@ -147,7 +152,15 @@ class Shell:
                 message = dict(body)
                 if isinstance(call.response, dict):
                     message["ts"] = call.response.get("ts", "")
-                self._show("deploybot → #local:", message, self.slack.response_url())
+                channel = str(body.get("channel") or "")
+                names = {v: k for k, v in PEOPLE.items()}
+                if channel in names:
+                    where = f"direct message to {names[channel]}"
+                elif body.get("thread_ts"):
+                    where = "#local (in the thread)"
+                else:
+                    where = "#local"
+                self._show(f"deploybot → {where}:", message, self.slack.response_url())
             case "chat.update":
                 self._show("deploybot → #local (edited):", body, self.slack.response_url())
             case "chat.postEphemeral":
@@ -193,9 +206,9 @@ class Shell:
                 text=text,
                 response_url=url,
                 team_id=TEAM_ID,
-                user_id=USER_ID,
+                user_id=self.user_id,
                 channel_id=CHANNEL_ID,
-                user_name="you",
+                user_name=self.user_name,
                 channel_name="local",
             )
         )
@@ -226,11 +239,11 @@ class Shell:
                 block_id=element.block_id,
                 response_url=target.response_url,
                 team_id=TEAM_ID,
-                user_id=USER_ID,
+                user_id=self.user_id,
                 channel_id=CHANNEL_ID,
                 message=target.message,
                 message_ts=str(target.message.get("ts") or "1700000000.000100"),
-                user_name="you",
+                user_name=self.user_name,
             )
         )
         self._ack_body(response)
@@ -308,9 +321,9 @@ class Shell:
                 values=values,
                 private_metadata=rendered.private_metadata,
                 team_id=TEAM_ID,
-                user_id=USER_ID,
+                user_id=self.user_id,
                 view_id=str(view.get("id") or "V0LOCAL"),
-                user_name="you",
+                user_name=self.user_name,
             )
         )
         body = self._ack_body(response)
@@ -327,10 +340,15 @@ class Shell:
         self.modal = None
         return False
 
+    @property
+    def user_name(self) -> str:
+        return next(name for name, uid in PEOPLE.items() if uid == self.user_id)
+
     async def loop(self) -> int:
         self.write(
             "Type what you would type after /deploy (try `help` or `list`), a number to click "
-            "a button, or `quit`."
+            "a button, `as sam` / `as you` to switch person (sam, another admin, approves "
+            "your stops and starts), or `quit`."
         )
         while True:
             line = await self.read("/deploy ")
@@ -341,6 +359,10 @@ class Shell:
                 line = line[len("/deploy") :].strip()
             if line in ("quit", "exit", "q"):
                 return 0
+            if line.startswith("as ") and line[3:].strip().lower() in PEOPLE:
+                self.user_id = PEOPLE[line[3:].strip().lower()]
+                self.write(f"You are now {self.user_name}.")
+                continue
             if not line and not self.clickables:
                 continue
             if line.isdigit():
@@ -386,6 +408,7 @@ async def run_shell(
         stack.push_async_callback(slack.stop)
         slack.add_token(BOT_TOKEN, TEAM_ID)
         slack.add_user(USER_ID, team_id=TEAM_ID, name="you", is_admin=True)
+        slack.add_user(TEAMMATE_ID, team_id=TEAM_ID, name="sam", is_admin=True)
         settings = settings.model_copy(update={"slack_api_url": slack.base_url})
         storage: Storage = await open_storage(settings)
         stack.push_async_callback(storage.aclose)

@@ -50,13 +50,20 @@ async def run(tmp_path: Path, lines: list[str]) -> tuple[int, str]:
 
 
 async def test_shell_lists_shows_and_clicks_a_confirmed_button(tmp_path: Path) -> None:
-    code, screen = await run(tmp_path, ["list", "show llama3-chat", "1", "y", "quit"])
+    code, screen = await run(
+        tmp_path, ["list", "show llama3-chat", "1", "y", "as sam", "1", "quit"]
+    )
     assert code == 0
     assert "demo keys connected" in screen
     assert "llama3-chat" in screen and "NeuraNET" in screen and "Akash" in screen
     # the card's first button is Stop, and it asks first, as Slack's confirm dialog does
     assert re.search(r"\[1\] Stop", screen)
     assert "Stop deployment?" in screen
+    # stopping needs an admin's approval: the request, then sam (an admin) approves it
+    assert "asks to run a destructive operation" in screen
+    assert "direct message to sam" in screen
+    assert "You are now sam." in screen
+    assert "Approved by @U0SAM and done" in screen
     assert "stopped *llama3-chat*" in screen
 
 
