@@ -102,27 +102,10 @@ def register(bot: DeployBot) -> None:
         await ack()
         actor = actor_of(context, body)
         request_id = _request_id(body)
-        slack = bot.gate.slack(client, actor.team_id)
-        why: str | None = None
-        summary = ""
-        try:
-            async with asyncio.timeout(ELIGIBILITY_BUDGET):
-                row = await bot.gate.approvals.get(request_id)
-                if row is None or row.team_id != actor.team_id:
-                    why = "This request no longer exists."
-                elif row.state != "pending":
-                    why = f"This request is already {row.state}."
-                else:
-                    summary = row.summary
-                    problem = await bot.gate.why_not_approver(actor, row, slack)
-                    why = f"You can't deny this: {problem}" if problem else None
-        except TimeoutError:
-            why = None  # checked again when the reason is submitted
-        if why:
-            await _tell(respond, why)
-            return
-        await client.views_open(
-            trigger_id=body.get("trigger_id", ""), view=msg.deny_view(request_id, summary)
+        trigger_id = body.get("trigger_id", "")
+        bot.work.spawn(
+            _open_deny(bot, client, respond, actor, request_id=request_id, trigger_id=trigger_id),
+            name=f"deny:{request_id}",
         )
 
     @app.view(msg.DENY_VIEW)
@@ -138,6 +121,39 @@ def register(bot: DeployBot) -> None:
         actor = actor_of(context, body)
         await ack(response_action="clear")
         bot.work.spawn(_deny(bot, client, actor, request_id, note or None))
+
+
+async def _open_deny(
+    bot: DeployBot,
+    client: AsyncWebClient,
+    respond: AsyncRespond,
+    actor: Actor,
+    *,
+    request_id: str,
+    trigger_id: str,
+) -> None:
+    """Refuse at once who can't deny; open the reason form for who can (trigger ids last 3 s,
+    so a slow check opens the form anyway and the submission is checked again)."""
+    slack = bot.gate.slack(client, actor.team_id)
+    why: str | None = None
+    summary = ""
+    try:
+        async with asyncio.timeout(ELIGIBILITY_BUDGET):
+            row = await bot.gate.approvals.get(request_id)
+            if row is None or row.team_id != actor.team_id:
+                why = "This request no longer exists."
+            elif row.state != "pending":
+                why = f"This request is already {row.state}."
+            else:
+                summary = row.summary
+                problem = await bot.gate.why_not_approver(actor, row, slack)
+                why = f"You can't deny this: {problem}" if problem else None
+    except TimeoutError:
+        why = None
+    if why:
+        await _tell(respond, why)
+        return
+    await client.views_open(trigger_id=trigger_id, view=msg.deny_view(request_id, summary))
 
 
 async def _deny(

@@ -29,9 +29,9 @@ from bot.core.policy import (
 )
 from bot.providers.models import PROVIDER_NAMES
 
-_USER = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
-_GROUP = re.compile(r"^<!subteam\^(S[A-Z0-9]+)(?:\|[^>]*)?>$")
-_CHANNEL = re.compile(r"^<#([CG][A-Z0-9]+)(?:\|[^>]*)?>$")
+_USER = re.compile(r"^<@([UW][A-Z0-9]{2,})(?:\|[^>]*)?>$")
+_GROUP = re.compile(r"^<!subteam\^(S[A-Z0-9]{2,})(?:\|[^>]*)?>$")
+_CHANNEL = re.compile(r"^<#([CG][A-Z0-9]{2,})(?:\|[^>]*)?>$")
 _DURATION = re.compile(r"^(\d{1,6})\s*(m|min|mins|h|hr|hrs|d|day|days)?$", re.I)
 
 
@@ -215,7 +215,7 @@ def _provider(token: str) -> str:
 
 def _pop_on(args: list[str]) -> str | None:
     for i, token in enumerate(args):
-        if token.lower() in ("on", "--provider", "-p") and i + 1 < len(args):
+        if token.lower() == "on" and i + 1 < len(args):
             provider = _provider(args[i + 1])
             del args[i : i + 2]
             return provider
@@ -287,7 +287,7 @@ def _approval(args: list[str]) -> ApprovalRule:
         elif word in ("by", "approvers"):
             mode = "by"
         elif word == "quorum":
-            if i + 1 >= len(args) or not args[i + 1].isdigit():
+            if i + 1 >= len(args) or not (args[i + 1].isascii() and args[i + 1].isdecimal()):
                 raise GovernanceError("`quorum` needs a number (quorum 2).", "policy")
             quorum = int(args[i + 1])
             if not 1 <= quorum <= MAX_QUORUM:
@@ -316,15 +316,21 @@ def _approval(args: list[str]) -> ApprovalRule:
         else:
             raise GovernanceError(f"Unexpected “{token[:30]}”. {POLICY_USAGE}", "policy")
         i += 1
+    named = list(dict.fromkeys(approvers or [ADMINS]))
+    if ADMINS not in named and not any(is_group_id(a) for a in named) and quorum > len(named):
+        raise GovernanceError(
+            f"A quorum of {quorum} needs at least {quorum} approvers; only {len(named)} "
+            "named (add people, a group or admins).",
+            "policy",
+        )
     try:
         return ApprovalRule(
-            approvers=tuple(approvers or [ADMINS]),
-            quorum=quorum,
-            self_approval=self_ok,
-            expiry_minutes=expiry,
+            approvers=tuple(named), quorum=quorum, self_approval=self_ok, expiry_minutes=expiry
         )
-    except ValidationError as exc:  # pragma: no cover - the checks above come first
-        raise GovernanceError(str(exc.errors()[0]["msg"]), "policy") from None
+    except ValidationError as exc:
+        raise GovernanceError(
+            f"Those approvers don't work: {exc.errors()[0]['msg']}. {POLICY_USAGE}", "policy"
+        ) from None
 
 
 def _parse_channels(args: list[str]) -> PolicyCommand:
@@ -386,7 +392,7 @@ def parse_audit(args: list[str]) -> AuditCommand:
         return AuditCommand(action="verify")
     limit, user, target = 10, None, None
     for token in args:
-        if token.isdigit():
+        if token.isascii() and token.isdecimal():
             limit = int(token)
             if not 1 <= limit <= 50:
                 raise GovernanceError("Show between 1 and 50 entries.", "audit")

@@ -302,35 +302,39 @@ def decide(request: Request, policy: WorkspacePolicy) -> Decision:
         )
     if request.provider is not None:
         for scope in policy.scopes:
-            if scope.provider != request.provider or risk not in scope.risks:
+            if scope.provider != request.provider:
+                continue
+            if not any(step.risk in scope.risks for step in request.steps):
                 continue
             if request.channel_id not in scope.channels:
                 where = ", ".join(f"<#{c}>" for c in scope.channels) or "no channel"
+                covered = max(
+                    (s.risk for s in request.steps if s.risk in scope.risks),
+                    key=lambda r: r.rank,
+                )
                 return Deny(
-                    f"In this workspace, {risk.value} operations on the {request.provider} "
+                    f"In this workspace, {covered.value} operations on the {request.provider} "
                     f"account run only from {where}."
                 )
-    strictest: tuple[Rule, Risk] | None = None
+    approvals: list[ApprovalRule] = []
     for step in request.steps:
         rule = rule_for(policy, step.kind, step.risk, request.provider)
         if rule.effect is Effect.DENY:
             what = f"`{step.kind}`" if rule.operation else f"{step.risk.value} operations"
             where = f" on {rule.provider}" if rule.provider else ""
             return Deny(f"This workspace's policy doesn't allow {what}{where}.")
-        if strictest is None or _stricter(rule, step.risk, *strictest):
-            strictest = (rule, step.risk)
-    if strictest is None or strictest[0].effect is Effect.ALLOW:
+        if rule.effect is Effect.APPROVE and rule.approval not in approvals:
+            approvals.append(rule.approval)
+    if not approvals:
         return Allow(risk)
-    rule, _ = strictest
-    return NeedsApproval(risk=risk, rule=rule.approval)
-
-
-def _stricter(rule: Rule, risk: Risk, best: Rule, best_risk: Risk) -> bool:
-    if rule.effect.rank != best.effect.rank:
-        return rule.effect.rank > best.effect.rank
-    if risk.rank != best_risk.rank:
-        return risk.rank > best_risk.rank
-    return rule.approval.quorum > best.approval.quorum
+    if len(approvals) > 1:
+        # One approval for the whole chain must not be weaker than any step's own rule, and
+        # different approver sets can't be merged into one that satisfies all of them.
+        return Deny(
+            "The steps of this chain need different approvals in this workspace's policy; "
+            "run them as separate commands."
+        )
+    return NeedsApproval(risk=risk, rule=approvals[0])
 
 
 # -- approving -----------------------------------------------------------------------------

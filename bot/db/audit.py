@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select, text
+from sqlalchemy import and_, func, or_, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
@@ -254,8 +254,12 @@ class AuditLog:
         if user_id:
             query = query.where(AuditEntry.user_id == user_id)
         if target:
+            # A literal, case-sensitive prefix on both databases (no LIKE wildcards).
             query = query.where(
-                or_(AuditEntry.target == target, AuditEntry.target.startswith(target))
+                or_(
+                    AuditEntry.target == target,
+                    func.substr(AuditEntry.target, 1, len(target)) == target,
+                )
             )
         query = query.order_by(AuditEntry.seq.desc()).limit(limit)
         async with self._sessions() as session:

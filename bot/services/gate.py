@@ -104,6 +104,8 @@ class Person:
 def next_reminder(created: datetime, expires: datetime, sent: int) -> datetime | None:
     """10 min, then 20 more, 40 more … (half the window when that is shorter); never past
     the last minute before expiry."""
+    if sent > 16:  # past any window long before this; keeps the arithmetic in range
+        return None
     window = expires - created
     first = min(FIRST_REMINDER, window / 2)
     at = created + first * (2 ** (sent + 1) - 1)
