@@ -38,8 +38,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.background import BackgroundWork
 from bot.config import Settings
+from bot.db.create_store import CreateStore
 from bot.db.schema import SLACK_BOTS, SLACK_INSTALLATIONS, SLACK_OAUTH_STATES
 from bot.runtime import Storage
+from bot.services.create import CreateService
 from bot.services.deployments import DeploymentService
 from bot.services.pool import ProviderPool
 
@@ -74,6 +76,8 @@ class DeployBot:
     service: DeploymentService
     pool: ProviderPool
     work: BackgroundWork = field(default_factory=BackgroundWork)
+    #: Creating deployments (forms, estimates, Akash bids → lease, templates).
+    create: CreateService | None = None
     installation_store: AsyncSQLAlchemyInstallationStore | None = None
     #: Checks Slack's request signatures (None only in Socket Mode without a signing secret).
     verifier: SignatureVerifier | None = field(default=None, repr=False)
@@ -239,12 +243,15 @@ def build_bot(
         )
     else:
         raise ConfigurationError(NO_CREDENTIALS)
+    work = BackgroundWork()
     bot = DeployBot(
         app=app,
         settings=settings,
         storage=storage,
         service=service,
         pool=pool,
+        work=work,
+        create=CreateService(CreateStore(storage.engine, storage.keyring), service, settings, work),
         installation_store=installation_store,
         verifier=SignatureVerifier(secret) if secret else None,
     )

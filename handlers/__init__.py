@@ -10,9 +10,10 @@ if TYPE_CHECKING:
 
 
 def register_all(bot: DeployBot) -> None:
-    from handlers import actions, commands, events, views
+    from handlers import actions, commands, create, events, views
 
     commands.register(bot)
     actions.register(bot)
     views.register(bot)
     events.register(bot)
+    create.register(bot)

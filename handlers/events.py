@@ -70,6 +70,8 @@ async def forget(
     if kind == "app_uninstalled" or tokens.get("bot"):
         team_id = context.team_id or body.get("team_id") or ""
         removed = await bot.service.forget_workspace(team_id, context.enterprise_id)
+        if bot.create is not None:
+            await bot.create.store.forget_workspace(team_id, context.enterprise_id)
         log.info("workspace %s cleaned up: %d provider keys deleted", team_id, removed)
 
 

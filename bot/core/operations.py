@@ -37,6 +37,9 @@ class OpKind(StrEnum):
     NODES = "nodes"
     BALANCE = "balance"
     DEPOSIT = "deposit"
+    # creating deployments and templates
+    CREATE = "create"
+    TEMPLATE = "template"
 
     @property
     def capability(self) -> Capability | None:
@@ -113,6 +116,13 @@ class Operation(BaseModel):
     definition: str | None = None
     #: US dollars to add to a deployment's escrow (deposit).
     amount_usd: Decimal | None = None
+    # -- create / template --
+    #: ``create --template <name>``, or the template a ``template`` subcommand names.
+    template: str | None = None
+    #: ``field=value`` words of ``create`` (they fill or override the form).
+    overrides: dict[str, str] = Field(default_factory=dict)
+    #: ``template save|list|delete``.
+    sub: str | None = None
 
     def describe(self) -> str:
         """A short plain-text description (``scale abc123 to 3``)."""
@@ -132,6 +142,15 @@ class Operation(BaseModel):
                 return f"publish a new revision of {target}"
             case OpKind.DEPOSIT:
                 return f"add ${self.amount_usd} to the escrow of {target}"
+            case OpKind.CREATE:
+                where = f" on {self.provider}" if self.provider else ""
+                return (
+                    "create a deployment"
+                    + where
+                    + (f" from template {self.template}" if self.template else "")
+                )
+            case OpKind.TEMPLATE:
+                return " ".join(p for p in ("template", self.sub, self.template, target) if p)
             case _:
                 return " ".join(p for p in (self.kind.value, target) if p)
 
