@@ -128,11 +128,14 @@ class CreateStore:
             existing = await session.scalar(
                 select(CreateRequest).where(CreateRequest.submission_key == submission_key)
             )
-            if existing is not None:
-                if existing.state == "draft":
-                    for key, value in values.items():
-                        setattr(existing, key, value)
+            if existing is not None and existing.state == "draft":
+                for key, value in values.items():
+                    setattr(existing, key, value)
                 return _row(existing)
+        if existing is not None:
+            # That submission was already confirmed: this is a new form reusing the view (the
+            # confirmed request is untouched; a draft spends nothing).
+            submission_key = f"{submission_key[:150]}#{uuid.uuid4().hex[:12]}"
         row = CreateRequest(
             id=str(uuid.uuid4()),
             submission_key=submission_key,
