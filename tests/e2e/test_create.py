@@ -483,3 +483,46 @@ async def test_template_saved_from_an_existing_deployment(env: SlackEnv) -> None
     view = await open_form(env, "create --template web name=web-copy")
     assert view["callback_id"] in (views.CREATE_REVIEW, views.CREATE_FORM)
     assert "web-copy" in json.dumps(view)
+
+
+async def test_a_bid_wait_resumes_on_another_replica_and_any_replica_accepts(
+    env: SlackEnv,
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from bot.services.create import CreateService
+    from handlers.create import publisher
+
+    akash = env.api("akash")
+    akash.bid_delay = 30  # sandbox seconds: no bids until the clock moves
+    answer, _ = await review(env, "akash", QUICK)
+    await confirm(env, answer)
+    dep = await created_dseq(env)
+    assert "No bids arrived" in message_text(last_status(env))
+
+    # the process died while waiting: the row says "bidding" with time left
+    sessions = async_sessionmaker(env.storage.engine)
+    async with sessions() as session:
+        row = await session.scalar(select(CreateRequest))
+        assert row is not None
+        request_id = row.id
+    store = env.bot.create.store  # type: ignore[union-attr]
+    await store.transition(
+        request_id,
+        ["no_bids"],
+        "bidding",
+        bid_deadline=datetime.now(UTC) + timedelta(seconds=5),
+    )
+    env.clock.advance(31)
+    replica = CreateService(store, env.bot.service, env.settings, env.bot.work)
+    replica.poll_interval = 0.02
+    replica.publisher = publisher(env.bot)
+    assert await replica.resume() == 1
+    await env.settle()
+    status = last_status(env)
+    accept = {k: v for k, v in buttons(status).items() if k.startswith(views.ACCEPT_ACTION)}
+    assert len(accept) == 2
+    action, value = next(iter(accept.items()))
+    await env.click(action, value)  # handled by the first replica's service
+    assert len(dep.leases) == 1
+    assert await requests_in(env, "leased") == 1
