@@ -44,7 +44,7 @@ def register(bot: DeployBot) -> None:
         actor = actor_of(context, command)
         # creating deployments and templates (forms need the trigger id: ack empty, at once)
         if isinstance(parsed, Operation) and parsed.kind in (OpKind.CREATE, OpKind.TEMPLATE):
-            await ack()
+            await ack(**(replies.working_reply(parsed).payload() if parsed.template_op else {}))
             trigger = command.get("trigger_id", "")
             bot.work.spawn(create.dispatch(bot, client, respond, actor, parsed, trigger_id=trigger))
             return

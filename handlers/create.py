@@ -100,9 +100,9 @@ async def dispatch(
             reply = await svc.delete_template(actor, op.template or "")
         else:
             reply = await svc.save_template(actor, op.template or "", op.target or "", op.provider)
-        await respond(**reply.payload(), replace_original=False)
+        await respond(**reply.payload(), replace_original=True)
 
-    await guarded(respond, work, op, replace=False)
+    await guarded(respond, work, op)
 
 
 async def open_create(

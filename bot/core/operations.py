@@ -124,6 +124,11 @@ class Operation(BaseModel):
     #: ``template save|list|delete``.
     sub: str | None = None
 
+    @property
+    def template_op(self) -> bool:
+        """``template save|list|delete`` (answered in place, no form)."""
+        return self.kind is OpKind.TEMPLATE
+
     def describe(self) -> str:
         """A short plain-text description (``scale abc123 to 3``)."""
         target = self.target or ""
