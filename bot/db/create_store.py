@@ -56,7 +56,7 @@ class RequestRow:
     created_at: datetime
 
 
-def _row(row: CreateRequest) -> RequestRow:
+def _row(row: CreateRequest, keyring: KeyRing) -> RequestRow:
     return RequestRow(
         id=row.id,
         submission_key=row.submission_key,
@@ -66,11 +66,11 @@ def _row(row: CreateRequest) -> RequestRow:
         channel_id=row.channel_id,
         provider=row.provider,
         state=row.state,
-        form=json.loads(row.form),
-        spec=json.loads(row.spec),
+        form=_open(keyring, row.form),
+        spec=_open(keyring, row.spec),
         estimate=json.loads(row.estimate) if row.estimate else {},
         deployment_id=row.deployment_id,
-        result=json.loads(row.result) if row.result else {},
+        result=_open(keyring, row.result) if row.result else {},
         bids=json.loads(row.bids) if row.bids else [],
         accepted_bid=row.accepted_bid,
         message_channel=row.message_channel,
@@ -92,6 +92,15 @@ class TemplateRow:
 
 def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), default=str)
+
+
+def _seal(keyring: KeyRing, value: Any) -> str:
+    """Forms and specs can hold secrets (env values such as tokens): encrypted at rest."""
+    return keyring.encrypt(SecretStr(_dumps(value)))
+
+
+def _open(keyring: KeyRing, token: str) -> Any:
+    return json.loads(keyring.decrypt(token).get_secret_value())
 
 
 class CreateStore:
@@ -117,8 +126,8 @@ class CreateStore:
         """The draft for this submission: created once; a repeat returns the same row
         (refreshed while it is still a draft)."""
         values = {
-            "form": _dumps(form),
-            "spec": _dumps(spec),
+            "form": _seal(self._keyring, form),
+            "spec": _seal(self._keyring, spec),
             "estimate": _dumps(estimate),
             "provider": provider,
             "channel_id": channel_id,
@@ -131,7 +140,7 @@ class CreateStore:
             if existing is not None and existing.state == "draft":
                 for key, value in values.items():
                     setattr(existing, key, value)
-                return _row(existing)
+                return _row(existing, self._keyring)
         if existing is not None:
             # That submission was already confirmed: this is a new form reusing the view (the
             # confirmed request is untouched; a draft spends nothing).
@@ -153,19 +162,19 @@ class CreateStore:
             found = await self.by_key(submission_key)
             assert found is not None
             return found
-        return _row(row)
+        return _row(row, self._keyring)
 
     async def get(self, request_id: str) -> RequestRow | None:
         async with self._sessions() as session:
             row = await session.get(CreateRequest, request_id)
-        return None if row is None else _row(row)
+        return None if row is None else _row(row, self._keyring)
 
     async def by_key(self, submission_key: str) -> RequestRow | None:
         async with self._sessions() as session:
             row = await session.scalar(
                 select(CreateRequest).where(CreateRequest.submission_key == submission_key)
             )
-        return None if row is None else _row(row)
+        return None if row is None else _row(row, self._keyring)
 
     async def transition(
         self, request_id: str, from_states: Iterable[str], to_state: str, **fields: Any
@@ -206,7 +215,7 @@ class CreateStore:
                 .order_by(CreateRequest.created_at)
                 .limit(500)
             )
-            return [_row(r) for r in rows]
+            return [_row(r, self._keyring) for r in rows]
 
     async def forget_workspace(self, team_id: str, enterprise_id: str | None) -> None:
         async with self._sessions.begin() as session:
@@ -217,12 +226,15 @@ class CreateStore:
                     )
                 )
 
-    @staticmethod
-    def _encode(fields: dict[str, Any]) -> dict[str, Any]:
+    def _encode(self, fields: dict[str, Any]) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for key, value in fields.items():
-            encode = key in ("result", "bids", "estimate", "spec", "form") and value is not None
-            out[key] = _dumps(value) if encode else value
+            if value is not None and key in ("spec", "form", "result"):
+                out[key] = _seal(self._keyring, value)
+            elif value is not None and key in ("bids", "estimate"):
+                out[key] = _dumps(value)
+            else:
+                out[key] = value
         return out
 
     # -- templates -----------------------------------------------------------------------------
@@ -251,7 +263,7 @@ class CreateStore:
                 row = CreateTemplate(enterprise_id=enterprise_id or "", team_id=team_id, name=name)
                 session.add(row)
             row.provider = provider
-            row.form = _dumps(form)
+            row.form = _seal(self._keyring, form)
             row.created_by = created_by
             row.created_at = utcnow()
         return replaced
@@ -292,15 +304,32 @@ class CreateStore:
             )
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
-    @staticmethod
-    def _template(row: CreateTemplate) -> TemplateRow:
+    def _template(self, row: CreateTemplate) -> TemplateRow:
         return TemplateRow(
             name=row.name,
             provider=row.provider,
-            form=json.loads(row.form),
+            form=_open(self._keyring, row.form),
             created_by=row.created_by,
             created_at=_aware(row.created_at) or row.created_at,
         )
+
+    async def reencrypt_all(self) -> int:
+        """Re-encrypt every sealed column under the newest key; the number of rows."""
+        count = 0
+        async with self._sessions.begin() as session:
+            for request in await session.scalars(select(CreateRequest).with_for_update()):
+                request.form = self._keyring.rotate(request.form)
+                request.spec = self._keyring.rotate(request.spec)
+                if request.result:
+                    request.result = self._keyring.rotate(request.result)
+                count += 1
+            for template in await session.scalars(select(CreateTemplate).with_for_update()):
+                template.form = self._keyring.rotate(template.form)
+                count += 1
+            for cert in await session.scalars(select(ProviderCertificate).with_for_update()):
+                cert.encrypted = self._keyring.rotate(cert.encrypted)
+                count += 1
+        return count
 
     # -- certificates (secrets: encrypted with the key ring) -----------------------------------
 

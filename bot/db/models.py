@@ -74,13 +74,15 @@ class CreateRequest(Base):
     channel_id: Mapped[str | None] = mapped_column(String(64))
     provider: Mapped[str] = mapped_column(String(16), nullable=False)
     state: Mapped[str] = mapped_column(String(16), nullable=False, index=True)
-    #: The form as entered (JSON object of strings) and the validated provider spec (JSON).
+    #: The form as entered and the validated provider spec: JSON, encrypted with the key ring
+    #: (env values may be tokens).
     form: Mapped[str] = mapped_column(Text, nullable=False)
     spec: Mapped[str] = mapped_column(Text, nullable=False)
     #: Cost estimate and balance pre-flight shown in the review (JSON).
     estimate: Mapped[str | None] = mapped_column(Text)
     deployment_id: Mapped[str | None] = mapped_column(String(128))
-    #: What the provider gave back that later steps need (Akash: the manifest), JSON.
+    #: What the provider gave back that later steps need (Akash: the manifest, which carries
+    #: the env), JSON encrypted with the key ring.
     result: Mapped[str | None] = mapped_column(Text)
     #: Akash bids seen so far (JSON list) and the one accepted.
     bids: Mapped[str | None] = mapped_column(Text)
@@ -108,6 +110,7 @@ class CreateTemplate(Base):
     team_id: Mapped[str] = mapped_column(String(32), nullable=False, index=True)
     name: Mapped[str] = mapped_column(String(64), nullable=False)
     provider: Mapped[str] = mapped_column(String(16), nullable=False)
+    #: The form values, JSON encrypted with the key ring (env values may be tokens).
     form: Mapped[str] = mapped_column(Text, nullable=False)
     created_by: Mapped[str] = mapped_column(String(64), nullable=False)
     created_at: Mapped[datetime] = mapped_column(

@@ -371,10 +371,15 @@ class CreateService:
                 [Bid.model_validate(bid)],
                 manifest=row.result.get("manifest"),
             )
-        except ProviderError as exc:
+        except Exception as exc:
             # The lease did not happen: the request waits for a bid again (fresh list).
+            message = (
+                exc.message
+                if isinstance(exc, ProviderError | ServiceError)
+                else ("Something went wrong on our side; it has been logged.")
+            )
             await self.store.transition(
-                request_id, ["leasing"], "bidding", accepted_bid=None, error=exc.message
+                request_id, ["leasing"], "bidding", accepted_bid=None, error=message
             )
             row = await self._row(request_id)
             await self._publish(row)

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot.core import create_views as views
-from bot.db.models import CreateRequest, ProviderCertificate
+from bot.db.models import CreateRequest, CreateTemplate, ProviderCertificate
 from bot.services.deployments import Actor
 from bot.slack_local import payloads
 from bot.slack_local.payloads import input_values
@@ -447,10 +447,20 @@ async def test_template_from_the_form_then_one_command_with_overrides(env: Slack
             "image": "ollama/ollama",
             "strategy": "SIMPLE",
             "timeout": "60",
+            "env": "HF_TOKEN=hf_topsecret42",
             "save_as": "llama",
         },
     )
     assert "Saved as template" in json.dumps(answer.body["view"])
+    assert "hf_topsecret42" not in json.dumps(answer.body["view"])
+    # env values may be tokens: forms, specs and templates are encrypted at rest
+    sessions = async_sessionmaker(env.storage.engine)
+    async with sessions() as session:
+        raw = [(r.form, r.spec) for r in await session.scalars(select(CreateRequest))] + [
+            (t.form, "") for t in await session.scalars(select(CreateTemplate))
+        ]
+    assert len(raw) == 2 and not any("hf_topsecret42" in a + b for a, b in raw)
+    assert await env.bot.create.store.reencrypt_all() == 2  # type: ignore[union-attr]
     listed = await env.command("template list")
     assert "llama" in message_text(env.last_response(listed.response_key))
 
