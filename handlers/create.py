@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core import create as core
@@ -128,9 +129,18 @@ async def open_create(
             await respond(**views.provider_pick_reply(names).payload(), replace_original=False)
             return
         provider = names[0]
-    opened = await client.views_open(
-        trigger_id=trigger_id, view=modals.loading_view("New deployment")
-    )
+    try:
+        opened = await client.views_open(
+            trigger_id=trigger_id, view=modals.loading_view("New deployment")
+        )
+    except SlackApiError as exc:  # the trigger expired (3 s) or the view was refused
+        log.info("could not open the create form: %s", exc.response.get("error"))
+        await respond(
+            text="Slack didn't let the form open in time; run the command again.",
+            response_type="ephemeral",
+            replace_original=False,
+        )
+        return
     view = opened["view"]
 
     async def show(new_view: dict[str, Any]) -> None:

@@ -536,3 +536,37 @@ async def test_a_bid_wait_resumes_on_another_replica_and_any_replica_accepts(
     await env.click(action, value)  # handled by the first replica's service
     assert len(dep.leases) == 1
     assert await requests_in(env, "leased") == 1
+
+
+async def test_a_create_the_provider_refuses_is_reported_in_the_status_message(
+    env: SlackEnv,
+) -> None:
+    client = await env.bot.service.client(ACTOR, "neuranet")
+    node = next(n for n in await client.nodes() if n.status == "online")
+    answer, _ = await review(env, "neuranet", {"node": node.id, "template_id": "ollama"})
+    env.api("neuranet").set_node_status(node.id, "offline")  # between review and confirm
+    before = len(await deployments(env, "neuranet"))
+    await confirm(env, answer)
+    text = message_text(last_status(env))
+    assert ":x:" in text and "failed" in text.lower()
+    assert await requests_in(env, "failed") == 1
+    assert len(await deployments(env, "neuranet")) == before
+    await confirm(env, answer)  # confirming again does not retry a failed create
+    assert await requests_in(env, "failed") == 1
+
+
+async def test_a_bid_that_closed_meanwhile_is_refused_and_the_wait_goes_on(env: SlackEnv) -> None:
+    answer, _ = await review(env, "akash", QUICK)
+    await confirm(env, answer)
+    dep = await created_dseq(env)
+    status = last_status(env)
+    action, value = next(
+        (k, v) for k, v in buttons(status).items() if k.startswith(views.ACCEPT_ACTION)
+    )
+    env.api("akash").close_bids(dep.dseq)
+    clicked = await env.click(action, value)
+    said = message_text(env.last_response(clicked.response_key))
+    assert "no longer open" in said
+    assert not dep.leases
+    assert await requests_in(env, "bidding") == 1
+    assert "no longer open" in message_text(last_status(env))
