@@ -503,6 +503,21 @@ class CreateService:
             raise NoMatchError(f"There is no template `{name}`: `/deploy template list`.")
         return row
 
+    async def describe(self, request_id: str, bid_key: str | None = None) -> str:
+        """One line for an approval request: what will be spent on, and about how much."""
+        row = await self._row(request_id)
+        label = PROVIDER_LABEL.get(row.provider, row.provider)
+        est = core.Estimate.from_json(row.estimate)
+        if bid_key is not None:
+            bid = next((b for b in row.bids if views.bid_key(b) == bid_key), {})
+            price = views.usd_text(bid.get("price_per_hour_usd"))
+            return (
+                f"lease {label} deployment {row.deployment_id} ({_title(row)}) from "
+                f"{bid.get('provider_address', bid_key)} at {price}/hour"
+            )
+        cost = f"{core.usd(est.per_hour, '0.001')}/hour" if est.per_hour is not None else "?"
+        return f"create {label} deployment {_title(row)} (about {cost})"
+
     # -- the status message -----------------------------------------------------------------------
 
     async def render(self, row: RequestRow) -> Reply:

@@ -183,6 +183,10 @@ async def test_nosana_create_from_the_form_with_estimate_then_once(env: SlackEnv
     assert "llama-e2e" in message_text(status)
     assert new.id in message_text(last_status(env))
 
+    [request] = await env.bot.create.store.in_states(["created"])  # type: ignore[union-attr]
+    described = await env.bot.create.describe(request.id)  # type: ignore[union-attr]
+    assert described == "create Nosana deployment llama-e2e (about $0.770/hour)"
+
     # Slack retries the confirmation, a colleague double-clicks: still one deployment
     await confirm(env, answer)
     await confirm(env, answer)
@@ -330,6 +334,11 @@ async def test_akash_bids_arrive_accept_creates_the_lease_once_and_shows_uris(
     cheapest = min(await client.bids(dep.dseq), key=lambda b: b.price_per_hour_usd)
     value = next(v for v in accept.values() if cheapest.provider_address in v)
     action = next(k for k, v in accept.items() if v == value)
+    [row] = await env.bot.create.store.in_states(["bidding"])  # type: ignore[union-attr]
+    bid_key = json.loads(value)["b"]
+    assert (await env.bot.create.describe(row.id, bid_key)).startswith(  # type: ignore[union-attr]
+        f"lease Akash deployment {dep.dseq}"
+    )
     await env.click(action, value, settle=False)
     await env.click(action, value, settle=False)  # a double click, maybe on another replica
     await env.settle()
