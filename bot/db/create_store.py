@@ -217,6 +217,26 @@ class CreateStore:
             )
             return [_row(r, self._keyring) for r in rows]
 
+    async def stale(self, states: Iterable[str], before: datetime) -> list[RequestRow]:
+        """Requests in ``states`` not touched since ``before`` (interrupted work)."""
+        async with self._sessions() as session:
+            rows = await session.scalars(
+                select(CreateRequest)
+                .where(CreateRequest.state.in_(list(states)), CreateRequest.updated_at < before)
+                .limit(500)
+            )
+            return [_row(r, self._keyring) for r in rows]
+
+    async def purge_drafts(self, before: datetime) -> int:
+        """Forget drafts nobody confirmed (they never spent anything)."""
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                delete(CreateRequest).where(
+                    CreateRequest.state == "draft", CreateRequest.updated_at < before
+                )
+            )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
     async def forget_workspace(self, team_id: str, enterprise_id: str | None) -> None:
         async with self._sessions.begin() as session:
             for model in (CreateRequest, CreateTemplate, ProviderCertificate):

@@ -49,6 +49,10 @@ CATALOG_TTL = 60.0
 REVIEW_BUDGET = 2.2
 #: Polls without a new bid after which the wait stops (the Accept buttons keep working).
 QUIET_POLLS = 3
+#: Unconfirmed drafts are forgotten after this long.
+DRAFT_TTL = timedelta(days=2)
+#: A create or lease still "in progress" this long after its last change was interrupted.
+INTERRUPTED_AFTER = timedelta(minutes=15)
 
 Publisher = Callable[[RequestRow, Reply], Awaitable[None]]
 
@@ -443,7 +447,18 @@ class CreateService:
             await asyncio.sleep(self.poll_interval)
 
     async def resume(self) -> int:
-        """At start-up: pick up bid waits that were running (on this or another replica)."""
+        """At start-up: pick up bid waits that were running (on this or another replica), say
+        what happened to creates and leases a dead process left half-done, forget old drafts.
+        """
+        now = self.clock()
+        await self.store.purge_drafts(now - DRAFT_TTL)
+        for row in await self.store.stale(["creating", "leasing"], now - INTERRUPTED_AFTER):
+            message = (
+                "deploybot restarted while this was being created; it may exist: check "
+                "`/deploy list` before creating it again."
+            )
+            if await self.store.transition(row.id, [row.state], "failed", error=message):
+                await self._publish(await self._row(row.id))
         count = 0
         for row in await self.store.in_states(["bidding"]):
             self.work.spawn(self.wait_for_bids(row.id), name=f"bids:{row.id}")

@@ -579,3 +579,29 @@ async def test_a_bid_that_closed_meanwhile_is_refused_and_the_wait_goes_on(env: 
     assert not dep.leases
     assert await requests_in(env, "bidding") == 1
     assert "no longer open" in message_text(last_status(env))
+
+
+async def test_start_up_reports_interrupted_creates_and_forgets_old_drafts(env: SlackEnv) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import update
+
+    svc = env.bot.create
+    assert svc is not None
+    answer, _ = await review(env, "akash", QUICK)
+    draft_id = json.loads(answer.body["view"]["private_metadata"])["r"]
+    nosana, _ = await review(
+        env, "nosana", {"name": "n", "market": RTX4090, "image": "ubuntu", "strategy": "SIMPLE"}
+    )
+    stuck_id = json.loads(nosana.body["view"]["private_metadata"])["r"]
+    assert await svc.store.transition(stuck_id, ["draft"], "creating")
+    old = datetime.now(UTC) - timedelta(days=3)
+    sessions = async_sessionmaker(env.storage.engine)
+    async with sessions.begin() as session:
+        await session.execute(update(CreateRequest).values(updated_at=old))
+    assert await svc.resume() == 0
+    await env.settle()
+    assert await svc.store.get(draft_id) is None
+    failed = await svc.store.get(stuck_id)
+    assert failed is not None and failed.state == "failed"
+    assert "may exist" in message_text(last_status(env))
