@@ -456,6 +456,9 @@ class CreateService:
             message = (
                 "deploybot restarted while this was being created; it may exist: check "
                 "`/deploy list` before creating it again."
+                if row.state == "creating"
+                else "deploybot restarted while the lease was being created: check "
+                f"`/deploy show {row.deployment_id}` (close it if it has no lease)."
             )
             if await self.store.transition(row.id, [row.state], "failed", error=message):
                 await self._publish(await self._row(row.id))
