@@ -42,8 +42,10 @@ from bot.config import Settings
 from bot.db.access import AccessStore
 from bot.db.approvals import ApprovalStore
 from bot.db.audit import AuditLog
+from bot.db.create_store import CreateStore
 from bot.db.schema import SLACK_BOTS, SLACK_INSTALLATIONS, SLACK_OAUTH_STATES
 from bot.runtime import Storage
+from bot.services.create import CreateService
 from bot.services.deployments import DeploymentService
 from bot.services.gate import Gate
 from bot.services.pool import ProviderPool
@@ -82,6 +84,8 @@ class DeployBot:
     #: The policy gate every operation passes (roles, approvals, audit).
     gate: Gate
     work: BackgroundWork = field(default_factory=BackgroundWork)
+    #: Creating deployments (forms, estimates, Akash bids → lease, templates).
+    create: CreateService | None = None
     installation_store: AsyncSQLAlchemyInstallationStore | None = None
     #: Checks Slack's request signatures (None only in Socket Mode without a signing secret).
     verifier: SignatureVerifier | None = field(default=None, repr=False)
@@ -295,6 +299,7 @@ def build_bot(
         ApprovalStore(storage.engine),
         AuditLog(storage.engine),
     )
+    work = BackgroundWork()
     bot = DeployBot(
         app=app,
         settings=settings,
@@ -302,6 +307,8 @@ def build_bot(
         service=service,
         pool=pool,
         gate=gate,
+        work=work,
+        create=CreateService(CreateStore(storage.engine, storage.keyring), service, settings, work),
         installation_store=installation_store,
         verifier=SignatureVerifier(secret) if secret else None,
     )

@@ -47,6 +47,17 @@ class Settings(BaseSettings):
     approval_sweep_seconds: float = Field(
         15.0, gt=0, validation_alias="DEPLOYBOT_APPROVAL_SWEEP_SECONDS"
     )
+    # -- creating deployments -----------------------------------------------------------------
+    #: Seconds to wait for Akash bids after a create before saying none came.
+    akash_bid_timeout: float = Field(180.0, gt=0, validation_alias="DEPLOYBOT_AKASH_BID_TIMEOUT")
+    #: Seconds between polls while waiting for bids or for a new deployment to come up.
+    create_poll_interval: float = Field(
+        5.0, gt=0, validation_alias="DEPLOYBOT_CREATE_POLL_INTERVAL"
+    )
+    #: Seconds a new deployment's status message is kept up to date (until it runs).
+    create_follow_timeout: float = Field(
+        600.0, ge=0, validation_alias="DEPLOYBOT_CREATE_FOLLOW_TIMEOUT"
+    )
     port: int = Field(3000, validation_alias="PORT")
     host: str = Field("0.0.0.0", validation_alias="HOST")
 

@@ -86,6 +86,10 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
             return 0 if removed else 1
         if args.keys_command == "reencrypt":
             print(f"re-encrypted {await storage.keys.reencrypt_all()} key(s)")
+            from bot.db.create_store import CreateStore
+
+            rows = await CreateStore(storage.engine, storage.keyring).reencrypt_all()
+            print(f"re-encrypted {rows} create request/template/certificate row(s)")
             return 0
     finally:
         await storage.aclose()

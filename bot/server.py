@@ -40,6 +40,20 @@ async def _tune_gc(web_app: web.Application) -> None:
     gc.freeze()
 
 
+async def _resume_create(web_app: web.Application) -> None:
+    """Pick up Akash bid waits left running by a previous process (any replica)."""
+    bot: DeployBot = web_app[BOT_KEY]
+    if bot.create is None:
+        return
+    try:
+        resumed = await bot.create.resume()
+    except Exception:
+        log.warning("could not resume pending bid waits", exc_info=True)
+        return
+    if resumed:
+        log.info("resumed %d pending Akash bid waits", resumed)
+
+
 def build_web_app(bot: DeployBot, *, socket_mode: bool = False) -> web.Application:
     """Bolt's aiohttp application plus request screening, ``/healthz`` and clean shutdown."""
     web_app = bot.app.web_app(path=EVENTS_PATH)
@@ -48,6 +62,7 @@ def build_web_app(bot: DeployBot, *, socket_mode: bool = False) -> web.Applicati
     web_app.router.add_get("/healthz", healthz)
     web_app.on_startup.append(_tune_gc)
     web_app.on_startup.append(_start_loops)
+    web_app.on_startup.append(_resume_create)
     if socket_mode:
         web_app.on_startup.append(_start_socket_mode)
     web_app.on_shutdown.append(_shutdown)

@@ -294,13 +294,21 @@ class Shell:
         self.write(f"┌ {rendered.title}")
         if rendered.text:
             self.write(_indent(rendered.text, "│ "))
-        if not rendered.inputs:
+        if not rendered.inputs and not (rendered.submit_label and rendered.callback_id):
             self.modal = None
             return False
-        self.write("│ (type 'cancel' at any prompt to close the form)")
+        if not rendered.inputs:  # a confirmation step (e.g. a review): submit or cancel
+            answer = await self.read(f"│ {rendered.submit_label}? [y/N] ")
+            if answer is None or answer.strip().lower() not in ("y", "yes"):
+                self.write("└ form closed")
+                self.modal = None
+                return False
         answers: dict[tuple[str, str], str] = {}
         previous: dict[tuple[str, str], str] = {}
-        while True:
+        values: dict[str, Any] = {}
+        if rendered.inputs:
+            self.write("│ (type 'cancel' at any prompt to close the form)")
+        while rendered.inputs:
             for field in rendered.inputs:
                 answer = await self._ask(field, previous.get((field.block_id, field.action_id)))
                 if answer is None or answer.strip().lower() == "cancel":
@@ -430,6 +438,10 @@ async def run_shell(
         )
         stack.push_async_callback(bot.aclose)
         bot.start_loops()
+        if bot.create is not None:  # new deployments' progress shows up while you wait
+            bot.create.poll_interval = min(bot.create.poll_interval, 1.0)
+            bot.create.bid_timeout = min(bot.create.bid_timeout, 60.0)
+            bot.create.follow_timeout = min(bot.create.follow_timeout, 20.0)
         if cluster is not None:
             write(
                 "deploybot shell — Nosana, Akash and NeuraNET sandboxes running "

@@ -10,10 +10,11 @@ if TYPE_CHECKING:
 
 
 def register_all(bot: DeployBot) -> None:
-    from handlers import actions, approvals, commands, events, views
+    from handlers import actions, approvals, commands, create, events, views
 
     commands.register(bot)
     actions.register(bot)
     views.register(bot)
     events.register(bot)
     approvals.register(bot)
+    create.register(bot)

@@ -16,6 +16,7 @@ from bot.core.parsing import parse
 from bot.core.replies import Reply
 from bot.services.deployments import Actor
 from bot.services.gate import Pending
+from handlers import create
 from handlers.common import actor_of, failure_reply, guarded, post_or_respond
 
 if TYPE_CHECKING:
@@ -42,6 +43,12 @@ def register(bot: DeployBot) -> None:
             await ack(**replies.help_reply(parsed.topic).payload())
             return
         actor = actor_of(context, command)
+        # creating deployments and templates (forms need the trigger id: ack empty, at once)
+        if isinstance(parsed, Operation) and parsed.kind in (OpKind.CREATE, OpKind.TEMPLATE):
+            await ack(**(replies.working_reply(parsed).payload() if parsed.template_op else {}))
+            trigger = command.get("trigger_id", "")
+            bot.work.spawn(create.dispatch(bot, client, respond, actor, parsed, trigger_id=trigger))
+            return
         if isinstance(parsed, Operation) and parsed.kind in (OpKind.CONNECT, OpKind.REVISE):
             await ack()
             trigger = command.get("trigger_id", "")

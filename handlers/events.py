@@ -72,6 +72,8 @@ async def forget(
         removed = await bot.service.forget_workspace(team_id, context.enterprise_id)
         if kind == "app_uninstalled":  # roles and policy go; the audit log stays
             await bot.gate.access.forget_workspace(team_id, context.enterprise_id)
+        if bot.create is not None:
+            await bot.create.store.forget_workspace(team_id, context.enterprise_id)
         log.info("workspace %s cleaned up: %d provider keys deleted", team_id, removed)
 
 

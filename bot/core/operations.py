@@ -44,6 +44,9 @@ class OpKind(StrEnum):
     POLICY = "policy"
     AUDIT = "audit"
     APPROVALS = "approvals"
+    # creating deployments and templates
+    CREATE = "create"
+    TEMPLATE = "template"
 
     @property
     def capability(self) -> Capability | None:
@@ -124,6 +127,18 @@ class Operation(BaseModel):
     reason: str | None = None
     #: A role, policy or audit command (``kind`` ROLE/ROLES/POLICY/AUDIT).
     command: Command | None = None
+    # -- create / template --
+    #: ``create --template <name>``, or the template a ``template`` subcommand names.
+    template: str | None = None
+    #: ``field=value`` words of ``create`` (they fill or override the form).
+    overrides: dict[str, str] = Field(default_factory=dict)
+    #: ``template save|list|delete``.
+    sub: str | None = None
+
+    @property
+    def template_op(self) -> bool:
+        """``template save|list|delete`` (answered in place, no form)."""
+        return self.kind is OpKind.TEMPLATE
 
     def describe(self) -> str:
         """A short plain-text description (``scale abc123 to 3``)."""
@@ -143,6 +158,15 @@ class Operation(BaseModel):
                 return f"publish a new revision of {target}"
             case OpKind.DEPOSIT:
                 return f"add ${self.amount_usd} to the escrow of {target}"
+            case OpKind.CREATE:
+                where = f" on {self.provider}" if self.provider else ""
+                return (
+                    "create a deployment"
+                    + where
+                    + (f" from template {self.template}" if self.template else "")
+                )
+            case OpKind.TEMPLATE:
+                return " ".join(p for p in ("template", self.sub, self.template, target) if p)
             case _:
                 return " ".join(p for p in (self.kind.value, target) if p)
 

@@ -53,6 +53,8 @@ _ALIASES = {
     "credits": OpKind.BALANCE,
     "market": OpKind.MARKETS,
     "node": OpKind.NODES,
+    "new": OpKind.CREATE,
+    "templates": OpKind.TEMPLATE,
     "?": OpKind.HELP,
 }
 MARKET_FILTERS = {"type": str, "gpu": str}
@@ -571,7 +573,89 @@ def _p_approvals(
     return Operation(kind=verb)
 
 
+# -- create and templates -------------------------------------------------------------------
+
+_TEMPLATE_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+CREATE_SHAPE = "[provider] [--template <name>] [field=value …]"
+
+
+def _template_name(value: str, topic: str) -> str:
+    value = value.strip()
+    if not _TEMPLATE_NAME.match(value):
+        raise _Problem(
+            f"“{value[:40]}” is not a template name (lowercase letters, digits, . _ -).",
+            topic=topic,
+        )
+    return value
+
+
+def _p_create(
+    verb: OpKind, args: list[str], provider: ProviderName | None, now: datetime
+) -> Operation:
+    template: str | None = None
+    overrides: dict[str, str] = {}
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        key, sep, inline = arg.partition("=")
+        if key in ("--template", "-t"):
+            if sep:
+                template = _template_name(inline, "create")
+                i += 1
+            elif i + 1 < len(args):
+                template = _template_name(args[i + 1], "create")
+                i += 2
+            else:
+                raise _Problem(f"--template needs a name. Usage: /deploy create {CREATE_SHAPE}")
+            continue
+        if sep and not arg.startswith("-"):
+            field = key.strip().lower().replace("-", "_")
+            if not re.match(r"^[a-z_]{1,32}$", field):
+                raise _Problem(f"“{key[:30]}” is not a form field.", topic="create")
+            overrides[field] = inline
+        elif _is_provider(arg) and provider is None and not overrides:
+            provider = _provider(arg)
+        else:
+            raise _Problem(
+                f"Unexpected “{arg[:40]}”. Usage: /deploy create {CREATE_SHAPE}", topic="create"
+            )
+        i += 1
+    return Operation(kind=verb, provider=provider, template=template, overrides=overrides)
+
+
+def _p_template(
+    verb: OpKind, args: list[str], provider: ProviderName | None, now: datetime
+) -> Operation:
+    shape = "save <name> <deployment> | list | delete <name>"
+    sub = args[0].lower() if args else "list"
+    if sub in ("list", "ls"):
+        _too_many(verb, args, 1, shape)
+        return Operation(kind=verb, sub="list")
+    if sub in ("delete", "rm", "remove"):
+        _needs(verb, args, 2, shape)
+        _too_many(verb, args, 2, shape)
+        return Operation(kind=verb, sub="delete", template=_template_name(args[1], "template"))
+    if sub == "save":
+        if len(args) < 3:
+            raise _Problem(
+                "Usage: /deploy template save <name> <deployment>. To save a form you are "
+                "filling, use the “Also save as template” field of `/deploy create`.",
+                topic="template",
+            )
+        _too_many(verb, args, 3, shape)
+        return Operation(
+            kind=verb,
+            sub="save",
+            provider=provider,
+            template=_template_name(args[1], "template"),
+            target=_target(args[2]),
+        )
+    raise _Problem(f"Usage: /deploy template {shape}", topic="template")
+
+
 _PARSERS: dict[OpKind, Parser] = {
+    OpKind.CREATE: _p_create,
+    OpKind.TEMPLATE: _p_template,
     OpKind.HELP: _p_help,
     OpKind.PROVIDERS: _p_plain,
     OpKind.CONNECT: _p_provider_required,

@@ -119,6 +119,8 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("role", "role grant|revoke @person|@group [role]", "give or take a role (admins)"),
     ("policy", "policy [<class|operation> allow|approve|deny …]", "show or change the rules"),
     ("audit", "audit [N] [@person] [deployment] | audit export", "the audit log"),
+    ("create", "create [provider] [--template <name>] [field=value …]", "create a deployment"),
+    ("template", "template save <name> <deployment> | list | delete <name>", "create templates"),
 )
 _DETAILS: dict[str, str] = {
     "list": "Statuses: draft, pending, starting, running, stopping, stopped, failed, "
@@ -131,6 +133,17 @@ _DETAILS: dict[str, str] = {
     "(Akash, YAML); it is checked before anything is sent.",
     "connect": "Opens a form for the API key (never type a key into a command). The key is "
     "checked with the provider, then stored encrypted for this workspace.",
+    "create": "Opens a form for the provider (a choice of the connected ones without it), "
+    "shows the estimated cost and a balance check, then creates it once you confirm; Akash "
+    "bids are posted with Accept buttons. `--template <name>` starts from a saved template and "
+    "`field=value` words fill or override fields, e.g. "
+    "`/deploy create --template llama replicas=2 market=nvidia-4090`. Fields: Nosana name, "
+    "market, replicas, timeout, strategy, schedule, rotation_time, image, command, gpu, port, "
+    "env, job_definition, autostart; NeuraNET name, node, template_id, custom_image, env; Akash "
+    "sdl, image, gpu_model, gpu_units, cpu, memory, storage, port, max_price, env, deposit.",
+    "template": "Templates are per workspace and keep the provider and the form (never keys). "
+    "Save from a deployment (`/deploy template save llama llama-prod`) or tick “Also save as "
+    "template” in the create form.",
     "chain": "Name the deployment first, then comma-separated steps, run in order: "
     "`/deploy llama start, scale 3, timeout 120`. A chain needs one approval, at its "
     "riskiest step's class.",
@@ -173,6 +186,8 @@ _NO_TARGET = frozenset(
         "role",
         "policy",
         "audit",
+        "create",
+        "template",
     }
 )
 

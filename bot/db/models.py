@@ -169,3 +169,83 @@ class AuditEntry(Base):
     request_id: Mapped[str | None] = mapped_column(String(32))
     prev_hash: Mapped[str] = mapped_column(String(64), nullable=False)
     hash: Mapped[str] = mapped_column(String(64), nullable=False)
+
+
+class CreateRequest(Base):
+    """One deployment to create, from the form's first submission to its lease.
+
+    ``submission_key`` (the Slack view id of the form) makes a retried or doubled submission
+    land on the same row; ``state`` moves only through conditional updates
+    (draft → creating → created | bidding → leasing → leased, or failed / no_bids / closed),
+    so the create and the lease each run once whichever replica handles the click.
+    """
+
+    __tablename__ = "create_requests"
+    __table_args__ = (UniqueConstraint("submission_key"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    submission_key: Mapped[str] = mapped_column(String(200), nullable=False)
+    enterprise_id: Mapped[str] = mapped_column(String(32), default="", nullable=False)
+    team_id: Mapped[str] = mapped_column(String(32), nullable=False, index=True)
+    user_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    channel_id: Mapped[str | None] = mapped_column(String(64))
+    provider: Mapped[str] = mapped_column(String(16), nullable=False)
+    state: Mapped[str] = mapped_column(String(16), nullable=False, index=True)
+    #: The form as entered and the validated provider spec: JSON, encrypted with the key ring
+    #: (env values may be tokens).
+    form: Mapped[str] = mapped_column(Text, nullable=False)
+    spec: Mapped[str] = mapped_column(Text, nullable=False)
+    #: Cost estimate and balance pre-flight shown in the review (JSON).
+    estimate: Mapped[str | None] = mapped_column(Text)
+    deployment_id: Mapped[str | None] = mapped_column(String(128))
+    #: What the provider gave back that later steps need (Akash: the manifest, which carries
+    #: the env), JSON encrypted with the key ring.
+    result: Mapped[str | None] = mapped_column(Text)
+    #: Akash bids seen so far (JSON list) and the one accepted.
+    bids: Mapped[str | None] = mapped_column(Text)
+    accepted_bid: Mapped[str | None] = mapped_column(String(200))
+    message_channel: Mapped[str | None] = mapped_column(String(64))
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+    error: Mapped[str | None] = mapped_column(Text)
+    bid_deadline: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, nullable=False
+    )
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, nullable=False
+    )
+
+
+class CreateTemplate(Base):
+    """A named, reusable create form (provider + form values; never keys), per workspace."""
+
+    __tablename__ = "create_templates"
+    __table_args__ = (UniqueConstraint("enterprise_id", "team_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    enterprise_id: Mapped[str] = mapped_column(String(32), default="", nullable=False)
+    team_id: Mapped[str] = mapped_column(String(32), nullable=False, index=True)
+    name: Mapped[str] = mapped_column(String(64), nullable=False)
+    provider: Mapped[str] = mapped_column(String(16), nullable=False)
+    #: The form values, JSON encrypted with the key ring (env values may be tokens).
+    form: Mapped[str] = mapped_column(Text, nullable=False)
+    created_by: Mapped[str] = mapped_column(String(64), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, nullable=False
+    )
+
+
+class ProviderCertificate(Base):
+    """A workspace's provider client certificate (Akash mTLS, older API), encrypted."""
+
+    __tablename__ = "provider_certificates"
+    __table_args__ = (UniqueConstraint("enterprise_id", "team_id", "provider"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    enterprise_id: Mapped[str] = mapped_column(String(32), default="", nullable=False)
+    team_id: Mapped[str] = mapped_column(String(32), nullable=False)
+    provider: Mapped[str] = mapped_column(String(16), nullable=False)
+    encrypted: Mapped[str] = mapped_column(Text, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, nullable=False
+    )

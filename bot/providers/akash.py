@@ -823,6 +823,29 @@ class AkashProvider(BaseProvider):
         self.certificate = certificate
         return certificate
 
+    async def lease_credentials(self, stored: Mapping[str, str] | None) -> dict[str, str] | None:
+        """Certificates: a stored one is used as it is; without one, ask for one (eras A/B
+        answer with PEMs, returned for the caller to store encrypted; era C says "removed":
+        none is needed and None comes back)."""
+        if stored:
+            try:
+                self.certificate = AkashCertificate(
+                    cert_pem=stored["cert_pem"],
+                    pubkey_pem=stored.get("pubkey_pem", ""),
+                    key_pem=SecretStr(stored["key_pem"]),
+                )
+                return None
+            except KeyError:
+                pass
+        certificate = await self.ensure_certificate()
+        if certificate is None:
+            return None
+        return {
+            "cert_pem": certificate.cert_pem,
+            "pubkey_pem": certificate.pubkey_pem,
+            "key_pem": certificate.key_pem.get_secret_value(),
+        }
+
     async def create(self, spec: BaseModel) -> CreateResult:
         """``POST /v1/deployments`` (201) after validating the SDL locally; never retried.
 

@@ -7,7 +7,7 @@ Nothing outside ``bot.providers`` should ask which provider it holds: it asks
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, ClassVar, Protocol, runtime_checkable
@@ -70,7 +70,12 @@ class Provider(Protocol):
     async def jobs(self, deployment_id: str, *, limit: int = 50) -> list[Job]: ...
     async def revisions(self, deployment_id: str) -> list[Revision]: ...
     async def bids(self, deployment_id: str) -> list[Bid]: ...
-    async def accept_bids(self, deployment_id: str, bids: Sequence[Bid]) -> Deployment: ...
+    async def accept_bids(
+        self, deployment_id: str, bids: Sequence[Bid], *, manifest: str | None = None
+    ) -> Deployment: ...
+    async def lease_credentials(
+        self, stored: Mapping[str, str] | None
+    ) -> dict[str, str] | None: ...
     async def provider_info(self, address: str) -> ProviderInfo: ...
     async def deposit(self, deployment_id: str, amount_usd: Decimal) -> Deployment: ...
     async def balance(self) -> Balance: ...
@@ -241,8 +246,19 @@ class BaseProvider:
     async def bids(self, deployment_id: str) -> list[Bid]:
         raise self._unsupported("bids")
 
-    async def accept_bids(self, deployment_id: str, bids: Sequence[Bid]) -> Deployment:
+    async def accept_bids(
+        self, deployment_id: str, bids: Sequence[Bid], *, manifest: str | None = None
+    ) -> Deployment:
         raise self._unsupported("leases")
+
+    async def lease_credentials(self, stored: Mapping[str, str] | None) -> dict[str, str] | None:
+        """Get ready to lease: use ``stored`` client credentials (kept encrypted by the caller
+        from an earlier call), or obtain new ones when the network wants them.
+
+        Returns new credentials for the caller to store (secrets), or None when there is
+        nothing new to keep (none needed, or ``stored`` was used).
+        """
+        return None
 
     async def provider_info(self, address: str) -> ProviderInfo:
         raise self._unsupported("provider lookup")

@@ -27,7 +27,7 @@ import re
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from decimal import ROUND_FLOOR, Decimal, InvalidOperation
+from decimal import ROUND_FLOOR, Decimal, InvalidOperation, localcontext
 from typing import Any, ClassVar, Literal
 from urllib.parse import quote
 
@@ -367,7 +367,10 @@ def usd_to_cents_floor(usd: Decimal | float | int | str) -> int:
     amount = Decimal(str(usd))
     if not amount.is_finite() or amount < 0:
         raise ValueError(f"not a price: {usd!r}")
-    return int((amount * 100).to_integral_value(rounding=ROUND_FLOOR))
+    # Exact arithmetic: the default 28-digit context would round 0.99999…9 cents up.
+    with localcontext() as exact:
+        exact.prec = max(28, len(amount.as_tuple().digits) + 4)
+        return int((amount * 100).to_integral_value(rounding=ROUND_FLOOR))
 
 
 def parse_time(value: Any) -> datetime | None:

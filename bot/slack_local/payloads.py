@@ -27,6 +27,7 @@ __all__ = [
     "JSON",
     "SignedRequest",
     "block_actions",
+    "block_suggestion",
     "event_callback",
     "input_values",
     "new_trigger_id",
@@ -268,6 +269,36 @@ def view_submission(
         "response_urls": [],
         "enterprise": None,
         "is_enterprise_install": False,
+    }
+    return _signed_payload(payload, secret, timestamp)
+
+
+def block_suggestion(
+    *,
+    secret: str,
+    action_id: str,
+    value: str,
+    block_id: str = "b",
+    team_id: str = "T111",
+    user_id: str = "U111",
+    view: Json | None = None,
+    timestamp: int | None = None,
+    user_name: str = "ana",
+) -> SignedRequest:
+    """An external select asking for its options (type-ahead ``value``), from a modal."""
+    payload: Json = {
+        "type": "block_suggestion",
+        "user": _user(user_id, team_id, user_name),
+        "api_app_id": APP_ID,
+        "token": VERIFICATION_TOKEN,
+        "team": {"id": team_id, "domain": "test"},
+        "enterprise": None,
+        "is_enterprise_install": False,
+        "container": {"type": "view", "view_id": (view or {}).get("id", "V111")},
+        "action_id": action_id,
+        "block_id": block_id,
+        "value": value,
+        "view": view or {"id": "V111", "type": "modal", "state": {"values": {}}},
     }
     return _signed_payload(payload, secret, timestamp)
 

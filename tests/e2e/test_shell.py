@@ -118,3 +118,15 @@ async def test_make_run_command_starts_the_shell_without_slack_credentials(
     assert "demo keys connected" in text
     assert "Deployments on NeuraNET" in text and "llama-chat" in text
     assert (tmp_path / "shell.db").exists()
+
+
+async def test_shell_creates_a_nosana_deployment_through_the_form_and_review(
+    tmp_path: Path,
+) -> None:
+    answers = ["create nosana", "shell-llama", "nvidia-4090", "", "", "", "", "", "ubuntu"]
+    answers += ["", "", "", ".", ".", "", "", "y", "quit"]
+    code, screen = await run(tmp_path, answers)
+    assert code == 0
+    assert "Review deployment" in screen and "$0.385/hour" in screen
+    assert "Submitted" in screen
+    assert "shell-llama" in screen and "requested by" in screen

@@ -382,7 +382,7 @@ def _check(env: SlackEnv, sent: Sent) -> str:
     elif not sent.raw:
         parsed = parse(text)
         assert isinstance(parsed, Operation), (text, parsed)
-        assert parsed.kind in (OpKind.CONNECT, OpKind.REVISE), (text, parsed)
+        assert parsed.kind in (OpKind.CONNECT, OpKind.REVISE, OpKind.CREATE), (text, parsed)
         assert said or any(c.method == "views.open" for c in followups), text
         kind = "modal"
     else:

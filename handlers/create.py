@@ -1,0 +1,410 @@
+"""Creating deployments from Slack: the form (with type-ahead markets/nodes), the review with
+estimates, the confirmation, Accept/Close on the status message, and templates.
+
+Thin: each listener acks, reads the payload, and calls :class:`bot.services.create.CreateService`.
+The two spending calls are ``bot.create.submit`` and ``bot.create.accept_bid`` (see
+:func:`spend_create` and :func:`spend_accept`: the one place each is called from).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.core import create as core
+from bot.core import create_views as views
+from bot.core import modals
+from bot.core.operations import Operation, OpKind
+from bot.core.render import PROVIDER_LABEL
+from bot.core.replies import Reply
+from bot.db.create_store import RequestRow
+from bot.providers.errors import ProviderError
+from bot.providers.models import PROVIDER_NAMES
+from bot.services.create import CreateService
+from bot.services.deployments import Actor
+from bot.services.errors import ServiceError
+from handlers.common import actor_of, failure_reply, guarded
+
+if TYPE_CHECKING:
+    from bot.app import DeployBot
+
+log = logging.getLogger("deploybot.handlers")
+
+PICK = re.compile(rf"^{views.PICK_ACTION}_(nosana|akash|neuranet)$")
+ACCEPT = re.compile(rf"^{views.ACCEPT_ACTION}_\d+$")
+
+
+def _svc(bot: DeployBot) -> CreateService:
+    assert bot.create is not None, "the create service is not configured"
+    return bot.create
+
+
+def _meta(view: dict[str, Any]) -> dict[str, Any]:
+    try:
+        meta = json.loads(view.get("private_metadata") or "{}")
+    except ValueError:
+        return {}
+    return meta if isinstance(meta, dict) else {}
+
+
+def read_form(view: dict[str, Any]) -> dict[str, str]:
+    """Every input of the view as ``{block_id: text}`` (selects give their option's value)."""
+    values = (view.get("state") or {}).get("values") or {}
+    form: dict[str, str] = {}
+    for block_id, actions in values.items():
+        for state in (actions or {}).values():
+            if not isinstance(state, dict):
+                continue
+            if state.get("selected_option"):
+                form[block_id] = str(state["selected_option"].get("value") or "")
+            elif "selected_options" in state:
+                form[block_id] = ",".join(
+                    str(o.get("value") or "") for o in state["selected_options"] or []
+                )
+            else:
+                form[block_id] = str(state.get("value") or "")
+    return form
+
+
+# -- /deploy create and template
+
+
+async def dispatch(
+    bot: DeployBot,
+    client: AsyncWebClient,
+    respond: AsyncRespond,
+    actor: Actor,
+    op: Operation,
+    *,
+    trigger_id: str,
+) -> None:
+    """``/deploy create …`` (opens the form) and ``/deploy template …`` (answers in place)."""
+    if op.kind is OpKind.CREATE:
+        await open_create(bot, client, respond, actor, op, trigger_id=trigger_id)
+        return
+
+    async def work() -> None:
+        svc = _svc(bot)
+        reply: Reply
+        if op.sub == "list":
+            reply = await svc.list_templates(actor)
+        elif op.sub == "delete":
+            reply = await svc.delete_template(actor, op.template or "")
+        else:
+            reply = await svc.save_template(actor, op.template or "", op.target or "", op.provider)
+        await respond(**reply.payload(), replace_original=True)
+
+    await guarded(respond, work, op)
+
+
+async def open_create(
+    bot: DeployBot,
+    client: AsyncWebClient,
+    respond: AsyncRespond,
+    actor: Actor,
+    op: Operation,
+    *,
+    trigger_id: str,
+) -> None:
+    """Open a loading view at once (trigger ids last 3 s), then fill it: the form, or — for a
+    valid template — the review, one click from created."""
+    svc = _svc(bot)
+    provider = op.provider
+    if provider is None and op.template is None:
+        try:
+            names = await svc.creatable(actor)
+        except Exception as exc:
+            await respond(**failure_reply(exc, op).payload(), replace_original=False)
+            return
+        if len(names) != 1:
+            await respond(**views.provider_pick_reply(names).payload(), replace_original=False)
+            return
+        provider = names[0]
+    try:
+        opened = await client.views_open(
+            trigger_id=trigger_id, view=modals.loading_view("New deployment")
+        )
+    except SlackApiError as exc:  # the trigger expired (3 s) or the view was refused
+        log.info("could not open the create form: %s", exc.response.get("error"))
+        await respond(
+            text="Slack didn't let the form open in time; run the command again.",
+            response_type="ephemeral",
+            replace_original=False,
+        )
+        return
+    view = opened["view"]
+
+    async def show(new_view: dict[str, Any]) -> None:
+        await client.views_update(view_id=view["id"], hash=view.get("hash"), view=new_view)
+
+    try:
+        form: dict[str, str] = {}
+        note: str | None = None
+        if op.template:
+            template = await svc.template(actor, op.template)
+            if provider is not None and provider != template.provider:
+                raise ServiceError(
+                    f"Template `{op.template}` is for {PROVIDER_LABEL[template.provider]}, "
+                    f"not {PROVIDER_LABEL[provider]}."
+                )
+            provider = template.provider  # type: ignore[assignment]
+            form = template.form
+            note = f"From template {op.template}."
+        assert provider is not None
+        form, problems = core.apply_overrides(provider, form, op.overrides)
+        meta = json.dumps({"p": provider, "c": actor.channel_id})
+        if op.template and not problems:
+            review = await svc.review(actor, provider, form, submission_key=view["id"])
+            if review.request is not None and review.estimate is not None:
+                await show(
+                    views.review_view(
+                        provider,
+                        review.summary,
+                        review.estimate,
+                        request_id=review.request.id,
+                    )
+                )
+                return
+            problems = review.errors
+        await show(
+            views.form_view(provider, form, private_metadata=meta, problems=problems, note=note)
+        )
+    except Exception as exc:
+        reply = failure_reply(exc, op)
+        await show(modals.message_view("New deployment", reply.text))
+
+
+# -- the status message
+
+
+async def _client_for(bot: DeployBot, row: RequestRow) -> AsyncWebClient:
+    """The bot's Web API client for the request's workspace (any replica, any time)."""
+    if bot.installation_store is None:
+        return bot.app.client
+    found = await bot.installation_store.async_find_bot(
+        enterprise_id=row.enterprise_id or None, team_id=row.team_id
+    )
+    if found is None or not found.bot_token:
+        raise ServiceError("deploybot is no longer installed in that workspace")
+    return AsyncWebClient(token=found.bot_token, base_url=bot.app.client.base_url)
+
+
+def publisher(bot: DeployBot) -> Any:
+    async def publish(row: RequestRow, reply: Reply) -> None:
+        client = await _client_for(bot, row)
+        if row.message_ts and row.message_channel:
+            await client.chat_update(
+                channel=row.message_channel, ts=row.message_ts, text=reply.text, blocks=reply.blocks
+            )
+            return
+        channel = row.channel_id or row.user_id
+        result = await client.chat_postMessage(
+            channel=channel, text=reply.text, blocks=reply.blocks
+        )
+        await _svc(bot).store.claim_message(row.id, str(result["channel"]), str(result["ts"]))
+
+    return publish
+
+
+# -- the policy seams: the only two places that spend
+
+
+async def spend_create(
+    bot: DeployBot, client: AsyncWebClient, actor: Actor, request_id: str
+) -> None:
+    """Run the create of a confirmed request (the integrator's policy gate goes here)."""
+    try:
+        await _svc(bot).submit(actor, request_id)
+    except Exception as exc:
+        await _tell(client, actor, failure_reply(exc).text)
+
+
+async def spend_accept(
+    bot: DeployBot, respond: AsyncRespond, actor: Actor, request_id: str, bid: str
+) -> None:
+    """Lease the chosen bid (the integrator's policy gate goes here)."""
+
+    async def work() -> None:
+        await _svc(bot).accept_bid(actor, request_id, bid)
+
+    await guarded(respond, work, replace=False)
+
+
+async def _tell(client: AsyncWebClient, actor: Actor, text: str) -> None:
+    try:
+        if actor.channel_id:
+            await client.chat_postEphemeral(channel=actor.channel_id, user=actor.user_id, text=text)
+        else:
+            await client.chat_postMessage(channel=actor.user_id, text=text)
+    except Exception:
+        log.info("could not tell the person about a failed create")
+
+
+# -- listeners
+
+
+def register(bot: DeployBot) -> None:
+    app = bot.app
+    svc = _svc(bot)
+    svc.publisher = publisher(bot)
+
+    @app.view(views.CREATE_FORM)
+    async def form_submitted(
+        ack: AsyncAck, view: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
+        meta = _meta(view)
+        provider = meta.get("p")
+        form = read_form(view)
+        first = next(iter(core.FIELDS.get(str(provider), ("name",))))
+        if provider not in PROVIDER_NAMES:
+            await ack(response_action="errors", errors={first: "This form expired; start again."})
+            return
+        actor = replace(actor_of(context, body), channel_id=meta.get("c"))
+        try:
+            review = await svc.review(actor, provider, form, submission_key=str(view.get("id")))
+        except (ServiceError, ProviderError) as exc:
+            await ack(response_action="errors", errors={first: exc.message[:1900]})
+            return
+        except TimeoutError:
+            await ack(
+                response_action="errors",
+                errors={first: "The provider took too long to answer; submit again."},
+            )
+            return
+        if review.errors or review.request is None or review.estimate is None:
+            blocks = {b.get("block_id") for b in view.get("blocks") or []}
+            errors: dict[str, str] = {}
+            for key, message in (review.errors or {"form": "not valid"}).items():
+                target = key if key in blocks or not blocks else first
+                errors[target] = (f"{errors[target]}; {message}" if target in errors else message)[
+                    :1900
+                ]
+            await ack(response_action="errors", errors=errors)
+            return
+        await ack(
+            response_action="update",
+            view=views.review_view(
+                provider,
+                review.summary,
+                review.estimate,
+                request_id=review.request.id,
+                template_saved=review.template_saved,
+            ),
+        )
+
+    @app.view(views.CREATE_REVIEW)
+    async def review_confirmed(
+        ack: AsyncAck,
+        view: dict[str, Any],
+        body: dict[str, Any],
+        client: AsyncWebClient,
+        context: AsyncBoltContext,
+    ) -> None:
+        request_id = str(_meta(view).get("r") or "")
+        where = "the channel"
+        row = await svc.store.get(request_id) if request_id else None
+        if row is None:
+            await ack(
+                response_action="update",
+                view=modals.message_view("New deployment", "This form expired; start again."),
+            )
+            return
+        if row.channel_id:
+            where = f"<#{row.channel_id}>"
+        await ack(
+            response_action="update",
+            view=modals.message_view(
+                "New deployment",
+                f":rocket: Submitted. Its status is posted in {where} and kept up to date.",
+            ),
+        )
+        actor = replace(actor_of(context, body), channel_id=row.channel_id)
+        bot.work.spawn(spend_create(bot, client, actor, request_id), name=f"create:{request_id}")
+
+    @app.action(PICK)
+    async def pick(
+        ack: AsyncAck,
+        body: dict[str, Any],
+        respond: AsyncRespond,
+        client: AsyncWebClient,
+        context: AsyncBoltContext,
+    ) -> None:
+        await ack()
+        actor = actor_of(context, body)
+        provider = ((body.get("actions") or [{}])[0]).get("value") or ""
+        if provider not in PROVIDER_NAMES:
+            return
+        op = Operation(kind=OpKind.CREATE, provider=provider)
+        bot.work.spawn(
+            open_create(bot, client, respond, actor, op, trigger_id=body.get("trigger_id", ""))
+        )
+
+    @app.action(ACCEPT)
+    async def accept(
+        ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
+    ) -> None:
+        await ack()
+        actor = actor_of(context, body)
+        try:
+            value = json.loads(((body.get("actions") or [{}])[0]).get("value") or "{}")
+            request_id, bid = str(value["r"]), str(value["b"])
+        except (ValueError, KeyError, TypeError):
+            await respond(text="That button is out of date.", replace_original=False)
+            return
+        bot.work.spawn(spend_accept(bot, respond, actor, request_id, bid))
+
+    @app.action(views.CLOSE_ACTION)
+    async def close(
+        ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
+    ) -> None:
+        await ack()
+        actor = actor_of(context, body)
+        try:
+            request_id = str(json.loads(((body.get("actions") or [{}])[0]).get("value"))["r"])
+        except (ValueError, KeyError, TypeError):
+            await respond(text="That button is out of date.", replace_original=False)
+            return
+
+        async def work() -> None:
+            await svc.close(actor, request_id)
+
+        bot.work.spawn(guarded(respond, work, replace=False))
+
+    async def _options(
+        ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext, kind: str
+    ) -> None:
+        actor = actor_of(context, body)
+        try:
+            items = await svc.options(actor, kind, str(body.get("value") or ""))
+        except Exception as exc:  # the menu must get an answer within 3 s, whatever happens
+            log.info("options failed: %s", type(exc).__name__)
+            await ack(options=[])
+            return
+        await ack(
+            options=[
+                {"text": {"type": "plain_text", "text": core.place_label(m)}, "value": m.id[:150]}
+                for m in items[:100]
+            ]
+        )
+
+    @app.options(views.MARKET_ACTION)
+    async def market_options(
+        ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
+        await _options(ack, body, context, "nosana")
+
+    @app.options(views.NODE_ACTION)
+    async def node_options(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
+        await _options(ack, body, context, "neuranet")
+
+
+__all__ = ["dispatch", "open_create", "read_form", "register", "spend_accept", "spend_create"]
