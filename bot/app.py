@@ -300,6 +300,8 @@ def build_bot(
         AuditLog(storage.engine),
     )
     work = BackgroundWork()
+    creator = CreateService(CreateStore(storage.engine, storage.keyring), service, settings, work)
+    gate.creator = creator
     bot = DeployBot(
         app=app,
         settings=settings,
@@ -308,7 +310,7 @@ def build_bot(
         pool=pool,
         gate=gate,
         work=work,
-        create=CreateService(CreateStore(storage.engine, storage.keyring), service, settings, work),
+        create=creator,
         installation_store=installation_store,
         verifier=SignatureVerifier(secret) if secret else None,
     )

@@ -32,6 +32,7 @@ from bot.providers.models import PROVIDER_NAMES
 from bot.services.create import CreateService
 from bot.services.deployments import Actor
 from bot.services.errors import ServiceError
+from bot.services.gate import Pending
 from handlers.common import actor_of, failure_reply, guarded
 
 if TYPE_CHECKING:
@@ -221,20 +222,33 @@ def publisher(bot: DeployBot) -> Any:
 async def spend_create(
     bot: DeployBot, client: AsyncWebClient, actor: Actor, request_id: str
 ) -> None:
-    """Run the create of a confirmed request (the integrator's policy gate goes here)."""
+    """Run a confirmed create through the policy gate (spend: approval by default)."""
     try:
-        await _svc(bot).submit(actor, request_id)
+        outcome = await bot.gate.create(actor, request_id, bot.gate.slack(client, actor.team_id))
     except Exception as exc:
         await _tell(client, actor, failure_reply(exc).text)
+        return
+    if isinstance(outcome, Pending):
+        await _tell(client, actor, outcome.reply.text)
 
 
 async def spend_accept(
-    bot: DeployBot, respond: AsyncRespond, actor: Actor, request_id: str, bid: str
+    bot: DeployBot,
+    client: AsyncWebClient,
+    respond: AsyncRespond,
+    actor: Actor,
+    *,
+    request_id: str,
+    bid: str,
 ) -> None:
-    """Lease the chosen bid (the integrator's policy gate goes here)."""
+    """Lease the chosen bid through the policy gate (spend: approval by default)."""
 
     async def work() -> None:
-        await _svc(bot).accept_bid(actor, request_id, bid)
+        outcome = await bot.gate.accept(
+            actor, request_id, bid, bot.gate.slack(client, actor.team_id)
+        )
+        if isinstance(outcome, Pending):
+            await respond(**outcome.reply.payload(), replace_original=False)
 
     await guarded(respond, work, replace=False)
 
@@ -350,7 +364,11 @@ def register(bot: DeployBot) -> None:
 
     @app.action(ACCEPT)
     async def accept(
-        ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
+        ack: AsyncAck,
+        body: dict[str, Any],
+        respond: AsyncRespond,
+        client: AsyncWebClient,
+        context: AsyncBoltContext,
     ) -> None:
         await ack()
         actor = actor_of(context, body)
@@ -360,11 +378,15 @@ def register(bot: DeployBot) -> None:
         except (ValueError, KeyError, TypeError):
             await respond(text="That button is out of date.", replace_original=False)
             return
-        bot.work.spawn(spend_accept(bot, respond, actor, request_id, bid))
+        bot.work.spawn(spend_accept(bot, client, respond, actor, request_id=request_id, bid=bid))
 
     @app.action(views.CLOSE_ACTION)
     async def close(
-        ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
+        ack: AsyncAck,
+        body: dict[str, Any],
+        respond: AsyncRespond,
+        client: AsyncWebClient,
+        context: AsyncBoltContext,
     ) -> None:
         await ack()
         actor = actor_of(context, body)
@@ -375,7 +397,11 @@ def register(bot: DeployBot) -> None:
             return
 
         async def work() -> None:
-            await svc.close(actor, request_id)
+            outcome = await bot.gate.close_request(
+                actor, request_id, bot.gate.slack(client, actor.team_id)
+            )
+            if isinstance(outcome, Pending):
+                await respond(**outcome.reply.payload(), replace_original=False)
 
         bot.work.spawn(guarded(respond, work, replace=False))
 

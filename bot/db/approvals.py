@@ -55,6 +55,8 @@ class NewRequest:
     reason: str | None
     expires_at: datetime
     next_reminder_at: datetime | None
+    #: Identifies "the same request" while it is open (see ApprovalRequest.open_key).
+    open_key: str | None = None
 
 
 class ApprovalStore:
@@ -62,7 +64,8 @@ class ApprovalStore:
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
         self.clock = clock
 
-    async def create(self, new: NewRequest) -> ApprovalRequest:
+    async def create(self, new: NewRequest) -> ApprovalRequest | None:
+        """File a request; None when the same request is already open."""
         row = ApprovalRequest(
             id=new_request_id(),
             enterprise_id=new.enterprise_id or "",
@@ -82,10 +85,21 @@ class ApprovalStore:
             expires_at=new.expires_at,
             next_reminder_at=new.next_reminder_at,
             reminders_sent=0,
+            open_key=new.open_key,
         )
-        async with self._sessions.begin() as session:
-            session.add(row)
+        try:
+            async with self._sessions.begin() as session:
+                session.add(row)
+        except IntegrityError:
+            return None
         return _fix(row)
+
+    async def by_open_key(self, open_key: str) -> ApprovalRequest | None:
+        async with self._sessions() as session:
+            row = await session.scalar(
+                select(ApprovalRequest).where(ApprovalRequest.open_key == open_key)
+            )
+        return _fix(row) if row is not None else None
 
     async def get(self, request_id: str) -> ApprovalRequest | None:
         async with self._sessions() as session:
@@ -131,6 +145,8 @@ class ApprovalStore:
     ) -> bool:
         """Move the request to ``to`` only if it is in one of ``from_states`` (and, with
         ``unexpired_at``, not yet expired then). True for the one caller that moved it."""
+        if to in FINAL:
+            values["open_key"] = None  # the same request may be filed again
         query = (
             update(ApprovalRequest)
             .where(ApprovalRequest.id == request_id, ApprovalRequest.state.in_(list(from_states)))

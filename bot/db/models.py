@@ -127,6 +127,10 @@ class ApprovalRequest(Base):
     message_ts: Mapped[str | None] = mapped_column(String(32))
     next_reminder_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     reminders_sent: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    #: Set while the request is open (pending or running), NULL once it is decided: the unique
+    #: constraint keeps the same request from being filed twice at once (double clicks,
+    #: Slack retries, two replicas).
+    open_key: Mapped[str | None] = mapped_column(String(64), unique=True)
 
 
 class ApprovalVote(Base):

@@ -10,6 +10,7 @@ on the database: votes have a unique (request, person) constraint and the reques
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import logging
@@ -71,6 +72,10 @@ FIRST_REMINDER = timedelta(minutes=10)
 STUCK_AFTER = timedelta(minutes=15)
 MAX_DMS = 20
 GOVERNANCE = frozenset({OpKind.ROLE, OpKind.ROLES, OpKind.POLICY, OpKind.AUDIT})
+#: Approval requests that run through the create service rather than an Operation.
+SPEND_KINDS = frozenset({"create", "accept", "create_close"})
+#: A create form's state while its approval request is open.
+AWAITING = "approval"
 
 
 def _now() -> datetime:
@@ -90,6 +95,8 @@ class Pending:
 
     reply: Reply
     request_id: str
+    #: The same request was already open (nothing new was filed).
+    duplicate: bool = False
 
 
 Outcome = Done | Pending
@@ -133,6 +140,8 @@ class Gate:
         self.audit = audit
         self.clock = clock
         self.cache = cache or DirectoryCache()
+        #: The create service (set by the app factory): creates and leases pass the gate too.
+        self.creator: Any = None
 
     def slack(self, client: Any, team_id: str = "") -> SlackIO:
         return SlackIO(client, self.cache, team_id)
@@ -349,29 +358,72 @@ class Gate:
         decision: NeedsApproval,
         slack: SlackIO,
     ) -> Pending:
+        pending = await self._file(
+            actor,
+            kind="chain" if isinstance(op, Chain) else "operation",
+            payload=op.model_dump_json(),
+            provider=op.provider,
+            target=before.id if before else op.target,
+            summary=msg.summarize(op, before),
+            reason=op.reason,
+            decision=decision,
+            slack=slack,
+        )
+        if not pending.duplicate:
+            await self._audit_request(actor, op, decision, pending.request_id)
+        return pending
+
+    async def _file(
+        self,
+        actor: Actor,
+        *,
+        kind: str,
+        payload: str,
+        provider: str | None,
+        target: str | None,
+        summary: str,
+        reason: str | None,
+        decision: NeedsApproval,
+        slack: SlackIO,
+    ) -> Pending:
+        """Store the request, post it in the channel and DM the approvers."""
         rule, now = decision.rule, self.clock()
         expires = now + timedelta(minutes=rule.expiry_minutes)
-        summary = msg.summarize(op, before)
-        provider = op.provider
+        open_key = hashlib.sha256(
+            f"{actor.enterprise_id or ''}:{actor.team_id}:{kind}:{payload}".encode()
+        ).hexdigest()[:64]
         row = await self.approvals.create(
             NewRequest(
                 team_id=actor.team_id,
                 enterprise_id=actor.enterprise_id,
                 channel_id=actor.channel_id,
                 requester_id=actor.user_id,
-                kind="chain" if isinstance(op, Chain) else "operation",
-                operation=op.model_dump_json(),
+                kind=kind,
+                operation=payload,
                 provider=provider,
-                deployment_id=before.id if before else op.target,
+                deployment_id=target,
                 summary=summary,
                 risk=decision.risk.value,
                 rule=rule.model_dump_json(),
-                reason=op.reason,
+                reason=reason,
                 expires_at=expires,
                 next_reminder_at=next_reminder(now, expires, 0),
+                open_key=open_key,
             )
         )
-        await self._audit_request(actor, op, row.id, decision)
+        if row is None:  # the same request is already open: point there
+            waiting = await self.approvals.by_open_key(open_key)
+            where = (
+                f" in <#{waiting.message_channel}>" if waiting and waiting.message_channel else ""
+            )
+            return Pending(
+                reply=Reply(
+                    text=f":hourglass_flowing_sand: The same request already waits for approval"
+                    f"{where} (`/deploy approvals`)."
+                ),
+                request_id=waiting.id if waiting else "",
+                duplicate=True,
+            )
         view = self._view(row, [])
         approvers = await self._approver_ids(row, rule, slack)
         message = msg.request_message(view)
@@ -401,6 +453,222 @@ class Gate:
             f"I posted the request {where}. It expires {msg.when(expires)}."
         )
         return Pending(reply=Reply(text=text), request_id=row.id)
+
+    # -- creating deployments (the create service does the work; the gate decides) ----------
+
+    async def create(self, actor: Actor, request_id: str, slack: SlackIO) -> Outcome:
+        """A confirmed create form: a spend. Filed for approval at most once per form."""
+        creator = self._creator()
+        row = await creator.store.get(request_id)
+        if row is None or row.team_id != actor.team_id:
+            raise ServiceError("That form has expired; run `/deploy create` again.")
+        decision = await self._decide(actor, slack, row.provider, (Step("create", Risk.SPEND),))
+        params = {"request": request_id}
+        if isinstance(decision, Deny):
+            await self._audit(
+                actor,
+                "create",
+                "deny",
+                "refused",
+                provider=row.provider,
+                params=params,
+                detail=decision.reason,
+            )
+            raise NotPermittedError(decision.reason, mrkdwn=True)
+        if isinstance(decision, NeedsApproval):
+            # One approval request per form, whatever Slack retries or double submits do.
+            if not await creator.store.transition(request_id, ["draft"], AWAITING):
+                raise ServiceError("This deployment was already submitted.")
+            await self._audit(
+                actor, "create", "approval", "pending", provider=row.provider, params=params
+            )
+            return await self._file(
+                actor,
+                kind="create",
+                payload=json.dumps(params),
+                provider=row.provider,
+                target=request_id,
+                summary=escape(await creator.describe(request_id)),
+                reason=None,
+                decision=decision,
+                slack=slack,
+            )
+        return Done(await self._spend_create(actor, request_id, "allow", ()))
+
+    async def _spend_create(
+        self, actor: Actor, request_id: str, decision: str, approvers: Sequence[str]
+    ) -> Reply:
+        creator = self._creator()
+        row = await creator.submit(actor, request_id)
+        ok = row.state not in ("failed",)
+        await self._audit(
+            actor,
+            "create",
+            decision,
+            "ok" if ok else "error",
+            provider=row.provider,
+            target=row.deployment_id,
+            params={"request": request_id},
+            approvers=approvers,
+            detail=row.error,
+            provider_ref=row.deployment_id,
+        )
+        text = await creator.describe(request_id)
+        status = f"{row.state}" + (f": {row.error}" if row.error else "")
+        return Reply(text=f"{escape(text)} — {escape(status)}", error=not ok)
+
+    async def accept(self, actor: Actor, request_id: str, bid_key: str, slack: SlackIO) -> Outcome:
+        """An Accept on a bid: a spend (the lease starts paying the provider)."""
+        creator = self._creator()
+        row = await creator.store.get(request_id)
+        if row is None or row.team_id != actor.team_id:
+            raise ServiceError("That deployment request no longer exists.")
+        decision = await self._decide(actor, slack, row.provider, (Step("accept", Risk.SPEND),))
+        params = {"request": request_id, "bid": bid_key}
+        if isinstance(decision, Deny):
+            await self._audit(
+                actor,
+                "accept",
+                "deny",
+                "refused",
+                provider=row.provider,
+                target=row.deployment_id,
+                params=params,
+                detail=decision.reason,
+            )
+            raise NotPermittedError(decision.reason, mrkdwn=True)
+        if isinstance(decision, NeedsApproval):
+            pending = await self._file(
+                actor,
+                kind="accept",
+                payload=json.dumps(params),
+                provider=row.provider,
+                target=request_id,
+                summary=escape(await creator.describe(request_id, bid_key)),
+                reason=None,
+                decision=decision,
+                slack=slack,
+            )
+            if not pending.duplicate:
+                await self._audit(
+                    actor,
+                    "accept",
+                    "approval",
+                    "pending",
+                    provider=row.provider,
+                    target=row.deployment_id,
+                    params=params,
+                    request_id=pending.request_id,
+                )
+            return pending
+        return Done(await self._spend_accept(actor, request_id, bid_key, "allow", ()))
+
+    async def _spend_accept(
+        self,
+        actor: Actor,
+        request_id: str,
+        bid_key: str,
+        decision: str,
+        approvers: Sequence[str],
+    ) -> Reply:
+        creator = self._creator()
+        try:
+            row = await creator.accept_bid(actor, request_id, bid_key)
+        except (ServiceError, ProviderError) as exc:
+            await self._audit(
+                actor,
+                "accept",
+                decision,
+                "error",
+                params={"request": request_id, "bid": bid_key},
+                approvers=approvers,
+                detail=getattr(exc, "message", str(exc)),
+            )
+            raise
+        await self._audit(
+            actor,
+            "accept",
+            decision,
+            "ok",
+            provider=row.provider,
+            target=row.deployment_id,
+            params={"request": request_id, "bid": bid_key},
+            approvers=approvers,
+            provider_ref=row.accepted_bid,
+        )
+        return Reply(text=escape(f"{await creator.describe(request_id, bid_key)} — {row.state}"))
+
+    async def close_request(self, actor: Actor, request_id: str, slack: SlackIO) -> Outcome:
+        """Close a new deployment that got no lease: a destructive operation like any close."""
+        creator = self._creator()
+        row = await creator.store.get(request_id)
+        if row is None or row.team_id != actor.team_id:
+            raise ServiceError("That deployment request no longer exists.")
+        decision = await self._decide(
+            actor, slack, row.provider, (Step("close", Risk.DESTRUCTIVE),)
+        )
+        params = {"request": request_id}
+        if isinstance(decision, Deny):
+            await self._audit(
+                actor,
+                "close",
+                "deny",
+                "refused",
+                provider=row.provider,
+                target=row.deployment_id,
+                params=params,
+                detail=decision.reason,
+            )
+            raise NotPermittedError(decision.reason, mrkdwn=True)
+        if isinstance(decision, NeedsApproval):
+            pending = await self._file(
+                actor,
+                kind="create_close",
+                payload=json.dumps(params),
+                provider=row.provider,
+                target=request_id,
+                summary=escape(
+                    f"close {PROVIDER_LABEL.get(row.provider, row.provider)} deployment "
+                    f"{row.deployment_id} (no lease yet; the deposit is refunded)"
+                ),
+                reason=None,
+                decision=decision,
+                slack=slack,
+            )
+            if not pending.duplicate:
+                await self._audit(
+                    actor,
+                    "close",
+                    "approval",
+                    "pending",
+                    provider=row.provider,
+                    target=row.deployment_id,
+                    params=params,
+                    request_id=pending.request_id,
+                )
+            return pending
+        return Done(await self._spend_close(actor, request_id, "allow", ()))
+
+    async def _spend_close(
+        self, actor: Actor, request_id: str, decision: str, approvers: Sequence[str]
+    ) -> Reply:
+        row = await self._creator().close(actor, request_id)
+        await self._audit(
+            actor,
+            "close",
+            decision,
+            "ok" if row.state == "closed" else "noop",
+            provider=row.provider,
+            target=row.deployment_id,
+            params={"request": request_id},
+            approvers=approvers,
+        )
+        return Reply(text=f"Deployment {escape(row.deployment_id or '')}: {row.state}.")
+
+    def _creator(self) -> Any:
+        if self.creator is None:
+            raise ServiceError("Creating deployments isn't available here.")
+        return self.creator
 
     async def _approver_ids(
         self, row: ApprovalRequest, rule: ApprovalRule, slack: SlackIO
@@ -512,7 +780,10 @@ class Gate:
         approvers = [v for v in voters if v != row.requester_id] or voters
         state = states.DONE
         try:
-            if row.kind == "chain":
+            if row.kind in SPEND_KINDS:
+                reply = await self._carry_out_spend(row, actor, approvers)
+                state = states.FAILED if reply.error else states.DONE
+            elif row.kind == "chain":
                 chain = Chain.model_validate_json(row.operation)
                 reply = await self.service.run_chain(actor, chain, _ignore)
                 state = states.FAILED if reply.error else states.DONE
@@ -551,6 +822,22 @@ class Gate:
         if row is not None and row.message_ts and row.message_channel:
             reply.public = True
             await slack.post(row.message_channel, reply, thread_ts=row.message_ts)
+
+    async def _carry_out_spend(
+        self, row: ApprovalRequest, actor: Actor, approvers: Sequence[str]
+    ) -> Reply:
+        params = json.loads(row.operation)
+        request_id = str(params["request"])
+        if row.kind == "create":
+            creator = self._creator()
+            if not await creator.store.transition(request_id, [AWAITING], "draft"):
+                raise ServiceError("This deployment was already submitted.")
+            return await self._spend_create(actor, request_id, "approved", approvers)
+        if row.kind == "accept":
+            return await self._spend_accept(
+                actor, request_id, str(params["bid"]), "approved", approvers
+            )
+        return await self._spend_close(actor, request_id, "approved", approvers)
 
     async def deny(
         self, actor: Actor, request_id: str, note: str | None, slack: SlackIO
@@ -971,16 +1258,16 @@ class Gate:
         )
 
     async def _audit_request(
-        self, actor: Actor, op: Operation | Chain, request_id: str, decision: NeedsApproval
+        self, actor: Actor, op: Operation | Chain, decision: NeedsApproval, request_id: str
     ) -> None:
-        rule = decision.rule.model_dump(mode="json")
+        rule = json.dumps(decision.rule.model_dump(mode="json"))
         if isinstance(op, Chain):
             await self._audit_chain(
-                actor, op, "approval", "pending", request_id=request_id, detail=json.dumps(rule)
+                actor, op, "approval", "pending", detail=rule, request_id=request_id
             )
         else:
             await self._audit_op(
-                actor, op, "approval", "pending", request_id=request_id, detail=json.dumps(rule)
+                actor, op, "approval", "pending", detail=rule, request_id=request_id
             )
 
 

@@ -427,3 +427,20 @@ async def test_audit_verify_finds_an_edited_row(
     assert f"workspace {TEAM}, entry #2: its contents don't match its hash" in out
     shown = await env.command("audit verify", user=ADMIN)
     assert "entry #2" in note(env, shown.response_key)
+
+
+async def test_the_same_request_twice_is_filed_once(env: SlackEnv) -> None:
+    await ask_to_stop(env)
+    again = await env.command("stop llama3-chat --reason 'freeing the GPU'", user=MEMBER)
+    assert "already waits for approval" in note(env, again.response_key)
+    assert len(request_posts(env)) == 1
+    _, request_id = the_request(env)
+    await env.click(msg.DENY, request_id, user=ADMIN)
+    await env.submit(
+        msg.DENY_VIEW,
+        payloads.input_values({(msg.DENY_BLOCK, msg.DENY_ACTION): ""}),
+        private_metadata=request_id,
+        user=ADMIN,
+    )
+    await ask_to_stop(env)  # once decided, the same request can be filed again
+    assert len(request_posts(env)) == 2

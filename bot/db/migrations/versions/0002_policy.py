@@ -72,7 +72,9 @@ def upgrade() -> None:
         sa.Column("message_ts", sa.String(32)),
         sa.Column("next_reminder_at", TZ),
         sa.Column("reminders_sent", sa.Integer, nullable=False),
+        sa.Column("open_key", sa.String(64)),
         sa.PrimaryKeyConstraint("id", name="pk_approval_requests"),
+        sa.UniqueConstraint("open_key", name="uq_approval_requests_open_key"),
     )
     op.create_index("ix_approval_requests_team_id", "approval_requests", ["team_id"])
     op.create_index(
