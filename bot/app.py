@@ -42,6 +42,11 @@ from bot.db.schema import SLACK_BOTS, SLACK_INSTALLATIONS, SLACK_OAUTH_STATES
 from bot.runtime import Storage
 from bot.services.deployments import DeploymentService
 from bot.services.pool import ProviderPool
+from bot.watch.poller import Poller
+from bot.watch.runner import WatchRunner
+from bot.watch.sender import Sender
+from bot.watch.service import WatchService
+from bot.watch.store import WatchStore
 
 log = logging.getLogger(__name__)
 
@@ -77,9 +82,45 @@ class DeployBot:
     installation_store: AsyncSQLAlchemyInstallationStore | None = None
     #: Checks Slack's request signatures (None only in Socket Mode without a signing secret).
     verifier: SignatureVerifier | None = field(default=None, repr=False)
+    #: Watches and their notifications (``/deploy watch``); the loops run once started.
+    watches: WatchService | None = None
+    watcher: WatchRunner | None = None
+    #: The bot token of a workspace, for work no Slack request started (the watcher's posts).
+    token_for: Callable[[str, str], Awaitable[str | None]] | None = field(default=None, repr=False)
+
+    def start_watcher(
+        self,
+        *,
+        interval: float | None = None,
+        pace: float = 1.0,
+        poll_tick: float | None = None,
+        send_tick: float = 0.5,
+    ) -> WatchRunner:
+        """Start the poll and send loops (``serve`` and the shell do; tests drive them)."""
+        if self.watcher is None:
+            self.watcher = self.build_watcher(interval=interval, pace=pace)
+            self.watcher.poll_tick = poll_tick or self.watcher.poll_tick
+            self.watcher.send_tick = send_tick
+        self.watcher.start()
+        return self.watcher
+
+    def build_watcher(self, *, interval: float | None = None, pace: float = 1.0) -> WatchRunner:
+        """The poller and sender of this app, not started."""
+        assert self.watches is not None and self.token_for is not None
+        poller = Poller(
+            self.watches.store,
+            self.pool,
+            interval=interval or self.settings.poll_interval,
+        )
+        sender = Sender(
+            self.watches.store, self.token_for, base_url=self.settings.slack_api_url, pace=pace
+        )
+        return WatchRunner(poller, sender)
 
     async def aclose(self, *, drain_timeout: float = 20.0) -> None:
-        """Finish in-flight work (bounded), then close provider clients."""
+        """Stop the watcher, finish in-flight work (bounded), then close provider clients."""
+        if self.watcher is not None:
+            await self.watcher.stop()
         if not await self.work.drain(drain_timeout):
             log.warning("stopping with %d operations still running", self.work.pending)
             await self.work.cancel_all()
@@ -239,6 +280,17 @@ def build_bot(
         )
     else:
         raise ConfigurationError(NO_CREDENTIALS)
+    watches = WatchService(WatchStore(storage.engine), service)
+    service.recorder = watches
+
+    async def token_for(enterprise_id: str, team_id: str) -> str | None:
+        if installation_store is not None:
+            found = await installation_store.async_find_bot(
+                enterprise_id=enterprise_id or None, team_id=team_id
+            )
+            return found.bot_token if found is not None else None
+        return bot_token
+
     bot = DeployBot(
         app=app,
         settings=settings,
@@ -247,6 +299,8 @@ def build_bot(
         pool=pool,
         installation_store=installation_store,
         verifier=SignatureVerifier(secret) if secret else None,
+        watches=watches,
+        token_for=token_for,
     )
     from handlers import register_all
 

@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     slack_app_token: SecretStr | None = Field(None, validation_alias="SLACK_APP_TOKEN")
     #: The Slack Web API base URL (tests and proxies); slack_sdk's default when unset.
     slack_api_url: str | None = Field(None, validation_alias="SLACK_API_URL")
+    #: How often each (workspace, provider) with a watch is polled, in seconds.
+    poll_interval: float = Field(30.0, gt=0, validation_alias="DEPLOYBOT_POLL_INTERVAL")
     port: int = Field(3000, validation_alias="PORT")
     host: str = Field("0.0.0.0", validation_alias="HOST")
 

@@ -406,6 +406,8 @@ async def run_shell(
             client=web_client(settings, BOT_TOKEN),
         )
         stack.push_async_callback(bot.aclose)
+        # Watched deployments post their changes to #local as they would to Slack.
+        bot.start_watcher()
         if cluster is not None:
             write(
                 "deploybot shell — Nosana, Akash and NeuraNET sandboxes running "

@@ -10,8 +10,9 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import metrics
 from bot.core import modals, replies
-from bot.core.operations import Chain, Operation, OpKind, Usage
+from bot.core.operations import WATCH_KINDS, Chain, Operation, OpKind, Usage
 from bot.core.parsing import parse
 from bot.core.replies import Reply
 from bot.services.deployments import Actor
@@ -35,8 +36,12 @@ def register(bot: DeployBot) -> None:
     ) -> None:
         parsed = parse(command.get("text") or "")
         if isinstance(parsed, Usage):
+            metrics.COMMANDS.labels("usage", "usage").inc()
             await ack(**replies.usage_reply(parsed).payload())
             return
+        metrics.COMMANDS.labels(
+            parsed.kind.value if isinstance(parsed, Operation) else "chain", "received"
+        ).inc()
         if isinstance(parsed, Operation) and parsed.kind is OpKind.HELP:
             await ack(**replies.help_reply(parsed.topic).payload())
             return
@@ -81,6 +86,9 @@ async def run(
                 else f"{label} wasn't connected."
             )
             await deliver(respond, replies.notice(text, public=removed))
+            return
+        if op.kind in WATCH_KINDS and bot.watches is not None:
+            await deliver(respond, await bot.watches.execute(actor, op))
             return
         reply = await bot.service.execute(actor, op)
         await deliver(respond, reply)

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
-from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
-from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.core import modals
+from bot.core.home import CREATE_ACTION
 from bot.services.deployments import Actor
+from bot.services.home import build_home
 
 if TYPE_CHECKING:
     from bot.app import DeployBot
@@ -43,15 +46,34 @@ def register(bot: DeployBot) -> None:
             user_id=str(event.get("user") or ""),
             enterprise_id=context.enterprise_id,
         )
-        reply = await bot.service.providers_reply(actor)
-        intro = SectionBlock(
-            text=MarkdownTextObject(
-                text="*deploybot* runs your deployments on Nosana, Akash and NeuraNET. "
-                "Type `/deploy help` in any channel."
-            )
-        ).to_dict()
-        view = View(type="home", blocks=[intro, *(reply.blocks or [])][:100]).to_dict()
-        await client.views_publish(user_id=actor.user_id, view=view)
+        bot.work.spawn(publish_home(bot, client, actor), name="app_home")
+
+    @app.action(CREATE_ACTION)
+    async def create_from_home(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        await client.views_open(
+            trigger_id=body.get("trigger_id", ""),
+            view=modals.message_view(
+                "Create a deployment",
+                "Creating deployments from Slack isn't available in this version yet. Create it "
+                "on the provider's dashboard; `/deploy watch all` then posts it here as soon as "
+                "it appears, and `/deploy` manages it from then on.",
+            ),
+        )
+
+
+async def publish_home(
+    bot: DeployBot,
+    client: AsyncWebClient,
+    actor: Actor,
+    *,
+    extra_sections: Sequence[dict[str, Any]] = (),
+) -> None:
+    """Build and publish a person's Home tab; ``extra_sections`` is the seam for more parts
+    (approvals waiting for them)."""
+    store = bot.watches.store if bot.watches is not None else None
+    view = await build_home(bot.service, store, actor, extra_sections=extra_sections)
+    await client.views_publish(user_id=actor.user_id, view=view)
 
 
 async def forget(
@@ -70,7 +92,9 @@ async def forget(
     if kind == "app_uninstalled" or tokens.get("bot"):
         team_id = context.team_id or body.get("team_id") or ""
         removed = await bot.service.forget_workspace(team_id, context.enterprise_id)
+        if bot.watches is not None:
+            await bot.watches.store.forget_workspace(team_id, context.enterprise_id)
         log.info("workspace %s cleaned up: %d provider keys deleted", team_id, removed)
 
 
-__all__ = ["forget", "register"]
+__all__ = ["forget", "publish_home", "register"]

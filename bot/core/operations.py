@@ -37,6 +37,10 @@ class OpKind(StrEnum):
     NODES = "nodes"
     BALANCE = "balance"
     DEPOSIT = "deposit"
+    # -- channel notifications (bot/watch) --
+    WATCH = "watch"
+    UNWATCH = "unwatch"
+    WATCHING = "watching"
 
     @property
     def capability(self) -> Capability | None:
@@ -89,6 +93,10 @@ _TARGETED = frozenset(
         OpKind.DEPOSIT,
     }
 )
+
+
+#: Watching deployments: handled by the watch service, not the deployment service.
+WATCH_KINDS = frozenset({OpKind.WATCH, OpKind.UNWATCH, OpKind.WATCHING})
 
 
 class Operation(BaseModel):

@@ -114,6 +114,9 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("nodes", "nodes [gpu=…] [region=…] [min-vram=…] [max-price=…]", "NeuraNET nodes"),
     ("balance", "balance [provider]", "credits, account balance and Akash escrow runway"),
     ("deposit", "deposit <deployment> <usd>", "add funds to a deployment's escrow (Akash)"),
+    ("watch", "watch <deployment|provider|all> [#channel]", "post status changes and alerts"),
+    ("unwatch", "unwatch <deployment|provider|all> [#channel]", "stop posting them"),
+    ("watching", "watching", "what this workspace watches, and the alert thresholds"),
 )
 _DETAILS: dict[str, str] = {
     "list": "Statuses: draft, pending, starting, running, stopping, stopped, failed, "
@@ -126,6 +129,12 @@ _DETAILS: dict[str, str] = {
     "(Akash, YAML); it is checked before anything is sent.",
     "connect": "Opens a form for the API key (never type a key into a command). The key is "
     "checked with the provider, then stored encrypted for this workspace.",
+    "watch": "Posts one message per deployment to the channel (this one unless you name "
+    "another), edited in place as it changes, with each change in its thread; alerts when an "
+    "Akash escrow runs low, a lease or deployment closes, Nosana credits run low or a deployment "
+    "fails, and when it recovers. A provider or `all` includes deployments created later. "
+    "Thresholds for the workspace: `/deploy watch settings runway 12h credits 5` (credits 0: off).",
+    "unwatch": "`/deploy unwatch all` stops every watch of the channel.",
     "chain": "Name the deployment first, then comma-separated steps, run in order: "
     "`/deploy llama start, scale 3, timeout 120`.",
 }

@@ -109,9 +109,7 @@ class WatchedState(Base):
     """The last known state of one deployment (or, with an empty id, of the account)."""
 
     __tablename__ = "watched_states"
-    __table_args__ = (
-        UniqueConstraint("enterprise_id", "team_id", "provider", "deployment_id"),
-    )
+    __table_args__ = (UniqueConstraint("enterprise_id", "team_id", "provider", "deployment_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     enterprise_id: Mapped[str] = mapped_column(String(32), default="", nullable=False)

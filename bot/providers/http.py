@@ -34,6 +34,10 @@ from bot.providers.errors import (
 
 log = logging.getLogger(__name__)
 
+#: Called after every provider call with (provider, seconds, error class name or None):
+#: ``bot.metrics`` registers one for latency and error counts.
+CALL_OBSERVERS: list[Callable[[str, float, str | None], None]] = []
+
 ErrorMapper = Callable[[httpx.Response], ProviderError]
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -151,6 +155,40 @@ class ProviderHTTP:
         expected: tuple[int, ...] = (200, 201, 202, 204),
     ) -> httpx.Response:
         """Send one call (with retries per policy); return the response or raise a ProviderError."""
+        started = time.perf_counter()
+        error: str | None = None
+        try:
+            return await self._request(
+                method,
+                path,
+                params=params,
+                json=json,
+                idempotent=idempotent,
+                timeout=timeout,
+                expected=expected,
+            )
+        except BaseException as exc:
+            error = type(exc).__name__
+            raise
+        finally:
+            elapsed = time.perf_counter() - started
+            for observe in CALL_OBSERVERS:
+                try:
+                    observe(self.provider, elapsed, error)
+                except Exception:  # pragma: no cover - metrics must never break a call
+                    log.debug("a provider call observer failed", exc_info=True)
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None,
+        json: Any,
+        idempotent: bool | None,
+        timeout: httpx.Timeout | float | None,
+        expected: tuple[int, ...],
+    ) -> httpx.Response:
         method = method.upper()
         safe_to_repeat = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
         headers = {k: v.get_secret_value() for k, v in self._auth_headers.items()}
