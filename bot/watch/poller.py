@@ -105,10 +105,16 @@ class Poller:
         self.lease_seconds = lease_seconds or max(60.0, 4 * interval)
         self.clock = clock
         self._slots = asyncio.Semaphore(concurrency)
+        self._synced_at: float | None = None
 
     async def poll_once(self, *, force: bool = False, limit: int = 100) -> CycleStats:
         """Claim the due keys (all unleased keys with ``force``) and poll them."""
-        await self.store.sync_poll_keys()
+        now = self.clock()
+        if self._synced_at is None or now - self._synced_at >= self.interval or force:
+            # Watches sync their keys when they change; this catches providers connected or
+            # disconnected since (once an interval is enough).
+            await self.store.sync_poll_keys()
+            self._synced_at = now
         keys = await self.store.claim_due_keys(
             self.owner, limit=limit, lease_seconds=self.lease_seconds, force=force
         )

@@ -313,3 +313,30 @@ async def test_metrics_and_the_loops_run_and_stop(env: SlackEnv) -> None:
         "deploybot_outbox_depth 0.0",
     ):
         assert name in body, name
+
+
+async def test_a_replica_that_dies_mid_cycle_loses_nothing(env: SlackEnv) -> None:
+    from bot.watch.poller import Poller
+    from bot.watch.store import WatchStore
+
+    await env.command("watch neuranet")
+    now = [1_000_000.0]
+    store = WatchStore(env.storage.engine, clock=lambda: now[0])
+    dead = Poller(store, env.bot.pool, owner="replica-a", lease_seconds=60, clock=lambda: now[0])
+    alive = Poller(store, env.bot.pool, owner="replica-b", lease_seconds=60, clock=lambda: now[0])
+    await alive.poll_once(force=True)  # the baseline
+    env.api("neuranet").force_status(NEURANET_RUNNING, "stopped")
+
+    [key] = await store.claim_due_keys("replica-a", limit=10, lease_seconds=60, force=True)
+    # replica-a dies holding the lease: replica-b can't poll that key until the lease expires.
+    assert (await alive.poll_once(force=True)).keys == []
+    now[0] += 61
+    taken = await alive.poll_once(force=True)
+    assert [k.notifications for k in taken.keys] == [1]
+    # replica-a wakes up and finishes its poll: its results are refused, nothing is doubled.
+    late = await dead.poll_key(key)
+    assert late.error == "lost lease"
+    runner = runner_of(env.bot)
+    await runner.sender.send_once()
+    texts = thread(env, NEURANET_RUNNING)
+    assert len(texts) == 1 and "running → stopped" in texts[0]
