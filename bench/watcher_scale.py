@@ -26,9 +26,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
+import io
 import logging
 import multiprocessing
 import os
+import pstats
 import resource
 import sys
 import tempfile
@@ -226,9 +229,17 @@ async def run_size(args: argparse.Namespace, total: int) -> list[Figures]:
             rows: list[Figures] = []
             try:
                 for label in ("cycle 1 (baseline)", "cycle 2 (steady)"):
+                    profiler = cProfile.Profile() if args.profile and "steady" in label else None
+                    if profiler is not None:
+                        profiler.enable()
                     figures, stats = await measure(
                         label, counter, lambda: poller.poll_once(force=True, limit=10_000)
                     )
+                    if profiler is not None:
+                        profiler.disable()
+                        out = io.StringIO()
+                        pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(25)
+                        print(out.getvalue())
                     figures.pages = stats.list_calls
                     figures.notifications = stats.notifications
                     errors = [k.error for k in stats.keys if k.error]
@@ -325,6 +336,7 @@ def main() -> None:
     parser.add_argument("--naive-limit", type=int, default=5000, help="largest naive run")
     parser.add_argument("--concurrency", type=int, default=4, help="keys polled at once")
     parser.add_argument("--database-url", default=None, help="default: SQLite in a temp dir")
+    parser.add_argument("--profile", action="store_true", help="cProfile the steady cycle")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     print(

@@ -10,11 +10,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 
 from bot.watch.poller import Poller
 from bot.watch.sender import Sender
 
 log = logging.getLogger(__name__)
+
+#: Delivered notifications are kept a week (for support), attributions a month (App Home's
+#: recent actions); pruning runs at most hourly.
+KEEP_SENT = 7 * 86400.0
+KEEP_ATTRIBUTIONS = 30 * 86400.0
+PRUNE_EVERY = 3600.0
 
 
 class WatchRunner:
@@ -33,6 +40,7 @@ class WatchRunner:
         self.send_tick = send_tick
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._pruned_at = 0.0
 
     @property
     def running(self) -> bool:
@@ -53,6 +61,7 @@ class WatchRunner:
             try:
                 if which == "poll":
                     await self.poller.poll_once()
+                    await self._prune()
                 else:
                     await self.sender.send_once()
             except asyncio.CancelledError:
@@ -61,6 +70,18 @@ class WatchRunner:
                 log.exception("the watcher's %s loop failed; trying again", which)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), timeout=tick)
+
+    async def _prune(self) -> None:
+        """Now and then, delete what is no longer needed (any replica may; it is idempotent)."""
+        now = time.time()
+        if now - self._pruned_at < PRUNE_EVERY:
+            return
+        self._pruned_at = now
+        removed = await self.poller.store.prune(
+            sent_before=now - KEEP_SENT, attributed_before=now - KEEP_ATTRIBUTIONS
+        )
+        if removed:
+            log.info("pruned %d delivered notifications and old attributions", removed)
 
     async def stop(self, grace: float = 5.0) -> None:
         self._stop.set()

@@ -121,7 +121,9 @@ class Sender:
             )
             if next_post is None:
                 continue  # another replica is delivering to this channel
-            state = {"next_post": next_post}
+            # A turn ends well before the channel lease does, so no other replica can take
+            # the channel over while this one is still posting.
+            state = {"next_post": next_post, "deadline": self.clock() + self.channel_ttl / 2}
             try:
                 delivered += await self._channel(enterprise_id, team_id, channel_id, state)
             finally:
@@ -165,7 +167,8 @@ class Sender:
 
     async def _pace(self, state: dict[str, float]) -> None:
         wait = state["next_post"] - self.clock()
-        if wait > MAX_PACE_WAIT:
+        if wait > MAX_PACE_WAIT or self.clock() + max(wait, 0) > state["deadline"]:
+            # Wait for the next turn (the channel stays due) rather than outlive the lease.
             raise _Paced
         if wait > 0:
             await self.sleep(wait)

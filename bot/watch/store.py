@@ -203,7 +203,16 @@ class WatchStore:
         """Delete every watcher row of a workspace (after an uninstall)."""
         ent = enterprise_id or ""
         async with self.engine.begin() as conn:
-            for table in (WATCHES, SETTINGS, STATES, OUTBOX, MESSAGES, CHANNELS, LEASES):
+            for table in (
+                WATCHES,
+                SETTINGS,
+                STATES,
+                OUTBOX,
+                MESSAGES,
+                CHANNELS,
+                LEASES,
+                ATTRIBUTIONS,
+            ):
                 await conn.execute(
                     delete(table).where(table.c.team_id == team_id, table.c.enterprise_id == ent)
                 )
@@ -555,6 +564,19 @@ class WatchStore:
                 .limit(limit)
             )
             return list(result.all())
+
+    async def prune(self, *, sent_before: float, attributed_before: float) -> int:
+        """Delete delivered (or dropped) notifications and old attributions; rows deleted."""
+        async with self.engine.begin() as conn:
+            sent = await conn.execute(
+                delete(OUTBOX).where(
+                    OUTBOX.c.state.in_(("sent", "dropped")), OUTBOX.c.created_at < sent_before
+                )
+            )
+            old = await conn.execute(
+                delete(ATTRIBUTIONS).where(ATTRIBUTIONS.c.created_at < attributed_before)
+            )
+        return int(sent.rowcount or 0) + int(old.rowcount or 0)
 
     # -- the outbox ------------------------------------------------------------------------
 
