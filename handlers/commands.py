@@ -39,14 +39,13 @@ def register(bot: DeployBot) -> None:
             metrics.COMMANDS.labels("usage", "usage").inc()
             await ack(**replies.usage_reply(parsed).payload())
             return
-        metrics.COMMANDS.labels(
-            parsed.kind.value if isinstance(parsed, Operation) else "chain", "received"
-        ).inc()
         if isinstance(parsed, Operation) and parsed.kind is OpKind.HELP:
+            metrics.COMMANDS.labels("help", "ok").inc()
             await ack(**replies.help_reply(parsed.topic).payload())
             return
         actor = actor_of(context, command)
         if isinstance(parsed, Operation) and parsed.kind in (OpKind.CONNECT, OpKind.REVISE):
+            metrics.COMMANDS.labels(parsed.kind.value, "form").inc()
             await ack()
             trigger = command.get("trigger_id", "")
             if parsed.kind is OpKind.CONNECT:
@@ -86,14 +85,19 @@ async def run(
                 else f"{label} wasn't connected."
             )
             await deliver(respond, replies.notice(text, public=removed))
+            done.append(True)
             return
         if op.kind in WATCH_KINDS and bot.watches is not None:
             await deliver(respond, await bot.watches.execute(actor, op))
+            done.append(True)
             return
         reply = await bot.service.execute(actor, op)
         await deliver(respond, reply)
+        done.append(True)
 
+    done: list[bool] = []
     await guarded(respond, work, op)
+    metrics.COMMANDS.labels(op.kind.value, "ok" if done else "error").inc()
 
 
 async def deliver(respond: AsyncRespond, reply: Reply) -> None:
@@ -140,9 +144,11 @@ async def run_chain(
     try:
         final = await bot.service.run_chain(actor, chain, progress)
     except Exception as exc:
+        metrics.COMMANDS.labels("chain", "error").inc()
         reply = failure_reply(exc, chain)
         await respond(**reply.payload(), replace_original="ts" not in posted)
         return
+    metrics.COMMANDS.labels("chain", "error" if final.error else "ok").inc()
     await progress(final)
 
 

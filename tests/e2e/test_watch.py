@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -340,3 +341,83 @@ async def test_a_replica_that_dies_mid_cycle_loses_nothing(env: SlackEnv) -> Non
     await runner.sender.send_once()
     texts = thread(env, NEURANET_RUNNING)
     assert len(texts) == 1 and "running → stopped" in texts[0]
+
+
+async def test_a_burst_is_one_update_with_a_reply_per_change(env: SlackEnv) -> None:
+    await env.command(f"watch {NEURANET_RUNNING}")
+    runner = runner_of(env.bot)
+    await cycle(runner)
+    api = env.api("neuranet")
+    api.force_status(NEURANET_RUNNING, "stopped")
+    await runner.poller.poll_once(force=True)
+    api.force_status(NEURANET_RUNNING, "running")
+    await runner.poller.poll_once(force=True)
+    await runner.sender.send_once()
+    [update] = env.calls("chat.update")
+    assert "running" in json.dumps(update.body["blocks"])
+    texts = thread(env, NEURANET_RUNNING)
+    assert len(texts) == 2
+    assert "running → stopped" in texts[0] and "stopped → running" in texts[1]
+    assert "Recovered" in texts[1]
+
+
+async def test_at_most_one_new_post_per_second_per_channel(env: SlackEnv) -> None:
+    await env.command("watch neuranet")
+    runner = runner_of(env.bot)
+    await runner.poller.poll_once(force=True)
+    api = env.api("neuranet")
+    api.force_status(NEURANET_RUNNING, "stopped")
+    api.force_status(NEURANET_FAILED, "running")
+    await runner.poller.poll_once(force=True)
+    offset = [0.0]
+    waits: list[float] = []
+    start = time.time()
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        offset[0] += seconds
+
+    sender = runner.sender
+    sender.pace, sender.sleep = 1.0, sleep
+    sender.clock = lambda: start + offset[0]
+    assert await sender.send_once() == 2
+    stamps = [start + sum(waits[:i]) for i in range(len(waits) + 1)]
+    assert len(env.calls("chat.postMessage")) == 4  # two cards, two replies
+    assert sum(waits) >= 3 - 1e-6 and all(w <= 1.0 + 1e-6 for w in waits)
+    assert stamps == sorted(stamps)
+
+
+async def test_a_channel_that_is_gone_drops_its_notifications(env: SlackEnv) -> None:
+    await env.command(f"watch {NEURANET_RUNNING}")
+    runner = runner_of(env.bot)
+    dropped = metrics.NOTIFICATIONS_DROPPED.labels("channel_not_found")._value.get()
+    env.slack.fail_next("chat.postMessage", status=200, retry_after=None, error="channel_not_found")
+    await cycle(runner)
+    assert posts(env) == []
+    assert metrics.NOTIFICATIONS_DROPPED.labels("channel_not_found")._value.get() == dropped + 1
+    assert await runner.sender.send_once() == 0
+    assert await env.bot.watches.store.outbox_depth() == 0  # type: ignore[union-attr]
+
+
+async def test_commands_are_counted_by_result(env: SlackEnv) -> None:
+    ok = metrics.COMMANDS.labels("watching", "ok")._value.get()
+    bad = metrics.COMMANDS.labels("show", "error")._value.get()
+    usage = metrics.COMMANDS.labels("usage", "usage")._value.get()
+    await env.command("watching")
+    await env.command("show no-such-thing")
+    await env.command("scale")
+    assert metrics.COMMANDS.labels("watching", "ok")._value.get() == ok + 1
+    assert metrics.COMMANDS.labels("show", "error")._value.get() == bad + 1
+    assert metrics.COMMANDS.labels("usage", "usage")._value.get() == usage + 1
+
+
+async def test_prune_keeps_what_is_pending(env: SlackEnv) -> None:
+    await env.command(f"watch {NEURANET_RUNNING}")
+    runner = runner_of(env.bot)
+    await cycle(runner)
+    env.api("neuranet").force_status(NEURANET_RUNNING, "stopped")
+    await runner.poller.poll_once(force=True)  # one pending row
+    store = runner.poller.store
+    removed = await store.prune(sent_before=time.time() + 1, attributed_before=0)
+    assert removed == 1  # the delivered card row
+    assert await store.outbox_depth() == 1
