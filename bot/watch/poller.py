@@ -41,8 +41,16 @@ MAX_PAGES = 5000
 MAX_LOOKUPS = 50
 #: How long after a change made through deploybot a transition is credited to its author.
 ATTRIBUTION_WINDOW = 15 * 60
-_TERMINAL = frozenset(
-    {DeploymentStatus.ARCHIVED.value, DeploymentStatus.CLOSED.value, diff.DELETED}
+#: Statuses of a deployment that is still doing something (worth looking up when unlisted).
+_LIVE = frozenset(
+    s.value
+    for s in (
+        DeploymentStatus.DRAFT,
+        DeploymentStatus.PENDING,
+        DeploymentStatus.STARTING,
+        DeploymentStatus.RUNNING,
+        DeploymentStatus.STOPPING,
+    )
 )
 
 
@@ -222,8 +230,9 @@ class Poller:
                 details=details,
                 announce=dep_id in one_by_one,
             )
-            # Gone: no longer listed and final (or deleted); not looked up again.
-            gone = dep_id not in listed and (d is None or status in _TERMINAL)
+            # Gone: no longer listed and not live (deleted, closed, out of funds on a provider
+            # that lists active deployments only): not looked up again unless it is relisted.
+            gone = dep_id not in listed and (d is None or status not in _LIVE)
             encoded = diff.encode_alerts(alerts)
             if previous is None:
                 new_states.append(StateRow(dep_id, name, status, encoded, gone))
@@ -251,6 +260,8 @@ class Poller:
                 found: Deployment | None = await client.get(dep_id)
             except (NotFoundError, ValidationError):
                 found = None
+            except ProviderError:
+                continue  # look again next cycle
             finally:
                 stats.other_calls += 1
             if found is None:

@@ -215,6 +215,10 @@ async def test_akash_out_of_funds_and_closed_outside(env: SlackEnv) -> None:
     assert "Out of funds" in out and "insufficient" in out
     [closed] = thread(env, AKASH_LOW_RUNWAY)
     assert "→ closed" in closed and "Closed outside deploybot" in closed
+    # Final and unlisted: not looked up again.
+    lookups = akash.count("GET", rf"/v1/deployments/({AKASH_RUNNING}|{AKASH_LOW_RUNWAY})")
+    await cycle(runner)
+    assert akash.count("GET", rf"/v1/deployments/({AKASH_RUNNING}|{AKASH_LOW_RUNWAY})") == lookups
 
 
 async def test_nosana_error_with_event_and_credits_alerts(env: SlackEnv) -> None:
@@ -421,3 +425,24 @@ async def test_prune_keeps_what_is_pending(env: SlackEnv) -> None:
     removed = await store.prune(sent_before=time.time() + 1, attributed_before=0)
     assert removed == 1  # the delivered card row
     assert await store.outbox_depth() == 1
+
+
+async def test_nosana_out_of_credits_carries_the_latest_event(env: SlackEnv) -> None:
+    nosana = env.api("nosana")
+    stopped = next(d for d in nosana.deployments.values() if d.name == "sd-render-batch")
+    await env.command("watch nosana")
+    runner = runner_of(env.bot)
+    await cycle(runner)
+    nosana.set_credits(nosana.demo_api_key, 0)
+    await env.command(f"start {stopped.id}")
+    for _ in range(10):
+        env.clock.advance(30)
+        if nosana.deployment(stopped.id).status == "INSUFFICIENT_FUNDS":
+            break
+    assert nosana.deployment(stopped.id).status == "INSUFFICIENT_FUNDS"
+    await cycle(runner)
+    texts = thread(env, stopped.id)
+    final = texts[-1]
+    assert "→ insufficient funds, by <@U111> via /deploy start" in final
+    assert "Out of funds" in final and "Latest event: “" in final
+    assert "Add funds" not in json.dumps(replies_to(env)[-1].body.get("blocks"))  # no deposits
