@@ -446,3 +446,24 @@ async def test_nosana_out_of_credits_carries_the_latest_event(env: SlackEnv) -> 
     assert "→ insufficient funds, by <@U111> via /deploy start" in final
     assert "Out of funds" in final and "Latest event: “" in final
     assert "Add funds" not in json.dumps(replies_to(env)[-1].body.get("blocks"))  # no deposits
+
+
+async def test_slack_server_errors_back_off_then_give_up(env: SlackEnv) -> None:
+    await env.command(f"watch {NEURANET_RUNNING}")
+    runner = runner_of(env.bot)
+    sender = runner.sender
+    sender.max_attempts = 2
+    now = [time.time()]
+    sender.clock = lambda: now[0]
+    runner.poller.store.clock = lambda: now[0]
+    env.slack.fail_next("chat.postMessage", status=500, retry_after=None, times=5)
+    await cycle(runner)
+    assert await sender.send_once() == 0  # backing off: not due yet
+    assert len(env.slack.calls_to("chat.postMessage", include_failed=True)) == 1
+    now[0] += 3  # after the backoff: tried again, and given up (max_attempts)
+    assert await sender.send_once() == 0
+    assert len(env.slack.calls_to("chat.postMessage", include_failed=True)) == 2
+    now[0] += 300
+    assert await sender.send_once() == 0
+    assert len(env.slack.calls_to("chat.postMessage", include_failed=True)) == 2
+    assert await runner.poller.store.outbox_depth() == 0
