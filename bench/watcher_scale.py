@@ -238,7 +238,8 @@ async def run_size(args: argparse.Namespace, total: int) -> list[Figures]:
                     if profiler is not None:
                         profiler.disable()
                         out = io.StringIO()
-                        pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(25)
+                        stats_ = pstats.Stats(profiler, stream=out)
+                        stats_.sort_stats("tottime").print_stats(20)
                         print(out.getvalue())
                     figures.pages = stats.list_calls
                     figures.notifications = stats.notifications

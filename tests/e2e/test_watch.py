@@ -467,3 +467,14 @@ async def test_slack_server_errors_back_off_then_give_up(env: SlackEnv) -> None:
     assert await sender.send_once() == 0
     assert len(env.slack.calls_to("chat.postMessage", include_failed=True)) == 2
     assert await runner.poller.store.outbox_depth() == 0
+
+
+async def test_an_uninstall_forgets_the_workspace_watches(env: SlackEnv) -> None:
+    await env.command("watch all")
+    runner = runner_of(env.bot)
+    await cycle(runner)
+    store = runner.poller.store
+    assert await store.list_watches(team_id="T111", enterprise_id=None)
+    await env.event({"type": "app_uninstalled"})
+    assert await store.list_watches(team_id="T111", enterprise_id=None) == []
+    assert (await runner.poller.poll_once(force=True)).keys == []
