@@ -37,7 +37,7 @@ from bot.db.models import (
     WatchSettings,
 )
 from bot.providers.models import PROVIDER_NAMES
-from bot.watch.diff import Attribution, Known, Thresholds, decode_alerts
+from bot.watch.diff import Attribution, Known, Thresholds, channels_for, decode_alerts
 
 WATCHES: Table = Watch.__table__  # type: ignore[assignment]
 SETTINGS: Table = WatchSettings.__table__  # type: ignore[assignment]
@@ -182,8 +182,41 @@ class WatchStore:
             conditions.append(WATCHES.c.provider == provider)
         if deployment_id is not None:
             conditions.append(WATCHES.c.deployment_id == deployment_id)
+        ent = enterprise_id or ""
         async with self.engine.begin() as conn:
             result = await conn.execute(delete(WATCHES).where(and_(*conditions)))
+            # What was waiting to be posted there and no watch covers any more is not posted.
+            left = [
+                tuple(r)
+                for r in (
+                    await conn.execute(
+                        select(
+                            WATCHES.c.provider, WATCHES.c.deployment_id, WATCHES.c.channel_id
+                        ).where(
+                            WATCHES.c.team_id == team_id,
+                            WATCHES.c.enterprise_id == ent,
+                            WATCHES.c.channel_id == channel_id,
+                        )
+                    )
+                ).all()
+            ]
+            pending = (
+                await conn.execute(
+                    select(OUTBOX.c.id, OUTBOX.c.provider, OUTBOX.c.deployment_id).where(
+                        OUTBOX.c.team_id == team_id,
+                        OUTBOX.c.enterprise_id == ent,
+                        OUTBOX.c.channel_id == channel_id,
+                        OUTBOX.c.state == "pending",
+                    )
+                )
+            ).all()
+            orphans = [
+                row_id
+                for row_id, provider_, dep in pending
+                if not channels_for(left, provider_, dep)  # type: ignore[arg-type]
+            ]
+            if orphans:
+                await conn.execute(delete(OUTBOX).where(OUTBOX.c.id.in_(orphans)))
         await self.sync_poll_keys(team_id=team_id)
         return int(result.rowcount or 0)
 

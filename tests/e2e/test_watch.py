@@ -478,3 +478,19 @@ async def test_an_uninstall_forgets_the_workspace_watches(env: SlackEnv) -> None
     await env.event({"type": "app_uninstalled"})
     assert await store.list_watches(team_id="T111", enterprise_id=None) == []
     assert (await runner.poller.poll_once(force=True)).keys == []
+
+
+async def test_unwatch_drops_what_was_not_posted_yet(env: SlackEnv) -> None:
+    await env.command("watch neuranet")
+    await env.command("watch akash")
+    runner = runner_of(env.bot)
+    await cycle(runner)
+    env.api("neuranet").force_status(NEURANET_RUNNING, "stopped")
+    await runner.poller.poll_once(force=True)
+    store = runner.poller.store
+    assert await store.outbox_depth() == 1
+    await env.command("unwatch akash")
+    assert await store.outbox_depth() == 1  # still covered by the neuranet watch
+    await env.command("unwatch neuranet")
+    assert await store.outbox_depth() == 0
+    assert await runner.sender.send_once() == 0
