@@ -240,6 +240,9 @@ async def run_size(args: argparse.Namespace, total: int) -> list[Figures]:
                         out = io.StringIO()
                         stats_ = pstats.Stats(profiler, stream=out)
                         stats_.sort_stats("tottime").print_stats(20)
+                        stats_.sort_stats("cumulative").print_stats(
+                            r"watch/|pool.py|keys.py|crypto|list_page|_list_all", 25
+                        )
                         print(out.getvalue())
                     figures.pages = stats.list_calls
                     figures.notifications = stats.notifications

@@ -30,7 +30,15 @@ from bot.services.errors import ServiceError
 from bot.services.pool import ProviderPool
 from bot.watch import diff
 from bot.watch.diff import Change, Known
-from bot.watch.store import LostLease, OutboxRow, PollKey, StateRow, StateUpdate, WatchStore
+from bot.watch.store import (
+    CycleContext,
+    LostLease,
+    OutboxRow,
+    PollKey,
+    StateRow,
+    StateUpdate,
+    WatchStore,
+)
 
 log = logging.getLogger(__name__)
 
@@ -129,19 +137,23 @@ class Poller:
         stats = CycleStats()
         if not keys:
             return stats
+        context = await self.store.cycle_context(keys, self.clock() - ATTRIBUTION_WINDOW)
 
         async def one(key: PollKey) -> None:
             async with self._slots:
-                stats.keys.append(await self.poll_key(key))
+                stats.keys.append(await self.poll_key(key, context))
 
         await asyncio.gather(*(one(k) for k in keys))
         return stats
 
-    async def poll_key(self, key: PollKey) -> PollStats:
+    async def poll_key(self, key: PollKey, context: CycleContext | None = None) -> PollStats:
+        """Poll one claimed key (``context``: what the cycle read for all its keys)."""
         started = time.perf_counter()
         stats = PollStats(provider=key.provider)
         try:
-            await self._poll(key, stats)
+            if context is None:
+                context = await self.store.cycle_context([key], self.clock() - ATTRIBUTION_WINDOW)
+            await self._poll(key, stats, context)
         except LostLease:
             stats.error = "lost lease"
             log.info("another replica recorded %s/%s first", key.team_id, key.provider)
@@ -177,15 +189,13 @@ class Poller:
             cursor = page.next_cursor
         return seen
 
-    async def _poll(self, key: PollKey, stats: PollStats) -> None:
+    async def _poll(self, key: PollKey, stats: PollStats, context: CycleContext) -> None:
         client = await self.pool.get(key.team_id, key.provider, key.enterprise_id or None)  # type: ignore[arg-type]
-        watches = await self.store.watches_for(key)
+        watches, thresholds, credited = context.for_key(key)
         listed = await self._list_all(client, stats)
         stats.deployments = len(listed)
-        thresholds = await self.store.thresholds(key.team_id, key.enterprise_id or None)
         known = await self.store.known_states(key)
         started_at = self.clock()
-        credited = await self.store.attributions(key, started_at - ATTRIBUTION_WINDOW)
 
         new_states: list[StateRow] = []
         updates: list[StateUpdate] = []

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Table, and_, delete, func, insert, or_, select, update
@@ -106,6 +106,26 @@ class Pending:
     reply_blocks: str | None
     card: str | None
     attempts: int
+
+
+@dataclass
+class CycleContext:
+    """What a poll cycle reads once for all its keys (see ``WatchStore.cycle_context``)."""
+
+    watches: dict[tuple[str, str], list[tuple[str, str, str]]] = field(default_factory=dict)
+    thresholds: dict[tuple[str, str], Thresholds] = field(default_factory=dict)
+    attributions: dict[tuple[str, str, str], dict[str, Attribution]] = field(default_factory=dict)
+
+    def for_key(
+        self, key: PollKey
+    ) -> tuple[list[tuple[str, str, str]], Thresholds, dict[str, Attribution]]:
+        team = (key.enterprise_id, key.team_id)
+        watches = [w for w in self.watches.get(team, []) if not w[0] or w[0] == key.provider]
+        return (
+            watches,
+            self.thresholds.get(team, Thresholds()),
+            self.attributions.get((*team, key.provider), {}),
+        )
 
 
 class LostLease(Exception):
@@ -358,16 +378,28 @@ class WatchStore:
             query = query.order_by(LEASES.c.next_due).limit(limit)
             if self.postgres:
                 query = query.with_for_update(skip_locked=True)
-            for row in (await conn.execute(query)).all():
-                result = await conn.execute(
-                    update(LEASES)
-                    .where(LEASES.c.id == row.id, free)
-                    .values(lease_owner=owner, lease_until=now + lease_seconds)
+            rows = {row.id: row for row in (await conn.execute(query)).all()}
+            if not rows:
+                return []
+            # One conditional UPDATE claims them all; the rows it changed carry this stamp.
+            stamp = now + lease_seconds
+            await conn.execute(
+                update(LEASES)
+                .where(LEASES.c.id.in_(list(rows)), free)
+                .values(lease_owner=owner, lease_until=stamp)
+            )
+            mine = await conn.execute(
+                select(LEASES.c.id).where(
+                    LEASES.c.id.in_(list(rows)),
+                    LEASES.c.lease_owner == owner,
+                    LEASES.c.lease_until == stamp,
                 )
-                if result.rowcount == 1:
-                    claimed.append(
-                        PollKey(row.id, row.enterprise_id, row.team_id, row.provider, row.baselined)
-                    )
+            )
+            for (row_id,) in mine.all():
+                row = rows[row_id]
+                claimed.append(
+                    PollKey(row.id, row.enterprise_id, row.team_id, row.provider, row.baselined)
+                )
         return claimed
 
     async def release_key(
@@ -400,6 +432,58 @@ class WatchStore:
 
     # -- what one poll reads ---------------------------------------------------------------
 
+    async def cycle_context(self, keys: Sequence[PollKey], since: float) -> CycleContext:
+        """Watches, thresholds and recent attributions of every claimed key's workspace, read
+        in a few queries for the whole cycle (not a few per key)."""
+        context = CycleContext()
+        teams = sorted({k.team_id for k in keys})
+        async with self.engine.connect() as conn:
+            for start in range(0, len(teams), CHUNK // 4):
+                chunk = teams[start : start + CHUNK // 4]
+                for ent, team, provider, dep, channel in (
+                    await conn.execute(
+                        select(
+                            WATCHES.c.enterprise_id,
+                            WATCHES.c.team_id,
+                            WATCHES.c.provider,
+                            WATCHES.c.deployment_id,
+                            WATCHES.c.channel_id,
+                        ).where(WATCHES.c.team_id.in_(chunk))
+                    )
+                ).all():
+                    context.watches.setdefault((ent, team), []).append((provider, dep, channel))
+                for ent, team, runway, credits in (
+                    await conn.execute(
+                        select(
+                            SETTINGS.c.enterprise_id,
+                            SETTINGS.c.team_id,
+                            SETTINGS.c.runway_hours,
+                            SETTINGS.c.credits_usd,
+                        ).where(SETTINGS.c.team_id.in_(chunk))
+                    )
+                ).all():
+                    context.thresholds[(ent, team)] = Thresholds(float(runway), float(credits))
+                for ent, team, provider, dep, user, via in (
+                    await conn.execute(
+                        select(
+                            ATTRIBUTIONS.c.enterprise_id,
+                            ATTRIBUTIONS.c.team_id,
+                            ATTRIBUTIONS.c.provider,
+                            ATTRIBUTIONS.c.deployment_id,
+                            ATTRIBUTIONS.c.user_id,
+                            ATTRIBUTIONS.c.via,
+                        )
+                        .where(
+                            ATTRIBUTIONS.c.team_id.in_(chunk), ATTRIBUTIONS.c.created_at >= since
+                        )
+                        .order_by(ATTRIBUTIONS.c.created_at, ATTRIBUTIONS.c.id)
+                    )
+                ).all():
+                    context.attributions.setdefault((ent, team, provider), {})[dep] = Attribution(
+                        user, via
+                    )
+        return context
+
     async def known_states(self, key: PollKey) -> dict[str, tuple[int, Known]]:
         """deployment id → (row id, what is known)."""
         async with self.engine.connect() as conn:
@@ -426,32 +510,6 @@ class WatchStore:
                     decoded = cache[alerts] = decode_alerts(alerts)
                 known[dep_id] = (row_id, Known(status, decoded, seq, name, bool(gone)))
             return known
-
-    async def watches_for(self, key: PollKey) -> list[tuple[str, str, str]]:
-        async with self.engine.connect() as conn:
-            result = await conn.execute(
-                select(WATCHES.c.provider, WATCHES.c.deployment_id, WATCHES.c.channel_id).where(
-                    WATCHES.c.team_id == key.team_id,
-                    WATCHES.c.enterprise_id == key.enterprise_id,
-                    or_(WATCHES.c.provider == "", WATCHES.c.provider == key.provider),
-                )
-            )
-            return [tuple(r) for r in result.all()]  # type: ignore[misc]
-
-    async def attributions(self, key: PollKey, since: float) -> dict[str, Attribution]:
-        """The latest attribution per deployment recorded since ``since``."""
-        async with self.engine.connect() as conn:
-            result = await conn.execute(
-                select(ATTRIBUTIONS.c.deployment_id, ATTRIBUTIONS.c.user_id, ATTRIBUTIONS.c.via)
-                .where(
-                    ATTRIBUTIONS.c.team_id == key.team_id,
-                    ATTRIBUTIONS.c.provider == key.provider,
-                    ATTRIBUTIONS.c.enterprise_id == key.enterprise_id,
-                    ATTRIBUTIONS.c.created_at >= since,
-                )
-                .order_by(ATTRIBUTIONS.c.created_at, ATTRIBUTIONS.c.id)
-            )
-            return {d: Attribution(u, v) for d, u, v in result.all()}
 
     # -- what one poll writes --------------------------------------------------------------
 
