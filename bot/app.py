@@ -40,7 +40,7 @@ from bot.background import BackgroundWork
 from bot.config import Settings
 from bot.db.schema import SLACK_BOTS, SLACK_INSTALLATIONS, SLACK_OAUTH_STATES
 from bot.runtime import Storage
-from bot.services.deployments import DeploymentService
+from bot.services.deployments import Actor, DeploymentService
 from bot.services.pool import ProviderPool
 from bot.watch.poller import Poller
 from bot.watch.runner import WatchRunner
@@ -85,6 +85,11 @@ class DeployBot:
     #: Watches and their notifications (``/deploy watch``); the loops run once started.
     watches: WatchService | None = None
     watcher: WatchRunner | None = None
+    #: Extra parts of App Home (the seam for e.g. "approvals waiting for me"): each is called
+    #: with the person and returns Block Kit blocks, placed after the running deployments.
+    home_sections: list[Callable[[Actor], Awaitable[list[dict[str, Any]]]]] = field(
+        default_factory=list
+    )
     #: The bot token of a workspace, for work no Slack request started (the watcher's posts).
     token_for: Callable[[str, str], Awaitable[str | None]] | None = field(default=None, repr=False)
 

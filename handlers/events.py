@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     from bot.app import DeployBot
 
 log = logging.getLogger("deploybot.handlers")
+HOME_PART_BUDGET = 5.0
 
 
 def register(bot: DeployBot) -> None:
@@ -69,10 +71,17 @@ async def publish_home(
     *,
     extra_sections: Sequence[dict[str, Any]] = (),
 ) -> None:
-    """Build and publish a person's Home tab; ``extra_sections`` is the seam for more parts
-    (approvals waiting for them)."""
+    """Build and publish a person's Home tab with ``extra_sections`` and the parts registered
+    in ``bot.home_sections`` (the seam for e.g. the approvals waiting for them; a part that
+    fails or takes over 5 s is left out, the rest is still shown)."""
     store = bot.watches.store if bot.watches is not None else None
-    view = await build_home(bot.service, store, actor, extra_sections=extra_sections)
+    extra = list(extra_sections)
+    for part in bot.home_sections:
+        try:
+            extra.extend(await asyncio.wait_for(part(actor), HOME_PART_BUDGET))
+        except Exception:
+            log.warning("an App Home part failed; showing the rest", exc_info=True)
+    view = await build_home(bot.service, store, actor, extra_sections=extra)
     await client.views_publish(user_id=actor.user_id, view=view)
 
 

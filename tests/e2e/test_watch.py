@@ -12,6 +12,7 @@ import json
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from bot import metrics
 from bot.app import DeployBot, build_bot, web_client
@@ -287,6 +288,15 @@ async def test_watch_commands(env: SlackEnv) -> None:
 
 
 async def test_app_home_shows_providers_running_cost_and_recent_actions(env: SlackEnv) -> None:
+    async def approvals(actor: Any) -> list[dict[str, Any]]:
+        return [
+            {"type": "section", "text": {"type": "mrkdwn", "text": f"APPROVALS {actor.user_id}"}}
+        ]
+
+    async def broken(actor: Any) -> list[dict[str, Any]]:
+        raise RuntimeError("boom")
+
+    env.bot.home_sections.extend([broken, approvals])
     await env.command(f"stop {NEURANET_RUNNING}")
     await env.event({"type": "app_home_opened", "user": MEMBER, "tab": "home"})
     (call,) = await env.slack.wait_for("views.publish")
@@ -295,6 +305,7 @@ async def test_app_home_shows_providers_running_cost_and_recent_actions(env: Sla
     assert "in total" in text and "/h" in text
     assert "My recent actions" in text and f"stop {NEURANET_RUNNING}" in text
     assert "home_create_deployment" in text
+    assert f"APPROVALS {MEMBER}" in text
     assert all(key not in text for key in env.keys.values())
 
 
