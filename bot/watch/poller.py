@@ -29,7 +29,7 @@ from bot.providers.models import Capability, Deployment, DeploymentStatus
 from bot.services.errors import ServiceError
 from bot.services.pool import ProviderPool
 from bot.watch import diff
-from bot.watch.diff import Change, Known
+from bot.watch.diff import Change, Known, Thresholds
 from bot.watch.store import (
     CycleContext,
     LostLease,
@@ -47,6 +47,8 @@ PAGE_SIZE = 100
 MAX_PAGES = 5000
 #: At most this many direct look-ups of deployments that left the list, per key and cycle.
 MAX_LOOKUPS = 50
+#: How often an account's credits are checked (they move slowly; a list walk is every cycle).
+BALANCE_EVERY = 300.0
 #: How long after a change made through deploybot a transition is credited to its author.
 ATTRIBUTION_WINDOW = 15 * 60
 #: Statuses of a deployment that is still doing something (worth looking up when unlisted).
@@ -122,6 +124,8 @@ class Poller:
         self.clock = clock
         self._slots = asyncio.Semaphore(concurrency)
         self._synced_at: float | None = None
+        #: When each key's account balance was last checked, and against which thresholds.
+        self._balance_checked: dict[tuple[str, str, str], tuple[float, Thresholds]] = {}
 
     async def poll_once(self, *, force: bool = False, limit: int = 100) -> CycleStats:
         """Claim the due keys (all unleased keys with ``force``) and poll them."""
@@ -279,12 +283,21 @@ class Poller:
             else:
                 consider(found, dep_id, found.status.value, found.name)
 
-        # The account's credits, where they are watched.
+        # The account's credits, where they are watched: they move slowly, so every
+        # BALANCE_EVERY seconds (and at once when the threshold changed), not every cycle.
+        slot = (key.enterprise_id, key.team_id, key.provider)
+        checked = self._balance_checked.get(slot)
         if (
             key.provider in diff.CREDIT_ALERT_PROVIDERS
             and thresholds.credits_usd > 0
             and Capability.BALANCE in client.capabilities
+            and (
+                checked is None
+                or checked[1] != thresholds
+                or started_at - checked[0] >= BALANCE_EVERY
+            )
         ):
+            self._balance_checked[slot] = (started_at, thresholds)
             try:
                 balance = await client.balance()
                 credits: float | None = float(balance.available_usd)
