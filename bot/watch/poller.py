@@ -143,11 +143,16 @@ class Poller:
             return stats
         context = await self.store.cycle_context(keys, self.clock() - ATTRIBUTION_WINDOW)
 
+        context.batch = set(keys)
+
         async def one(key: PollKey) -> None:
             async with self._slots:
                 stats.keys.append(await self.poll_key(key, context))
 
-        await asyncio.gather(*(one(k) for k in keys))
+        try:
+            await asyncio.gather(*(one(k) for k in keys))
+        finally:
+            await self.store.release_quiet(context.quiet, self.owner)
         return stats
 
     async def poll_key(self, key: PollKey, context: CycleContext | None = None) -> PollStats:
@@ -198,7 +203,9 @@ class Poller:
         watches, thresholds, credited = context.for_key(key)
         listed = await self._list_all(client, stats)
         stats.deployments = len(listed)
-        known = await self.store.known_states(key)
+        known = context.known.get((key.enterprise_id, key.team_id, key.provider))
+        if known is None:
+            known = await self.store.known_states(key)
         started_at = self.clock()
 
         new_states: list[StateRow] = []
@@ -340,6 +347,10 @@ class Poller:
                 )
         stats.changes = len(changes)
         stats.notifications = len(outbox)
+        if not (new_states or updates or outbox) and key in context.batch:
+            # Nothing to write (the common case): the cycle releases these leases together.
+            context.quiet.append((key, started_at + self.interval))
+            return
         await self.store.commit_poll(
             key,
             self.owner,

@@ -115,6 +115,12 @@ class CycleContext:
     watches: dict[tuple[str, str], list[tuple[str, str, str]]] = field(default_factory=dict)
     thresholds: dict[tuple[str, str], Thresholds] = field(default_factory=dict)
     attributions: dict[tuple[str, str, str], dict[str, Attribution]] = field(default_factory=dict)
+    #: Last-known states per (enterprise, team, provider) of the claimed keys.
+    known: dict[tuple[str, str, str], dict[str, tuple[int, Known]]] = field(default_factory=dict)
+    #: Keys polled without anything to write: their leases are released together.
+    quiet: list[tuple[PollKey, float]] = field(default_factory=list)
+    #: The keys whose quiet leases this cycle releases (others commit on their own).
+    batch: set[PollKey] = field(default_factory=set)
 
     def for_key(
         self, key: PollKey
@@ -482,7 +488,84 @@ class WatchStore:
                     context.attributions.setdefault((ent, team, provider), {})[dep] = Attribution(
                         user, via
                     )
+        context.known = await self.known_states_many(keys)
         return context
+
+    async def known_states_many(
+        self, keys: Sequence[PollKey]
+    ) -> dict[tuple[str, str, str], dict[str, tuple[int, Known]]]:
+        """The last-known states of several keys, in a few queries."""
+        wanted = {(k.enterprise_id, k.team_id, k.provider) for k in keys}
+        known: dict[tuple[str, str, str], dict[str, tuple[int, Known]]] = {w: {} for w in wanted}
+        teams = sorted({k.team_id for k in keys})
+        providers = sorted({k.provider for k in keys})
+        cache: dict[str, frozenset[str]] = {}
+        async with self.engine.connect() as conn:
+            for start in range(0, len(teams), CHUNK // 4):
+                result = await conn.execute(
+                    select(
+                        STATES.c.enterprise_id,
+                        STATES.c.team_id,
+                        STATES.c.provider,
+                        STATES.c.id,
+                        STATES.c.deployment_id,
+                        STATES.c.status,
+                        STATES.c.alerts,
+                        STATES.c.seq,
+                        STATES.c.name,
+                        STATES.c.gone,
+                    ).where(
+                        STATES.c.team_id.in_(teams[start : start + CHUNK // 4]),
+                        STATES.c.provider.in_(providers),
+                    )
+                )
+                for (
+                    ent,
+                    team,
+                    provider,
+                    row_id,
+                    dep_id,
+                    status,
+                    alerts,
+                    seq,
+                    name,
+                    gone,
+                ) in result.all():
+                    states = known.get((ent, team, provider))
+                    if states is None:
+                        continue
+                    decoded = cache.get(alerts)
+                    if decoded is None:
+                        decoded = cache[alerts] = decode_alerts(alerts)
+                    states[dep_id] = (row_id, Known(status, decoded, seq, name, bool(gone)))
+        return known
+
+    async def release_quiet(self, keys: Sequence[tuple[PollKey, float]], owner: str) -> None:
+        """Release, in one statement per due time, the leases of keys polled without changes."""
+        if not keys:
+            return
+        now = self.clock()
+        by_due: dict[float, list[int]] = {}
+        for key, next_due in keys:
+            by_due.setdefault(next_due, []).append(key.id)
+        async with self.engine.begin() as conn:
+            for next_due, ids in by_due.items():
+                for start in range(0, len(ids), CHUNK):
+                    await conn.execute(
+                        update(LEASES)
+                        .where(
+                            LEASES.c.id.in_(ids[start : start + CHUNK]),
+                            LEASES.c.lease_owner == owner,
+                        )
+                        .values(
+                            lease_owner=None,
+                            lease_until=None,
+                            next_due=next_due,
+                            baselined=True,
+                            last_polled_at=now,
+                            last_error=None,
+                        )
+                    )
 
     async def known_states(self, key: PollKey) -> dict[str, tuple[int, Known]]:
         """deployment id → (row id, what is known)."""
