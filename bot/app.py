@@ -46,10 +46,15 @@ from bot.db.create_store import CreateStore
 from bot.db.schema import SLACK_BOTS, SLACK_INSTALLATIONS, SLACK_OAUTH_STATES
 from bot.runtime import Storage
 from bot.services.create import CreateService
-from bot.services.deployments import DeploymentService
+from bot.services.deployments import Actor, DeploymentService
 from bot.services.gate import Gate
 from bot.services.pool import ProviderPool
 from bot.services.slack_io import SlackIO
+from bot.watch.poller import Poller
+from bot.watch.runner import WatchRunner
+from bot.watch.sender import Sender
+from bot.watch.service import WatchService
+from bot.watch.store import WatchStore
 
 log = logging.getLogger(__name__)
 
@@ -128,8 +133,51 @@ class DeployBot:
                 log.exception("approval sweep failed; trying again next round")
             await asyncio.sleep(self.settings.approval_sweep_seconds)
 
+    #: Watches and their notifications (``/deploy watch``); the loops run once started.
+    watches: WatchService | None = None
+    watcher: WatchRunner | None = None
+    #: Extra parts of App Home (the seam for e.g. "approvals waiting for me"): each is called
+    #: with the person and returns Block Kit blocks, placed after the running deployments.
+    home_sections: list[Callable[[Actor], Awaitable[list[dict[str, Any]]]]] = field(
+        default_factory=list
+    )
+    #: The bot token of a workspace, for work no Slack request started (the watcher's posts).
+    token_for: Callable[[str, str], Awaitable[str | None]] | None = field(default=None, repr=False)
+
+    def start_watcher(
+        self,
+        *,
+        interval: float | None = None,
+        pace: float = 1.0,
+        poll_tick: float | None = None,
+        send_tick: float = 0.5,
+    ) -> WatchRunner:
+        """Start the poll and send loops (``serve`` and the shell do; tests drive them)."""
+        if self.watcher is None:
+            self.watcher = self.build_watcher(interval=interval, pace=pace)
+            self.watcher.poll_tick = poll_tick or self.watcher.poll_tick
+            self.watcher.send_tick = send_tick
+        self.watcher.start()
+        return self.watcher
+
+    def build_watcher(self, *, interval: float | None = None, pace: float = 1.0) -> WatchRunner:
+        """The poller and sender of this app, not started."""
+        assert self.watches is not None and self.token_for is not None
+        poller = Poller(
+            self.watches.store,
+            self.pool,
+            interval=interval or self.settings.poll_interval,
+        )
+        sender = Sender(
+            self.watches.store, self.token_for, base_url=self.settings.slack_api_url, pace=pace
+        )
+        return WatchRunner(poller, sender)
+
     async def aclose(self, *, drain_timeout: float = 20.0) -> None:
-        """Stop the loops, finish in-flight work (bounded), then close provider clients."""
+        """Stop the watcher and the approval sweeper, finish in-flight work (bounded), then
+        close provider clients."""
+        if self.watcher is not None:
+            await self.watcher.stop()
         for task in self.loops:
             task.cancel()
         await asyncio.gather(*self.loops, return_exceptions=True)
@@ -302,6 +350,18 @@ def build_bot(
     work = BackgroundWork()
     creator = CreateService(CreateStore(storage.engine, storage.keyring), service, settings, work)
     gate.creator = creator
+    watches = WatchService(WatchStore(storage.engine), service)
+    service.recorder = watches
+    gate.watches = watches
+
+    async def token_for(enterprise_id: str, team_id: str) -> str | None:
+        if installation_store is not None:
+            found = await installation_store.async_find_bot(
+                enterprise_id=enterprise_id or None, team_id=team_id
+            )
+            return found.bot_token if found is not None else None
+        return bot_token
+
     bot = DeployBot(
         app=app,
         settings=settings,
@@ -313,6 +373,8 @@ def build_bot(
         create=creator,
         installation_store=installation_store,
         verifier=SignatureVerifier(secret) if secret else None,
+        watches=watches,
+        token_for=token_for,
     )
     from handlers import register_all
 

@@ -58,6 +58,8 @@ class Settings(BaseSettings):
     create_follow_timeout: float = Field(
         600.0, ge=0, validation_alias="DEPLOYBOT_CREATE_FOLLOW_TIMEOUT"
     )
+    #: How often each (workspace, provider) with a watch is polled, in seconds.
+    poll_interval: float = Field(30.0, gt=0, validation_alias="DEPLOYBOT_POLL_INTERVAL")
     port: int = Field(3000, validation_alias="PORT")
     host: str = Field("0.0.0.0", validation_alias="HOST")
 

@@ -18,6 +18,7 @@ from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot import metrics
 from bot.app import DeployBot, build_bot, check_slack_settings, parse_slack_body
 from bot.config import Settings
 from bot.runtime import Storage, open_storage
@@ -54,17 +55,23 @@ async def _resume_create(web_app: web.Application) -> None:
         log.info("resumed %d pending Akash bid waits", resumed)
 
 
-def build_web_app(bot: DeployBot, *, socket_mode: bool = False) -> web.Application:
-    """Bolt's aiohttp application plus request screening, ``/healthz`` and clean shutdown."""
+def build_web_app(
+    bot: DeployBot, *, socket_mode: bool = False, watch: bool = False
+) -> web.Application:
+    """Bolt's aiohttp application plus request screening, ``/healthz``, ``/metrics`` and clean
+    shutdown; with ``watch``, the watcher's poll and send loops run while it serves."""
     web_app = bot.app.web_app(path=EVENTS_PATH)
     web_app.middlewares.append(screen_slack_requests)
     web_app[BOT_KEY] = bot
     web_app.router.add_get("/healthz", healthz)
+    web_app.router.add_get("/metrics", metrics_endpoint)
     web_app.on_startup.append(_tune_gc)
     web_app.on_startup.append(_start_loops)
     web_app.on_startup.append(_resume_create)
     if socket_mode:
         web_app.on_startup.append(_start_socket_mode)
+    if watch:
+        web_app.on_startup.append(_start_watcher)
     web_app.on_shutdown.append(_shutdown)
     return web_app
 
@@ -141,6 +148,27 @@ async def _start_loops(web_app: web.Application) -> None:
     web_app[BOT_KEY].start_loops()
 
 
+async def metrics_endpoint(request: web.Request) -> web.Response:
+    """Prometheus text format; the outbox depth is read from the database (bounded)."""
+    bot = request.app[BOT_KEY]
+    if bot.watches is not None:
+        try:
+            depth = await asyncio.wait_for(bot.watches.store.outbox_depth(), DATABASE_CHECK_TIMEOUT)
+            metrics.OUTBOX_DEPTH.set(depth)
+        except Exception as exc:
+            log.info("could not read the outbox depth: %s", type(exc).__name__)
+    body, content_type = metrics.render()
+    response = web.Response(body=body)
+    response.headers["Content-Type"] = content_type
+    return response
+
+
+async def _start_watcher(web_app: web.Application) -> None:
+    bot = web_app[BOT_KEY]
+    bot.start_watcher()
+    log.info("watcher started (poll every %g s)", bot.settings.poll_interval)
+
+
 async def _start_socket_mode(web_app: web.Application) -> None:
     bot = web_app[BOT_KEY]
     assert bot.settings.slack_app_token is not None
@@ -171,7 +199,7 @@ async def create_server_app(settings: Settings) -> web.Application:
     except Exception:
         await storage.aclose()
         raise
-    return build_web_app(bot, socket_mode=socket_mode)
+    return build_web_app(bot, socket_mode=socket_mode, watch=True)
 
 
 def serve(settings: Settings) -> None:

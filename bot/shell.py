@@ -442,6 +442,8 @@ async def run_shell(
             bot.create.poll_interval = min(bot.create.poll_interval, 1.0)
             bot.create.bid_timeout = min(bot.create.bid_timeout, 60.0)
             bot.create.follow_timeout = min(bot.create.follow_timeout, 20.0)
+        # Watched deployments post their changes to #local as they would to Slack.
+        bot.start_watcher()
         if cluster is not None:
             write(
                 "deploybot shell — Nosana, Akash and NeuraNET sandboxes running "

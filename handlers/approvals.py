@@ -15,6 +15,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core import approvals as msg
+from bot.core.replies import Reply
 from bot.services.deployments import Actor
 from handlers.common import actor_of, failure_reply, input_value
 
@@ -39,6 +40,22 @@ async def _tell(respond: AsyncRespond, note: str | None, *, replace: bool = Fals
         await respond(text=note, response_type="ephemeral", replace_original=replace)
 
 
+def _teller(
+    bot: DeployBot, client: AsyncWebClient, body: dict[str, Any], respond: AsyncRespond
+) -> AsyncRespond:
+    """Clicks in App Home have no response URL: answer those by direct message."""
+    if body.get("response_url"):
+        return respond
+    actor_id = str((body.get("user") or {}).get("id") or "")
+    team_id = str((body.get("team") or {}).get("id") or "")
+
+    async def dm(**message: Any) -> None:
+        if message.get("text"):
+            await bot.gate.slack(client, team_id).dm(actor_id, Reply(text=str(message["text"])))
+
+    return dm  # type: ignore[return-value]
+
+
 def register(bot: DeployBot) -> None:
     app = bot.app
 
@@ -53,6 +70,7 @@ def register(bot: DeployBot) -> None:
         await ack()
         actor = actor_of(context, body)
         request_id, in_dm = _request_id(body), _in_dm(body)
+        respond = _teller(bot, client, body, respond)
 
         async def work() -> None:
             try:
@@ -79,6 +97,7 @@ def register(bot: DeployBot) -> None:
         await ack()
         actor = actor_of(context, body)
         request_id = _request_id(body)
+        respond = _teller(bot, client, body, respond)
 
         async def work() -> None:
             try:
@@ -103,10 +122,21 @@ def register(bot: DeployBot) -> None:
         actor = actor_of(context, body)
         request_id = _request_id(body)
         trigger_id = body.get("trigger_id", "")
+        respond = _teller(bot, client, body, respond)
         bot.work.spawn(
             _open_deny(bot, client, respond, actor, request_id=request_id, trigger_id=trigger_id),
             name=f"deny:{request_id}",
         )
+
+    async def waiting_for_me(actor: Actor) -> list[dict[str, Any]]:
+        slack = await bot.slack_for(actor.team_id, actor.enterprise_id)
+        if slack is None:
+            return []
+        rows = await bot.gate.waiting_for(actor, slack)
+        views = [bot.gate.view_of(row) for row in rows]
+        return msg.home_section(views, [row.message_channel for row in rows])
+
+    bot.home_sections.append(waiting_for_me)
 
     @app.view(msg.DENY_VIEW)
     async def deny_reason(

@@ -10,6 +10,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import metrics
 from bot.core import modals, replies
 from bot.core.operations import Chain, Operation, OpKind, Usage
 from bot.core.parsing import parse
@@ -37,9 +38,11 @@ def register(bot: DeployBot) -> None:
     ) -> None:
         parsed = parse(command.get("text") or "")
         if isinstance(parsed, Usage):
+            metrics.COMMANDS.labels("usage", "usage").inc()
             await ack(**replies.usage_reply(parsed).payload())
             return
         if isinstance(parsed, Operation) and parsed.kind is OpKind.HELP:
+            metrics.COMMANDS.labels("help", "ok").inc()
             await ack(**replies.help_reply(parsed.topic).payload())
             return
         actor = actor_of(context, command)
@@ -50,6 +53,7 @@ def register(bot: DeployBot) -> None:
             bot.work.spawn(create.dispatch(bot, client, respond, actor, parsed, trigger_id=trigger))
             return
         if isinstance(parsed, Operation) and parsed.kind in (OpKind.CONNECT, OpKind.REVISE):
+            metrics.COMMANDS.labels(parsed.kind.value, "form").inc()
             await ack()
             trigger = command.get("trigger_id", "")
             if parsed.kind is OpKind.CONNECT:
@@ -80,8 +84,11 @@ async def run(
     async def work() -> None:
         outcome = await bot.gate.run(actor, op, bot.gate.slack(client, actor.team_id))
         await deliver(respond, outcome.reply)
+        done.append(True)
 
+    done: list[bool] = []
     await guarded(respond, work, op)
+    metrics.COMMANDS.labels(op.kind.value, "ok" if done else "error").inc()
 
 
 async def deliver(respond: AsyncRespond, reply: Reply) -> None:
@@ -130,12 +137,15 @@ async def run_chain(
             actor, chain, bot.gate.slack(client, actor.team_id), progress=progress
         )
     except Exception as exc:
+        metrics.COMMANDS.labels("chain", "error").inc()
         reply = failure_reply(exc, chain)
         await respond(**reply.payload(), replace_original="ts" not in posted)
         return
     if isinstance(outcome, Pending):
+        metrics.COMMANDS.labels("chain", "pending").inc()
         await respond(**outcome.reply.payload(), replace_original=True)
         return
+    metrics.COMMANDS.labels("chain", "error" if outcome.reply.error else "ok").inc()
     await progress(outcome.reply)
 
 

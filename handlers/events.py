@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import re
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
-from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
-from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.core.home import CREATE_ACTION
+from bot.core.operations import Operation, OpKind
+from bot.core.replies import Reply
 from bot.services.deployments import Actor
+from bot.services.home import build_home
+from handlers import create
+from handlers.common import actor_of
 
 if TYPE_CHECKING:
     from bot.app import DeployBot
 
 log = logging.getLogger("deploybot.handlers")
+HOME_PART_BUDGET = 5.0
 
 
 def register(bot: DeployBot) -> None:
@@ -43,15 +52,53 @@ def register(bot: DeployBot) -> None:
             user_id=str(event.get("user") or ""),
             enterprise_id=context.enterprise_id,
         )
-        reply = await bot.service.providers_reply(actor)
-        intro = SectionBlock(
-            text=MarkdownTextObject(
-                text="*deploybot* runs your deployments on Nosana, Akash and NeuraNET. "
-                "Type `/deploy help` in any channel."
+        bot.work.spawn(publish_home(bot, client, actor), name="app_home")
+
+    @app.action(re.compile(rf"^{CREATE_ACTION}_(nosana|akash|neuranet)$"))
+    async def create_from_home(
+        ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+    ) -> None:
+        await ack()
+        actor = actor_of(context, body)
+        provider = ((body.get("actions") or [{}])[0]).get("value") or ""
+        op = Operation(kind=OpKind.CREATE, provider=provider)
+
+        async def tell(**message: Any) -> None:  # Home has no response URL: a DM instead
+            text = str(message.get("text") or "")
+            if text:
+                await bot.gate.slack(client, actor.team_id).dm(actor.user_id, Reply(text=text))
+
+        bot.work.spawn(
+            create.open_create(
+                bot,
+                client,
+                tell,
+                actor,
+                op,
+                trigger_id=body.get("trigger_id", ""),  # type: ignore[arg-type]
             )
-        ).to_dict()
-        view = View(type="home", blocks=[intro, *(reply.blocks or [])][:100]).to_dict()
-        await client.views_publish(user_id=actor.user_id, view=view)
+        )
+
+
+async def publish_home(
+    bot: DeployBot,
+    client: AsyncWebClient,
+    actor: Actor,
+    *,
+    extra_sections: Sequence[dict[str, Any]] = (),
+) -> None:
+    """Build and publish a person's Home tab with ``extra_sections`` and the parts registered
+    in ``bot.home_sections`` (the seam for e.g. the approvals waiting for them; a part that
+    fails or takes over 5 s is left out, the rest is still shown)."""
+    store = bot.watches.store if bot.watches is not None else None
+    extra = list(extra_sections)
+    for part in bot.home_sections:
+        try:
+            extra.extend(await asyncio.wait_for(part(actor), HOME_PART_BUDGET))
+        except Exception:
+            log.warning("an App Home part failed; showing the rest", exc_info=True)
+    view = await build_home(bot.service, store, actor, extra_sections=extra)
+    await client.views_publish(user_id=actor.user_id, view=view)
 
 
 async def forget(
@@ -74,7 +121,9 @@ async def forget(
             await bot.gate.access.forget_workspace(team_id, context.enterprise_id)
         if bot.create is not None:
             await bot.create.store.forget_workspace(team_id, context.enterprise_id)
+        if bot.watches is not None:
+            await bot.watches.store.forget_workspace(team_id, context.enterprise_id)
         log.info("workspace %s cleaned up: %d provider keys deleted", team_id, removed)
 
 
-__all__ = ["forget", "register"]
+__all__ = ["forget", "publish_home", "register"]

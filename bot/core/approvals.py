@@ -270,6 +270,28 @@ def deny_view(request_id: str, summary: str) -> dict[str, Any]:
     }
 
 
+def home_section(
+    views: Sequence[ApprovalView], channels: Sequence[str | None]
+) -> list[dict[str, Any]]:
+    """App Home: the requests this person can approve, with Approve / Deny."""
+    if not views:
+        return [section("*Approvals waiting for you*\nNone right now.")]
+    blocks: list[dict[str, Any]] = [section(f"*Approvals waiting for you* ({len(views)})")]
+    for view, channel in list(zip(views, channels, strict=True))[:10]:
+        where = f" in <#{channel}>" if channel else ""
+        blocks.append(
+            section(
+                f"{RISK_EMOJI[view.risk]} <@{view.requester_id}>{where}: {view.summary}"
+                + (f"\n*Reason:* {escape(view.reason)}" if view.reason else "")
+                + f"\nExpires {when(view.expires_at)}"
+            )
+        )
+        buttons = _buttons(view.request_id, pending=True)
+        buttons["elements"] = buttons["elements"][:2]
+        blocks.append(buttons)
+    return blocks
+
+
 def pending_reply(rows: Sequence[tuple[str, str, str, datetime]]) -> Reply:
     """``/deploy approvals``: (requester, summary, channel, expires) of pending requests."""
     if not rows:

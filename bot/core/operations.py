@@ -47,6 +47,10 @@ class OpKind(StrEnum):
     # creating deployments and templates
     CREATE = "create"
     TEMPLATE = "template"
+    # -- channel notifications (bot/watch) --
+    WATCH = "watch"
+    UNWATCH = "unwatch"
+    WATCHING = "watching"
 
     @property
     def capability(self) -> Capability | None:
@@ -99,6 +103,10 @@ _TARGETED = frozenset(
         OpKind.DEPOSIT,
     }
 )
+
+
+#: Watching deployments: handled by the watch service, not the deployment service.
+WATCH_KINDS = frozenset({OpKind.WATCH, OpKind.UNWATCH, OpKind.WATCHING})
 
 
 class Operation(BaseModel):

@@ -653,6 +653,90 @@ def _p_template(
     raise _Problem(f"Usage: /deploy template {shape}", topic="template")
 
 
+# -- watch / unwatch / watching (channel notifications) --------------------------------------
+
+_CHANNEL_LINK = re.compile(r"^<#([CG][A-Z0-9]{2,30})(?:\|[^>]*)?>$")
+WATCH_SHAPE = "<deployment|provider|all> [#channel]"
+SETTINGS_SHAPE = "settings [runway <hours, e.g. 12h or 2d>] [credits <usd>]"
+
+
+def _channel_arg(args: list[str]) -> str | None:
+    """Take a channel mention (``<#C123|name>``, as Slack escapes it) out of ``args``."""
+    channel: str | None = None
+    for arg in list(args):
+        match = _CHANNEL_LINK.match(arg)
+        if match:
+            channel = match.group(1)
+            args.remove(arg)
+        elif arg.startswith("#") and len(arg) > 1:
+            raise _Problem(
+                f"I can't tell which channel “{arg[:40]}” is: pick it from Slack's # suggestions "
+                "(so it becomes a link), or run the command in that channel."
+            )
+    return channel
+
+
+def _hours(value: str) -> float:
+    match = re.match(r"^(\d{1,5}(?:\.\d+)?)\s*(h|hr|hrs|hours?|d|days?|m|min|mins)?$", value, re.I)
+    if not match:
+        raise _Problem(f"The runway must look like 12, 12h or 2d, not “{value[:40]}”.")
+    amount, unit = float(match.group(1)), (match.group(2) or "h").lower()
+    hours = amount * {"h": 1.0, "d": 24.0, "m": 1 / 60}[unit[:1]]
+    if hours > 24 * 365:
+        raise _Problem("The runway threshold can be a year at most.")
+    return hours
+
+
+def _usd(value: str) -> float:
+    try:
+        amount = float(value.lstrip("$").replace(",", ""))
+    except ValueError:
+        problem = f"Credits must be US dollars (e.g. 5 or 12.50), not “{value[:40]}”."
+        raise _Problem(problem) from None
+    if not 0 <= amount <= 1_000_000:
+        raise _Problem("Credits must be between 0 (off) and 1,000,000 dollars.")
+    return amount
+
+
+def _p_watch(
+    verb: OpKind, args: list[str], provider: ProviderName | None, now: datetime
+) -> Operation:
+    args = list(args)
+    filters: dict[str, str] = {}
+    channel = _channel_arg(args)
+    if channel:
+        filters["channel"] = channel
+    if verb is OpKind.WATCHING:
+        _too_many(verb, args, 0, "[#channel]")
+        return Operation(kind=verb, filters=filters)
+    if verb is OpKind.WATCH and args and args[0].lower() == "settings":
+        rest = args[1:]
+        if len(rest) % 2:
+            raise _Problem(f"Usage: /deploy watch {SETTINGS_SHAPE}", topic="watch")
+        for name, value in zip(rest[::2], rest[1::2], strict=True):
+            match name.lower():
+                case "runway":
+                    filters["runway"] = f"{_hours(value):g}"
+                case "credits":
+                    filters["credits"] = f"{_usd(value):g}"
+                case _:
+                    raise _Problem(
+                        f"Unknown setting “{name[:40]}”. Usage: /deploy watch {SETTINGS_SHAPE}",
+                        topic="watch",
+                    )
+        return Operation(kind=verb, topic="settings", filters=filters)
+    if not args and provider is not None:
+        return Operation(kind=verb, provider=provider, filters=filters)
+    _needs(verb, args, 1, WATCH_SHAPE)
+    _too_many(verb, args, 1, WATCH_SHAPE)
+    what = args[0]
+    if what.lower() == "all":
+        return Operation(kind=verb, topic="all", filters=filters)
+    if _is_provider(what):
+        return Operation(kind=verb, provider=_provider(what), filters=filters)
+    return Operation(kind=verb, provider=provider, target=_target(what), filters=filters)
+
+
 _PARSERS: dict[OpKind, Parser] = {
     OpKind.CREATE: _p_create,
     OpKind.TEMPLATE: _p_template,
@@ -685,4 +769,7 @@ _PARSERS: dict[OpKind, Parser] = {
     OpKind.POLICY: _p_governance,
     OpKind.AUDIT: _p_governance,
     OpKind.APPROVALS: _p_approvals,
+    OpKind.WATCH: _p_watch,
+    OpKind.UNWATCH: _p_watch,
+    OpKind.WATCHING: _p_watch,
 }

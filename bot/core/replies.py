@@ -121,6 +121,9 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("audit", "audit [N] [@person] [deployment] | audit export", "the audit log"),
     ("create", "create [provider] [--template <name>] [field=value …]", "create a deployment"),
     ("template", "template save <name> <deployment> | list | delete <name>", "create templates"),
+    ("watch", "watch <deployment|provider|all> [#channel]", "post status changes and alerts"),
+    ("unwatch", "unwatch <deployment|provider|all> [#channel]", "stop posting them"),
+    ("watching", "watching", "what this workspace watches, and the alert thresholds"),
 )
 _DETAILS: dict[str, str] = {
     "list": "Statuses: draft, pending, starting, running, stopping, stopped, failed, "
@@ -144,6 +147,12 @@ _DETAILS: dict[str, str] = {
     "template": "Templates are per workspace and keep the provider and the form (never keys). "
     "Save from a deployment (`/deploy template save llama llama-prod`) or tick “Also save as "
     "template” in the create form.",
+    "watch": "Posts one message per deployment to the channel (this one unless you name "
+    "another), edited in place as it changes, with each change in its thread; alerts when an "
+    "Akash escrow runs low, a lease or deployment closes, Nosana credits run low or a deployment "
+    "fails, and when it recovers. A provider or `all` includes deployments created later. "
+    "Thresholds for the workspace: `/deploy watch settings runway 12h credits 5` (credits 0: off).",
+    "unwatch": "`/deploy unwatch all` stops every watch of the channel.",
     "chain": "Name the deployment first, then comma-separated steps, run in order: "
     "`/deploy llama start, scale 3, timeout 120`. A chain needs one approval, at its "
     "riskiest step's class.",

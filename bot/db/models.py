@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import (
+    Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -253,3 +255,171 @@ class ProviderCertificate(Base):
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, nullable=False
     )
+
+
+# -- watching deployments and channel notifications (see ``bot/watch``) ------------------------
+# Times the watcher compares in SQL (leases, due times, pacing) are epoch seconds (floats), the
+# same on SQLite and PostgreSQL.
+
+
+class Watch(Base):
+    """A channel watching one deployment, one provider's deployments, or all of them."""
+
+    __tablename__ = "watches"
+    __table_args__ = (
+        UniqueConstraint("enterprise_id", "team_id", "provider", "deployment_id", "channel_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    enterprise_id: Mapped[str] = mapped_column(String(32), default="", nullable=False)
+    team_id: Mapped[str] = mapped_column(String(32), nullable=False, index=True)
+    #: Empty: every connected provider.
+    provider: Mapped[str] = mapped_column(String(16), default="", nullable=False)
+    #: Empty: every deployment of ``provider`` (including ones created later).
+    deployment_id: Mapped[str] = mapped_column(String(128), default="", nullable=False)
+    #: What people called it (a deployment's name), for ``/deploy watching``.
+    label: Mapped[str] = mapped_column(String(200), default="", nullable=False)
+    channel_id: Mapped[str] = mapped_column(String(32), nullable=False)
+    created_by: Mapped[str] = mapped_column(String(64), nullable=False)
+    created_at: Mapped[float] = mapped_column(Float, nullable=False)
+
+
+class WatchSettings(Base):
+    """Per-workspace alert thresholds."""
+
+    __tablename__ = "watch_settings"
+    __table_args__ = (UniqueConstraint("enterprise_id", "team_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    enterprise_id: Mapped[str] = mapped_column(String(32), default="", nullable=False)
+    team_id: Mapped[str] = mapped_column(String(32), nullable=False)
+    #: Akash: alert when a deployment's escrow lasts less than this many hours.
+    runway_hours: Mapped[float] = mapped_column(Float, nullable=False)
+    #: Nosana: alert when the account's credits fall below this many US dollars (0: off).
+    credits_usd: Mapped[float] = mapped_column(Float, nullable=False)
+    updated_by: Mapped[str] = mapped_column(String(64), nullable=False)
+    updated_at: Mapped[float] = mapped_column(Float, nullable=False)
+
+
+class WatchedState(Base):
+    """The last known state of one deployment (or, with an empty id, of the account)."""
+
+    __tablename__ = "watched_states"
+    __table_args__ = (UniqueConstraint("enterprise_id", "team_id", "provider", "deployment_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    enterprise_id: Mapped[str] = mapped_column(String(32), default="", nullable=False)
+    team_id: Mapped[str] = mapped_column(String(32), nullable=False)
+    provider: Mapped[str] = mapped_column(String(16), nullable=False)
+    deployment_id: Mapped[str] = mapped_column(String(128), nullable=False)
+    name: Mapped[str] = mapped_column(String(200), default="", nullable=False)
+    status: Mapped[str] = mapped_column(String(32), nullable=False)
+    #: Alerts currently triggered, comma-separated and sorted ("" when all is well).
+    alerts: Mapped[str] = mapped_column(String(200), default="", nullable=False)
+    #: How many changes were recorded: the notification de-duplication sequence.
+    seq: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    #: The provider no longer lists it (and a direct look-up said it is gone or final).
+    gone: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
+    updated_at: Mapped[float] = mapped_column(Float, nullable=False)
+
+
+class NotificationOutbox(Base):
+    """One notification to deliver: written with the state change, sent exactly once."""
+
+    __tablename__ = "notification_outbox"
+    __table_args__ = (
+        UniqueConstraint(
+            "enterprise_id", "team_id", "provider", "deployment_id", "channel_id", "seq"
+        ),
+        Index("ix_notification_outbox_pending", "state", "not_before"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    enterprise_id: Mapped[str] = mapped_column(String(32), default="", nullable=False)
+    team_id: Mapped[str] = mapped_column(String(32), nullable=False)
+    provider: Mapped[str] = mapped_column(String(16), nullable=False)
+    deployment_id: Mapped[str] = mapped_column(String(128), nullable=False)
+    channel_id: Mapped[str] = mapped_column(String(32), nullable=False)
+    seq: Mapped[int] = mapped_column(Integer, nullable=False)
+    #: The thread reply (mrkdwn) and its blocks (JSON), and the deployment's current card.
+    text: Mapped[str] = mapped_column(Text, nullable=False)
+    reply_blocks: Mapped[str | None] = mapped_column(Text)
+    card: Mapped[str | None] = mapped_column(Text)
+    #: pending → sent, or dropped after too many failures.
+    state: Mapped[str] = mapped_column(String(16), default="pending", nullable=False)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    not_before: Mapped[float] = mapped_column(Float, nullable=False)
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[float] = mapped_column(Float, nullable=False)
+    sent_at: Mapped[float | None] = mapped_column(Float)
+
+
+class DeploymentMessage(Base):
+    """The channel message that shows a deployment's card (edited in place by every replica)."""
+
+    __tablename__ = "deployment_messages"
+    __table_args__ = (
+        UniqueConstraint("enterprise_id", "team_id", "provider", "deployment_id", "channel_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    enterprise_id: Mapped[str] = mapped_column(String(32), default="", nullable=False)
+    team_id: Mapped[str] = mapped_column(String(32), nullable=False)
+    provider: Mapped[str] = mapped_column(String(16), nullable=False)
+    deployment_id: Mapped[str] = mapped_column(String(128), nullable=False)
+    channel_id: Mapped[str] = mapped_column(String(32), nullable=False)
+    ts: Mapped[str] = mapped_column(String(32), nullable=False)
+    posted_at: Mapped[float] = mapped_column(Float, nullable=False)
+
+
+class NotificationChannel(Base):
+    """Per-channel delivery: which replica sends to it now, and when it may post next."""
+
+    __tablename__ = "notification_channels"
+    __table_args__ = (UniqueConstraint("enterprise_id", "team_id", "channel_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    enterprise_id: Mapped[str] = mapped_column(String(32), default="", nullable=False)
+    team_id: Mapped[str] = mapped_column(String(32), nullable=False)
+    channel_id: Mapped[str] = mapped_column(String(32), nullable=False)
+    next_post_at: Mapped[float] = mapped_column(Float, default=0.0, nullable=False)
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[float | None] = mapped_column(Float)
+
+
+class PollLease(Base):
+    """One (workspace, provider key) to poll: who polls it now, and when it is due next."""
+
+    __tablename__ = "poll_leases"
+    __table_args__ = (UniqueConstraint("enterprise_id", "team_id", "provider"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    enterprise_id: Mapped[str] = mapped_column(String(32), default="", nullable=False)
+    team_id: Mapped[str] = mapped_column(String(32), nullable=False)
+    provider: Mapped[str] = mapped_column(String(16), nullable=False)
+    next_due: Mapped[float] = mapped_column(Float, default=0.0, nullable=False)
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[float | None] = mapped_column(Float)
+    #: Whether a first poll recorded the baseline (deployments seen before are not "new").
+    baselined: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
+    last_polled_at: Mapped[float | None] = mapped_column(Float)
+    last_error: Mapped[str | None] = mapped_column(String(200))
+
+
+class ChangeAttribution(Base):
+    """Who changed a deployment through deploybot (the watcher credits them in the thread)."""
+
+    __tablename__ = "change_attributions"
+    __table_args__ = (Index("ix_change_attributions_lookup", "team_id", "provider", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    enterprise_id: Mapped[str] = mapped_column(String(32), default="", nullable=False)
+    team_id: Mapped[str] = mapped_column(String(32), nullable=False)
+    provider: Mapped[str] = mapped_column(String(16), nullable=False)
+    deployment_id: Mapped[str] = mapped_column(String(128), nullable=False)
+    user_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    #: How, e.g. "/deploy stop".
+    via: Mapped[str] = mapped_column(String(64), nullable=False)
+    #: The operation's one-line description ("stop llama"), for App Home's recent actions.
+    summary: Mapped[str] = mapped_column(String(200), default="", nullable=False)
+    created_at: Mapped[float] = mapped_column(Float, nullable=False)

@@ -15,10 +15,11 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import SecretStr
 
+from bot import metrics
 from bot.core import replies
 from bot.core.operations import Chain, Operation, OpKind
 from bot.core.render import PROVIDER_LABEL, deployment_card, deployment_list, escape
@@ -85,6 +86,15 @@ class RevisionForm:
 Progress = Callable[[Reply], Awaitable[None]]
 
 
+class ChangeRecorder(Protocol):
+    """Told about every change deploybot makes to a deployment (after it succeeded), so the
+    watcher can credit the person in the channel ("by @ana via /deploy stop")."""
+
+    async def record_change(
+        self, actor: Actor, op: Operation, provider: ProviderName, deployment_id: str
+    ) -> None: ...
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -96,10 +106,13 @@ class DeploymentService:
         pool: ProviderPool,
         *,
         clock: Callable[[], datetime] = _now,
+        recorder: ChangeRecorder | None = None,
     ) -> None:
         self.keys = keys
         self.pool = pool
         self.clock = clock
+        #: Attribution hook (the watcher's); failures in it never fail the operation.
+        self.recorder = recorder
 
     # -- provider accounts ---------------------------------------------------------------------
 
@@ -316,6 +329,15 @@ class DeploymentService:
 
     async def execute(self, actor: Actor, op: Operation) -> Reply:
         """Run one operation and say how it went (raises ServiceError/ProviderError)."""
+        try:
+            reply = await self._execute(actor, op)
+        except Exception:
+            metrics.OPERATIONS.labels(op.kind.value, "error").inc()
+            raise
+        metrics.OPERATIONS.labels(op.kind.value, "ok").inc()
+        return reply
+
+    async def _execute(self, actor: Actor, op: Operation) -> Reply:
         match op.kind:
             case OpKind.HELP:
                 return replies.help_reply(op.topic)
@@ -401,6 +423,11 @@ class DeploymentService:
             "operation done",
             extra={"op": op.kind.value, "provider": client.name, "deployment": did},
         )
+        if self.recorder is not None:
+            try:
+                await self.recorder.record_change(actor, op, client.name, did)
+            except Exception:
+                log.warning("recording who made a change failed", exc_info=True)
         reply = replies.result_reply(
             op,
             actor.user_id,

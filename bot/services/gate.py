@@ -22,7 +22,7 @@ from typing import Any
 from bot.core import approvals as msg
 from bot.core import replies
 from bot.core.governance import AuditCommand, PolicyCommand, RoleCommand
-from bot.core.operations import Chain, Operation, OpKind
+from bot.core.operations import WATCH_KINDS, Chain, Operation, OpKind
 from bot.core.policy import (
     ADMIN_ONLY,
     ADMINS,
@@ -142,6 +142,8 @@ class Gate:
         self.cache = cache or DirectoryCache()
         #: The create service (set by the app factory): creates and leases pass the gate too.
         self.creator: Any = None
+        #: The watch service (set by the app factory): watch commands pass the gate too.
+        self.watches: Any = None
 
     def slack(self, client: Any, team_id: str = "") -> SlackIO:
         return SlackIO(client, self.cache, team_id)
@@ -215,6 +217,8 @@ class Gate:
             return Done(await self.pending_reply(actor))
         if op.kind.value in ADMIN_ONLY:
             return Done(await self._account(actor, op, slack))
+        if op.kind in WATCH_KINDS and self.watches is not None:
+            return Done(await self._watch(actor, op, slack))
         if op.kind not in replies.MUTATIONS:
             await self._check_read(actor, op)
             return Done(await self.service.execute(actor, op))
@@ -342,6 +346,16 @@ class Gate:
                 )
             return replies.notice(f"{label} wasn't connected.")
         raise ServiceError("Connect a provider with `/deploy connect <provider>`.")
+
+    async def _watch(self, actor: Actor, op: Operation, slack: SlackIO) -> Reply:
+        """Watching only posts what anyone may read; the alert thresholds are admin settings."""
+        if op.kind is OpKind.WATCH and op.topic == "settings" and op.filters:
+            await self.authorize(actor, "watch.settings", slack, what="change alert thresholds")
+            await self._audit(actor, "watch.settings", "allow", "ok", params=dict(op.filters))
+        elif op.provider is not None:
+            await self._check_read(actor, op)
+        reply: Reply = await self.watches.execute(actor, op)
+        return reply
 
     async def record_connect(self, actor: Actor, provider: str, key_hint: str) -> None:
         await self._audit(
@@ -692,6 +706,9 @@ class Gate:
         if not rule.self_approval:
             unique = [u for u in unique if u != row.requester_id]
         return unique
+
+    def view_of(self, row: ApprovalRequest) -> msg.ApprovalView:
+        return self._view(row, [])
 
     def _view(self, row: ApprovalRequest, voters: Sequence[str]) -> msg.ApprovalView:
         return msg.ApprovalView(

@@ -40,7 +40,9 @@ class ProviderPool:
         keys: KeyStore,
         *,
         factory: ProviderFactory = build_provider,
-        max_clients: int = 512,
+        # Above the number of (workspace, provider) keys the watcher polls, or clients (and the
+        # market/node caches in them) would be rebuilt every cycle; they share one TLS context.
+        max_clients: int = 4096,
         client_kwargs: dict[str, Any] | None = None,
     ) -> None:
         self._settings = settings

@@ -444,3 +444,33 @@ async def test_the_same_request_twice_is_filed_once(env: SlackEnv) -> None:
     )
     await ask_to_stop(env)  # once decided, the same request can be filed again
     assert len(request_posts(env)) == 2
+
+
+async def test_app_home_lists_approvals_waiting_for_me_and_approves_from_there(
+    env: SlackEnv,
+) -> None:
+    await ask_to_stop(env)
+    _, request_id = the_request(env)
+    await env.event({"type": "app_home_opened", "user": ADMIN, "tab": "home"})
+    [home] = [c.body for c in env.calls("views.publish") if c.body.get("user_id") == ADMIN]
+    text = json.dumps(home["view"])
+    assert "Approvals waiting for you* (1)" in text and "llama3-chat" in text
+    assert "New Nosana deployment" in text
+    # The requester sees none: nobody waits on them.
+    await env.event({"type": "app_home_opened", "user": MEMBER, "tab": "home"})
+    mine = [c.body for c in env.calls("views.publish") if c.body.get("user_id") == MEMBER][-1]
+    assert "None right now" in json.dumps(mine["view"])
+    # A click in Home has no response URL: the approval still runs, once.
+    await env.post(
+        payloads.block_actions(
+            secret=env.secret,
+            action_id=msg.APPROVE,
+            value=request_id,
+            response_url="",
+            team_id=TEAM,
+            user_id=ADMIN,
+            view={"id": "VHOME", "type": "home"},
+        )
+    )
+    await env.settle()
+    assert stops(env) == 1

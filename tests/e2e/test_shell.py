@@ -133,3 +133,36 @@ async def test_shell_creates_a_nosana_deployment_through_the_form_and_review(
     assert "asks to run a spend operation" in screen
     assert "Approved by @U0SAM" in screen
     assert "shell-llama" in screen and "requested by" in screen
+
+
+async def test_the_shell_shows_watch_notifications(tmp_path: Path) -> None:
+    transcript: list[str] = []
+    #: (line to type, text to wait for on screen before typing it)
+    script = [
+        ("watch llama3-chat", None),
+        ("stop llama3-chat", "Status: 🟢 running"),
+        ("as sam", "asks to run a destructive operation"),  # sam, an admin, approves
+        ("1", "You are now sam."),
+        ("quit", "via /deploy stop"),
+    ]
+
+    async def read(prompt: str) -> str | None:
+        if not script:
+            return None
+        line, wait_for = script.pop(0)
+        for _ in range(150):
+            if wait_for is None or wait_for in "\n".join(transcript):
+                break
+            await asyncio.sleep(0.1)
+        transcript.append(f"{prompt}{line}")
+        return line
+
+    quick = settings(tmp_path).model_copy(update={"poll_interval": 0.3})
+    code = await asyncio.wait_for(
+        run_shell(quick, speed=10, read=read, write=transcript.append), timeout=120
+    )
+    screen = "\n".join(transcript)
+    assert code == 0
+    assert "to watch *llama3-chat*" in screen
+    assert "deploybot → #local (edited):" in screen
+    assert "running → stopping, by @U0LOCAL via /deploy stop" in screen

@@ -272,3 +272,15 @@ async def test_tokens_revoked_user_tokens_only_keeps_keys(oauth: SlackEnv) -> No
     assert await count_rows(oauth, SLACK_INSTALLATIONS, TEAM) == 0
     assert await count_rows(oauth, SLACK_BOTS, TEAM) == 1
     assert len(await oauth.storage.keys.list(team_id=TEAM)) == 3
+
+
+async def test_watch_notifications_use_the_installed_bot_token(oauth: SlackEnv) -> None:
+    token = await install(oauth, TEAM)
+    assert await oauth.bot.token_for("", TEAM) == token  # type: ignore[misc]
+    assert await oauth.bot.token_for("", STRANGER) is None  # type: ignore[misc]
+    await oauth.command("watch dep_rv6sk1wj69")
+    runner = oauth.bot.build_watcher(pace=0.0)
+    await runner.poller.poll_once(force=True)
+    assert await runner.sender.send_once() == 1
+    [post] = oauth.calls("chat.postMessage")
+    assert post.token == token and "dep_rv6sk1wj69" in message_text(post.body)

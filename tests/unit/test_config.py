@@ -67,3 +67,18 @@ def test_database_url_is_secret_in_repr(monkeypatch: pytest.MonkeyPatch) -> None
     settings = Settings()
     assert "hunter2" not in repr(settings)
     assert settings.effective_database_url == "postgres://u:hunter2@db/app"
+
+
+def test_poll_interval_defaults_to_30_seconds_and_must_be_positive(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from pydantic import ValidationError
+
+    monkeypatch.chdir("/")
+    monkeypatch.delenv("DEPLOYBOT_POLL_INTERVAL", raising=False)
+    assert Settings().poll_interval == 30
+    monkeypatch.setenv("DEPLOYBOT_POLL_INTERVAL", "5")
+    assert Settings().poll_interval == 5
+    monkeypatch.setenv("DEPLOYBOT_POLL_INTERVAL", "0")
+    with pytest.raises(ValidationError):
+        Settings()

@@ -1,0 +1,357 @@
+"""How the watcher scales: one poll cycle over K workspaces × M watched deployments.
+
+The sandbox emulators run in a child process (so their CPU does not count), seeded directly
+with ``seed_bulk``: K workspaces, each with one provider key (Nosana, Akash, NeuraNET in turn)
+holding M deployments, every workspace watching ``all`` in one channel. This process runs
+deploybot's real :class:`bot.watch.poller.Poller` (SQLite in a temporary directory unless
+``--database-url``), and reports for each size:
+
+* cycle 1 (the baseline: every deployment recorded) and cycle 2 (steady state, nothing
+  changed) and cycle 3 (``--changes`` deployments changed status in between): wall time, CPU
+  time of this process, provider HTTP calls, list pages, notifications written;
+* the same deployments polled the naive way — one ``GET`` per deployment, compared with an
+  in-memory status map, 16 at a time — as the baseline, in the same run (above
+  ``--naive-limit`` deployments it times a sample and extrapolates, and says so);
+* peak RSS of this process (it only grows: sizes run smallest first).
+
+    .venv/bin/python bench/watcher_scale.py                      # 1k, 10k, 100k
+    .venv/bin/python bench/watcher_scale.py --sizes 1000 --workspaces 3
+    .venv/bin/python bench/watcher_scale.py --database-url postgresql://postgres@127.0.0.1/bench
+
+Targets printed with the figures: 100k watched deployments per cycle in ≤ 10 s of CPU on one
+core; provider calls per cycle equal to the list pages (≥ 50× fewer than the baseline).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import io
+import logging
+import multiprocessing
+import os
+import pstats
+import resource
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from pydantic import SecretStr  # noqa: E402
+
+PROVIDERS = ("nosana", "akash", "neuranet")
+TARGET_CPU_100K = 10.0
+TARGET_CALL_RATIO = 50.0
+NAIVE_CONCURRENCY = 16
+
+
+# -- the sandbox process ---------------------------------------------------------------------
+
+
+def _sandbox_main(conn: Any, workspaces: int, per_workspace: int) -> None:
+    """Child process: seed, serve, answer ``("change", n)`` and ``("stop",)`` messages."""
+    logging.basicConfig(level=logging.WARNING)
+    from bot.sandbox.clock import ManualClock
+    from bot.sandbox.common import RunningSandbox
+    from bot.sandbox.server import build_sandboxes
+
+    async def main() -> None:
+        clock = ManualClock()
+        apis = {api.name: api for api in build_sandboxes(clock, seed=False)}
+        keys: list[tuple[str, str]] = []
+        seeded: dict[str, list[str]] = {}
+        started = time.perf_counter()
+        for i in range(workspaces):
+            provider = PROVIDERS[i % len(PROVIDERS)]
+            api: Any = apis[provider]
+            if provider == "nosana":
+                key = api.add_api_key(credits_usd=1000).api_key
+                ids = api.seed_bulk(key, per_workspace)
+            elif provider == "akash":
+                key = api.add_api_key()
+                ids = api.seed_bulk(key, per_workspace)
+            else:
+                key = api.add_api_key()
+                ids = api.seed_bulk(key, per_workspace)
+            keys.append((provider, key))
+            seeded[key] = ids
+        seed_seconds = time.perf_counter() - started
+        servers = {name: RunningSandbox(api) for name, api in apis.items()}
+        for server in servers.values():
+            await server.start()
+        conn.send(
+            {
+                "urls": {name: s.base_url for name, s in servers.items()},
+                "keys": keys,
+                "ids": seeded,
+                "seed_seconds": seed_seconds,
+            }
+        )
+        loop = asyncio.get_running_loop()
+        while True:
+            message = await loop.run_in_executor(None, conn.recv)
+            if message[0] == "stop":
+                break
+            if message[0] == "change":
+                changed = 0
+                for provider, key in keys:
+                    api = apis[provider]
+                    for dep_id in seeded[key][: message[1]]:
+                        if provider == "nosana":
+                            api.force_status(dep_id, "ERROR")
+                        elif provider == "neuranet":
+                            api.force_status(dep_id, "stopping")
+                        else:
+                            api.force_close(dep_id)
+                        changed += 1
+                conn.send(changed)
+        for server in servers.values():
+            await server.stop()
+
+    asyncio.run(main())
+
+
+# -- measuring -------------------------------------------------------------------------------
+
+
+@dataclass
+class Figures:
+    label: str
+    wall: float
+    cpu: float
+    calls: int
+    pages: int = 0
+    notifications: int = 0
+    note: str = ""
+
+
+class CallCounter:
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, provider: str, seconds: float, error: str | None) -> None:
+        self.calls += 1
+
+
+async def measure(
+    label: str, counter: CallCounter, work: Callable[[], Awaitable[Any]]
+) -> tuple[Figures, Any]:
+    calls = counter.calls
+    cpu, wall = time.process_time(), time.perf_counter()
+    result = await work()
+    figures = Figures(
+        label, time.perf_counter() - wall, time.process_time() - cpu, counter.calls - calls
+    )
+    return figures, result
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+async def run_size(args: argparse.Namespace, total: int) -> list[Figures]:
+    from bot.config import Settings
+    from bot.db.keys import KeyStore
+    from bot.providers import http as provider_http
+    from bot.providers.errors import ProviderError
+    from bot.runtime import open_storage
+    from bot.services.pool import ProviderPool
+    from bot.watch.poller import Poller
+    from bot.watch.store import WatchStore
+
+    workspaces = args.workspaces
+    per_workspace = max(1, total // workspaces)
+    parent, child = multiprocessing.Pipe()
+    process = multiprocessing.get_context("spawn").Process(
+        target=_sandbox_main, args=(child, workspaces, per_workspace), daemon=True
+    )
+    process.start()
+    try:
+        info = parent.recv()
+        print(
+            f"\n== {workspaces} workspaces × {per_workspace:,} deployments "
+            f"= {workspaces * per_workspace:,} watched (sandbox seeded in "
+            f"{info['seed_seconds']:.1f} s, in its own process)"
+        )
+        with tempfile.TemporaryDirectory() as tmp:
+            url = args.database_url or f"sqlite:///{tmp}/bench.db"
+            settings = Settings(
+                NOSANA_API_URL=info["urls"]["nosana"],
+                AKASH_API_URL=info["urls"]["akash"],
+                NEURANET_API_URL=info["urls"]["neuranet"],
+                DATABASE_URL=SecretStr(url),
+                DEPLOYBOT_DATA_DIR=Path(tmp),
+                DEPLOYBOT_ENCRYPTION_KEYS=SecretStr("Zm9yLXRlc3RzLW9ubHktMzItYnl0ZXMtbG9uZy1rZXk="),
+            )
+            storage = await open_storage(settings)
+            if args.database_url:  # start from empty watcher tables
+                from sqlalchemy import text
+
+                async with storage.engine.begin() as conn:
+                    for table in (
+                        "watches",
+                        "watched_states",
+                        "notification_outbox",
+                        "poll_leases",
+                        "provider_keys",
+                    ):
+                        await conn.execute(text(f"DELETE FROM {table}"))
+            keys: KeyStore = storage.keys
+            store = WatchStore(storage.engine)
+            teams: list[tuple[str, str, str]] = []
+            for i, (provider, key) in enumerate(info["keys"]):
+                team = f"TBENCH{i:04d}"
+                await keys.put(
+                    team_id=team, provider=provider, api_key=SecretStr(key), connected_by="U1"
+                )
+                await store.add_watch(
+                    team_id=team,
+                    enterprise_id=None,
+                    provider="",
+                    deployment_id="",
+                    label="",
+                    channel_id="CBENCH",
+                    user_id="U1",
+                )
+                teams.append((team, provider, key))
+            pool = ProviderPool(settings, keys)
+            poller = Poller(store, pool, interval=30, concurrency=args.concurrency)
+            counter = CallCounter()
+            provider_http.CALL_OBSERVERS.append(counter)
+            rows: list[Figures] = []
+            try:
+                for label in ("cycle 1 (baseline)", "cycle 2 (steady)"):
+                    profiler = cProfile.Profile() if args.profile and "steady" in label else None
+                    if profiler is not None:
+                        profiler.enable()
+                    figures, stats = await measure(
+                        label, counter, lambda: poller.poll_once(force=True, limit=10_000)
+                    )
+                    if profiler is not None:
+                        profiler.disable()
+                        out = io.StringIO()
+                        stats_ = pstats.Stats(profiler, stream=out)
+                        stats_.sort_stats("tottime").print_stats(20)
+                        stats_.sort_stats("cumulative").print_stats(
+                            r"watch/|pool.py|keys.py|crypto|list_page|_list_all", 25
+                        )
+                        print(out.getvalue())
+                    figures.pages = stats.list_calls
+                    figures.notifications = stats.notifications
+                    errors = [k.error for k in stats.keys if k.error]
+                    if errors:
+                        figures.note = f"errors: {errors[:3]}"
+                    rows.append(figures)
+                if args.changes:
+                    parent.send(("change", args.changes))
+                    changed = parent.recv()
+                    figures, stats = await measure(
+                        f"cycle 3 ({changed} changed)",
+                        counter,
+                        lambda: poller.poll_once(force=True, limit=10_000),
+                    )
+                    figures.pages = stats.list_calls
+                    figures.notifications = stats.notifications
+                    rows.append(figures)
+
+                # The naive poller: one GET per deployment.
+                every = [
+                    (team, provider, dep)
+                    for team, provider, key in teams
+                    for dep in info["ids"][key]
+                ]
+                sample = every
+                note = ""
+                if len(every) > args.naive_limit:
+                    step = len(every) / args.naive_limit
+                    sample = [every[int(i * step)] for i in range(args.naive_limit)]
+                    note = f"timed on {len(sample):,}, extrapolated ×{len(every) / len(sample):.0f}"
+                statuses: dict[str, str] = {}
+                slots = asyncio.Semaphore(NAIVE_CONCURRENCY)
+
+                async def naive_one(team: str, provider: str, dep: str) -> None:
+                    async with slots:
+                        client = await pool.get(team, provider)  # type: ignore[arg-type]
+                        try:
+                            found = await client.get(dep)
+                        except ProviderError:
+                            return
+                        if statuses.get(dep) != found.status.value:
+                            statuses[dep] = found.status.value
+
+                async def naive() -> None:
+                    await asyncio.gather(*(naive_one(*item) for item in sample))
+
+                figures, _ = await measure("naive (GET each)", counter, naive)
+                if sample is not every:
+                    scale = len(every) / len(sample)
+                    figures.wall *= scale
+                    figures.cpu *= scale
+                    figures.calls = round(figures.calls * scale)
+                figures.note = note
+                rows.append(figures)
+            finally:
+                provider_http.CALL_OBSERVERS.remove(counter)
+                await pool.aclose()
+                await storage.aclose()
+        return rows
+    finally:
+        parent.send(("stop",))
+        process.join(timeout=30)
+        if process.is_alive():
+            process.terminate()
+
+
+def report(total: int, rows: list[Figures]) -> None:
+    print(f"{'':24} {'wall s':>8} {'CPU s':>8} {'calls':>9} {'pages':>7} {'notifs':>7}")
+    for r in rows:
+        print(
+            f"{r.label:24} {r.wall:8.2f} {r.cpu:8.2f} {r.calls:9,} {r.pages:7,} "
+            f"{r.notifications:7,}  {r.note}"
+        )
+    steady = next(r for r in rows if r.label.startswith("cycle 2"))
+    naive = next(r for r in rows if r.label.startswith("naive"))
+    ratio = naive.calls / steady.calls if steady.calls else float("inf")
+    print(
+        f"steady cycle: {steady.calls:,} provider calls for {steady.pages:,} list pages; "
+        f"naive: {naive.calls:,} calls ({ratio:.0f}× more; target ≥ {TARGET_CALL_RATIO:.0f}×)"
+    )
+    if total >= 100_000:
+        verdict = "meets" if steady.cpu <= TARGET_CPU_100K else "misses"
+        print(
+            f"CPU per steady cycle {steady.cpu:.2f} s: {verdict} the ≤ {TARGET_CPU_100K:g} s target"
+        )
+    print(f"peak RSS of this process so far: {peak_rss_mb():.0f} MB")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="1000,10000,100000", help="watched deployments")
+    parser.add_argument("--workspaces", type=int, default=10, help="K workspaces (default 10)")
+    parser.add_argument("--changes", type=int, default=10, help="changed per workspace, cycle 3")
+    parser.add_argument("--naive-limit", type=int, default=5000, help="largest naive run")
+    parser.add_argument("--concurrency", type=int, default=4, help="keys polled at once")
+    parser.add_argument("--database-url", default=None, help="default: SQLite in a temp dir")
+    parser.add_argument("--profile", action="store_true", help="cProfile the steady cycle")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    print(
+        f"watcher_scale: python {sys.version.split()[0]}, {os.cpu_count()} CPUs, "
+        f"load {os.getloadavg()[0]:.2f}"
+    )
+    for size in (int(s) for s in args.sizes.split(",") if s.strip()):
+        rows = asyncio.run(run_size(args, size))
+        report(size, rows)
+    print(f"load average at the end: {os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()

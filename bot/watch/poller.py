@@ -1,0 +1,438 @@
+"""The poller: one list walk per (workspace, provider) key, a diff, one transaction.
+
+Per claimed key: every page of the provider's deployment list (largest page size), the
+last-known states from the database, the decisions of :mod:`bot.watch.diff`, and then one
+transaction that records new and changed states, writes the notifications to the outbox and
+releases the lease. Provider calls per cycle are the list pages, plus only what a change needs:
+a direct look-up of a watched deployment that left the list (Akash lists active ones only), the
+latest event of a deployment that just failed (Nosana), and the account balance where credits
+are watched (one call per key).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from bot import metrics
+from bot.core.render import PROVIDER_LABEL, action_value, clip, deployment_card, escape
+from bot.providers.base import BaseProvider
+from bot.providers.errors import NotFoundError, ProviderError, ValidationError
+from bot.providers.models import Capability, Deployment, DeploymentStatus
+from bot.services.errors import ServiceError
+from bot.services.pool import ProviderPool
+from bot.watch import diff
+from bot.watch.diff import Change, Known, Thresholds
+from bot.watch.store import (
+    CycleContext,
+    LostLease,
+    OutboxRow,
+    PollKey,
+    StateRow,
+    StateUpdate,
+    WatchStore,
+)
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 100
+#: Page walks stop here (100k deployments at 100 a page, with room to spare).
+MAX_PAGES = 5000
+#: At most this many direct look-ups of deployments that left the list, per key and cycle.
+MAX_LOOKUPS = 50
+#: How often an account's credits are checked (they move slowly; a list walk is every cycle).
+BALANCE_EVERY = 300.0
+#: How long after a change made through deploybot a transition is credited to its author.
+ATTRIBUTION_WINDOW = 15 * 60
+#: Statuses of a deployment that is still doing something (worth looking up when unlisted).
+_LIVE = frozenset(
+    s.value
+    for s in (
+        DeploymentStatus.DRAFT,
+        DeploymentStatus.PENDING,
+        DeploymentStatus.STARTING,
+        DeploymentStatus.RUNNING,
+        DeploymentStatus.STOPPING,
+    )
+)
+
+
+@dataclass
+class PollStats:
+    """What one key's poll did (the benchmark and the tests read these)."""
+
+    provider: str = ""
+    list_calls: int = 0
+    other_calls: int = 0
+    deployments: int = 0
+    changes: int = 0
+    notifications: int = 0
+    seconds: float = 0.0
+    error: str | None = None
+
+    @property
+    def calls(self) -> int:
+        return self.list_calls + self.other_calls
+
+
+@dataclass
+class CycleStats:
+    keys: list[PollStats] = field(default_factory=list)
+
+    @property
+    def calls(self) -> int:
+        return sum(k.calls for k in self.keys)
+
+    @property
+    def list_calls(self) -> int:
+        return sum(k.list_calls for k in self.keys)
+
+    @property
+    def deployments(self) -> int:
+        return sum(k.deployments for k in self.keys)
+
+    @property
+    def notifications(self) -> int:
+        return sum(k.notifications for k in self.keys)
+
+
+class Poller:
+    def __init__(
+        self,
+        store: WatchStore,
+        pool: ProviderPool,
+        *,
+        interval: float = 30.0,
+        owner: str | None = None,
+        lease_seconds: float | None = None,
+        concurrency: int = 4,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self.pool = pool
+        self.interval = interval
+        self.owner = owner or f"poller-{uuid.uuid4().hex[:12]}"
+        #: A lease outlives a slow cycle but not a dead replica by much.
+        self.lease_seconds = lease_seconds or max(60.0, 4 * interval)
+        self.clock = clock
+        self._slots = asyncio.Semaphore(concurrency)
+        self._synced_at: float | None = None
+        #: When each key's account balance was last checked, and against which thresholds.
+        self._balance_checked: dict[tuple[str, str, str], tuple[float, Thresholds]] = {}
+
+    async def poll_once(self, *, force: bool = False, limit: int = 100) -> CycleStats:
+        """Claim the due keys (all unleased keys with ``force``) and poll them."""
+        now = self.clock()
+        if self._synced_at is None or now - self._synced_at >= self.interval or force:
+            # Watches sync their keys when they change; this catches providers connected or
+            # disconnected since (once an interval is enough).
+            await self.store.sync_poll_keys()
+            self._synced_at = now
+        keys = await self.store.claim_due_keys(
+            self.owner, limit=limit, lease_seconds=self.lease_seconds, force=force
+        )
+        stats = CycleStats()
+        if not keys:
+            return stats
+        context = await self.store.cycle_context(keys, self.clock() - ATTRIBUTION_WINDOW)
+
+        context.batch = set(keys)
+
+        async def one(key: PollKey) -> None:
+            async with self._slots:
+                stats.keys.append(await self.poll_key(key, context))
+
+        try:
+            await asyncio.gather(*(one(k) for k in keys))
+        finally:
+            await self.store.release_quiet(context.quiet, self.owner)
+        return stats
+
+    async def poll_key(self, key: PollKey, context: CycleContext | None = None) -> PollStats:
+        """Poll one claimed key (``context``: what the cycle read for all its keys)."""
+        started = time.perf_counter()
+        stats = PollStats(provider=key.provider)
+        try:
+            if context is None:
+                context = await self.store.cycle_context([key], self.clock() - ATTRIBUTION_WINDOW)
+            await self._poll(key, stats, context)
+        except LostLease:
+            stats.error = "lost lease"
+            log.info("another replica recorded %s/%s first", key.team_id, key.provider)
+        except (ProviderError, ServiceError) as exc:
+            stats.error = exc.message
+            metrics.POLL_ERRORS.labels(key.provider).inc()
+            log.info("polling %s/%s failed: %s", key.team_id, key.provider, exc.message)
+            await self.store.release_key(
+                key, self.owner, next_due=self.clock() + self.interval, error=exc.message
+            )
+        except Exception as exc:
+            stats.error = type(exc).__name__
+            metrics.POLL_ERRORS.labels(key.provider).inc()
+            log.exception("polling %s/%s failed", key.team_id, key.provider)
+            await self.store.release_key(
+                key, self.owner, next_due=self.clock() + self.interval, error=type(exc).__name__
+            )
+        finally:
+            stats.seconds = time.perf_counter() - started
+            metrics.POLL_CYCLE.labels(key.provider).observe(stats.seconds)
+        return stats
+
+    async def _list_all(self, client: BaseProvider, stats: PollStats) -> dict[str, Deployment]:
+        seen: dict[str, Deployment] = {}
+        cursor: str | None = None
+        for _ in range(MAX_PAGES):
+            page = await client.list_page(cursor=cursor, limit=PAGE_SIZE)
+            stats.list_calls += 1
+            for deployment in page.items:
+                seen.setdefault(deployment.id, deployment)
+            if not page.next_cursor or page.next_cursor == cursor:
+                break
+            cursor = page.next_cursor
+        return seen
+
+    async def _poll(self, key: PollKey, stats: PollStats, context: CycleContext) -> None:
+        client = await self.pool.get(key.team_id, key.provider, key.enterprise_id or None)  # type: ignore[arg-type]
+        watches, thresholds, credited = context.for_key(key)
+        listed = await self._list_all(client, stats)
+        stats.deployments = len(listed)
+        known = context.known.get((key.enterprise_id, key.team_id, key.provider))
+        if known is None:
+            known = await self.store.known_states(key)
+        started_at = self.clock()
+
+        new_states: list[StateRow] = []
+        updates: list[StateUpdate] = []
+        changes: list[tuple[Change, Deployment | None, Known | None]] = []
+        runway_of = client.funds_runway
+        one_by_one = {w[1] for w in watches if w[1]}
+        baselined = key.baselined
+
+        def consider(d: Deployment | None, dep_id: str, status: str, name: str) -> None:
+            entry = known.get(dep_id)
+            previous = entry[1] if entry is not None else None
+            attribution = credited.get(dep_id)
+            runway = runway_of(d) if d is not None else None
+            alerts = diff.deployment_alerts(
+                key.provider,
+                status,
+                runway,
+                thresholds,
+                previous,
+                attributed=attribution is not None,
+            )
+            if (
+                previous is not None
+                and previous.status == status
+                and previous.alerts == alerts
+                and not previous.gone
+            ):
+                return  # the common case: nothing changed
+            details: dict[str, str] = {"threshold": f"{thresholds.runway_hours:g}"}
+            if runway is not None:
+                details["runway_hours"] = f"{runway.total_seconds() / 3600:.1f}"
+            if d is not None:
+                details["raw_status"] = d.raw_status
+            change = diff.assess(
+                dep_id,
+                name,
+                status,
+                alerts,
+                previous,
+                baselined=baselined,
+                attribution=attribution,
+                details=details,
+                announce=dep_id in one_by_one,
+            )
+            # Gone: no longer listed and not live (deleted, closed, out of funds on a provider
+            # that lists active deployments only): not looked up again unless it is relisted.
+            gone = dep_id not in listed and (d is None or status not in _LIVE)
+            encoded = diff.encode_alerts(alerts)
+            if previous is None:
+                new_states.append(StateRow(dep_id, name, status, encoded, gone))
+                if change is not None:
+                    # A deployment created since the baseline: its row starts at seq 0 and its
+                    # announcement is change 1, recorded by a follow-up update.
+                    updates.append(StateUpdate(dep_id, 0, name, status, encoded, gone))
+                    changes.append((change, d, None))
+                return
+            updates.append(StateUpdate(dep_id, previous.seq, name, status, encoded, gone))
+            if change is not None and not change.details.get("silent"):
+                changes.append((change, d, previous))
+
+        for dep_id, d in listed.items():
+            consider(d, dep_id, d.status.value, d.name)
+
+        # Watched deployments that left the list: a direct look-up says what became of them.
+        missing = [
+            dep_id
+            for dep_id, (_, k) in known.items()
+            if dep_id and dep_id not in listed and not k.gone
+        ]
+        for dep_id in missing[:MAX_LOOKUPS]:
+            try:
+                found: Deployment | None = await client.get(dep_id)
+            except (NotFoundError, ValidationError):
+                found = None
+            except ProviderError:
+                continue  # look again next cycle
+            finally:
+                stats.other_calls += 1
+            if found is None:
+                consider(None, dep_id, diff.DELETED, known[dep_id][1].name)
+            else:
+                consider(found, dep_id, found.status.value, found.name)
+
+        # The account's credits, where they are watched: they move slowly, so every
+        # BALANCE_EVERY seconds (and at once when the threshold changed), not every cycle.
+        slot = (key.enterprise_id, key.team_id, key.provider)
+        checked = self._balance_checked.get(slot)
+        if (
+            key.provider in diff.CREDIT_ALERT_PROVIDERS
+            and thresholds.credits_usd > 0
+            and Capability.BALANCE in client.capabilities
+            and (
+                checked is None
+                or checked[1] != thresholds
+                or started_at - checked[0] >= BALANCE_EVERY
+            )
+        ):
+            self._balance_checked[slot] = (started_at, thresholds)
+            try:
+                balance = await client.balance()
+                credits: float | None = float(balance.available_usd)
+            except ProviderError:
+                credits = None
+            stats.other_calls += 1
+            entry = known.get("")
+            account = diff.account_change(
+                key.provider, credits, thresholds, entry[1] if entry else None
+            )
+            if account is not None:
+                encoded = diff.encode_alerts(account.alerts)
+                if entry is None:
+                    new_states.append(StateRow("", account.name, "ok", encoded))
+                    updates.append(StateUpdate("", 0, account.name, "ok", encoded, False))
+                else:
+                    updates.append(
+                        StateUpdate("", entry[1].seq, account.name, "ok", encoded, False)
+                    )
+                if account.triggered or account.recovered:
+                    changes.append((account, None, entry[1] if entry else None))
+
+        outbox: list[OutboxRow] = []
+        now_dt = datetime.fromtimestamp(self.clock(), UTC)
+        for change, d, previous in changes:
+            channels = diff.channels_for(watches, key.provider, change.deployment_id)
+            if not channels:
+                continue
+            if d is not None and any(
+                a in ("failed", "insufficient_funds") for a in change.triggered
+            ):
+                event = await self._latest_event(client, d, stats)
+                if event:
+                    change.details["event"] = event
+            seq = (previous.seq if previous is not None else 0) + 1
+            text, reply_blocks, card = _render(change, d, client, key.provider, now_dt)
+            for channel in channels:
+                outbox.append(
+                    OutboxRow(change.deployment_id, channel, seq, text, reply_blocks, card)
+                )
+        stats.changes = len(changes)
+        stats.notifications = len(outbox)
+        if not (new_states or updates or outbox) and key in context.batch:
+            # Nothing to write (the common case): the cycle releases these leases together.
+            context.quiet.append((key, started_at + self.interval))
+            return
+        await self.store.commit_poll(
+            key,
+            self.owner,
+            next_due=started_at + self.interval,
+            new_states=new_states,
+            updates=updates,
+            outbox=outbox,
+        )
+
+    async def _latest_event(
+        self, client: BaseProvider, deployment: Deployment, stats: PollStats
+    ) -> str | None:
+        if Capability.EVENTS not in client.capabilities:
+            return None
+        try:
+            events = await client.events(deployment.id, limit=5)
+        except ProviderError:
+            return None
+        finally:
+            stats.other_calls += 1
+        if not events:
+            return None
+        dated = [e for e in events if e.created_at is not None]
+        latest = max(dated, key=lambda e: e.created_at) if dated else events[-1]  # type: ignore[arg-type,return-value]
+        return latest.message or latest.type or None
+
+
+def _render(
+    change: Change,
+    deployment: Deployment | None,
+    client: BaseProvider,
+    provider: str,
+    now: datetime,
+) -> tuple[str, str | None, str | None]:
+    """(thread reply text, its blocks as JSON, the card as JSON) for one change."""
+    lines = diff.change_lines(change, provider)
+    if change.details.get("intro") and not change.triggered:
+        lines = []  # the card alone says it: no thread reply
+    title = escape(clip(change.name or change.deployment_id, 80))
+    if change.deployment_id:
+        text = "\n".join(lines)
+    else:
+        text = "\n".join(lines) or f"{PROVIDER_LABEL.get(provider, provider)} account"
+    blocks: list[dict[str, Any]] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": clip(text, 3000)}}
+    ]
+    if (
+        deployment is not None
+        and diff.wants_funds_button(change)
+        and Capability.DEPOSIT in client.available_actions(deployment)
+    ):
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": f"alert_{clip(deployment.id, 200)}",
+                "elements": [
+                    {
+                        "type": "button",
+                        "text": {"type": "plain_text", "text": "Add funds"},
+                        "action_id": "deployment_deposit",
+                        "value": action_value(deployment, Capability.DEPOSIT),
+                        "style": "primary",
+                    }
+                ],
+            }
+        )
+    card: str | None = None
+    if deployment is not None:
+        card = json.dumps(
+            deployment_card(deployment, allowed=client.available_actions(deployment), now=now)
+        )
+    elif change.deployment_id:
+        card = json.dumps(
+            [
+                {
+                    "type": "section",
+                    "text": {
+                        "type": "mrkdwn",
+                        "text": f"*{title}*  `{escape(change.deployment_id)}`\n"
+                        f"{PROVIDER_LABEL.get(provider, provider)}: no longer exists.",
+                    },
+                }
+            ]
+        )
+    return text, json.dumps(blocks), card

@@ -1,0 +1,95 @@
+"""The watcher's background loops (poll and send), started by ``serve`` and the shell.
+
+Both loops run on every replica; the database leases decide who polls which key and who
+sends to which channel. ``stop()`` ends them within a bounded time (a poll in progress is
+given ``grace`` seconds, then cancelled: its lease expires and another replica redoes it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+
+from bot.watch.poller import Poller
+from bot.watch.sender import Sender
+
+log = logging.getLogger(__name__)
+
+#: Delivered notifications are kept a week (for support), attributions a month (App Home's
+#: recent actions); pruning runs at most hourly.
+KEEP_SENT = 7 * 86400.0
+KEEP_ATTRIBUTIONS = 30 * 86400.0
+PRUNE_EVERY = 3600.0
+
+
+class WatchRunner:
+    def __init__(
+        self,
+        poller: Poller,
+        sender: Sender,
+        *,
+        poll_tick: float | None = None,
+        send_tick: float = 0.5,
+    ) -> None:
+        self.poller = poller
+        self.sender = sender
+        #: How often a replica looks for due keys (each key is polled once per interval).
+        self.poll_tick = poll_tick or max(0.05, min(5.0, poller.interval / 3))
+        self.send_tick = send_tick
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._pruned_at = 0.0
+
+    @property
+    def running(self) -> bool:
+        return any(not t.done() for t in self._tasks)
+
+    def start(self) -> None:
+        if self.running:
+            return
+        self._stop = asyncio.Event()
+        self._tasks = [
+            asyncio.get_running_loop().create_task(self._loop("poll"), name="watch-poll"),
+            asyncio.get_running_loop().create_task(self._loop("send"), name="watch-send"),
+        ]
+
+    async def _loop(self, which: str) -> None:
+        tick = self.poll_tick if which == "poll" else self.send_tick
+        while not self._stop.is_set():
+            try:
+                if which == "poll":
+                    await self.poller.poll_once()
+                    await self._prune()
+                else:
+                    await self.sender.send_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("the watcher's %s loop failed; trying again", which)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), timeout=tick)
+
+    async def _prune(self) -> None:
+        """Now and then, delete what is no longer needed (any replica may; it is idempotent)."""
+        now = time.time()
+        if now - self._pruned_at < PRUNE_EVERY:
+            return
+        self._pruned_at = now
+        removed = await self.poller.store.prune(
+            sent_before=now - KEEP_SENT, attributed_before=now - KEEP_ATTRIBUTIONS
+        )
+        if removed:
+            log.info("pruned %d delivered notifications and old attributions", removed)
+
+    async def stop(self, grace: float = 5.0) -> None:
+        self._stop.set()
+        tasks, self._tasks = self._tasks, []
+        if not tasks:
+            return
+        _, pending = await asyncio.wait(tasks, timeout=grace)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await self.sender.aclose()

@@ -1,0 +1,968 @@
+"""The watcher's SQL: watches, thresholds, last-known states, the outbox, leases, attributions.
+
+Everything several replicas must agree on is a row here. Exactly-once comes from:
+
+* **poll leases**: a (workspace, provider) key is claimed with a conditional ``UPDATE … WHERE
+  lease expired`` (``FOR UPDATE SKIP LOCKED`` first on PostgreSQL, so replicas skip each other's
+  rows instead of queueing); a poll's results are written in one transaction that also
+  releases the lease, only if it still holds it;
+* **state sequence numbers**: a changed state row is updated ``WHERE seq = <seq read>``, and
+  every outbox row's unique key includes that sequence, so two pollers that somehow computed
+  the same change cannot both record it (the second transaction rolls back);
+* **channel leases**: one replica at a time delivers a channel's outbox, and marks each row
+  ``sent`` with a conditional update.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Table, and_, delete, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from bot.db.models import (
+    ChangeAttribution,
+    DeploymentMessage,
+    NotificationChannel,
+    NotificationOutbox,
+    PollLease,
+    ProviderKey,
+    Watch,
+    WatchedState,
+    WatchSettings,
+)
+from bot.providers.models import PROVIDER_NAMES
+from bot.watch.diff import Attribution, Known, Thresholds, channels_for, decode_alerts
+
+WATCHES: Table = Watch.__table__  # type: ignore[assignment]
+SETTINGS: Table = WatchSettings.__table__  # type: ignore[assignment]
+STATES: Table = WatchedState.__table__  # type: ignore[assignment]
+OUTBOX: Table = NotificationOutbox.__table__  # type: ignore[assignment]
+MESSAGES: Table = DeploymentMessage.__table__  # type: ignore[assignment]
+CHANNELS: Table = NotificationChannel.__table__  # type: ignore[assignment]
+LEASES: Table = PollLease.__table__  # type: ignore[assignment]
+ATTRIBUTIONS: Table = ChangeAttribution.__table__  # type: ignore[assignment]
+KEYS: Table = ProviderKey.__table__  # type: ignore[assignment]
+
+#: Rows per INSERT statement when recording a large baseline.
+CHUNK = 2000
+
+Clock = Callable[[], float]
+
+
+@dataclass(frozen=True)
+class PollKey:
+    id: int
+    enterprise_id: str
+    team_id: str
+    provider: str
+    baselined: bool
+
+
+@dataclass(frozen=True)
+class StateRow:
+    deployment_id: str
+    name: str
+    status: str
+    alerts: str
+    gone: bool = False
+
+
+@dataclass(frozen=True)
+class StateUpdate:
+    deployment_id: str
+    expected_seq: int
+    name: str
+    status: str
+    alerts: str
+    gone: bool
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    deployment_id: str
+    channel_id: str
+    seq: int
+    text: str
+    reply_blocks: str | None
+    card: str | None
+
+
+@dataclass(frozen=True)
+class Pending:
+    id: int
+    enterprise_id: str
+    team_id: str
+    provider: str
+    deployment_id: str
+    channel_id: str
+    seq: int
+    text: str
+    reply_blocks: str | None
+    card: str | None
+    attempts: int
+
+
+@dataclass
+class CycleContext:
+    """What a poll cycle reads once for all its keys (see ``WatchStore.cycle_context``)."""
+
+    watches: dict[tuple[str, str], list[tuple[str, str, str]]] = field(default_factory=dict)
+    thresholds: dict[tuple[str, str], Thresholds] = field(default_factory=dict)
+    attributions: dict[tuple[str, str, str], dict[str, Attribution]] = field(default_factory=dict)
+    #: Last-known states per (enterprise, team, provider) of the claimed keys.
+    known: dict[tuple[str, str, str], dict[str, tuple[int, Known]]] = field(default_factory=dict)
+    #: Keys polled without anything to write: their leases are released together.
+    quiet: list[tuple[PollKey, float]] = field(default_factory=list)
+    #: The keys whose quiet leases this cycle releases (others commit on their own).
+    batch: set[PollKey] = field(default_factory=set)
+
+    def for_key(
+        self, key: PollKey
+    ) -> tuple[list[tuple[str, str, str]], Thresholds, dict[str, Attribution]]:
+        team = (key.enterprise_id, key.team_id)
+        watches = [w for w in self.watches.get(team, []) if not w[0] or w[0] == key.provider]
+        return (
+            watches,
+            self.thresholds.get(team, Thresholds()),
+            self.attributions.get((*team, key.provider), {}),
+        )
+
+
+class LostLease(Exception):
+    """Another replica took the poll lease over (this one was too slow): its results stand."""
+
+
+class WatchStore:
+    def __init__(self, engine: AsyncEngine, *, clock: Clock = time.time) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.postgres = engine.dialect.name == "postgresql"
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    async def _insert_ignore(
+        self, conn: AsyncConnection, table: Table, rows: Sequence[dict[str, Any]]
+    ) -> None:
+        if not rows:
+            return
+        dialect = postgresql if self.postgres else sqlite
+        for start in range(0, len(rows), CHUNK):
+            stmt = dialect.insert(table).on_conflict_do_nothing()
+            await conn.execute(stmt, list(rows[start : start + CHUNK]))
+
+    # -- watches ---------------------------------------------------------------------------
+
+    async def add_watch(
+        self,
+        *,
+        team_id: str,
+        enterprise_id: str | None,
+        provider: str,
+        deployment_id: str,
+        label: str,
+        channel_id: str,
+        user_id: str,
+    ) -> bool:
+        """Watch (idempotent); True when the watch is new."""
+        row = {
+            "enterprise_id": enterprise_id or "",
+            "team_id": team_id,
+            "provider": provider,
+            "deployment_id": deployment_id,
+            "label": label[:200],
+            "channel_id": channel_id,
+            "created_by": user_id,
+            "created_at": self.clock(),
+        }
+        try:
+            async with self.engine.begin() as conn:
+                await conn.execute(insert(WATCHES), [row])
+        except IntegrityError:
+            return False
+        await self.sync_poll_keys(team_id=team_id)
+        return True
+
+    async def remove_watches(
+        self,
+        *,
+        team_id: str,
+        enterprise_id: str | None,
+        channel_id: str,
+        provider: str | None,
+        deployment_id: str | None,
+    ) -> int:
+        """Unwatch: exactly that watch, or with ``provider``/``deployment_id`` None, every
+        watch of the channel (``unwatch all``)."""
+        conditions = [
+            WATCHES.c.team_id == team_id,
+            WATCHES.c.enterprise_id == (enterprise_id or ""),
+            WATCHES.c.channel_id == channel_id,
+        ]
+        if provider is not None:
+            conditions.append(WATCHES.c.provider == provider)
+        if deployment_id is not None:
+            conditions.append(WATCHES.c.deployment_id == deployment_id)
+        ent = enterprise_id or ""
+        async with self.engine.begin() as conn:
+            result = await conn.execute(delete(WATCHES).where(and_(*conditions)))
+            # What was waiting to be posted there and no watch covers any more is not posted.
+            left = [
+                tuple(r)
+                for r in (
+                    await conn.execute(
+                        select(
+                            WATCHES.c.provider, WATCHES.c.deployment_id, WATCHES.c.channel_id
+                        ).where(
+                            WATCHES.c.team_id == team_id,
+                            WATCHES.c.enterprise_id == ent,
+                            WATCHES.c.channel_id == channel_id,
+                        )
+                    )
+                ).all()
+            ]
+            pending = (
+                await conn.execute(
+                    select(OUTBOX.c.id, OUTBOX.c.provider, OUTBOX.c.deployment_id).where(
+                        OUTBOX.c.team_id == team_id,
+                        OUTBOX.c.enterprise_id == ent,
+                        OUTBOX.c.channel_id == channel_id,
+                        OUTBOX.c.state == "pending",
+                    )
+                )
+            ).all()
+            orphans = [
+                row_id
+                for row_id, provider_, dep in pending
+                if not channels_for(left, provider_, dep)  # type: ignore[arg-type]
+            ]
+            if orphans:
+                await conn.execute(delete(OUTBOX).where(OUTBOX.c.id.in_(orphans)))
+        await self.sync_poll_keys(team_id=team_id)
+        return int(result.rowcount or 0)
+
+    async def list_watches(self, *, team_id: str, enterprise_id: str | None) -> list[Any]:
+        async with self.engine.connect() as conn:
+            result = await conn.execute(
+                select(WATCHES)
+                .where(
+                    WATCHES.c.team_id == team_id,
+                    WATCHES.c.enterprise_id == (enterprise_id or ""),
+                )
+                .order_by(WATCHES.c.channel_id, WATCHES.c.provider, WATCHES.c.deployment_id)
+            )
+            return list(result.all())
+
+    async def forget_workspace(self, team_id: str, enterprise_id: str | None) -> None:
+        """Delete every watcher row of a workspace (after an uninstall)."""
+        ent = enterprise_id or ""
+        async with self.engine.begin() as conn:
+            for table in (
+                WATCHES,
+                SETTINGS,
+                STATES,
+                OUTBOX,
+                MESSAGES,
+                CHANNELS,
+                LEASES,
+                ATTRIBUTIONS,
+            ):
+                await conn.execute(
+                    delete(table).where(table.c.team_id == team_id, table.c.enterprise_id == ent)
+                )
+
+    # -- thresholds ------------------------------------------------------------------------
+
+    async def thresholds(self, team_id: str, enterprise_id: str | None) -> Thresholds:
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(SETTINGS.c.runway_hours, SETTINGS.c.credits_usd).where(
+                        SETTINGS.c.team_id == team_id,
+                        SETTINGS.c.enterprise_id == (enterprise_id or ""),
+                    )
+                )
+            ).first()
+        if row is None:
+            return Thresholds()
+        return Thresholds(runway_hours=float(row[0]), credits_usd=float(row[1]))
+
+    async def set_thresholds(
+        self,
+        *,
+        team_id: str,
+        enterprise_id: str | None,
+        user_id: str,
+        runway_hours: float | None = None,
+        credits_usd: float | None = None,
+    ) -> Thresholds:
+        current = await self.thresholds(team_id, enterprise_id)
+        new = Thresholds(
+            runway_hours=current.runway_hours if runway_hours is None else runway_hours,
+            credits_usd=current.credits_usd if credits_usd is None else credits_usd,
+        )
+        values = {
+            "runway_hours": new.runway_hours,
+            "credits_usd": new.credits_usd,
+            "updated_by": user_id,
+            "updated_at": self.clock(),
+        }
+        where = and_(
+            SETTINGS.c.team_id == team_id, SETTINGS.c.enterprise_id == (enterprise_id or "")
+        )
+        async with self.engine.begin() as conn:
+            result = await conn.execute(update(SETTINGS).where(where).values(**values))
+            if not result.rowcount:
+                await self._insert_ignore(
+                    conn,
+                    SETTINGS,
+                    [{"team_id": team_id, "enterprise_id": enterprise_id or "", **values}],
+                )
+                await conn.execute(update(SETTINGS).where(where).values(**values))
+        return new
+
+    # -- poll keys and leases --------------------------------------------------------------
+
+    async def sync_poll_keys(self, *, team_id: str | None = None) -> None:
+        """Make the poll keys match the watches: one per (workspace, connected provider)
+        covered by a watch; keys nobody watches any more are deleted."""
+        async with self.engine.begin() as conn:
+            watch_q = select(
+                WATCHES.c.enterprise_id, WATCHES.c.team_id, WATCHES.c.provider
+            ).distinct()
+            key_q = select(KEYS.c.enterprise_id, KEYS.c.team_id, KEYS.c.provider)
+            lease_q = select(
+                LEASES.c.id, LEASES.c.enterprise_id, LEASES.c.team_id, LEASES.c.provider
+            )
+            if team_id is not None:
+                watch_q = watch_q.where(WATCHES.c.team_id == team_id)
+                key_q = key_q.where(KEYS.c.team_id == team_id)
+                lease_q = lease_q.where(LEASES.c.team_id == team_id)
+            connected: dict[tuple[str, str], set[str]] = {}
+            for ent, team, provider in (await conn.execute(key_q)).all():
+                if provider in PROVIDER_NAMES:
+                    connected.setdefault((ent, team), set()).add(provider)
+            wanted: set[tuple[str, str, str]] = set()
+            for ent, team, provider in (await conn.execute(watch_q)).all():
+                for name in connected.get((ent, team), set()):
+                    if not provider or provider == name:
+                        wanted.add((ent, team, name))
+            existing = {(e, t, p): i for i, e, t, p in (await conn.execute(lease_q)).all()}
+            stale = [i for k, i in existing.items() if k not in wanted]
+            if stale:
+                await conn.execute(delete(LEASES).where(LEASES.c.id.in_(stale)))
+            await self._insert_ignore(
+                conn,
+                LEASES,
+                [
+                    {"enterprise_id": e, "team_id": t, "provider": p, "next_due": 0.0}
+                    for (e, t, p) in sorted(wanted - existing.keys())
+                ],
+            )
+
+    async def claim_due_keys(
+        self, owner: str, *, limit: int, lease_seconds: float, force: bool = False
+    ) -> list[PollKey]:
+        """Claim up to ``limit`` keys that are due and not leased (or whose lease expired)."""
+        now = self.clock()
+        free = or_(LEASES.c.lease_until.is_(None), LEASES.c.lease_until < now)
+        due = free if force else and_(free, LEASES.c.next_due <= now)
+        claimed: list[PollKey] = []
+        async with self.engine.begin() as conn:
+            query = select(
+                LEASES.c.id,
+                LEASES.c.enterprise_id,
+                LEASES.c.team_id,
+                LEASES.c.provider,
+                LEASES.c.baselined,
+            ).where(due)
+            query = query.order_by(LEASES.c.next_due).limit(limit)
+            if self.postgres:
+                query = query.with_for_update(skip_locked=True)
+            rows = {row.id: row for row in (await conn.execute(query)).all()}
+            if not rows:
+                return []
+            # One conditional UPDATE claims them all; the rows it changed carry this stamp.
+            stamp = now + lease_seconds
+            await conn.execute(
+                update(LEASES)
+                .where(LEASES.c.id.in_(list(rows)), free)
+                .values(lease_owner=owner, lease_until=stamp)
+            )
+            mine = await conn.execute(
+                select(LEASES.c.id).where(
+                    LEASES.c.id.in_(list(rows)),
+                    LEASES.c.lease_owner == owner,
+                    LEASES.c.lease_until == stamp,
+                )
+            )
+            for (row_id,) in mine.all():
+                row = rows[row_id]
+                claimed.append(
+                    PollKey(row.id, row.enterprise_id, row.team_id, row.provider, row.baselined)
+                )
+        return claimed
+
+    async def release_key(
+        self, key: PollKey, owner: str, *, next_due: float, error: str | None
+    ) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(LEASES)
+                .where(LEASES.c.id == key.id, LEASES.c.lease_owner == owner)
+                .values(
+                    lease_owner=None,
+                    lease_until=None,
+                    next_due=next_due,
+                    last_error=error[:200] if error else None,
+                )
+            )
+
+    async def poll_soon(self, team_id: str, enterprise_id: str | None, provider: str) -> None:
+        """Make a key due now (after deploybot itself changed one of its deployments)."""
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(LEASES)
+                .where(
+                    LEASES.c.team_id == team_id,
+                    LEASES.c.enterprise_id == (enterprise_id or ""),
+                    LEASES.c.provider == provider,
+                )
+                .values(next_due=0.0)
+            )
+
+    # -- what one poll reads ---------------------------------------------------------------
+
+    async def cycle_context(self, keys: Sequence[PollKey], since: float) -> CycleContext:
+        """Watches, thresholds and recent attributions of every claimed key's workspace, read
+        in a few queries for the whole cycle (not a few per key)."""
+        context = CycleContext()
+        teams = sorted({k.team_id for k in keys})
+        async with self.engine.connect() as conn:
+            for start in range(0, len(teams), CHUNK // 4):
+                chunk = teams[start : start + CHUNK // 4]
+                for ent, team, provider, dep, channel in (
+                    await conn.execute(
+                        select(
+                            WATCHES.c.enterprise_id,
+                            WATCHES.c.team_id,
+                            WATCHES.c.provider,
+                            WATCHES.c.deployment_id,
+                            WATCHES.c.channel_id,
+                        ).where(WATCHES.c.team_id.in_(chunk))
+                    )
+                ).all():
+                    context.watches.setdefault((ent, team), []).append((provider, dep, channel))
+                for ent, team, runway, credits in (
+                    await conn.execute(
+                        select(
+                            SETTINGS.c.enterprise_id,
+                            SETTINGS.c.team_id,
+                            SETTINGS.c.runway_hours,
+                            SETTINGS.c.credits_usd,
+                        ).where(SETTINGS.c.team_id.in_(chunk))
+                    )
+                ).all():
+                    context.thresholds[(ent, team)] = Thresholds(float(runway), float(credits))
+                for ent, team, provider, dep, user, via in (
+                    await conn.execute(
+                        select(
+                            ATTRIBUTIONS.c.enterprise_id,
+                            ATTRIBUTIONS.c.team_id,
+                            ATTRIBUTIONS.c.provider,
+                            ATTRIBUTIONS.c.deployment_id,
+                            ATTRIBUTIONS.c.user_id,
+                            ATTRIBUTIONS.c.via,
+                        )
+                        .where(
+                            ATTRIBUTIONS.c.team_id.in_(chunk), ATTRIBUTIONS.c.created_at >= since
+                        )
+                        .order_by(ATTRIBUTIONS.c.created_at, ATTRIBUTIONS.c.id)
+                    )
+                ).all():
+                    context.attributions.setdefault((ent, team, provider), {})[dep] = Attribution(
+                        user, via
+                    )
+        context.known = await self.known_states_many(keys)
+        return context
+
+    async def known_states_many(
+        self, keys: Sequence[PollKey]
+    ) -> dict[tuple[str, str, str], dict[str, tuple[int, Known]]]:
+        """The last-known states of several keys, in a few queries."""
+        wanted = {(k.enterprise_id, k.team_id, k.provider) for k in keys}
+        known: dict[tuple[str, str, str], dict[str, tuple[int, Known]]] = {w: {} for w in wanted}
+        teams = sorted({k.team_id for k in keys})
+        providers = sorted({k.provider for k in keys})
+        cache: dict[str, frozenset[str]] = {}
+        async with self.engine.connect() as conn:
+            for start in range(0, len(teams), CHUNK // 4):
+                result = await conn.execute(
+                    select(
+                        STATES.c.enterprise_id,
+                        STATES.c.team_id,
+                        STATES.c.provider,
+                        STATES.c.id,
+                        STATES.c.deployment_id,
+                        STATES.c.status,
+                        STATES.c.alerts,
+                        STATES.c.seq,
+                        STATES.c.name,
+                        STATES.c.gone,
+                    ).where(
+                        STATES.c.team_id.in_(teams[start : start + CHUNK // 4]),
+                        STATES.c.provider.in_(providers),
+                    )
+                )
+                for (
+                    ent,
+                    team,
+                    provider,
+                    row_id,
+                    dep_id,
+                    status,
+                    alerts,
+                    seq,
+                    name,
+                    gone,
+                ) in result.all():
+                    states = known.get((ent, team, provider))
+                    if states is None:
+                        continue
+                    decoded = cache.get(alerts)
+                    if decoded is None:
+                        decoded = cache[alerts] = decode_alerts(alerts)
+                    states[dep_id] = (row_id, Known(status, decoded, seq, name, bool(gone)))
+        return known
+
+    async def release_quiet(self, keys: Sequence[tuple[PollKey, float]], owner: str) -> None:
+        """Release, in one statement per due time, the leases of keys polled without changes."""
+        if not keys:
+            return
+        now = self.clock()
+        by_due: dict[float, list[int]] = {}
+        for key, next_due in keys:
+            by_due.setdefault(next_due, []).append(key.id)
+        async with self.engine.begin() as conn:
+            for next_due, ids in by_due.items():
+                for start in range(0, len(ids), CHUNK):
+                    await conn.execute(
+                        update(LEASES)
+                        .where(
+                            LEASES.c.id.in_(ids[start : start + CHUNK]),
+                            LEASES.c.lease_owner == owner,
+                        )
+                        .values(
+                            lease_owner=None,
+                            lease_until=None,
+                            next_due=next_due,
+                            baselined=True,
+                            last_polled_at=now,
+                            last_error=None,
+                        )
+                    )
+
+    async def known_states(self, key: PollKey) -> dict[str, tuple[int, Known]]:
+        """deployment id → (row id, what is known)."""
+        async with self.engine.connect() as conn:
+            result = await conn.execute(
+                select(
+                    STATES.c.id,
+                    STATES.c.deployment_id,
+                    STATES.c.status,
+                    STATES.c.alerts,
+                    STATES.c.seq,
+                    STATES.c.name,
+                    STATES.c.gone,
+                ).where(
+                    STATES.c.team_id == key.team_id,
+                    STATES.c.enterprise_id == key.enterprise_id,
+                    STATES.c.provider == key.provider,
+                )
+            )
+            cache: dict[str, frozenset[str]] = {}
+            known: dict[str, tuple[int, Known]] = {}
+            for row_id, dep_id, status, alerts, seq, name, gone in result.all():
+                decoded = cache.get(alerts)
+                if decoded is None:
+                    decoded = cache[alerts] = decode_alerts(alerts)
+                known[dep_id] = (row_id, Known(status, decoded, seq, name, bool(gone)))
+            return known
+
+    # -- what one poll writes --------------------------------------------------------------
+
+    async def commit_poll(
+        self,
+        key: PollKey,
+        owner: str,
+        *,
+        next_due: float,
+        new_states: Iterable[StateRow],
+        updates: Iterable[StateUpdate],
+        outbox: Iterable[OutboxRow],
+    ) -> None:
+        """Record one poll in one transaction; raises LostLease when another replica owns the
+        key now or recorded the same changes first (nothing is written then)."""
+        now = self.clock()
+        base = {"enterprise_id": key.enterprise_id, "team_id": key.team_id}
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                update(LEASES)
+                .where(LEASES.c.id == key.id, LEASES.c.lease_owner == owner)
+                .values(
+                    lease_owner=None,
+                    lease_until=None,
+                    next_due=next_due,
+                    baselined=True,
+                    last_polled_at=now,
+                    last_error=None,
+                )
+            )
+            if result.rowcount != 1:
+                raise LostLease(key.provider)
+            rows = [
+                {
+                    **base,
+                    "provider": key.provider,
+                    "deployment_id": s.deployment_id,
+                    "name": s.name[:200],
+                    "status": s.status,
+                    "alerts": s.alerts,
+                    "seq": 0,
+                    "gone": s.gone,
+                    "updated_at": now,
+                }
+                for s in new_states
+            ]
+            for start in range(0, len(rows), CHUNK):
+                try:
+                    await conn.execute(insert(STATES), rows[start : start + CHUNK])
+                except IntegrityError:
+                    raise LostLease(key.provider) from None
+            for u in updates:
+                result = await conn.execute(
+                    update(STATES)
+                    .where(
+                        STATES.c.team_id == key.team_id,
+                        STATES.c.enterprise_id == key.enterprise_id,
+                        STATES.c.provider == key.provider,
+                        STATES.c.deployment_id == u.deployment_id,
+                        STATES.c.seq == u.expected_seq,
+                    )
+                    .values(
+                        name=u.name[:200],
+                        status=u.status,
+                        alerts=u.alerts,
+                        gone=u.gone,
+                        seq=u.expected_seq + 1,
+                        updated_at=now,
+                    )
+                )
+                if result.rowcount != 1:
+                    raise LostLease(key.provider)
+            out = [
+                {
+                    **base,
+                    "provider": key.provider,
+                    "deployment_id": o.deployment_id,
+                    "channel_id": o.channel_id,
+                    "seq": o.seq,
+                    "text": o.text,
+                    "reply_blocks": o.reply_blocks,
+                    "card": o.card,
+                    "state": "pending",
+                    "attempts": 0,
+                    "not_before": now,
+                    "created_at": now,
+                }
+                for o in outbox
+            ]
+            if out:
+                try:
+                    await conn.execute(insert(OUTBOX), out)
+                except IntegrityError:
+                    raise LostLease(key.provider) from None
+
+    # -- attributions and recent actions ---------------------------------------------------
+
+    async def record_attribution(
+        self,
+        *,
+        team_id: str,
+        enterprise_id: str | None,
+        provider: str,
+        deployment_id: str,
+        user_id: str,
+        via: str,
+        summary: str,
+    ) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                insert(ATTRIBUTIONS),
+                [
+                    {
+                        "enterprise_id": enterprise_id or "",
+                        "team_id": team_id,
+                        "provider": provider,
+                        "deployment_id": deployment_id,
+                        "user_id": user_id,
+                        "via": via[:64],
+                        "summary": summary[:200],
+                        "created_at": self.clock(),
+                    }
+                ],
+            )
+
+    async def recent_actions(
+        self, *, team_id: str, enterprise_id: str | None, user_id: str, limit: int = 5
+    ) -> list[Any]:
+        async with self.engine.connect() as conn:
+            result = await conn.execute(
+                select(
+                    ATTRIBUTIONS.c.provider,
+                    ATTRIBUTIONS.c.deployment_id,
+                    ATTRIBUTIONS.c.summary,
+                    ATTRIBUTIONS.c.created_at,
+                )
+                .where(
+                    ATTRIBUTIONS.c.team_id == team_id,
+                    ATTRIBUTIONS.c.enterprise_id == (enterprise_id or ""),
+                    ATTRIBUTIONS.c.user_id == user_id,
+                )
+                .order_by(ATTRIBUTIONS.c.created_at.desc(), ATTRIBUTIONS.c.id.desc())
+                .limit(limit)
+            )
+            return list(result.all())
+
+    async def prune(self, *, sent_before: float, attributed_before: float) -> int:
+        """Delete delivered (or dropped) notifications and old attributions; rows deleted."""
+        async with self.engine.begin() as conn:
+            sent = await conn.execute(
+                delete(OUTBOX).where(
+                    OUTBOX.c.state.in_(("sent", "dropped")), OUTBOX.c.created_at < sent_before
+                )
+            )
+            old = await conn.execute(
+                delete(ATTRIBUTIONS).where(ATTRIBUTIONS.c.created_at < attributed_before)
+            )
+        return int(sent.rowcount or 0) + int(old.rowcount or 0)
+
+    # -- the outbox ------------------------------------------------------------------------
+
+    async def outbox_depth(self) -> int:
+        async with self.engine.connect() as conn:
+            value = await conn.scalar(
+                select(func.count()).select_from(OUTBOX).where(OUTBOX.c.state == "pending")
+            )
+        return int(value or 0)
+
+    async def due_channels(self, *, limit: int = 50) -> list[tuple[str, str, str]]:
+        """(enterprise, team, channel) with notifications due now."""
+        now = self.clock()
+        async with self.engine.connect() as conn:
+            result = await conn.execute(
+                select(OUTBOX.c.enterprise_id, OUTBOX.c.team_id, OUTBOX.c.channel_id)
+                .where(OUTBOX.c.state == "pending", OUTBOX.c.not_before <= now)
+                .group_by(OUTBOX.c.enterprise_id, OUTBOX.c.team_id, OUTBOX.c.channel_id)
+                .order_by(func.min(OUTBOX.c.id))
+                .limit(limit)
+            )
+            return [tuple(r) for r in result.all()]  # type: ignore[misc]
+
+    async def claim_channel(
+        self, enterprise_id: str, team_id: str, channel_id: str, owner: str, ttl: float
+    ) -> float | None:
+        """Become the one sender of a channel for ``ttl`` seconds; returns the channel's
+        ``next_post_at`` (pacing), or None when another replica holds it."""
+        now = self.clock()
+        where = and_(
+            CHANNELS.c.enterprise_id == enterprise_id,
+            CHANNELS.c.team_id == team_id,
+            CHANNELS.c.channel_id == channel_id,
+        )
+        async with self.engine.begin() as conn:
+            await self._insert_ignore(
+                conn,
+                CHANNELS,
+                [
+                    {
+                        "enterprise_id": enterprise_id,
+                        "team_id": team_id,
+                        "channel_id": channel_id,
+                        "next_post_at": 0.0,
+                    }
+                ],
+            )
+            result = await conn.execute(
+                update(CHANNELS)
+                .where(
+                    where,
+                    or_(
+                        CHANNELS.c.lease_until.is_(None),
+                        CHANNELS.c.lease_until < now,
+                        CHANNELS.c.lease_owner == owner,
+                    ),
+                )
+                .values(lease_owner=owner, lease_until=now + ttl)
+            )
+            if result.rowcount != 1:
+                return None
+            return float(await conn.scalar(select(CHANNELS.c.next_post_at).where(where)) or 0.0)
+
+    async def release_channel(
+        self,
+        enterprise_id: str,
+        team_id: str,
+        channel_id: str,
+        owner: str,
+        *,
+        next_post_at: float | None = None,
+    ) -> None:
+        values: dict[str, Any] = {"lease_owner": None, "lease_until": None}
+        if next_post_at is not None:
+            values["next_post_at"] = next_post_at
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(CHANNELS)
+                .where(
+                    CHANNELS.c.enterprise_id == enterprise_id,
+                    CHANNELS.c.team_id == team_id,
+                    CHANNELS.c.channel_id == channel_id,
+                    CHANNELS.c.lease_owner == owner,
+                )
+                .values(**values)
+            )
+
+    async def set_next_post(
+        self, enterprise_id: str, team_id: str, channel_id: str, owner: str, when: float
+    ) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(CHANNELS)
+                .where(
+                    CHANNELS.c.enterprise_id == enterprise_id,
+                    CHANNELS.c.team_id == team_id,
+                    CHANNELS.c.channel_id == channel_id,
+                    CHANNELS.c.lease_owner == owner,
+                )
+                .values(next_post_at=when)
+            )
+
+    async def pending_for_channel(
+        self, enterprise_id: str, team_id: str, channel_id: str, *, limit: int = 200
+    ) -> list[Pending]:
+        now = self.clock()
+        async with self.engine.connect() as conn:
+            result = await conn.execute(
+                select(
+                    OUTBOX.c.id,
+                    OUTBOX.c.enterprise_id,
+                    OUTBOX.c.team_id,
+                    OUTBOX.c.provider,
+                    OUTBOX.c.deployment_id,
+                    OUTBOX.c.channel_id,
+                    OUTBOX.c.seq,
+                    OUTBOX.c.text,
+                    OUTBOX.c.reply_blocks,
+                    OUTBOX.c.card,
+                    OUTBOX.c.attempts,
+                )
+                .where(
+                    OUTBOX.c.enterprise_id == enterprise_id,
+                    OUTBOX.c.team_id == team_id,
+                    OUTBOX.c.channel_id == channel_id,
+                    OUTBOX.c.state == "pending",
+                    OUTBOX.c.not_before <= now,
+                )
+                .order_by(OUTBOX.c.id)
+                .limit(limit)
+            )
+            return [Pending(*row) for row in result.all()]
+
+    async def mark_sent(self, ids: Sequence[int]) -> int:
+        if not ids:
+            return 0
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                update(OUTBOX)
+                .where(OUTBOX.c.id.in_(list(ids)), OUTBOX.c.state == "pending")
+                .values(state="sent", sent_at=self.clock())
+            )
+        return int(result.rowcount or 0)
+
+    async def defer(self, ids: Sequence[int], *, until: float, error: str) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(OUTBOX)
+                .where(OUTBOX.c.id.in_(list(ids)), OUTBOX.c.state == "pending")
+                .values(not_before=until, attempts=OUTBOX.c.attempts + 1, last_error=error[:200])
+            )
+
+    async def drop(self, ids: Sequence[int], *, error: str) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(OUTBOX)
+                .where(OUTBOX.c.id.in_(list(ids)), OUTBOX.c.state == "pending")
+                .values(state="dropped", last_error=error[:200])
+            )
+
+    async def message_ts(
+        self, enterprise_id: str, team_id: str, provider: str, deployment_id: str, channel_id: str
+    ) -> str | None:
+        async with self.engine.connect() as conn:
+            return await conn.scalar(
+                select(MESSAGES.c.ts).where(
+                    MESSAGES.c.enterprise_id == enterprise_id,
+                    MESSAGES.c.team_id == team_id,
+                    MESSAGES.c.provider == provider,
+                    MESSAGES.c.deployment_id == deployment_id,
+                    MESSAGES.c.channel_id == channel_id,
+                )
+            )
+
+    async def save_message_ts(
+        self,
+        enterprise_id: str,
+        team_id: str,
+        provider: str,
+        deployment_id: str,
+        channel_id: str,
+        *,
+        ts: str,
+        replace: bool = False,
+    ) -> None:
+        """Remember the card message's ts (the first one stays, unless ``replace``: the old
+        message was deleted from the channel)."""
+        async with self.engine.begin() as conn:
+            if replace:
+                await conn.execute(
+                    update(MESSAGES)
+                    .where(
+                        MESSAGES.c.enterprise_id == enterprise_id,
+                        MESSAGES.c.team_id == team_id,
+                        MESSAGES.c.provider == provider,
+                        MESSAGES.c.deployment_id == deployment_id,
+                        MESSAGES.c.channel_id == channel_id,
+                    )
+                    .values(ts=ts, posted_at=self.clock())
+                )
+            await self._insert_ignore(
+                conn,
+                MESSAGES,
+                [
+                    {
+                        "enterprise_id": enterprise_id,
+                        "team_id": team_id,
+                        "provider": provider,
+                        "deployment_id": deployment_id,
+                        "channel_id": channel_id,
+                        "ts": ts,
+                        "posted_at": self.clock(),
+                    }
+                ],
+            )
