@@ -100,19 +100,17 @@ class DeployBot:
 
     async def slack_for(self, team_id: str, enterprise_id: str | None) -> SlackIO | None:
         """Slack for background work in one workspace (its installation's bot token)."""
-        if self.installation_store is None:
+        if self.installation_store is None or self.token_for is None:
             return self.gate.slack(self.app.client, team_id)
-        installed = await self.installation_store.async_find_bot(
-            enterprise_id=enterprise_id, team_id=team_id
-        )
-        if installed is None or not installed.bot_token:
+        token = await self.token_for(enterprise_id or "", team_id)
+        if not token:
             return None
-        client = self._clients.get(installed.bot_token)
+        client = self._clients.get(token)
         if client is None:
-            client = web_client(self.settings, installed.bot_token)
+            client = web_client(self.settings, token)
             if self.app.client.base_url:
                 client.base_url = self.app.client.base_url
-            self._clients = {installed.bot_token: client, **dict(list(self._clients.items())[:99])}
+            self._clients = {token: client, **dict(list(self._clients.items())[:99])}
         return self.gate.slack(client, team_id)
 
     def start_loops(self) -> None:

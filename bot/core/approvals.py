@@ -123,7 +123,7 @@ class ApprovalView:
     result: str | None = None
 
 
-def _buttons(request_id: str, *, pending: bool) -> dict[str, Any]:
+def _buttons(request_id: str) -> dict[str, Any]:
     elements: list[dict[str, Any]] = [
         {
             "type": "button",
@@ -172,7 +172,7 @@ def request_message(view: ApprovalView) -> Reply:
     )
     votes = _votes(view)
     blocks.append(context(facts + (f"\n{votes}" if votes else "")))
-    blocks.append(_buttons(view.request_id, pending=True))
+    blocks.append(_buttons(view.request_id))
     text = f"<@{view.requester_id}> asks for approval: {clip(view.summary, 500)}"
     return Reply(text=text, blocks=blocks, public=True)
 
@@ -286,7 +286,7 @@ def home_section(
                 + f"\nExpires {when(view.expires_at)}"
             )
         )
-        buttons = _buttons(view.request_id, pending=True)
+        buttons = _buttons(view.request_id)
         buttons["elements"] = buttons["elements"][:2]
         blocks.append(buttons)
     return blocks

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -466,10 +465,6 @@ def describe(policy: WorkspacePolicy) -> list[str]:
             risks = ", ".join(r.value for r in scope.risks)
             lines.append(f"• {scope.provider} ({risks}): only from {where}")
     return lines
-
-
-def policy_json(policy: WorkspacePolicy) -> dict[str, Any]:
-    return policy.model_dump(mode="json")
 
 
 __all__ = [

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
@@ -158,14 +158,6 @@ class ApprovalStore:
             result = await session.execute(query)
             return bool(result.rowcount)  # type: ignore[attr-defined]
 
-    async def record_result(self, request_id: str, result: str) -> None:
-        async with self._sessions.begin() as session:
-            await session.execute(
-                update(ApprovalRequest)
-                .where(ApprovalRequest.id == request_id)
-                .values(result=result[:4000])
-            )
-
     async def pending(
         self, *, team_id: str | None = None, enterprise_id: str | None = None, limit: int = 50
     ) -> list[ApprovalRequest]:
@@ -225,13 +217,6 @@ class ApprovalStore:
         )
         async with self._sessions() as session:
             return [_fix(r) for r in (await session.scalars(query)).all()]
-
-    async def count(self, state: str | None = None) -> int:
-        query = select(func.count()).select_from(ApprovalRequest)
-        if state:
-            query = query.where(ApprovalRequest.state == state)
-        async with self._sessions() as session:
-            return int(await session.scalar(query) or 0)
 
 
 def _fix(row: ApprovalRequest) -> ApprovalRequest:

@@ -238,8 +238,10 @@ class Gate:
         return Done(await self._execute(actor, op, resolved, decision="allow"))
 
     async def _check_read(self, actor: Actor, op: Operation) -> None:
+        if op.provider is None:  # reads across providers: channel scopes name one provider
+            return
         policy = await self.access.policy(actor.team_id, actor.enterprise_id)
-        if not policy.scopes or op.provider is None:
+        if not policy.scopes:
             return
         decision = decide(
             Request(
@@ -473,41 +475,76 @@ class Gate:
     async def create(self, actor: Actor, request_id: str, slack: SlackIO) -> Outcome:
         """A confirmed create form: a spend. Filed for approval at most once per form."""
         creator = self._creator()
-        row = await creator.store.get(request_id)
+
+        async def claim() -> bool:  # one approval request per form, whatever Slack retries
+            return bool(await creator.store.transition(request_id, ["draft"], AWAITING))
+
+        return await self._gate_request(
+            actor,
+            slack,
+            request_id=request_id,
+            kind="create",
+            step=Step("create", Risk.SPEND),
+            params={"request": request_id},
+            summary=lambda row: creator.describe(request_id),
+            claim=claim,
+            run=lambda: self._spend_create(actor, request_id, "allow", ()),
+        )
+
+    async def _gate_request(
+        self,
+        actor: Actor,
+        slack: SlackIO,
+        *,
+        request_id: str,
+        kind: str,
+        step: Step,
+        params: dict[str, str],
+        summary: Callable[[Any], Awaitable[str]],
+        run: Callable[[], Awaitable[Reply]],
+        claim: Callable[[], Awaitable[bool]] | None = None,
+    ) -> Outcome:
+        """Decide on an operation on a create request (create, accept a bid, close), then run
+        it, file it for approval, or refuse — with its audit row."""
+        row = await self._creator().store.get(request_id)
         if row is None or row.team_id != actor.team_id:
-            raise ServiceError("That form has expired; run `/deploy create` again.")
-        decision = await self._decide(actor, slack, row.provider, (Step("create", Risk.SPEND),))
-        params = {"request": request_id}
-        if isinstance(decision, Deny):
-            await self._audit(
-                actor,
-                "create",
-                "deny",
-                "refused",
-                provider=row.provider,
-                params=params,
-                detail=decision.reason,
+            raise ServiceError(
+                "That deployment request no longer exists; start again with `/deploy create`."
             )
+        decision = await self._decide(actor, slack, row.provider, (step,))
+        where: dict[str, Any] = {
+            "provider": row.provider,
+            "target": row.deployment_id,
+            "params": params,
+        }
+        if isinstance(decision, Deny):
+            await self._audit(actor, step.kind, "deny", "refused", detail=decision.reason, **where)
             raise NotPermittedError(decision.reason, mrkdwn=True)
         if isinstance(decision, NeedsApproval):
-            # One approval request per form, whatever Slack retries or double submits do.
-            if not await creator.store.transition(request_id, ["draft"], AWAITING):
+            if claim is not None and not await claim():
                 raise ServiceError("This deployment was already submitted.")
-            await self._audit(
-                actor, "create", "approval", "pending", provider=row.provider, params=params
-            )
-            return await self._file(
+            pending = await self._file(
                 actor,
-                kind="create",
+                kind=kind,
                 payload=json.dumps(params),
                 provider=row.provider,
                 target=request_id,
-                summary=escape(await creator.describe(request_id)),
+                summary=escape(await summary(row)),
                 reason=None,
                 decision=decision,
                 slack=slack,
             )
-        return Done(await self._spend_create(actor, request_id, "allow", ()))
+            if not pending.duplicate:
+                await self._audit(
+                    actor,
+                    step.kind,
+                    "approval",
+                    "pending",
+                    request_id=pending.request_id,
+                    **where,
+                )
+            return pending
+        return Done(await run())
 
     async def _spend_create(
         self, actor: Actor, request_id: str, decision: str, approvers: Sequence[str]
@@ -534,48 +571,16 @@ class Gate:
     async def accept(self, actor: Actor, request_id: str, bid_key: str, slack: SlackIO) -> Outcome:
         """An Accept on a bid: a spend (the lease starts paying the provider)."""
         creator = self._creator()
-        row = await creator.store.get(request_id)
-        if row is None or row.team_id != actor.team_id:
-            raise ServiceError("That deployment request no longer exists.")
-        decision = await self._decide(actor, slack, row.provider, (Step("accept", Risk.SPEND),))
-        params = {"request": request_id, "bid": bid_key}
-        if isinstance(decision, Deny):
-            await self._audit(
-                actor,
-                "accept",
-                "deny",
-                "refused",
-                provider=row.provider,
-                target=row.deployment_id,
-                params=params,
-                detail=decision.reason,
-            )
-            raise NotPermittedError(decision.reason, mrkdwn=True)
-        if isinstance(decision, NeedsApproval):
-            pending = await self._file(
-                actor,
-                kind="accept",
-                payload=json.dumps(params),
-                provider=row.provider,
-                target=request_id,
-                summary=escape(await creator.describe(request_id, bid_key)),
-                reason=None,
-                decision=decision,
-                slack=slack,
-            )
-            if not pending.duplicate:
-                await self._audit(
-                    actor,
-                    "accept",
-                    "approval",
-                    "pending",
-                    provider=row.provider,
-                    target=row.deployment_id,
-                    params=params,
-                    request_id=pending.request_id,
-                )
-            return pending
-        return Done(await self._spend_accept(actor, request_id, bid_key, "allow", ()))
+        return await self._gate_request(
+            actor,
+            slack,
+            request_id=request_id,
+            kind="accept",
+            step=Step("accept", Risk.SPEND),
+            params={"request": request_id, "bid": bid_key},
+            summary=lambda row: creator.describe(request_id, bid_key),
+            run=lambda: self._spend_accept(actor, request_id, bid_key, "allow", ()),
+        )
 
     async def _spend_accept(
         self,
@@ -614,54 +619,24 @@ class Gate:
 
     async def close_request(self, actor: Actor, request_id: str, slack: SlackIO) -> Outcome:
         """Close a new deployment that got no lease: a destructive operation like any close."""
-        creator = self._creator()
-        row = await creator.store.get(request_id)
-        if row is None or row.team_id != actor.team_id:
-            raise ServiceError("That deployment request no longer exists.")
-        decision = await self._decide(
-            actor, slack, row.provider, (Step("close", Risk.DESTRUCTIVE),)
+
+        async def summary(row: Any) -> str:
+            label = PROVIDER_LABEL.get(row.provider, row.provider)
+            return (
+                f"close {label} deployment {row.deployment_id} "
+                "(no lease yet; the deposit is refunded)"
+            )
+
+        return await self._gate_request(
+            actor,
+            slack,
+            request_id=request_id,
+            kind="create_close",
+            step=Step("close", Risk.DESTRUCTIVE),
+            params={"request": request_id},
+            summary=summary,
+            run=lambda: self._spend_close(actor, request_id, "allow", ()),
         )
-        params = {"request": request_id}
-        if isinstance(decision, Deny):
-            await self._audit(
-                actor,
-                "close",
-                "deny",
-                "refused",
-                provider=row.provider,
-                target=row.deployment_id,
-                params=params,
-                detail=decision.reason,
-            )
-            raise NotPermittedError(decision.reason, mrkdwn=True)
-        if isinstance(decision, NeedsApproval):
-            pending = await self._file(
-                actor,
-                kind="create_close",
-                payload=json.dumps(params),
-                provider=row.provider,
-                target=request_id,
-                summary=escape(
-                    f"close {PROVIDER_LABEL.get(row.provider, row.provider)} deployment "
-                    f"{row.deployment_id} (no lease yet; the deposit is refunded)"
-                ),
-                reason=None,
-                decision=decision,
-                slack=slack,
-            )
-            if not pending.duplicate:
-                await self._audit(
-                    actor,
-                    "close",
-                    "approval",
-                    "pending",
-                    provider=row.provider,
-                    target=row.deployment_id,
-                    params=params,
-                    request_id=pending.request_id,
-                )
-            return pending
-        return Done(await self._spend_close(actor, request_id, "allow", ()))
 
     async def _spend_close(
         self, actor: Actor, request_id: str, decision: str, approvers: Sequence[str]
@@ -904,10 +879,6 @@ class Gate:
         return can_approve(
             Approver(actor.user_id, person.role, person.groups), row.requester_id, rule
         )
-
-    async def summary_of(self, request_id: str) -> str | None:
-        row = await self.approvals.get(request_id)
-        return row.summary if row else None
 
     async def cancel(self, actor: Actor, request_id: str, slack: SlackIO) -> str | None:
         row = await self.approvals.get(request_id)

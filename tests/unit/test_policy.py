@@ -38,7 +38,6 @@ from bot.core.policy import (
     is_channel_id,
     is_group_id,
     is_user_id,
-    policy_json,
     quorum_met,
     rule_for,
 )
@@ -340,7 +339,7 @@ def test_policy_round_trips_through_json() -> None:
         )
         .with_scope(ChannelScope(provider="nosana", channels=("C0OPS",)), "nosana")
     )
-    dumped = policy_json(policy)
+    dumped = policy.model_dump(mode="json")
     assert dumped["default_role"] == "viewer"
     assert WorkspacePolicy.model_validate(dumped) == policy
     # Unknown keys from a newer version are ignored, not an error.
@@ -349,7 +348,7 @@ def test_policy_round_trips_through_json() -> None:
 
 @given(policies())
 def test_any_policy_round_trips_through_json(policy: WorkspacePolicy) -> None:
-    assert WorkspacePolicy.model_validate(policy_json(policy)) == policy
+    assert WorkspacePolicy.model_validate(policy.model_dump(mode="json")) == policy
 
 
 # -- classify ------------------------------------------------------------------------------
