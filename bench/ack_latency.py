@@ -145,11 +145,11 @@ class Servers:
         from bot.config import Settings
         from bot.providers.http import RetryPolicy
         from bot.runtime import open_storage
-        from bot.sandbox.clock import ManualClock
-        from bot.sandbox.server import SandboxCluster
         from bot.server import build_web_app
         from bot.services.pool import ProviderPool
         from bot.slack_local.fake_api import FakeSlackAPI
+        from sandbox.clock import ManualClock
+        from sandbox.server import SandboxCluster
 
         slack = await self.stack.enter_async_context(FakeSlackAPI())
         slack.add_token(BOT_TOKEN, TEAM)

@@ -59,9 +59,9 @@ NAIVE_CONCURRENCY = 16
 def _sandbox_main(conn: Any, workspaces: int, per_workspace: int) -> None:
     """Child process: seed, serve, answer ``("change", n)`` and ``("stop",)`` messages."""
     logging.basicConfig(level=logging.WARNING)
-    from bot.sandbox.clock import ManualClock
-    from bot.sandbox.common import RunningSandbox
-    from bot.sandbox.server import build_sandboxes
+    from sandbox.clock import ManualClock
+    from sandbox.common import RunningSandbox
+    from sandbox.server import build_sandboxes
 
     async def main() -> None:
         clock = ManualClock()

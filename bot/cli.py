@@ -139,7 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     if args.command == "sandbox":
-        from bot.sandbox.server import serve_forever
+        from sandbox.server import serve_forever
 
         def emit(line: str) -> None:
             print(line, flush=True)

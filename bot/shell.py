@@ -392,8 +392,8 @@ async def run_shell(
     write: Writer = print,
 ) -> int:
     """Start (sandbox, fake Slack, app) and talk to the app until end of input."""
-    from bot.sandbox.clock import ScaledClock
-    from bot.sandbox.server import SandboxCluster
+    from sandbox.clock import ScaledClock
+    from sandbox.server import SandboxCluster
 
     async with contextlib.AsyncExitStack() as stack:
         cluster: SandboxCluster | None = None

@@ -7,7 +7,7 @@ import os
 import pytest
 
 from bot.providers.http import RetryPolicy
-from bot.sandbox.clock import ManualClock
+from sandbox.clock import ManualClock
 
 # Tests never reach real hosts: make sure nothing points the clients at production.
 for _var in ("NOSANA_API_URL", "AKASH_API_URL", "NEURANET_API_URL"):

@@ -21,9 +21,9 @@ from bot.providers.errors import (
 )
 from bot.providers.http import RetryPolicy
 from bot.providers.models import Bid, DeploymentStatus
-from bot.sandbox.akash import AkashSandbox
-from bot.sandbox.clock import ManualClock
-from bot.sandbox.common import RunningSandbox
+from sandbox.akash import AkashSandbox
+from sandbox.clock import ManualClock
+from sandbox.common import RunningSandbox
 
 GPU_FORM = akash_sdl.QuickForm(image="nginx:1.27", gpu_model="rtx4090", max_price_usd_per_hour=2)
 

@@ -36,9 +36,9 @@ import yaml
 from openapi_schema_validator import OAS30Validator, oas30_format_checker
 
 from bot.providers import akash_sdl
-from bot.sandbox.akash import AkashSandbox
-from bot.sandbox.clock import ManualClock
-from bot.sandbox.common import RunningSandbox
+from sandbox.akash import AkashSandbox
+from sandbox.clock import ManualClock
+from sandbox.common import RunningSandbox
 
 OPENAPI = Path(__file__).resolve().parents[1] / "data" / "akash-console-openapi.json"
 BROKEN_DSEQ_PATTERN = "^d+$"

@@ -22,9 +22,9 @@ from bot.providers.errors import (
 )
 from bot.providers.http import RetryPolicy
 from bot.providers.models import PROVIDER_NAMES, Capability
-from bot.sandbox.clock import ManualClock
-from bot.sandbox.common import Fault, SandboxAPI
-from bot.sandbox.server import SandboxCluster
+from sandbox.clock import ManualClock
+from sandbox.common import Fault, SandboxAPI
+from sandbox.server import SandboxCluster
 
 LIST_PATH = {
     "nosana": "/api/deployments",
@@ -81,7 +81,7 @@ def create_spec(provider: str, api: SandboxAPI) -> BaseModel:
         sdl = build_sdl(QuickForm(image="nvidia/cuda:12.4.1-base-ubuntu22.04", gpu_model="rtx4090"))
         return AkashCreateSpec(sdl=sdl, deposit_usd=Decimal(5))
     from bot.providers.neuranet import NeuraNetCreateSpec
-    from bot.sandbox.neuranet import NODE_RTX4090
+    from sandbox.neuranet import NODE_RTX4090
 
     return NeuraNetCreateSpec(node_id=NODE_RTX4090, template_id="ollama")
 

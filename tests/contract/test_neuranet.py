@@ -23,9 +23,9 @@ from bot.providers.errors import (
 from bot.providers.http import RetryPolicy
 from bot.providers.models import Capability, DeploymentStatus
 from bot.providers.neuranet import NeuraNetCreateSpec, NeuraNetProvider
-from bot.sandbox.clock import ManualClock
-from bot.sandbox.common import RunningSandbox
-from bot.sandbox.neuranet import (
+from sandbox.clock import ManualClock
+from sandbox.common import RunningSandbox
+from sandbox.neuranet import (
     NODE_A100,
     NODE_A6000_MAINTENANCE,
     NODE_CPU_ONLY,

@@ -29,9 +29,9 @@ from bot.providers.errors import (
 from bot.providers.http import RetryPolicy
 from bot.providers.models import Capability, DeploymentStatus
 from bot.providers.nosana import NosanaProvider
-from bot.sandbox.clock import ManualClock
-from bot.sandbox.common import RunningSandbox
-from bot.sandbox.nosana import NosanaSandbox, owner_for_key
+from sandbox.clock import ManualClock
+from sandbox.common import RunningSandbox
+from sandbox.nosana import NosanaSandbox, owner_for_key
 
 M3060 = "7AtiXMSH6R1jjBxrcYjehCkkSF7zvYWte63gwEDBcGHq"
 M4090 = "97G9NnvBDQ2WpKu6fasoMsAKmfj63C9rhysJnkeWodAf"

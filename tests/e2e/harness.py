@@ -23,12 +23,12 @@ from bot.core.policy import Effect, Risk, Rule, WorkspacePolicy
 from bot.db.access import AccessStore
 from bot.providers.http import RetryPolicy
 from bot.runtime import Storage, open_storage
-from bot.sandbox.clock import ManualClock
-from bot.sandbox.server import SandboxCluster
 from bot.server import build_web_app
 from bot.services.pool import ProviderPool
 from bot.slack_local import payloads
 from bot.slack_local.fake_api import FakeSlackAPI, SlackCall
+from sandbox.clock import ManualClock
+from sandbox.server import SandboxCluster
 
 TEAM = "T111"
 ADMIN = "UADMIN"

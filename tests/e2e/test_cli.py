@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.sandbox.clock import ManualClock
-from bot.sandbox.server import SandboxCluster
+from sandbox.clock import ManualClock
+from sandbox.server import SandboxCluster
 
 LIST_PATHS = {"nosana": "/deployments", "akash": "/v1/deployments", "neuranet": "/deployments"}
 

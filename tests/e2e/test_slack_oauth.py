@@ -27,11 +27,11 @@ from bot.config import Settings
 from bot.db.schema import SLACK_BOTS, SLACK_INSTALLATIONS
 from bot.providers.http import RetryPolicy
 from bot.runtime import open_storage
-from bot.sandbox.clock import ManualClock
-from bot.sandbox.server import SandboxCluster
 from bot.server import build_web_app
 from bot.services.pool import ProviderPool
 from bot.slack_local.fake_api import FakeSlackAPI
+from sandbox.clock import ManualClock
+from sandbox.server import SandboxCluster
 from tests.e2e.harness import ADMIN, MEMBER, TEAM, SlackEnv, message_text
 
 CLIENT_ID = "1111.2222"

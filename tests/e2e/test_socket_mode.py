@@ -8,10 +8,10 @@ from aiohttp.test_utils import TestClient, TestServer
 from pydantic import SecretStr
 
 from bot.config import Settings
-from bot.sandbox.clock import ManualClock
-from bot.sandbox.server import SandboxCluster
 from bot.server import create_server_app
 from bot.slack_local.socket_mode import FakeSocketModeSlack
+from sandbox.clock import ManualClock
+from sandbox.server import SandboxCluster
 
 APP_TOKEN = "xapp-1-socket-test"
 BOT_TOKEN = "xoxb-socket-test"

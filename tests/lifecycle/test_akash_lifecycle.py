@@ -22,9 +22,9 @@ from bot.providers.akash import AkashCreateSpec, AkashProvider, escrow_runway
 from bot.providers.errors import UnavailableError, WrongStateError
 from bot.providers.http import RetryPolicy
 from bot.providers.models import Capability, DeploymentStatus
-from bot.sandbox.akash import BLOCK_SECONDS, AkashSandbox
-from bot.sandbox.clock import ManualClock
-from bot.sandbox.common import RunningSandbox
+from sandbox.akash import BLOCK_SECONDS, AkashSandbox
+from sandbox.clock import ManualClock
+from sandbox.common import RunningSandbox
 
 
 @pytest.fixture

@@ -14,9 +14,9 @@ from bot.providers.errors import WrongStateError
 from bot.providers.http import RetryPolicy
 from bot.providers.models import DeploymentStatus
 from bot.providers.nosana import NosanaProvider
-from bot.sandbox.clock import ManualClock
-from bot.sandbox.common import RunningSandbox
-from bot.sandbox.nosana import NosanaSandbox
+from sandbox.clock import ManualClock
+from sandbox.common import RunningSandbox
+from sandbox.nosana import NosanaSandbox
 
 M4090 = "97G9NnvBDQ2WpKu6fasoMsAKmfj63C9rhysJnkeWodAf"
 PRICE = Decimal("0.385")  # 0.35 USD/h + 10 % network fee

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.providers import akash_sdl
-from bot.sandbox.akash import (
+from sandbox.akash import (
     AUDITOR,
     BLOCK_SECONDS,
     USD,
@@ -21,7 +21,7 @@ from bot.sandbox.akash import (
     dec_coin,
     height_at,
 )
-from bot.sandbox.clock import DEFAULT_START, ManualClock
+from sandbox.clock import DEFAULT_START, ManualClock
 
 _CHARSET = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
 

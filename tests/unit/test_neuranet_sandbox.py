@@ -9,9 +9,9 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from bot.sandbox.clock import DEFAULT_START, ManualClock
-from bot.sandbox.common import RunningSandbox
-from bot.sandbox.neuranet import (
+from sandbox.clock import DEFAULT_START, ManualClock
+from sandbox.common import RunningSandbox
+from sandbox.neuranet import (
     LOG_INTERVAL,
     MAX_LOG_LINES,
     NODE_A100,

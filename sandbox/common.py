@@ -25,7 +25,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.sandbox.clock import Clock, ManualClock
+from sandbox.clock import Clock, ManualClock
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

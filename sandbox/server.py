@@ -8,15 +8,15 @@ import signal
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot.sandbox.clock import Clock, ScaledClock
-from bot.sandbox.common import RunningSandbox, SandboxAPI
+from sandbox.clock import Clock, ScaledClock
+from sandbox.common import RunningSandbox, SandboxAPI
 
 
 def build_sandboxes(clock: Clock, *, seed: bool = True) -> list[SandboxAPI]:
     """One emulator per provider, sharing one clock, in the order Nosana, Akash, NeuraNET."""
-    from bot.sandbox.akash import AkashSandbox
-    from bot.sandbox.neuranet import NeuraNetSandbox
-    from bot.sandbox.nosana import NosanaSandbox
+    from sandbox.akash import AkashSandbox
+    from sandbox.neuranet import NeuraNetSandbox
+    from sandbox.nosana import NosanaSandbox
 
     return [
         NosanaSandbox(clock, seed=seed),

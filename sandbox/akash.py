@@ -52,8 +52,8 @@ from aiohttp import web
 
 from bot.providers import akash_sdl
 from bot.providers.akash_sdl import GroupSpec, QuickForm, json_type_name
-from bot.sandbox.clock import DEFAULT_START, Clock
-from bot.sandbox.common import SandboxAPI, json_response
+from sandbox.clock import DEFAULT_START, Clock
+from sandbox.common import SandboxAPI, json_response
 
 __all__ = [
     "AUDITOR",

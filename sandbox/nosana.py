@@ -47,8 +47,8 @@ from bot.providers.nosana_jobdef import (
     typia_message,
     validate_job_definition,
 )
-from bot.sandbox.clock import Clock, iso
-from bot.sandbox.common import SandboxAPI, b58encode, json_response, random_pubkey
+from sandbox.clock import Clock, iso
+from sandbox.common import SandboxAPI, b58encode, json_response, random_pubkey
 
 STATUSES = (
     "DRAFT",

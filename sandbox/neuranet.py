@@ -42,8 +42,8 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.sandbox.clock import Clock
-from bot.sandbox.common import SandboxAPI, json_response
+from sandbox.clock import Clock
+from sandbox.common import SandboxAPI, json_response
 
 #: Seconds a new deployment stays ``pending`` before its container starts.
 PENDING_SECONDS = 3.0
