@@ -15,7 +15,7 @@ from bot.core import modals, replies
 from bot.core.operations import Operation, OpKind
 from bot.core.replies import decode_pick
 from bot.services.deployments import Actor
-from bot.services.gate import Pending
+from bot.services.gate import Pending, Refused
 from handlers import commands
 from handlers.common import actor_of, guarded
 
@@ -123,7 +123,7 @@ async def run_button(
     async def work() -> None:
         outcome = await bot.gate.run(actor, op, bot.gate.slack(client, actor.team_id))
         reply = outcome.reply
-        if op.kind is OpKind.LOGS or isinstance(outcome, Pending):
+        if op.kind is OpKind.LOGS or isinstance(outcome, Pending | Refused):
             await respond(**reply.payload(), replace_original=False)
         else:
             await respond(**reply.payload(), replace_original=True)

@@ -16,7 +16,7 @@ from bot.core.operations import Chain, Operation, OpKind, Usage
 from bot.core.parsing import parse
 from bot.core.replies import Reply
 from bot.services.deployments import Actor
-from bot.services.gate import Pending
+from bot.services.gate import Pending, Refused
 from handlers import create
 from handlers.common import actor_of, failure_reply, guarded, post_or_respond
 
@@ -141,8 +141,9 @@ async def run_chain(
         reply = failure_reply(exc, chain)
         await respond(**reply.payload(), replace_original="ts" not in posted)
         return
-    if isinstance(outcome, Pending):
-        metrics.COMMANDS.labels("chain", "pending").inc()
+    if isinstance(outcome, Pending | Refused):
+        label = "pending" if isinstance(outcome, Pending) else "refused"
+        metrics.COMMANDS.labels("chain", label).inc()
         await respond(**outcome.reply.payload(), replace_original=True)
         return
     metrics.COMMANDS.labels("chain", "error" if outcome.reply.error else "ok").inc()

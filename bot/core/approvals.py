@@ -184,7 +184,19 @@ OUTCOME_EMOJI = {
     "denied": ":no_entry:",
     "cancelled": ":heavy_minus_sign:",
     "expired": ":alarm_clock:",
+    "superseded": ":heavy_minus_sign:",
+    "not_applicable": ":heavy_minus_sign:",
+    "resolved": ":scales:",
 }
+
+#: How a request's state reads in a sentence ("This request is already …").
+STATE_WORDS = {"not_applicable": "no longer applicable", "resolved": "resolved by a policy change"}
+
+
+def state_words(state: str, *, decided: bool = False) -> str:
+    if decided and state == "pending":
+        return "decided"
+    return STATE_WORDS.get(state, state)
 
 
 def outcome_line(view: ApprovalView) -> str:
@@ -206,6 +218,12 @@ def outcome_line(view: ApprovalView) -> str:
             return (
                 f"Expired {when(view.expires_at)} without {approvers_text(view.rule)}'s approval."
             )
+        case "superseded":
+            return f"Superseded: {view.decision_note or 'a newer request replaced it'}."
+        case "not_applicable":
+            return f"Approved by {approvers}, but no longer applicable: {view.decision_note}."
+        case "resolved":
+            return f"Resolved by a policy change: {view.decision_note}."
     return view.state
 
 

@@ -22,7 +22,13 @@ FAILED = "failed"
 DENIED = "denied"
 CANCELLED = "cancelled"
 EXPIRED = "expired"
-FINAL = frozenset({DONE, FAILED, DENIED, CANCELLED, EXPIRED})
+#: A newer request for the same deployment replaced it.
+SUPERSEDED = "superseded"
+#: Approved, but the world moved (state changed, money gone, deployment gone): not run.
+NOT_APPLICABLE = "not_applicable"
+#: A policy change decided it (no approval needed any more, or now refused).
+RESOLVED = "resolved"
+FINAL = frozenset({DONE, FAILED, DENIED, CANCELLED, EXPIRED, SUPERSEDED, NOT_APPLICABLE, RESOLVED})
 
 
 def _now() -> datetime:
@@ -168,6 +174,23 @@ class ApprovalStore:
                 ApprovalRequest.enterprise_id == (enterprise_id or ""),
             )
         query = query.order_by(ApprovalRequest.created_at).limit(limit)
+        async with self._sessions() as session:
+            return [_fix(r) for r in (await session.scalars(query)).all()]
+
+    async def open_for(
+        self, team_id: str, enterprise_id: str | None, deployment_id: str
+    ) -> list[ApprovalRequest]:
+        """Pending requests for one deployment in one workspace, oldest first."""
+        query = (
+            select(ApprovalRequest)
+            .where(
+                ApprovalRequest.state == PENDING,
+                ApprovalRequest.team_id == team_id,
+                ApprovalRequest.enterprise_id == (enterprise_id or ""),
+                ApprovalRequest.deployment_id == deployment_id,
+            )
+            .order_by(ApprovalRequest.created_at)
+        )
         async with self._sessions() as session:
             return [_fix(r) for r in (await session.scalars(query)).all()]
 

@@ -372,22 +372,9 @@ class DeploymentService:
         self, actor: Actor, op: Operation, resolved: Resolved
     ) -> tuple[Reply, Deployment | None]:
         client, before = resolved.provider, resolved.deployment
-        capability = op.kind.capability
-        assert capability is not None
-        allowed = client.available_actions(before)
-        strategy = before.extras.get("strategy")
-        if capability is Capability.SCHEDULE and strategy not in (None, "SCHEDULED"):
-            raise UnsupportedError(
-                f"“{before.name or before.id}” has no schedule to change: it runs with the "
-                f"{strategy} strategy, and only SCHEDULED deployments run on a cron."
-            )
-        if capability not in allowed:
-            can = sorted(c.value for c in allowed if c.value in _VERBS)
-            raise UnsupportedError(
-                f"Can't {op.kind.value} “{before.name or before.id}”: it is "
-                f"{before.status.value.replace('_', ' ')} on {client.display_name} "
-                f"({before.raw_status})." + (f" It can: {', '.join(can)}." if can else "")
-            )
+        problem = state_problem(client, before, op.kind)
+        if problem is not None:
+            raise UnsupportedError(problem)
         did = before.id
         after: Deployment | None
         match op.kind:
@@ -647,6 +634,27 @@ _ABILITIES: dict[Capability, str] = {
     Capability.REVISE: "take new revisions",
     Capability.DEPOSIT: "take deposits",
 }
+
+
+def state_problem(client: BaseProvider, before: Deployment, kind: OpKind) -> str | None:
+    """Why ``kind`` can't be done to the deployment in its current state (None: it can)."""
+    capability = kind.capability
+    assert capability is not None
+    strategy = before.extras.get("strategy")
+    if capability is Capability.SCHEDULE and strategy not in (None, "SCHEDULED"):
+        return (
+            f"“{before.name or before.id}” has no schedule to change: it runs with the "
+            f"{strategy} strategy, and only SCHEDULED deployments run on a cron."
+        )
+    allowed = client.available_actions(before)
+    if capability in allowed:
+        return None
+    can = sorted(c.value for c in allowed if c.value in _VERBS)
+    return (
+        f"Can't {kind.value} “{before.name or before.id}”: it is "
+        f"{before.status.value.replace('_', ' ')} on {client.display_name} "
+        f"({before.raw_status})." + (f" It can: {', '.join(can)}." if can else "")
+    )
 
 
 def _ability(capability: Capability) -> str:

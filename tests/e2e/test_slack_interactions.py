@@ -444,14 +444,19 @@ async def test_a_failing_step_stops_the_chain_and_skips_the_rest(env: SlackEnv) 
     assert len(env.responses(answer.response_key)) == 1  # only the ⏳ note was removed
 
 
-async def test_a_chain_that_cannot_start_is_reported_in_the_status_message(env: SlackEnv) -> None:
-    await env.command("comfyui-dev start, scale 2")
-    final = env.calls("chat.update")[-1].body["text"]
-    assert step_lines(final) == [
-        ":x: start comfyui-dev — Can't start “comfyui-dev”: it is running on Nosana (RUNNING)."
-        " It can: rename, revise, rollback, scale, stop, timeout.",
-        ":heavy_minus_sign: scale comfyui-dev to 2 — skipped",
-    ]
+async def test_a_chain_that_cannot_start_is_refused_before_anything_runs(env: SlackEnv) -> None:
+    """Preflight: the first step can't happen from the deployment's state, so the chain is
+    refused at once in one private line; no status message, no provider write."""
+    answer = await env.command("comfyui-dev start, scale 2")
+    [note] = env.responses(answer.response_key)
+    assert note["replace_original"] is True
+    assert note["response_type"] == "ephemeral"
+    assert note["text"] == (
+        ":warning: Can't start “comfyui-dev”: it is running on Nosana (RUNNING)."
+        " It can: rename, revise, rollback, scale, stop, timeout."
+    )
+    assert env.calls("chat.postMessage") == []
+    assert env.calls("chat.update") == []
     assert no_writes(env)
 
 
