@@ -199,6 +199,11 @@ def state_words(state: str, *, decided: bool = False) -> str:
     return STATE_WORDS.get(state, state)
 
 
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
 def outcome_line(view: ApprovalView) -> str:
     counted = [v for v in view.voters if view.rule.self_approval or v != view.requester_id]
     approvers = ", ".join(f"<@{v}>" for v in counted) or "nobody"
@@ -219,11 +224,12 @@ def outcome_line(view: ApprovalView) -> str:
                 f"Expired {when(view.expires_at)} without {approvers_text(view.rule)}'s approval."
             )
         case "superseded":
-            return f"Superseded: {view.decision_note or 'a newer request replaced it'}."
+            return f"Superseded: {_sentence(view.decision_note or 'a newer request replaced it')}"
         case "not_applicable":
-            return f"Approved by {approvers}, but no longer applicable: {view.decision_note}."
+            why = _sentence(view.decision_note or "")
+            return f"Approved by {approvers}, but no longer applicable: {why}"
         case "resolved":
-            return f"Resolved by a policy change: {view.decision_note}."
+            return f"Resolved by a policy change: {_sentence(view.decision_note or '')}"
     return view.state
 
 

@@ -204,7 +204,7 @@ class ApprovalLifecycle:
         ):
             if old.id == row.id:
                 continue
-            note = f"superseded by a newer request from <@{row.requester_id}>"
+            note = f"a newer request from <@{row.requester_id}> replaced it"
             await self.conclude(old, states.SUPERSEDED, note, slack, from_states=[states.PENDING])
 
     # -- who may approve -------------------------------------------------------------------------
@@ -421,7 +421,8 @@ class ApprovalLifecycle:
             requester_of(row), state, state, state, detail=note, request_id=row.id
         )
         fresh = await self.refresh(row.id, slack)
-        await self.say_in_thread(fresh, f"<@{row.requester_id}>, {note}", slack)
+        said = f"<@{row.requester_id}>, {msg.state_words(state)}: {note}"
+        await self.say_in_thread(fresh, said, slack)
         return True
 
     async def finish(self, row: ApprovalRequest, state: str, result: str, slack: SlackIO) -> None:

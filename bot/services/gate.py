@@ -702,7 +702,9 @@ class Gate:
             steps = tuple(Step(s.kind.value, Risk(row.risk)) for s in _steps(op))
             decision = await self._decide(requester, slack, row.provider, steps)
             if isinstance(decision, Deny):
-                note = f"the policy <@{actor.user_id}> changed now refuses this: {decision.reason}"
+                note = f"<@{actor.user_id}> changed the policy, which now refuses this: " + (
+                    decision.reason
+                )
                 await self.lifecycle.conclude(
                     row, states.RESOLVED, note, slack, from_states=[states.PENDING]
                 )
