@@ -101,7 +101,7 @@ async def test_a_doomed_operation_is_refused_at_once_and_nobody_is_pinged(
     assert env.api("nosana").count("POST", r".*/deployments/.*") == 0
     rows = await audit_rows(env)
     assert [(r.action, r.decision, r.result) for r in rows] == [
-        (command.split()[0], "preflight", "refused")
+        (command.split(maxsplit=1)[0], "preflight", "refused")
     ]
 
 
