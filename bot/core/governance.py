@@ -27,6 +27,7 @@ from bot.core.policy import (
     is_group_id,
     is_user_id,
 )
+from bot.core.registry import RULE_OPERATIONS
 from bot.providers.models import PROVIDER_NAMES
 
 _USER = re.compile(r"^<@([UW][A-Z0-9]{2,})(?:\|[^>]*)?>$")
@@ -87,26 +88,6 @@ POLICY_USAGE = (
     "/deploy policy default-role viewer|operator"
 )
 AUDIT_USAGE = "Usage: /deploy audit [N] [@person] [deployment] · /deploy audit export [csv|json]"
-
-#: Operations a policy rule can name (changes; reads are governed by roles).
-RULE_OPERATIONS = frozenset(
-    {
-        "start",
-        "stop",
-        "archive",
-        "delete",
-        "close",
-        "scale",
-        "timeout",
-        "schedule",
-        "revise",
-        "rollback",
-        "rename",
-        "deposit",
-        "create",
-        "accept",
-    }
-)
 
 
 def subject(token: str) -> tuple[Literal["user", "usergroup"], str] | None:

@@ -1,112 +1,22 @@
-"""Typed operations: what every entry point (command, button, modal, shell) turns input into."""
+"""Typed operations: what every entry point (command, button, modal, shell) turns input into.
+
+The facts about each kind (risk, capability, chains, verbs) are declared in
+:mod:`bot.core.registry`."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.core.governance import Command
-from bot.providers.models import Capability, ProviderName
-
-
-class OpKind(StrEnum):
-    HELP = "help"
-    PROVIDERS = "providers"
-    CONNECT = "connect"
-    DISCONNECT = "disconnect"
-    LIST = "list"
-    SHOW = "show"
-    START = "start"
-    STOP = "stop"
-    ARCHIVE = "archive"
-    DELETE = "delete"
-    CLOSE = "close"
-    SCALE = "scale"
-    TIMEOUT = "timeout"
-    SCHEDULE = "schedule"
-    REVISE = "revise"
-    ROLLBACK = "rollback"
-    RENAME = "rename"
-    LOGS = "logs"
-    EVENTS = "events"
-    JOBS = "jobs"
-    MARKETS = "markets"
-    NODES = "nodes"
-    BALANCE = "balance"
-    DEPOSIT = "deposit"
-    # governance: roles, policy, audit, approvals
-    ROLE = "role"
-    ROLES = "roles"
-    POLICY = "policy"
-    AUDIT = "audit"
-    APPROVALS = "approvals"
-    # creating deployments and templates
-    CREATE = "create"
-    TEMPLATE = "template"
-    # -- channel notifications (bot/watch) --
-    WATCH = "watch"
-    UNWATCH = "unwatch"
-    WATCHING = "watching"
-
-    @property
-    def capability(self) -> Capability | None:
-        """The provider capability this operation needs (None for bot-level operations)."""
-        return _CAPABILITY.get(self)
-
-    @property
-    def needs_target(self) -> bool:
-        return self in _TARGETED
-
-
-_CAPABILITY: dict[OpKind, Capability] = {
-    OpKind.START: Capability.START,
-    OpKind.STOP: Capability.STOP,
-    OpKind.ARCHIVE: Capability.ARCHIVE,
-    OpKind.DELETE: Capability.DELETE,
-    OpKind.CLOSE: Capability.CLOSE,
-    OpKind.SCALE: Capability.SCALE,
-    OpKind.TIMEOUT: Capability.TIMEOUT,
-    OpKind.SCHEDULE: Capability.SCHEDULE,
-    OpKind.REVISE: Capability.REVISE,
-    OpKind.ROLLBACK: Capability.ROLLBACK,
-    OpKind.RENAME: Capability.RENAME,
-    OpKind.LOGS: Capability.LOGS,
-    OpKind.EVENTS: Capability.EVENTS,
-    OpKind.JOBS: Capability.JOBS,
-    OpKind.MARKETS: Capability.MARKETS,
-    OpKind.NODES: Capability.NODES,
-    OpKind.BALANCE: Capability.BALANCE,
-    OpKind.DEPOSIT: Capability.DEPOSIT,
-}
-
-_TARGETED = frozenset(
-    {
-        OpKind.SHOW,
-        OpKind.START,
-        OpKind.STOP,
-        OpKind.ARCHIVE,
-        OpKind.DELETE,
-        OpKind.CLOSE,
-        OpKind.SCALE,
-        OpKind.TIMEOUT,
-        OpKind.SCHEDULE,
-        OpKind.REVISE,
-        OpKind.ROLLBACK,
-        OpKind.RENAME,
-        OpKind.LOGS,
-        OpKind.EVENTS,
-        OpKind.JOBS,
-        OpKind.DEPOSIT,
-    }
-)
-
+from bot.core.registry import Area, OpKind, in_area
+from bot.providers.models import ProviderName
 
 #: Watching deployments: handled by the watch service, not the deployment service.
-WATCH_KINDS = frozenset({OpKind.WATCH, OpKind.UNWATCH, OpKind.WATCHING})
+WATCH_KINDS = in_area(Area.WATCH)
 
 
 class Operation(BaseModel):
@@ -218,3 +128,6 @@ class Usage(BaseModel):
 
     problem: str | None = None
     topic: str | None = None
+
+
+__all__ = ["WATCH_KINDS", "Chain", "OpKind", "Operation", "Usage"]

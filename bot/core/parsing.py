@@ -13,6 +13,7 @@ from croniter import croniter
 
 from bot.core.governance import GovernanceError, parse_audit, parse_policy, parse_role
 from bot.core.operations import Chain, Operation, OpKind, Usage
+from bot.core.registry import ALIASES, CHAINABLE, MUTATIONS, Area, in_area
 from bot.providers.models import PROVIDER_NAMES, DeploymentStatus, ProviderName
 
 MAX_TEXT = 2000
@@ -27,36 +28,8 @@ _DURATION = re.compile(r"^(\d{1,7})\s*(s|sec|secs|m|min|mins|h|hr|hrs|d|day|days
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 #: Verbs that take a deployment first; only these can be steps of a chain.
-STEP_VERBS = frozenset(
-    {
-        OpKind.START,
-        OpKind.STOP,
-        OpKind.ARCHIVE,
-        OpKind.DELETE,
-        OpKind.CLOSE,
-        OpKind.SCALE,
-        OpKind.TIMEOUT,
-        OpKind.SCHEDULE,
-        OpKind.ROLLBACK,
-        OpKind.RENAME,
-        OpKind.DEPOSIT,
-    }
-)
-_ALIASES = {
-    "ls": OpKind.LIST,
-    "status": OpKind.SHOW,
-    "info": OpKind.SHOW,
-    "get": OpKind.SHOW,
-    "log": OpKind.LOGS,
-    "replicas": OpKind.SCALE,
-    "balances": OpKind.BALANCE,
-    "credits": OpKind.BALANCE,
-    "market": OpKind.MARKETS,
-    "node": OpKind.NODES,
-    "new": OpKind.CREATE,
-    "templates": OpKind.TEMPLATE,
-    "?": OpKind.HELP,
-}
+STEP_VERBS = CHAINABLE
+_ALIASES = ALIASES
 MARKET_FILTERS = {"type": str, "gpu": str}
 NODE_FILTERS = {
     "gpu": str,
@@ -166,7 +139,7 @@ def _is_provider(value: str) -> bool:
 
 
 MAX_REASON = 500
-_GOVERNANCE = frozenset({OpKind.ROLE, OpKind.ROLES, OpKind.POLICY, OpKind.AUDIT})
+_GOVERNANCE = in_area(Area.GOVERNANCE)
 
 
 def _pop_reason(tokens: list[str]) -> str | None:
@@ -213,7 +186,7 @@ def _parse(text: str, now: datetime) -> Result:
             )
         result = _operation(verb, tokens[1:], provider, now)
     if reason is not None:
-        if isinstance(result, Operation) and result.kind not in STEP_VERBS | {OpKind.REVISE}:
+        if isinstance(result, Operation) and result.kind not in MUTATIONS:
             raise _Problem("`--reason` goes with changes (start, stop, scale …), for approvers.")
         result = result.model_copy(update={"reason": reason})
     return result

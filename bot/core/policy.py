@@ -14,6 +14,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from bot.core.registry import ADMIN_ONLY, Risk, classify
+
 
 class Role(StrEnum):
     VIEWER = "viewer"
@@ -28,18 +30,6 @@ class Role(StrEnum):
 _ROLE_RANK = {Role.VIEWER: 0, Role.OPERATOR: 1, Role.ADMIN: 2}
 
 
-class Risk(StrEnum):
-    READ = "read"
-    CHANGE = "change"
-    SPEND = "spend"
-    DESTRUCTIVE = "destructive"
-
-    @property
-    def rank(self) -> int:
-        return _RISK_RANK[self]
-
-
-_RISK_RANK = {Risk.READ: 0, Risk.CHANGE: 1, Risk.SPEND: 2, Risk.DESTRUCTIVE: 3}
 CHANGES = (Risk.CHANGE, Risk.SPEND, Risk.DESTRUCTIVE)
 
 
@@ -167,64 +157,6 @@ class WorkspacePolicy(BaseModel):
     def with_scope(self, scope: ChannelScope | None, provider: str) -> WorkspacePolicy:
         scopes = tuple(s for s in self.scopes if s.provider != provider)
         return self.model_copy(update={"scopes": scopes + ((scope,) if scope else ())})
-
-
-# -- classification ------------------------------------------------------------------------
-
-_READS = frozenset(
-    {
-        "help",
-        "providers",
-        "list",
-        "show",
-        "logs",
-        "events",
-        "jobs",
-        "markets",
-        "nodes",
-        "balance",
-        "roles",
-        "audit",
-        "approvals",
-        "policy",
-    }
-)
-_SPENDS = frozenset({"start", "deposit", "create", "accept"})
-_DESTRUCTIVE = frozenset({"stop", "archive", "delete", "close"})
-#: Operations on provider accounts and on deploybot itself: admins only.
-ADMIN_ONLY = frozenset({"connect", "disconnect"})
-
-
-def classify(
-    kind: str,
-    *,
-    replicas: int | None = None,
-    current_replicas: int | None = None,
-    minutes: int | None = None,
-    current_minutes: int | None = None,
-) -> Risk:
-    """The risk class of one operation, given what it changes from (when known).
-
-    Scaling up and raising a timeout spend money; scaling to 0 is destructive; when the current
-    value is unknown the more expensive reading wins.
-    """
-    if kind in _READS:
-        return Risk.READ
-    if kind in _SPENDS:
-        return Risk.SPEND
-    if kind in _DESTRUCTIVE:
-        return Risk.DESTRUCTIVE
-    if kind == "scale":
-        if replicas == 0:
-            return Risk.DESTRUCTIVE
-        if current_replicas is None or (replicas or 0) > current_replicas:
-            return Risk.SPEND
-        return Risk.CHANGE
-    if kind == "timeout":
-        if current_minutes is None or (minutes or 0) > current_minutes:
-            return Risk.SPEND
-        return Risk.CHANGE
-    return Risk.CHANGE
 
 
 # -- the decision --------------------------------------------------------------------------

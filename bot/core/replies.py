@@ -20,6 +20,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.core.operations import Chain, Operation, OpKind, Usage
+from bot.core.registry import MUTATIONS
 from bot.core.render import (
     MAX_BLOCKS,
     MESSAGE_TEXT_BUDGET,
@@ -306,35 +307,8 @@ def providers_reply(connected: Sequence[ConnectedProvider]) -> Reply:
 
 # -- deployments ------------------------------------------------------------------------------
 
-_DONE: dict[OpKind, str] = {
-    OpKind.START: "started",
-    OpKind.STOP: "stopped",
-    OpKind.ARCHIVE: "archived",
-    OpKind.DELETE: "deleted",
-    OpKind.CLOSE: "closed",
-    OpKind.SCALE: "scaled",
-    OpKind.TIMEOUT: "changed the timeout of",
-    OpKind.SCHEDULE: "changed the schedule of",
-    OpKind.REVISE: "published a new revision of",
-    OpKind.ROLLBACK: "rolled back",
-    OpKind.RENAME: "renamed",
-    OpKind.DEPOSIT: "added funds to",
-}
-_DOING: dict[OpKind, str] = {
-    OpKind.START: "Starting",
-    OpKind.STOP: "Stopping",
-    OpKind.ARCHIVE: "Archiving",
-    OpKind.DELETE: "Deleting",
-    OpKind.CLOSE: "Closing",
-    OpKind.SCALE: "Scaling",
-    OpKind.TIMEOUT: "Changing the timeout of",
-    OpKind.SCHEDULE: "Changing the schedule of",
-    OpKind.REVISE: "Publishing a new revision of",
-    OpKind.ROLLBACK: "Rolling back",
-    OpKind.RENAME: "Renaming",
-    OpKind.DEPOSIT: "Adding funds to",
-}
-MUTATIONS = frozenset(_DONE)
+_DONE: dict[OpKind, str] = {k: k.spec.done for k in MUTATIONS}
+_DOING: dict[OpKind, str] = {k: k.spec.doing for k in MUTATIONS}
 
 
 def working_reply(op: Operation | Chain) -> Reply:

@@ -22,6 +22,7 @@ from pydantic import SecretStr
 from bot import metrics
 from bot.core import replies
 from bot.core.operations import Chain, Operation, OpKind
+from bot.core.registry import MUTATIONS
 from bot.core.render import PROVIDER_LABEL, deployment_card, deployment_list, escape
 from bot.core.replies import BalanceLine, ConnectedProvider, Reply
 from bot.db.keys import KeyStore, StoredKeyInfo
@@ -349,7 +350,7 @@ class DeploymentService:
                 return await self._markets(actor, op)
             case OpKind.BALANCE:
                 return await self._balance(actor, op.provider)
-            case kind if kind in replies.MUTATIONS:
+            case kind if kind in MUTATIONS:
                 resolved = await self.resolve(
                     actor, op.target or "", op.provider, op.kind.capability
                 )
@@ -620,7 +621,7 @@ class DeploymentService:
         return client.check_revision(text)
 
 
-_VERBS = {v.value for v in replies.MUTATIONS}
+_VERBS = {v.value for v in MUTATIONS}
 #: How "can't …" reads for capabilities whose name is not a verb.
 _ABILITIES: dict[Capability, str] = {
     Capability.LOGS: "show logs",

@@ -39,6 +39,7 @@ from bot.core.policy import (
     decide,
     describe,
 )
+from bot.core.registry import MUTATIONS, Area, in_area
 from bot.core.render import PROVIDER_LABEL, escape
 from bot.core.replies import Reply, section
 from bot.db import approvals as states
@@ -71,7 +72,7 @@ from bot.services.slack_io import DirectoryCache, SlackIO
 
 log = logging.getLogger("deploybot.gate")
 
-GOVERNANCE = frozenset({OpKind.ROLE, OpKind.ROLES, OpKind.POLICY, OpKind.AUDIT})
+GOVERNANCE = in_area(Area.GOVERNANCE)
 #: Approval requests that run through the create service rather than an Operation.
 SPEND_KINDS = frozenset({"create", "accept", "create_close"})
 #: A create form's state while its approval request is open.
@@ -193,7 +194,7 @@ class Gate:
             return Done(await self._account(actor, op, slack))
         if op.kind in WATCH_KINDS and self.watches is not None:
             return Done(await self._watch(actor, op, slack))
-        if op.kind not in replies.MUTATIONS:
+        if op.kind not in MUTATIONS:
             await self._check_read(actor, op)
             return Done(await self.service.execute(actor, op))
         assert op.kind.capability is not None

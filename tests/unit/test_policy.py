@@ -41,7 +41,7 @@ from bot.core.policy import (
     quorum_met,
     rule_for,
 )
-from bot.services.gate import FIRST_REMINDER, next_reminder
+from bot.services.approvals import FIRST_REMINDER, next_reminder
 
 PROVIDERS = ("nosana", "akash", "neuranet")
 CHANNELS = ("C0OPS", "C1DEV", "G2PRIV")
