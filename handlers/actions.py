@@ -12,6 +12,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core import modals, replies
+from bot.core.arguments import args_for
 from bot.core.operations import Operation, OpKind
 from bot.core.replies import decode_pick
 from bot.services.deployments import Actor
@@ -47,7 +48,9 @@ def register(bot: DeployBot) -> None:
         actor = actor_of(context, body)
         try:
             value = json.loads(_action(body).get("value") or "{}")
-            op = Operation(kind=OpKind(value["op"]), provider=value["p"], target=str(value["d"]))
+            op = Operation(
+                args=args_for(OpKind(value["op"])), provider=value["p"], target=str(value["d"])
+            )
         except (ValueError, KeyError, TypeError):
             await respond(
                 **replies.error("That button is out of date: run `/deploy show` again.").payload(),
@@ -106,7 +109,7 @@ def register(bot: DeployBot) -> None:
         await ack()
         actor = actor_of(context, body)
         provider = _action(body).get("value") or ""
-        op = Operation(kind=OpKind.CONNECT, provider=provider)
+        op = Operation(args=args_for(OpKind.CONNECT), provider=provider)
         bot.work.spawn(
             commands.open_connect(
                 bot, client, respond, actor, op, trigger_id=body.get("trigger_id", "")

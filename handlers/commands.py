@@ -12,6 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import metrics
 from bot.core import modals, replies
+from bot.core.arguments import Help
 from bot.core.operations import Chain, Operation, OpKind, Usage
 from bot.core.parsing import parse
 from bot.core.replies import Reply
@@ -43,7 +44,11 @@ def register(bot: DeployBot) -> None:
             return
         if isinstance(parsed, Operation) and parsed.kind is OpKind.HELP:
             metrics.COMMANDS.labels("help", "ok").inc()
-            await ack(**replies.help_reply(parsed.topic).payload())
+            await ack(
+                **replies.help_reply(
+                    parsed.args.topic if isinstance(parsed.args, Help) else None
+                ).payload()
+            )
             return
         actor = actor_of(context, command)
         # creating deployments and templates (forms need the trigger id: ack empty, at once)

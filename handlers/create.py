@@ -23,6 +23,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.core import create as core
 from bot.core import create_views as views
 from bot.core import modals
+from bot.core.arguments import Create, Template, args_for
 from bot.core.operations import Operation, OpKind
 from bot.core.render import PROVIDER_LABEL
 from bot.core.replies import Reply
@@ -93,15 +94,18 @@ async def dispatch(
         await open_create(bot, client, respond, actor, op, trigger_id=trigger_id)
         return
 
+    args = op.args if isinstance(op.args, Template) else Template(kind=OpKind.TEMPLATE)
+
     async def work() -> None:
         svc = _svc(bot)
         reply: Reply
-        if op.sub == "list":
+        if args.sub == "list":
             reply = await svc.list_templates(actor)
-        elif op.sub == "delete":
-            reply = await svc.delete_template(actor, op.template or "")
+        elif args.sub == "delete":
+            reply = await svc.delete_template(actor, args.template or "")
         else:
-            reply = await svc.save_template(actor, op.template or "", op.target or "", op.provider)
+            name = args.template or ""
+            reply = await svc.save_template(actor, name, op.target or "", op.provider)
         await respond(**reply.payload(), replace_original=True)
 
     await guarded(respond, work, op)
@@ -120,7 +124,8 @@ async def open_create(
     valid template — the review, one click from created."""
     svc = _svc(bot)
     provider = op.provider
-    if provider is None and op.template is None:
+    args = op.args if isinstance(op.args, Create) else Create(kind=OpKind.CREATE)
+    if provider is None and args.template is None:
         try:
             names = await svc.creatable(actor)
         except Exception as exc:
@@ -150,20 +155,20 @@ async def open_create(
     try:
         form: dict[str, str] = {}
         note: str | None = None
-        if op.template:
-            template = await svc.template(actor, op.template)
+        if args.template:
+            template = await svc.template(actor, args.template)
             if provider is not None and provider != template.provider:
                 raise ServiceError(
-                    f"Template `{op.template}` is for {PROVIDER_LABEL[template.provider]}, "
+                    f"Template `{args.template}` is for {PROVIDER_LABEL[template.provider]}, "
                     f"not {PROVIDER_LABEL[provider]}."
                 )
             provider = template.provider  # type: ignore[assignment]
             form = template.form
-            note = f"From template {op.template}."
+            note = f"From template {args.template}."
         assert provider is not None
-        form, problems = core.apply_overrides(provider, form, op.overrides)
+        form, problems = core.apply_overrides(provider, form, args.overrides)
         meta = json.dumps({"p": provider, "c": actor.channel_id})
-        if op.template and not problems:
+        if args.template and not problems:
             review = await svc.review(actor, provider, form, submission_key=view["id"])
             if review.request is not None and review.estimate is not None:
                 await show(
@@ -357,7 +362,7 @@ def register(bot: DeployBot) -> None:
         provider = ((body.get("actions") or [{}])[0]).get("value") or ""
         if provider not in PROVIDER_NAMES:
             return
-        op = Operation(kind=OpKind.CREATE, provider=provider)
+        op = Operation(args=args_for(OpKind.CREATE), provider=provider)
         bot.work.spawn(
             open_create(bot, client, respond, actor, op, trigger_id=body.get("trigger_id", ""))
         )

@@ -12,6 +12,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.core.arguments import args_for
 from bot.core.home import CREATE_ACTION
 from bot.core.operations import Operation, OpKind
 from bot.core.replies import Reply
@@ -61,7 +62,7 @@ def register(bot: DeployBot) -> None:
         await ack()
         actor = actor_of(context, body)
         provider = ((body.get("actions") or [{}])[0]).get("value") or ""
-        op = Operation(kind=OpKind.CREATE, provider=provider)
+        op = Operation(args=args_for(OpKind.CREATE), provider=provider)
 
         async def tell(**message: Any) -> None:  # Home has no response URL: a DM instead
             text = str(message.get("text") or "")

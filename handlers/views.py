@@ -16,6 +16,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core import modals
+from bot.core.arguments import args_for
 from bot.core.operations import Operation, OpKind
 from bot.core.render import PROVIDER_LABEL
 from bot.providers.errors import AuthenticationError, ProviderError
@@ -140,7 +141,9 @@ def register(bot: DeployBot) -> None:
             return
         await ack(response_action="clear")
         op = Operation(
-            kind=OpKind.REVISE, provider=provider, target=str(deployment_id), definition=text
+            args=args_for(OpKind.REVISE, definition=text),
+            provider=provider,
+            target=str(deployment_id),
         )
         bot.work.spawn(_run_and_post(bot, client, actor, op))
 
@@ -170,7 +173,9 @@ def register(bot: DeployBot) -> None:
         await ack(response_action="clear")
         actor = replace(actor_of(context, body), channel_id=meta.get("c"))
         op = Operation(
-            kind=OpKind.DEPOSIT, provider=meta["p"], target=str(meta["d"]), amount_usd=amount
+            args=args_for(OpKind.DEPOSIT, amount_usd=amount),
+            provider=meta["p"],
+            target=str(meta["d"]),
         )
         bot.work.spawn(_run_and_post(bot, client, actor, op))
 

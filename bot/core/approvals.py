@@ -8,6 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from bot.core.arguments import Deposit, Rename, Revise, Rollback, Scale, Schedule, Timeout
 from bot.core.operations import Chain, Operation, OpKind
 from bot.core.policy import ApprovalRule, Risk, approvers_text
 from bot.core.render import PROVIDER_LABEL, clip, escape, money
@@ -53,37 +54,38 @@ def _cost(before: Decimal | None, after: Decimal | None) -> str:
 
 def step_summary(op: Operation, before: Deployment | None) -> str:
     """What one operation will change, as exactly as the deployment tells (mrkdwn)."""
-    match op.kind:
-        case OpKind.SCALE if before is not None:
+    match op.args:
+        case Scale(replicas=replicas) if before is not None:
             each = _per_replica(before)
-            after = each * (op.replicas or 0) if each is not None else None
-            if before.cost_per_hour_usd is not None and op.replicas == 0:
+            after = each * replicas if each is not None else None
+            if before.cost_per_hour_usd is not None and replicas == 0:
                 after = Decimal(0)
             current = before.replicas if before.replicas is not None else "?"
-            return f"scale: replicas {current} → {op.replicas}" + _cost(
+            return f"scale: replicas {current} → {replicas}" + _cost(
                 before.cost_per_hour_usd, after
             )
-        case OpKind.SCALE:
-            return f"scale to {op.replicas} replicas"
-        case OpKind.TIMEOUT:
+        case Scale(replicas=replicas):
+            return f"scale to {replicas} replicas"
+        case Timeout(minutes=minutes):
             current = before.extras.get("timeout_minutes") if before else None
-            return f"timeout {current if current is not None else '?'} → {op.minutes} min"
+            return f"timeout {current if current is not None else '?'} → {minutes} min"
+        case Deposit(amount_usd=amount):
+            return f"add ${amount} to the escrow"
+        case Schedule(cron=cron):
+            return f"schedule → `{escape(cron)}`"
+        case Rollback(revision=revision):
+            return f"roll back to revision {revision}"
+        case Rename(name=name):
+            return f"rename to “{escape(name)}”"
+        case Revise():
+            return "publish a new revision"
+    match op.kind:
         case OpKind.STOP | OpKind.CLOSE | OpKind.DELETE | OpKind.ARCHIVE:
             cost = before.cost_per_hour_usd if before else None
             zero = Decimal(0) if cost is not None else None
             return f"{op.kind.value}" + _cost(cost, zero)
         case OpKind.START:
             return "start"
-        case OpKind.DEPOSIT:
-            return f"add ${op.amount_usd} to the escrow"
-        case OpKind.SCHEDULE:
-            return f"schedule → `{escape(op.cron or '')}`"
-        case OpKind.ROLLBACK:
-            return f"roll back to revision {op.revision}"
-        case OpKind.RENAME:
-            return f"rename to “{escape(op.name or '')}”"
-        case OpKind.REVISE:
-            return "publish a new revision"
     return escape(op.describe())
 
 

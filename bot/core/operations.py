@@ -5,13 +5,23 @@ The facts about each kind (risk, capability, chains, verbs) are declared in
 
 from __future__ import annotations
 
-from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, model_validator
 
-from bot.core.governance import Command
+from bot.core.arguments import (
+    ARG_FIELDS,
+    Args,
+    Create,
+    Deposit,
+    Rename,
+    Revise,
+    Rollback,
+    Scale,
+    Schedule,
+    Template,
+    Timeout,
+)
 from bot.core.registry import Area, OpKind, in_area
 from bot.providers.models import ProviderName
 
@@ -20,38 +30,35 @@ WATCH_KINDS = in_area(Area.WATCH)
 
 
 class Operation(BaseModel):
-    """One thing to do. ``target`` names a deployment (id, unique id prefix or exact name)."""
+    """One thing to do. ``target`` names a deployment (id, unique id prefix or exact name);
+    ``args`` are the kind's own typed arguments (bot/core/arguments.py)."""
 
     model_config = ConfigDict(frozen=True)
 
-    kind: OpKind
+    args: Args
     provider: ProviderName | None = None
     target: str | None = None
-    replicas: int | None = None
-    minutes: int | None = None
-    cron: str | None = None
-    revision: int | None = None
-    name: str | None = None
-    tail: int | None = None
-    since: datetime | None = None
-    status: str | None = None
-    topic: str | None = None
-    filters: dict[str, str] = Field(default_factory=dict)
-    #: A new revision's definition as submitted (Nosana job-definition JSON, Akash SDL YAML).
-    definition: str | None = None
-    #: US dollars to add to a deployment's escrow (deposit).
-    amount_usd: Decimal | None = None
     #: Why (``--reason …``): shown to approvers and kept in the audit log.
     reason: str | None = None
-    #: A role, policy or audit command (``kind`` ROLE/ROLES/POLICY/AUDIT).
-    command: Command | None = None
-    # -- create / template --
-    #: ``create --template <name>``, or the template a ``template`` subcommand names.
-    template: str | None = None
-    #: ``field=value`` words of ``create`` (they fill or override the form).
-    overrides: dict[str, str] = Field(default_factory=dict)
-    #: ``template save|list|delete``.
-    sub: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _flat(cls, data: Any) -> Any:
+        """Accept the flat form — ``kind`` and its arguments side by side — which approval
+        requests stored before arguments were typed still hold."""
+        if not isinstance(data, dict) or "args" in data or "kind" not in data:
+            return data
+        data = dict(data)
+        args: dict[str, Any] = {"kind": data.pop("kind")}
+        for name in ARG_FIELDS & data.keys():
+            value = data.pop(name)
+            if value is not None and value != {}:
+                args[name] = value
+        return {**data, "args": args}
+
+    @property
+    def kind(self) -> OpKind:
+        return self.args.kind
 
     @property
     def template_op(self) -> bool:
@@ -61,38 +68,39 @@ class Operation(BaseModel):
     def describe(self) -> str:
         """A short plain-text description (``scale abc123 to 3``)."""
         target = self.target or ""
-        match self.kind:
-            case OpKind.SCALE:
-                return f"scale {target} to {self.replicas}"
-            case OpKind.TIMEOUT:
-                return f"set the timeout of {target} to {self.minutes} min"
-            case OpKind.SCHEDULE:
-                return f"set the schedule of {target} to {self.cron}"
-            case OpKind.ROLLBACK:
-                return f"roll {target} back to revision {self.revision}"
-            case OpKind.RENAME:
-                return f"rename {target} to {self.name}"
-            case OpKind.REVISE:
+        match self.args:
+            case Scale(replicas=replicas):
+                return f"scale {target} to {replicas}"
+            case Timeout(minutes=minutes):
+                return f"set the timeout of {target} to {minutes} min"
+            case Schedule(cron=cron):
+                return f"set the schedule of {target} to {cron}"
+            case Rollback(revision=revision):
+                return f"roll {target} back to revision {revision}"
+            case Rename(name=name):
+                return f"rename {target} to {name}"
+            case Revise():
                 return f"publish a new revision of {target}"
-            case OpKind.DEPOSIT:
-                return f"add ${self.amount_usd} to the escrow of {target}"
-            case OpKind.CREATE:
+            case Deposit(amount_usd=amount):
+                return f"add ${amount} to the escrow of {target}"
+            case Create(template=template):
                 where = f" on {self.provider}" if self.provider else ""
                 return (
                     "create a deployment"
                     + where
-                    + (f" from template {self.template}" if self.template else "")
+                    + (f" from template {template}" if template else "")
                 )
-            case OpKind.TEMPLATE:
-                return " ".join(p for p in ("template", self.sub, self.template, target) if p)
+            case Template(sub=sub, template=template):
+                return " ".join(p for p in ("template", sub, template, target) if p)
             case _:
                 return " ".join(p for p in (self.kind.value, target) if p)
 
     def params(self) -> dict[str, Any]:
         """The operation's parameters (for audit rows and approvals), without empty values."""
-        return self.model_dump(
-            mode="json", exclude_defaults=True, exclude={"kind", "reason", "command"}
-        )
+        values = self.args.model_dump(mode="json", exclude_defaults=True, exclude={"command"})
+        values.pop("kind", None)
+        where = self.model_dump(mode="json", exclude_defaults=True, include={"provider", "target"})
+        return {**where, **values}
 
     def retarget(self, provider: ProviderName, deployment_id: str) -> Operation:
         """The same operation on a resolved deployment (a full id and a known provider)."""

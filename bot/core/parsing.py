@@ -11,6 +11,7 @@ from functools import lru_cache
 
 from croniter import croniter
 
+from bot.core.arguments import args_for
 from bot.core.governance import GovernanceError, parse_audit, parse_policy, parse_role
 from bot.core.operations import Chain, Operation, OpKind, Usage
 from bot.core.registry import ALIASES, CHAINABLE, MUTATIONS, Area, in_area
@@ -173,7 +174,7 @@ def _parse(text: str, now: datetime) -> Result:
     provider = _pop_provider(tokens)
     reason = _pop_reason(tokens)
     if not tokens:
-        return Operation(kind=OpKind.HELP)
+        return Operation(args=args_for(OpKind.HELP))
     verb = verb_of(tokens[0])
     result: Operation | Chain
     if verb is None:
@@ -352,16 +353,18 @@ def _p_help(
 ) -> Operation:
     topic = args[0].lower() if args else None
     if topic in ("chain", "chains"):
-        return Operation(kind=OpKind.HELP, topic="chain")
+        return Operation(args=args_for(OpKind.HELP, topic="chain"))
     known = topic is None or verb_of(topic) is not None
-    return Operation(kind=OpKind.HELP, topic=(verb_of(topic).value if topic and known else None))  # type: ignore[union-attr]
+    return Operation(
+        args=args_for(OpKind.HELP, topic=verb_of(topic).value if topic and known else None)
+    )  # type: ignore[union-attr]
 
 
 def _p_plain(
     verb: OpKind, args: list[str], provider: ProviderName | None, now: datetime
 ) -> Operation:
     _too_many(verb, args, 0, "")
-    return Operation(kind=verb, provider=provider)
+    return Operation(args=args_for(verb), provider=provider)
 
 
 def _p_provider_required(
@@ -372,7 +375,7 @@ def _p_provider_required(
         provider = _provider(args[0])
         args = args[1:]
     _too_many(verb, args, 0, "<nosana|akash|neuranet>")
-    return Operation(kind=verb, provider=provider)
+    return Operation(args=args_for(verb), provider=provider)
 
 
 def _p_list(
@@ -386,7 +389,7 @@ def _p_list(
             status = _status(arg)
         else:
             _too_many(verb, args, len(args) - 1, "[provider] [status]")
-    return Operation(kind=verb, provider=provider, status=status)
+    return Operation(args=args_for(verb, status=status), provider=provider)
 
 
 def _p_balance(
@@ -396,7 +399,7 @@ def _p_balance(
         provider = _provider(args[0])
         args = args[1:]
     _too_many(verb, args, 0, "[provider]")
-    return Operation(kind=verb, provider=provider)
+    return Operation(args=args_for(verb), provider=provider)
 
 
 def _p_target(
@@ -404,7 +407,7 @@ def _p_target(
 ) -> Operation:
     _needs(verb, args, 1, "<deployment>")
     _too_many(verb, args, 1, "<deployment>")
-    return Operation(kind=verb, provider=provider, target=_target(args[0]))
+    return Operation(args=args_for(verb), provider=provider, target=_target(args[0]))
 
 
 def _p_scale(
@@ -413,7 +416,9 @@ def _p_scale(
     _needs(verb, args, 2, "<deployment> <replicas>")
     _too_many(verb, args, 2, "<deployment> <replicas>")
     replicas = _int(args[1], "The number of replicas", 0, MAX_REPLICAS)
-    return Operation(kind=verb, provider=provider, target=_target(args[0]), replicas=replicas)
+    return Operation(
+        args=args_for(verb, replicas=replicas), provider=provider, target=_target(args[0])
+    )
 
 
 def _p_timeout(
@@ -422,7 +427,7 @@ def _p_timeout(
     _needs(verb, args, 2, "<deployment> <minutes>")
     _too_many(verb, args, 2, "<deployment> <minutes>")
     return Operation(
-        kind=verb, provider=provider, target=_target(args[0]), minutes=_minutes(args[1])
+        args=args_for(verb, minutes=_minutes(args[1])), provider=provider, target=_target(args[0])
     )
 
 
@@ -431,7 +436,9 @@ def _p_schedule(
 ) -> Operation:
     _needs(verb, args, 2, '<deployment> "<cron>"')
     return Operation(
-        kind=verb, provider=provider, target=_target(args[0]), cron=_cron(" ".join(args[1:]))
+        args=args_for(verb, cron=_cron(" ".join(args[1:]))),
+        provider=provider,
+        target=_target(args[0]),
     )
 
 
@@ -441,7 +448,9 @@ def _p_rollback(
     _needs(verb, args, 2, "<deployment> <revision>")
     _too_many(verb, args, 2, "<deployment> <revision>")
     revision = _int(args[1].lstrip("rv#"), "The revision", 1, 1_000_000)
-    return Operation(kind=verb, provider=provider, target=_target(args[0]), revision=revision)
+    return Operation(
+        args=args_for(verb, revision=revision), provider=provider, target=_target(args[0])
+    )
 
 
 def _p_rename(
@@ -451,7 +460,7 @@ def _p_rename(
     name = " ".join(args[1:]).strip()
     if not 1 <= len(name) <= MAX_NAME:
         raise _Problem(f"The new name must be 1 to {MAX_NAME} characters.", topic="rename")
-    return Operation(kind=verb, provider=provider, target=_target(args[0]), name=name)
+    return Operation(args=args_for(verb, name=name), provider=provider, target=_target(args[0]))
 
 
 def _p_logs(
@@ -488,7 +497,7 @@ def _p_logs(
         i += 1
     if target is None:
         raise _Problem(f"Usage: /deploy logs {shape}", topic="logs")
-    return Operation(kind=verb, provider=provider, target=target, tail=tail, since=since)
+    return Operation(args=args_for(verb, tail=tail, since=since), provider=provider, target=target)
 
 
 def _p_deposit(
@@ -507,7 +516,9 @@ def _p_deposit(
         raise _Problem("The amount must be more than $0 and at most $100,000.", topic="deposit")
     if amount.as_tuple().exponent < -6:  # type: ignore[operator]
         raise _Problem("The amount can have at most 6 decimal places.", topic="deposit")
-    return Operation(kind=verb, provider=provider, target=_target(args[0]), amount_usd=amount)
+    return Operation(
+        args=args_for(verb, amount_usd=amount), provider=provider, target=_target(args[0])
+    )
 
 
 def _p_markets(
@@ -515,9 +526,8 @@ def _p_markets(
 ) -> Operation:
     allowed = MARKET_FILTERS if verb is OpKind.MARKETS else NODE_FILTERS
     return Operation(
-        kind=verb,
+        args=args_for(verb, filters=_filters(args, allowed, verb.value)),
         provider=provider or ("nosana" if verb is OpKind.MARKETS else "neuranet"),
-        filters=_filters(args, allowed, verb.value),
     )
 
 
@@ -536,14 +546,14 @@ def _p_governance(
         raise _Problem(exc.message, topic=exc.topic) from None
     if provider is not None:
         raise _Problem(f"`--provider` doesn't go with `{verb.value}`.", topic=verb.value)
-    return Operation(kind=verb, command=command)
+    return Operation(args=args_for(verb, command=command))
 
 
 def _p_approvals(
     verb: OpKind, args: list[str], provider: ProviderName | None, now: datetime
 ) -> Operation:
     _too_many(verb, args, 0, "")
-    return Operation(kind=verb)
+    return Operation(args=args_for(verb))
 
 
 # -- create and templates -------------------------------------------------------------------
@@ -593,7 +603,7 @@ def _p_create(
                 f"Unexpected “{arg[:40]}”. Usage: /deploy create {CREATE_SHAPE}", topic="create"
             )
         i += 1
-    return Operation(kind=verb, provider=provider, template=template, overrides=overrides)
+    return Operation(args=args_for(verb, template=template, overrides=overrides), provider=provider)
 
 
 def _p_template(
@@ -603,11 +613,13 @@ def _p_template(
     sub = args[0].lower() if args else "list"
     if sub in ("list", "ls"):
         _too_many(verb, args, 1, shape)
-        return Operation(kind=verb, sub="list")
+        return Operation(args=args_for(verb, sub="list"))
     if sub in ("delete", "rm", "remove"):
         _needs(verb, args, 2, shape)
         _too_many(verb, args, 2, shape)
-        return Operation(kind=verb, sub="delete", template=_template_name(args[1], "template"))
+        return Operation(
+            args=args_for(verb, sub="delete", template=_template_name(args[1], "template"))
+        )
     if sub == "save":
         if len(args) < 3:
             raise _Problem(
@@ -617,10 +629,8 @@ def _p_template(
             )
         _too_many(verb, args, 3, shape)
         return Operation(
-            kind=verb,
-            sub="save",
+            args=args_for(verb, sub="save", template=_template_name(args[1], "template")),
             provider=provider,
-            template=_template_name(args[1], "template"),
             target=_target(args[2]),
         )
     raise _Problem(f"Usage: /deploy template {shape}", topic="template")
@@ -681,7 +691,7 @@ def _p_watch(
         filters["channel"] = channel
     if verb is OpKind.WATCHING:
         _too_many(verb, args, 0, "[#channel]")
-        return Operation(kind=verb, filters=filters)
+        return Operation(args=args_for(verb, filters=filters))
     if verb is OpKind.WATCH and args and args[0].lower() == "settings":
         rest = args[1:]
         if len(rest) % 2:
@@ -697,17 +707,17 @@ def _p_watch(
                         f"Unknown setting “{name[:40]}”. Usage: /deploy watch {SETTINGS_SHAPE}",
                         topic="watch",
                     )
-        return Operation(kind=verb, topic="settings", filters=filters)
+        return Operation(args=args_for(verb, topic="settings", filters=filters))
     if not args and provider is not None:
-        return Operation(kind=verb, provider=provider, filters=filters)
+        return Operation(args=args_for(verb, filters=filters), provider=provider)
     _needs(verb, args, 1, WATCH_SHAPE)
     _too_many(verb, args, 1, WATCH_SHAPE)
     what = args[0]
     if what.lower() == "all":
-        return Operation(kind=verb, topic="all", filters=filters)
+        return Operation(args=args_for(verb, topic="all", filters=filters))
     if _is_provider(what):
-        return Operation(kind=verb, provider=_provider(what), filters=filters)
-    return Operation(kind=verb, provider=provider, target=_target(what), filters=filters)
+        return Operation(args=args_for(verb, filters=filters), provider=_provider(what))
+    return Operation(args=args_for(verb, filters=filters), provider=provider, target=_target(what))
 
 
 _PARSERS: dict[OpKind, Parser] = {

@@ -19,6 +19,7 @@ from slack_sdk.models.blocks import (
     ButtonElement,
 )
 
+from bot.core.arguments import Deposit, Rename, Rollback, Scale, Schedule, Timeout
 from bot.core.operations import Chain, Operation, OpKind, Usage
 from bot.core.registry import MUTATIONS
 from bot.core.render import (
@@ -325,19 +326,19 @@ def working_reply(op: Operation | Chain) -> Reply:
 
 
 def _detail(op: Operation) -> str:
-    match op.kind:
-        case OpKind.SCALE:
-            return f" to {op.replicas} replica{'s' if op.replicas != 1 else ''}"
-        case OpKind.TIMEOUT:
-            return f" to {op.minutes} min"
-        case OpKind.SCHEDULE:
-            return f" to `{escape(op.cron or '')}`"
-        case OpKind.ROLLBACK:
-            return f" to revision {op.revision}"
-        case OpKind.RENAME:
-            return f" to “{escape(clip(op.name or '', 100))}”"
-        case OpKind.DEPOSIT:
-            return f" (${op.amount_usd})"
+    match op.args:
+        case Scale(replicas=replicas):
+            return f" to {replicas} replica{'s' if replicas != 1 else ''}"
+        case Timeout(minutes=minutes):
+            return f" to {minutes} min"
+        case Schedule(cron=cron):
+            return f" to `{escape(cron)}`"
+        case Rollback(revision=revision):
+            return f" to revision {revision}"
+        case Rename(name=name):
+            return f" to “{escape(clip(name, 100))}”"
+        case Deposit(amount_usd=amount):
+            return f" (${amount})"
         case _:
             return ""
 

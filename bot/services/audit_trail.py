@@ -11,6 +11,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+from bot.core.arguments import Revise
 from bot.core.operations import Chain, Operation
 from bot.core.policy import NeedsApproval
 from bot.db.audit import AuditLog, AuditRecord
@@ -31,7 +32,8 @@ def op_params(op: Operation) -> dict[str, Any]:
     params.pop("provider", None)
     params.pop("target", None)
     if "definition" in params:  # a whole job definition / SDL: keep its size, not its text
-        params["definition"] = f"{len(op.definition or '')} characters"
+        definition = op.args.definition if isinstance(op.args, Revise) else None
+        params["definition"] = f"{len(definition or '')} characters"
     return params
 
 

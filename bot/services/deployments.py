@@ -21,6 +21,19 @@ from pydantic import SecretStr
 
 from bot import metrics
 from bot.core import replies
+from bot.core.arguments import (
+    Catalog,
+    Deposit,
+    Help,
+    Listing,
+    Logs,
+    Rename,
+    Revise,
+    Rollback,
+    Scale,
+    Schedule,
+    Timeout,
+)
 from bot.core.operations import Chain, Operation, OpKind
 from bot.core.registry import MUTATIONS
 from bot.core.render import PROVIDER_LABEL, deployment_card, deployment_list, escape
@@ -341,11 +354,12 @@ class DeploymentService:
     async def _execute(self, actor: Actor, op: Operation) -> Reply:
         match op.kind:
             case OpKind.HELP:
-                return replies.help_reply(op.topic)
+                return replies.help_reply(op.args.topic if isinstance(op.args, Help) else None)
             case OpKind.PROVIDERS:
                 return await self.providers_reply(actor)
             case OpKind.LIST:
-                return await self.list_reply(actor, op.provider, op.status, state=None)
+                status = op.args.status if isinstance(op.args, Listing) else None
+                return await self.list_reply(actor, op.provider, status, state=None)
             case OpKind.MARKETS | OpKind.NODES:
                 return await self._markets(actor, op)
             case OpKind.BALANCE:
@@ -377,36 +391,7 @@ class DeploymentService:
         if problem is not None:
             raise UnsupportedError(problem)
         did = before.id
-        after: Deployment | None
-        match op.kind:
-            case OpKind.START:
-                after = await client.start(did)
-            case OpKind.STOP:
-                after = await client.stop(did)
-            case OpKind.ARCHIVE:
-                after = await client.archive(did)
-            case OpKind.DELETE:
-                await client.delete(did)
-                after = None
-            case OpKind.CLOSE:
-                await client.close(did)
-                after = await _get_or_none(client, did)
-            case OpKind.SCALE:
-                after = await client.scale(did, op.replicas or 0)
-            case OpKind.TIMEOUT:
-                after = await client.set_timeout(did, op.minutes or 0)
-            case OpKind.SCHEDULE:
-                after = await client.set_schedule(did, op.cron or "")
-            case OpKind.ROLLBACK:
-                after = await client.rollback(did, op.revision or 0)
-            case OpKind.RENAME:
-                after = await client.rename(did, op.name or "")
-            case OpKind.REVISE:
-                after = await client.revise(did, op.definition or "")
-            case OpKind.DEPOSIT:
-                after = await client.deposit(did, op.amount_usd or Decimal(0))
-            case _:  # pragma: no cover - guarded by MUTATIONS
-                raise ServiceError(f"`{op.kind.value}` is not a change.")
+        after = await _call(client, did, op)
         log.info(
             "operation done",
             extra={"op": op.kind.value, "provider": client.name, "deployment": did},
@@ -428,16 +413,15 @@ class DeploymentService:
 
     async def _read(self, op: Operation, resolved: Resolved) -> Reply:
         client, deployment = resolved.provider, resolved.deployment
+        match op.args:
+            case Logs(tail=tail, since=since):
+                lines = await client.logs(deployment.id, tail=tail or DEFAULT_TAIL, since=since)
+                return replies.logs_reply(deployment, lines)
         match op.kind:
             case OpKind.SHOW:
                 return replies.card_reply(
                     deployment, client.available_actions(deployment), self.clock()
                 )
-            case OpKind.LOGS:
-                lines = await client.logs(
-                    deployment.id, tail=op.tail or DEFAULT_TAIL, since=op.since
-                )
-                return replies.logs_reply(deployment, lines)
             case OpKind.EVENTS:
                 return replies.events_reply(
                     deployment, await client.events(deployment.id), self.clock()
@@ -559,7 +543,8 @@ class DeploymentService:
                 + ("markets are Nosana's" if op.kind is OpKind.MARKETS else "nodes are NeuraNET's")
                 + "."
             )
-        filters = dict(op.filters)
+        asked = op.args.filters if isinstance(op.args, Catalog) else {}
+        filters = dict(asked)
         gpu = filters.pop("gpu", None)
         items: list[Market]
         if op.kind is OpKind.MARKETS:
@@ -568,7 +553,7 @@ class DeploymentService:
             items = await client.nodes(**_node_filters(filters))
         if gpu:
             items = [m for m in items if m.gpu and gpu.casefold() in m.gpu.casefold()]
-        return replies.markets_reply(op.kind, items, op.filters)
+        return replies.markets_reply(op.kind, items, asked)
 
     async def _balance(self, actor: Actor, provider: ProviderName | None) -> Reply:
         names = [provider] if provider else await self.connected_names(actor)
@@ -635,6 +620,39 @@ _ABILITIES: dict[Capability, str] = {
     Capability.REVISE: "take new revisions",
     Capability.DEPOSIT: "take deposits",
 }
+
+
+async def _call(client: BaseProvider, did: str, op: Operation) -> Deployment | None:
+    """The provider call that carries out one change (the deployment after it, if any)."""
+    match op.args:
+        case Scale(replicas=replicas):
+            return await client.scale(did, replicas)
+        case Timeout(minutes=minutes):
+            return await client.set_timeout(did, minutes)
+        case Schedule(cron=cron):
+            return await client.set_schedule(did, cron)
+        case Rollback(revision=revision):
+            return await client.rollback(did, revision)
+        case Rename(name=name):
+            return await client.rename(did, name)
+        case Revise(definition=str(definition)):
+            return await client.revise(did, definition)
+        case Deposit(amount_usd=Decimal() as amount):
+            return await client.deposit(did, amount)
+    match op.kind:
+        case OpKind.START:
+            return await client.start(did)
+        case OpKind.STOP:
+            return await client.stop(did)
+        case OpKind.ARCHIVE:
+            return await client.archive(did)
+        case OpKind.DELETE:
+            await client.delete(did)
+            return None
+        case OpKind.CLOSE:
+            await client.close(did)
+            return await _get_or_none(client, did)
+    raise ServiceError(f"`{op.describe()}` is not a change deploybot can make.")
 
 
 def state_problem(client: BaseProvider, before: Deployment, kind: OpKind) -> str | None:

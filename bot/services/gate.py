@@ -22,6 +22,7 @@ from typing import Any
 
 from bot.core import approvals as msg
 from bot.core import replies
+from bot.core.arguments import Governance, Scale, Timeout, Watch
 from bot.core.governance import AuditCommand, PolicyCommand, RoleCommand
 from bot.core.operations import WATCH_KINDS, Chain, Operation, OpKind
 from bot.core.policy import (
@@ -334,9 +335,13 @@ class Gate:
 
     async def _watch(self, actor: Actor, op: Operation, slack: SlackIO) -> Reply:
         """Watching only posts what anyone may read; the alert thresholds are admin settings."""
-        if op.kind is OpKind.WATCH and op.topic == "settings" and op.filters:
-            await self.authorize(actor, "watch.settings", slack, what="change alert thresholds")
-            await self.trail.record(actor, "watch.settings", "allow", "ok", params=dict(op.filters))
+        args = op.args
+        if isinstance(args, Watch) and args.kind is OpKind.WATCH and args.topic == "settings":
+            if args.filters:
+                await self.authorize(actor, "watch.settings", slack, what="change alert thresholds")
+                await self.trail.record(
+                    actor, "watch.settings", "allow", "ok", params=dict(args.filters)
+                )
         elif op.provider is not None:
             await self._check_read(actor, op)
         reply: Reply = await self.watches.execute(actor, op)
@@ -735,7 +740,7 @@ class Gate:
     # -- roles, policy, audit ----------------------------------------------------------------
 
     async def _governance(self, actor: Actor, op: Operation, slack: SlackIO) -> Reply:
-        command = op.command
+        command = op.args.command if isinstance(op.args, Governance) else None
         if isinstance(command, RoleCommand):
             return await self._roles(actor, command, slack)
         if isinstance(command, PolicyCommand):
@@ -938,9 +943,9 @@ def _risk(op: Operation, before: Deployment) -> Risk:
     minutes = before.extras.get("timeout_minutes")
     return classify(
         op.kind.value,
-        replicas=op.replicas,
+        replicas=op.args.replicas if isinstance(op.args, Scale) else None,
         current_replicas=before.replicas,
-        minutes=op.minutes,
+        minutes=op.args.minutes if isinstance(op.args, Timeout) else None,
         current_minutes=minutes if isinstance(minutes, int) else None,
     )
 

@@ -6,6 +6,7 @@ import logging
 from collections import defaultdict
 
 from bot.core import replies
+from bot.core.arguments import Watch
 from bot.core.operations import Operation, OpKind
 from bot.core.render import PROVIDER_LABEL, clip, escape
 from bot.core.replies import Reply
@@ -45,7 +46,7 @@ class WatchService:
         match op.kind:
             case OpKind.WATCHING:
                 return await self.watching(actor)
-            case OpKind.WATCH if op.topic == "settings":
+            case OpKind.WATCH if _args(op).topic == "settings":
                 return await self.settings(actor, op)
             case OpKind.WATCH:
                 return await self.watch(actor, op)
@@ -54,7 +55,7 @@ class WatchService:
         raise ServiceError(f"`{op.kind.value}` is not a watch command.")
 
     def _channel(self, actor: Actor, op: Operation) -> str:
-        channel = op.filters.get("channel") or actor.channel_id
+        channel = _args(op).filters.get("channel") or actor.channel_id
         if not channel:
             raise ServiceError("Run this in the channel to post to, or name one: `#channel`.")
         return channel
@@ -110,7 +111,7 @@ class WatchService:
         channel = self._channel(actor, op)
         provider: str | None
         deployment_id: str | None
-        if op.topic == "all":
+        if _args(op).topic == "all":
             provider = deployment_id = None
             what = "anything"
         elif op.target:
@@ -197,8 +198,8 @@ class WatchService:
         )
 
     async def settings(self, actor: Actor, op: Operation) -> Reply:
-        runway = op.filters.get("runway")
-        credits = op.filters.get("credits")
+        runway = _args(op).filters.get("runway")
+        credits = _args(op).filters.get("credits")
         if runway is None and credits is None:
             return await self.watching(actor)
         new = await self.store.set_thresholds(
@@ -214,3 +215,9 @@ class WatchService:
             + (f"${new.credits_usd:g}." if new.credits_usd > 0 else "— (off)."),
             public=True,
         )
+
+
+def _args(op: Operation) -> Watch:
+    if not isinstance(op.args, Watch):
+        raise ServiceError(f"`{op.kind.value}` is not a watch command.")
+    return op.args

@@ -177,15 +177,15 @@ def test_type_ahead_filters() -> None:
 def test_parse_create_and_template_commands() -> None:
     op = parse('create --template llama replicas=2 "name=big one"')
     assert isinstance(op, Operation) and op.kind is OpKind.CREATE
-    assert op.template == "llama" and op.overrides == {"replicas": "2", "name": "big one"}
+    assert op.args.template == "llama" and op.args.overrides == {"replicas": "2", "name": "big one"}
     assert parse("create akash").provider == "akash"  # type: ignore[union-attr]
     assert isinstance(parse("create --template"), Usage)
     assert isinstance(parse("create --template Bad!Name"), Usage)
     saved = parse("template save llama my-dep")
-    assert isinstance(saved, Operation) and (saved.sub, saved.template, saved.target) == (
+    assert isinstance(saved, Operation) and (saved.args.sub, saved.args.template, saved.target) == (
         "save", "llama", "my-dep")  # fmt: skip
     assert isinstance(parse("template save llama"), Usage)
-    assert parse("template").sub == "list"  # type: ignore[union-attr]
+    assert parse("template").args.sub == "list"  # type: ignore[union-attr]
     assert isinstance(parse("template frobnicate"), Usage)
 
 

@@ -51,22 +51,22 @@ def usage(text: str, *, topic: str | None = None) -> str:
 def role_cmd(text: str) -> RoleCommand:
     result = op(text)
     assert result.kind in (OpKind.ROLE, OpKind.ROLES)
-    assert isinstance(result.command, RoleCommand)
-    return result.command
+    assert isinstance(result.args.command, RoleCommand)
+    return result.args.command
 
 
 def policy_cmd(text: str) -> PolicyCommand:
     result = op(text)
     assert result.kind is OpKind.POLICY
-    assert isinstance(result.command, PolicyCommand)
-    return result.command
+    assert isinstance(result.args.command, PolicyCommand)
+    return result.args.command
 
 
 def audit_cmd(text: str) -> AuditCommand:
     result = op(text)
     assert result.kind is OpKind.AUDIT
-    assert isinstance(result.command, AuditCommand)
-    return result.command
+    assert isinstance(result.args.command, AuditCommand)
+    return result.args.command
 
 
 # -- people, groups and channels -----------------------------------------------------------
@@ -579,7 +579,7 @@ def test_superscript_digits_are_never_numbers() -> None:
     # "²" is isdigit() but not a decimal: never a quorum or a count, and never an exception.
     assert isinstance(parse("policy spend approve quorum ²", now=NOW), Usage)
     shown = parse("audit ²", now=NOW)
-    assert isinstance(shown, Operation) and shown.command == AuditCommand(action="show", target="²")
+    assert isinstance(shown, Operation) and shown.args.command == AuditCommand(action="show", target="²")
 
 
 # -- approvals -----------------------------------------------------------------------------
@@ -624,7 +624,7 @@ def test_reason_takes_the_rest_of_the_words() -> None:
 
 def test_reason_stops_at_the_next_option() -> None:
     result = op("scale abc 3 --reason more load --provider akash")
-    assert (result.replicas, result.provider, result.reason) == (3, "akash", "more load")
+    assert (result.args.replicas, result.provider, result.reason) == (3, "akash", "more load")
 
 
 def test_reason_on_a_read_is_a_usage() -> None:
@@ -646,7 +646,7 @@ def test_reason_on_a_chain() -> None:
     assert result.reason == "go live"
     assert [s.kind for s in result.steps] == [OpKind.START, OpKind.SCALE]
     assert all(s.reason is None for s in result.steps)
-    assert result.steps[1].replicas == 3
+    assert result.steps[1].args.replicas == 3
 
 
 def test_reason_in_the_middle_of_a_chain_ends_at_the_comma() -> None:

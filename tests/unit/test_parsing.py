@@ -33,8 +33,8 @@ def test_help(text: str) -> None:
 
 
 def test_help_topic() -> None:
-    assert op("help scale").topic == "scale"
-    assert op("help nonsense").topic is None
+    assert op("help scale").args.topic == "scale"
+    assert op("help nonsense").args.topic is None
 
 
 @pytest.mark.parametrize(
@@ -64,9 +64,9 @@ def test_targeted(text: str, kind: OpKind, target: str) -> None:
 
 def test_list_with_provider_and_status() -> None:
     result = op("list akash running")
-    assert (result.provider, result.status) == ("akash", "running")
+    assert (result.provider, result.args.status) == ("akash", "running")
     assert op("list").provider is None
-    assert op("ls STOPPED").status == "stopped"
+    assert op("ls STOPPED").args.status == "stopped"
     assert "Unknown status “bogus”" in (usage("list nosana bogus").problem or "")
 
 
@@ -79,8 +79,8 @@ def test_provider_option_anywhere() -> None:
 
 
 def test_scale() -> None:
-    assert op("scale abc 3").replicas == 3
-    assert op("scale abc 0").replicas == 0
+    assert op("scale abc 3").args.replicas == 3
+    assert op("scale abc 0").args.replicas == 0
     assert "whole number" in (usage("scale abc three").problem or "")
     assert "between 0 and 1000" in (usage("scale abc -1").problem or "")
     assert "Usage: /deploy scale" in (usage("scale abc").problem or "")
@@ -91,7 +91,7 @@ def test_scale() -> None:
     ("value", "minutes"), [("120", 120), ("90m", 90), ("2h", 120), ("1d", 1440)]
 )
 def test_timeout(value: str, minutes: int) -> None:
-    assert op(f"timeout abc {value}").minutes == minutes
+    assert op(f"timeout abc {value}").args.minutes == minutes
 
 
 @pytest.mark.parametrize("value", ["0", "soon", "30s", "999d"])
@@ -100,28 +100,28 @@ def test_timeout_refused(value: str) -> None:
 
 
 def test_schedule() -> None:
-    assert op('schedule abc "0 */6 * * *"').cron == "0 */6 * * *"
-    assert op("schedule abc “0 */6 * * *”").cron == "0 */6 * * *"  # Slack's smart quotes
+    assert op('schedule abc "0 */6 * * *"').args.cron == "0 */6 * * *"
+    assert op("schedule abc “0 */6 * * *”").args.cron == "0 */6 * * *"  # Slack's smart quotes
     assert "5 cron fields" in (usage('schedule abc "0 * * *"').problem or "")
     assert "not a valid cron" in (usage('schedule abc "99 * * * *"').problem or "")
     assert "quote is not closed" in (usage('schedule abc "0 * * * *').problem or "")
 
 
 def test_rollback_and_rename() -> None:
-    assert op("rollback abc 2").revision == 2
-    assert op("rollback abc v3").revision == 3
+    assert op("rollback abc 2").args.revision == 2
+    assert op("rollback abc v3").args.revision == 3
     usage("rollback abc 0")
-    assert op("rename abc llama 70b server").name == "llama 70b server"
+    assert op("rename abc llama 70b server").args.name == "llama 70b server"
     usage("rename abc")
 
 
 def test_logs() -> None:
     result = op("logs abc --tail 50 --since 10m")
-    assert (result.target, result.tail, result.since) == ("abc", 50, NOW - timedelta(minutes=10))
-    assert op("logs abc --since=2026-11-23T10:00:00Z").since == datetime(
+    assert (result.target, result.args.tail, result.args.since) == ("abc", 50, NOW - timedelta(minutes=10))
+    assert op("logs abc --since=2026-11-23T10:00:00Z").args.since == datetime(
         2026, 11, 23, 10, tzinfo=UTC
     )
-    assert op("logs -n 5 abc").tail == 5
+    assert op("logs -n 5 abc").args.tail == 5
     assert "needs a unit" in (usage("logs abc --since 10").problem or "")
     assert "future" in (usage("logs abc --since 2027-01-01T00:00:00Z").problem or "")
     assert "Unknown option" in (usage("logs abc --follow").problem or "")
@@ -130,11 +130,11 @@ def test_logs() -> None:
 
 
 def test_markets_and_nodes_filters() -> None:
-    assert op("markets gpu=4090").filters == {"gpu": "4090"}
+    assert op("markets gpu=4090").args.filters == {"gpu": "4090"}
     assert op("markets").provider == "nosana"
     nodes = op("nodes min-vram=24000 region=us-east max-price=2.5")
     assert nodes.provider == "neuranet"
-    assert nodes.filters == {"min-vram": "24000", "region": "us-east", "max-price": "2.5"}
+    assert nodes.args.filters == {"min-vram": "24000", "region": "us-east", "max-price": "2.5"}
     assert "is not a filter here" in (usage("nodes colour=red").problem or "")
     assert "must be a number" in (usage("nodes min-vram=lots").problem or "")
 
@@ -157,14 +157,14 @@ def test_chain() -> None:
         (OpKind.SCALE, "abc"),
         (OpKind.TIMEOUT, "abc"),
     ]
-    assert result.steps[1].replicas == 3
-    assert result.steps[2].minutes == 120
+    assert result.steps[1].args.replicas == 3
+    assert result.steps[2].args.minutes == 120
 
 
 def test_chain_with_quoted_cron_and_single_step() -> None:
     result = parse('abc schedule "0 * * * *", start', now=NOW)
     assert isinstance(result, Chain)
-    assert result.steps[0].cron == "0 * * * *"
+    assert result.steps[0].args.cron == "0 * * * *"
     assert op("abc stop").kind is OpKind.STOP
 
 

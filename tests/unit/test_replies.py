@@ -105,7 +105,7 @@ def test_picker_round_trips_the_operation_and_chain() -> None:
     reply = replies.pick_reply("llama", [a, b], values)
     picked = replies.decode_pick(values[1] or "")
     assert isinstance(picked, Operation)
-    assert (picked.provider, picked.target, picked.replicas) == ("neuranet", "b2", 3)
+    assert (picked.provider, picked.target, picked.args.replicas) == ("neuranet", "b2", 3)
     ids = [e["action_id"] for blk in reply.blocks or [] for e in blk.get("elements", [])]
     assert ids == ["resolve_pick_0", "resolve_pick_1"]
     chain = Chain(target="llama", steps=(Operation(kind=OpKind.START, target="llama"),))
@@ -146,15 +146,15 @@ def test_chain_progress_marks_each_step() -> None:
 def test_deposit_parses_dollars() -> None:
     op = parse("deposit 12345 $12.50")
     assert isinstance(op, Operation)
-    assert (op.kind, op.target, op.amount_usd) == (OpKind.DEPOSIT, "12345", Decimal("12.50"))
+    assert (op.kind, op.target, op.args.amount_usd) == (OpKind.DEPOSIT, "12345", Decimal("12.50"))
     for bad in ("deposit 12345 -1", "deposit 12345 lots", "deposit 12345 0", "deposit 1 1e9"):
         assert isinstance(parse(bad), Usage), bad
 
 
 def test_help_chain_explains_chains() -> None:
     op = parse("help chain")
-    assert isinstance(op, Operation) and op.topic == "chain"
-    assert "comma-separated steps" in replies.help_reply(op.topic).text
+    assert isinstance(op, Operation) and op.args.topic == "chain"
+    assert "comma-separated steps" in replies.help_reply(op.args.topic).text
 
 
 def test_a_hash_is_part_of_a_name_not_a_comment() -> None:

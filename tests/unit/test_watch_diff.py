@@ -166,10 +166,10 @@ def test_every_alert_cycle_is_triggered_once_then_recovered_at_most_once(
 
 def test_watch_commands_parse() -> None:
     op = parse("watch all <#C0OPS|ops>")
-    assert isinstance(op, Operation) and op.kind is OpKind.WATCH and op.topic == "all"
-    assert op.filters == {"channel": "C0OPS"}
+    assert isinstance(op, Operation) and op.kind is OpKind.WATCH and op.args.topic == "all"
+    assert op.args.filters == {"channel": "C0OPS"}
     op = parse("watch settings runway 2d credits $5")
-    assert isinstance(op, Operation) and op.filters == {"runway": "48", "credits": "5"}
+    assert isinstance(op, Operation) and op.args.filters == {"runway": "48", "credits": "5"}
     assert isinstance(parse("watch settings runway"), Usage)
     assert isinstance(parse("watch settings speed 3"), Usage)
     assert isinstance(parse("watch #ops"), Usage)

@@ -1,0 +1,186 @@
+"""Each operation kind's typed arguments: a pydantic discriminated union on ``kind``.
+
+``Operation.args`` holds one of these; the registry (bot/core/registry.py) says which kinds
+exist and what they are. A kind takes only the arguments its model declares.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from bot.core.governance import Command
+from bot.core.registry import OpKind
+
+K = OpKind
+
+
+class _Args(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Plain(_Args):
+    """Kinds that take nothing but (maybe) a provider and a deployment."""
+
+    kind: Literal[
+        K.PROVIDERS,
+        K.CONNECT,
+        K.DISCONNECT,
+        K.SHOW,
+        K.START,
+        K.STOP,
+        K.ARCHIVE,
+        K.DELETE,
+        K.CLOSE,
+        K.EVENTS,
+        K.JOBS,
+        K.BALANCE,
+        K.APPROVALS,
+    ]
+
+
+class Help(_Args):
+    kind: Literal[K.HELP]
+    topic: str | None = None
+
+
+class Listing(_Args):
+    kind: Literal[K.LIST]
+    #: A status filter (``list running``).
+    status: str | None = None
+
+
+class Scale(_Args):
+    kind: Literal[K.SCALE]
+    replicas: int
+
+
+class Timeout(_Args):
+    kind: Literal[K.TIMEOUT]
+    minutes: int
+
+
+class Schedule(_Args):
+    kind: Literal[K.SCHEDULE]
+    cron: str
+
+
+class Rollback(_Args):
+    kind: Literal[K.ROLLBACK]
+    revision: int
+
+
+class Rename(_Args):
+    kind: Literal[K.RENAME]
+    name: str
+
+
+class Revise(_Args):
+    kind: Literal[K.REVISE]
+    #: A new revision's definition as submitted (Nosana job-definition JSON, Akash SDL
+    #: YAML); None until the form is filled in.
+    definition: str | None = None
+
+
+class Logs(_Args):
+    kind: Literal[K.LOGS]
+    tail: int | None = None
+    since: datetime | None = None
+
+
+class Deposit(_Args):
+    kind: Literal[K.DEPOSIT]
+    #: US dollars to add to a deployment's escrow; None opens the form that asks.
+    amount_usd: Decimal | None = None
+
+
+class Catalog(_Args):
+    """``markets`` and ``nodes``: what can be rented, filtered."""
+
+    kind: Literal[K.MARKETS, K.NODES]
+    filters: dict[str, str] = Field(default_factory=dict)
+
+
+class Governance(_Args):
+    """A role, policy or audit command."""
+
+    kind: Literal[K.ROLE, K.ROLES, K.POLICY, K.AUDIT]
+    command: Command | None = None
+
+
+class Create(_Args):
+    kind: Literal[K.CREATE]
+    #: ``create --template <name>``.
+    template: str | None = None
+    #: ``field=value`` words (they fill or override the form).
+    overrides: dict[str, str] = Field(default_factory=dict)
+
+
+class Template(_Args):
+    kind: Literal[K.TEMPLATE]
+    #: ``save``, ``list`` or ``delete``.
+    sub: str | None = None
+    template: str | None = None
+
+
+class Watch(_Args):
+    """``watch``, ``unwatch``, ``watching``: ``topic`` is ``all`` or ``settings``."""
+
+    kind: Literal[K.WATCH, K.UNWATCH, K.WATCHING]
+    topic: str | None = None
+    filters: dict[str, str] = Field(default_factory=dict)
+
+
+Args = Annotated[
+    Plain
+    | Help
+    | Listing
+    | Scale
+    | Timeout
+    | Schedule
+    | Rollback
+    | Rename
+    | Revise
+    | Logs
+    | Deposit
+    | Catalog
+    | Governance
+    | Create
+    | Template
+    | Watch,
+    Field(discriminator="kind"),
+]
+
+#: Every field some kind's arguments declare (an old flat operation is sorted by these).
+ARG_FIELDS = frozenset(
+    name
+    for model in (
+        Help,
+        Listing,
+        Scale,
+        Timeout,
+        Schedule,
+        Rollback,
+        Rename,
+        Revise,
+        Logs,
+        Deposit,
+        Catalog,
+        Governance,
+        Create,
+        Template,
+        Watch,
+    )
+    for name in model.model_fields
+    if name != "kind"
+)
+
+ARGS = TypeAdapter(Args)
+
+
+def args_for(kind: OpKind, **values: Any) -> Args:
+    """``kind``'s typed arguments, checked against its model (unknown fields are refused)."""
+    return ARGS.validate_python({"kind": kind, **values})
