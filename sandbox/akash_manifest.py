@@ -161,7 +161,11 @@ def _endpoints(exposes: list[dict[str, Any]]) -> list[dict[str, int]]:
 
 
 def _endpoint(kind: int, sequence: int) -> dict[str, int]:
-    return {"sequence_number": sequence} if kind == SHARED_HTTP else {"kind": kind, "sequence_number": sequence}
+    return (
+        {"sequence_number": sequence}
+        if kind == SHARED_HTTP
+        else {"kind": kind, "sequence_number": sequence}
+    )
 
 
 def gpu_options(gpu: Mapping[str, Any] | None) -> tuple[GpuRequest, ...]:
@@ -201,7 +205,10 @@ def _resources(resources: Mapping[str, Any], rid: int) -> dict[str, Any]:
         cpu["attributes"] = _pairs(resources["cpu"]["attributes"])
     storage = []
     for volume in volumes(resources):
-        entry: dict[str, Any] = {"name": volume["name"], "size": {"val": str(size_bytes(volume["size"]))}}
+        entry: dict[str, Any] = {
+            "name": volume["name"],
+            "size": {"val": str(size_bytes(volume["size"]))},
+        }
         if volume.get("attributes"):
             entry["attributes"] = _pairs(volume["attributes"])
         storage.append(entry)
@@ -220,7 +227,11 @@ def _service_params(spec: Mapping[str, Any]) -> dict[str, Any] | None:
     storage = params.get("storage") or {}
     out: dict[str, Any] = {
         "storage": [
-            {"name": n, "mount": storage[n].get("mount", ""), "readOnly": bool(storage[n].get("readOnly"))}
+            {
+                "name": n,
+                "mount": storage[n].get("mount", ""),
+                "readOnly": bool(storage[n].get("readOnly")),
+            }
             for n in sorted(storage)
         ]
         or None
@@ -257,7 +268,13 @@ class _Builder:
         self.services: list[dict[str, Any]] = []
         self.tee: str | None = None
 
-    def add(self, doc: Mapping[str, Any], service: str, entry: Mapping[str, Any], ip_seq: Mapping[str, int]) -> None:
+    def add(
+        self,
+        doc: Mapping[str, Any],
+        service: str,
+        entry: Mapping[str, Any],
+        ip_seq: Mapping[str, int],
+    ) -> None:
         spec = doc["services"][service]
         profile = entry["profile"]
         compute = doc["profiles"]["compute"][profile]["resources"]

@@ -161,13 +161,15 @@ def _endpoint_problems(doc: Mapping[str, Any]) -> list[str]:
                         f"already in use by {taken[key]!r}"
                     )
                 taken.setdefault(key, service)
-    problems += [f"endpoint {name!r} declared but never used" for name in declared if name not in used]
+    problems += [
+        f"endpoint {name!r} declared but never used" for name in declared if name not in used
+    ]
     return problems
 
 
 def _volume_problems(doc: Mapping[str, Any]) -> list[str]:
     problems: list[str] = []
-    for service, placement, entry in deployments(doc):
+    for service, _placement, entry in deployments(doc):
         compute = doc["profiles"]["compute"].get(entry["profile"])
         spec = doc["services"].get(service)
         if compute is None or spec is None:
@@ -176,9 +178,7 @@ def _volume_problems(doc: Mapping[str, Any]) -> list[str]:
         named = {v["name"]: v for v in volumes(compute["resources"])}
         for volume in params:
             if volume not in named:
-                problems.append(
-                    f"service {service!r} refers to no compute volume named {volume!r}"
-                )
+                problems.append(f"service {service!r} refers to no compute volume named {volume!r}")
         mounts: dict[str, str] = {}
         for volume, param in params.items():
             mount = param.get("mount", "")

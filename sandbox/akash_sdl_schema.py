@@ -279,9 +279,7 @@ SDL_SCHEMA: dict[str, Any] = _closed(
             "type": "object",
             "additionalProperties": False,
             "patternProperties": {
-                "^[a-z]+[-_0-9a-z]+$": _closed(
-                    {"kind": {"type": "string", "enum": ["ip"]}}, "kind"
-                )
+                "^[a-z]+[-_0-9a-z]+$": _closed({"kind": {"type": "string", "enum": ["ip"]}}, "kind")
             },
         },
         "reclamation": _closed(
