@@ -1512,7 +1512,7 @@ class AkashSandbox(SandboxAPI):
     @staticmethod
     def _sdl_or_400(sdl: str) -> dict[str, Any]:
         try:
-            return akash_sdl.load(sdl)
+            return akash_sdl.load(sdl, grant_denom=DENOM)
         except akash_sdl.SdlRejected as exc:
             raise _Reply(_error(400, f"Invalid SDL: {exc}")) from None
 

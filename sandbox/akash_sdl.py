@@ -226,14 +226,30 @@ def check(doc: Any) -> list[str]:
     return _endpoint_problems(doc) + _volume_problems(doc) + _tee_problems(doc)
 
 
-def load(text: Any) -> dict[str, Any]:
-    """The SDL document if the Console API would take it, else :class:`SdlRejected`."""
+def _rewrite_denoms(doc: Any, denom: str) -> None:
+    """Spec §6.2 item 2 (era C): every ``pricing.*.denom`` becomes the grant denom."""
+    placements = (doc.get("profiles") or {}).get("placement") if isinstance(doc, dict) else None
+    for placement in (placements or {}).values() if isinstance(placements, dict) else ():
+        pricing = placement.get("pricing") if isinstance(placement, dict) else None
+        for price in (pricing or {}).values() if isinstance(pricing, dict) else ():
+            if isinstance(price, dict) and "denom" in price:
+                price["denom"] = denom
+
+
+def load(text: Any, *, grant_denom: str | None = None) -> dict[str, Any]:
+    """The SDL document if it is valid, else :class:`SdlRejected`.
+
+    ``grant_denom`` plays the Console API, which rewrites pricing denoms before the SDL
+    is judged; without it the SDL is judged as the chain-sdk parser judges it.
+    """
     if not isinstance(text, str) or not text.strip():
         raise SdlRejected(["SDL is empty"])
     try:
         doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise SdlRejected([str(exc).replace("\n", " ")]) from None
+    if grant_denom is not None:
+        _rewrite_denoms(doc, grant_denom)
     problems = check(doc)
     if problems:
         raise SdlRejected(problems)
