@@ -174,6 +174,8 @@ _CMD = union(
     pick=lambda v: array(STRING) if isinstance(v, list) else None,
 )
 _STRING_MAP = record(STRING)
+# CMDArray = Array<string | RemoveIfEmptyMarker>; the marker is itself a string
+_CMD_ARRAY = array(STRING)
 
 _HTTP_CHECK = obj(
     "HttpHealthCheck",
@@ -329,7 +331,10 @@ CONTAINER_RUN = obj(
     {
         "aliases": union("(Array<string> | string)", STRING, array(STRING)),
         "cmd": union(
-            "(Array<string> | string)", STRING, array(union("string", STRING, _REMOVE_IF_EMPTY))
+            "(Array<string> | string)",
+            STRING,
+            _CMD_ARRAY,
+            pick=lambda v: _CMD_ARRAY if isinstance(v, list) else None,
         ),
         "volumes": array(obj("Volume", {"name": STRING, "dest": STRING})),
         "expose": _EXPOSE,
