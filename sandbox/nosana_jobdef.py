@@ -17,7 +17,7 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 CRON_PATTERN = re.compile(r"^\S+\s+\S+\s+\S+\s+\S+\s+\S+$")
 _LITERAL = re.compile(r"^%%(ops|global).[^%]+%%$")
@@ -159,6 +159,12 @@ def _by_keys(options: Mapping[str, T]) -> Callable[[Any], T | None]:
     return pick
 
 
+def _by_type(value: Any, options: Mapping[str, T]) -> T | None:
+    """Pick the alternative named by the value's ``type`` discriminator."""
+    kind = value.get("type") if isinstance(value, Mapping) else None
+    return options.get(kind) if isinstance(kind, str) else None
+
+
 # -- the declared types ----------------------------------------------------------------------
 
 LITERAL = tagged(STRING, lambda v: bool(_LITERAL.match(v)))
@@ -196,9 +202,7 @@ _HEALTH_CHECK = union(
     "(HttpHealthCheck | WebSocketHealthCheck)",
     _HTTP_CHECK,
     _WS_CHECK,
-    pick=lambda v: {"http": _HTTP_CHECK, "websocket": _WS_CHECK}.get(
-        v.get("type") if isinstance(v, Mapping) else None
-    ),
+    pick=lambda v: _by_type(v, {"http": _HTTP_CHECK, "websocket": _WS_CHECK}),
 )
 _EXPOSED_PORT = obj(
     "ExposedPort",
@@ -309,9 +313,7 @@ _RESOURCE = union(
     _OLLAMA,
     SPREAD,
     _REMOVE_IF_EMPTY,
-    pick=lambda v: {"S3": _S3, "HF": _HF, "Ollama": _OLLAMA}.get(
-        v.get("type") if isinstance(v, Mapping) else None
-    ),
+    pick=lambda v: _by_type(v, {"S3": _S3, "HF": _HF, "Ollama": _OLLAMA}),
 )
 
 _RESTART = union(
@@ -508,9 +510,9 @@ def exposed_ports(definition: Mapping[str, Any]) -> dict[str, list[int | str]]:
         ports: list[int | str] = []
         for item in items:
             port = item.get("port") if isinstance(item, Mapping) else item
-            concrete_number = isinstance(port, int) and not isinstance(port, bool)
-            if concrete_number or (isinstance(port, str) and parse_port_range(port)):
-                ports.append(port)
+            number = isinstance(port, int) and not isinstance(port, bool)
+            if number or (isinstance(port, str) and parse_port_range(port) is not None):
+                ports.append(cast("int | str", port))
         if ports and isinstance(op.get("id"), str):
             out[op["id"]] = ports
     return out
