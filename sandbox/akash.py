@@ -394,7 +394,7 @@ class FakeProvider:
             per_unit = (
                 Decimal(unit.cpu_millis) / 1000 * self.cpu_usd_per_core_hour
                 + Decimal(unit.memory_bytes) / 2**30 * self.memory_usd_per_gi_hour
-                + sum(Decimal(size) for _, size, _ in unit.storage)
+                + sum((Decimal(size) for _, size, _ in unit.storage), Decimal(0))
                 / 2**30
                 * self.storage_usd_per_gi_hour
             )
