@@ -24,6 +24,10 @@ _VALIDATOR = Draft7Validator(SDL_SCHEMA)
 _SIZE = re.compile(r"^([0-9]+(?:\.[0-9]+)?)([kKMGTPE]i?)?$")
 _SIZE_POWER = {"k": 1, "K": 1, "M": 2, "G": 3, "T": 4, "P": 5, "E": 6}
 _CPU = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(m?)$")
+_NOT_MESSAGES = {
+    "attributes": "a ram storage class cannot be persistent",
+    "units": "must be more than 0",
+}
 
 
 class SdlRejected(ValueError):
@@ -94,8 +98,15 @@ def _schema_problems(doc: Any) -> list[str]:
             error = max(error.context, key=lambda e: (len(e.absolute_path), e.validator != "type"))
         return error
 
+    def text(error: ValidationError) -> str:
+        # the two negative rules of the schema, said the way a person would
+        if error.validator == "not":
+            last = str(error.absolute_path[-1]) if error.absolute_path else ""
+            return _NOT_MESSAGES.get(last, "is not allowed here")
+        return str(error.message)
+
     errors = sorted(_VALIDATOR.iter_errors(doc), key=lambda e: list(map(str, e.absolute_path)))
-    return [f"{where(leaf(error))}: {leaf(error).message}" for error in errors]
+    return [f"{where(leaf(error))}: {text(leaf(error))}" for error in errors]
 
 
 def _unit_problems(doc: Mapping[str, Any]) -> list[str]:

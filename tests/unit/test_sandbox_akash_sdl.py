@@ -172,3 +172,15 @@ def test_prices() -> None:
     assert nosana_price_per_hour("0.5", 10) == Decimal("0.55")
     assert nosana_price_per_hour(None, 10) == 0
     assert nosana_price_per_hour("nan", 10) == 0
+
+
+def test_schema_reasons_read_plainly() -> None:
+    doc = _doc(profiles__compute__web__resources__cpu={"units": "0m"})
+    assert "/profiles/compute/web/resources/cpu/units: must be more than 0" in _problems(doc)
+    ram = [{"name": "tmp", "size": "1Gi", "attributes": {"class": "ram", "persistent": True}}]
+    doc = _doc(profiles__compute__web__resources__storage=ram)
+    assert "attributes: a ram storage class cannot be persistent" in _problems(doc)
+    doc = _doc(services__web__expose=[{"port": 70000}])
+    assert "/services/web/expose/0/port: 70000 is greater than the maximum of 65535" in _problems(
+        doc
+    )
