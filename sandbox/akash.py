@@ -50,10 +50,11 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.providers import akash_sdl
-from bot.providers.akash_sdl import GroupSpec, QuickForm, json_type_name
+from sandbox import akash_sdl
+from sandbox.akash_manifest import Derived, GpuRequest, GroupSpec, derive, manifest_version
 from sandbox.clock import DEFAULT_START, Clock
 from sandbox.common import SandboxAPI, json_response
+from sandbox.pricing import uact_per_block
 
 __all__ = [
     "AUDITOR",
@@ -194,6 +195,17 @@ class _Reply(Exception):
     def __init__(self, response: web.Response) -> None:
         super().__init__(response.status)
         self.response = response
+
+
+def json_type_name(value: Any) -> str:
+    """The type zod names in ``received`` for a parsed JSON value."""
+    if value is None:
+        return "null"
+    names = ((bool, "boolean"), (int | float, "number"), (str, "string"), (list, "array"))
+    for kind, name in (*names, (dict, "object")):
+        if isinstance(value, kind):
+            return name
+    return type(value).__name__
 
 
 class _Zod:
@@ -356,9 +368,9 @@ class FakeProvider:
     def ingress_domain(self) -> str:
         return "ingress." + self.host.removeprefix("provider.")
 
-    def gpu_for(self, options: tuple[akash_sdl.GpuRequest, ...]) -> GpuOffer | None:
+    def gpu_for(self, options: tuple[GpuRequest, ...]) -> GpuOffer | None:
         """The first of this provider's GPUs that satisfies any requested option."""
-        for option in options or (akash_sdl.GpuRequest(),):
+        for option in options or (GpuRequest(),):
             for gpu in self.gpus:
                 if option.model not in (None, "*", gpu.model):
                     continue
@@ -382,7 +394,7 @@ class FakeProvider:
             per_unit = (
                 Decimal(unit.cpu_millis) / 1000 * self.cpu_usd_per_core_hour
                 + Decimal(unit.memory_bytes) / 2**30 * self.memory_usd_per_gi_hour
-                + sum(Decimal(size) for _, size, _ in unit.storage)
+                + sum((Decimal(size) for _, size, _ in unit.storage), Decimal(0))
                 / 2**30
                 * self.storage_usd_per_gi_hour
             )
@@ -732,6 +744,41 @@ deployment:
 """
 
 
+def _small_web_sdl(image: str, expose: str) -> str:
+    """A one-service CPU SDL (0.5 CPU, 512Mi, 1Gi) at most 1 USD/hour (1667 uact a block)."""
+    return f"""\
+version: "2.0"
+services:
+  app:
+    image: {image}
+    expose:
+      - {expose}
+        to:
+          - global: true
+profiles:
+  compute:
+    app:
+      resources:
+        cpu: {{units: 0.5}}
+        memory: {{size: 512Mi}}
+        storage:
+          - size: 1Gi
+  placement:
+    dcloud:
+      pricing:
+        app: {{denom: uact, amount: 1667}}
+deployment:
+  app:
+    dcloud:
+      profile: app
+      count: 1
+"""
+
+
+_DEMO_WEB_SDL = _small_web_sdl("nginx:1.27-alpine", "port: 80\n        as: 80")
+_BULK_SDL = _small_web_sdl("nginx:1.27", "port: 80")
+
+
 class AkashSandbox(SandboxAPI):
     """The Akash Console API emulator. Knobs (all plain attributes, change them any time):
 
@@ -930,24 +977,9 @@ class AkashSandbox(SandboxAPI):
         """
         account = self._account(key)
         now = self.clock.now()
-        doc = akash_sdl.load_sdl(
-            akash_sdl.build_sdl(
-                QuickForm(
-                    image="nginx:1.27",
-                    gpu_units=0,
-                    cpu=Decimal("0.5"),
-                    memory="512Mi",
-                    storage="1Gi",
-                    port=80,
-                    http=False,
-                    max_price_usd_per_hour=1,
-                )
-            )
-        )
-        manifest_groups = akash_sdl.build_manifest(doc)
-        manifest = akash_sdl.manifest_json(manifest_groups)
-        digest = akash_sdl.manifest_hash(manifest_groups)
-        groups = tuple(akash_sdl.group_specs(doc))
+        derived = derive(akash_sdl.load(_BULK_SDL))
+        manifest, digest, groups = derived.manifest_json, derived.version, derived.groups
+        manifest_groups = derived.manifest
         provider = next(p for p in self.providers if p.audited and p.online)
         height = height_at(now)
         price = 10 * ATTO + 250 * ATTO // 1000  # 10.25 uact per block (~0.006 USD/h)
@@ -1077,16 +1109,16 @@ class AkashSandbox(SandboxAPI):
     def _create_deployment(
         self, account: Account, doc: dict[str, Any], deposit: int, at: float
     ) -> FakeDeployment:
-        manifest_groups = akash_sdl.build_manifest(doc)
+        derived = derive(doc)
         height = height_at(at)
         dep = FakeDeployment(
             account=account,
             dseq=self._new_dseq(at),
             state="active",
-            manifest=akash_sdl.manifest_json(manifest_groups),
-            hash=akash_sdl.manifest_hash(manifest_groups),
-            groups=tuple(akash_sdl.group_specs(doc)),
-            manifest_groups=manifest_groups,
+            manifest=derived.manifest_json,
+            hash=derived.version,
+            groups=derived.groups,
+            manifest_groups=derived.manifest,
             created_height=height,
             created_time=at,
             funds=deposit,
@@ -1117,9 +1149,7 @@ class AkashSandbox(SandboxAPI):
                 if quote is None:
                     continue
                 hourly, chosen = quote
-                per_block = akash_sdl.amount_per_block(hourly) * self._quote_rng(
-                    dep, provider, gseq
-                )
+                per_block = uact_per_block(hourly) * self._quote_rng(dep, provider, gseq)
                 per_block = per_block.quantize(Decimal("0.001"))
                 units = int(per_block * ATTO)
                 if units <= 0 or units > max_units:
@@ -1482,8 +1512,8 @@ class AkashSandbox(SandboxAPI):
     @staticmethod
     def _sdl_or_400(sdl: str) -> dict[str, Any]:
         try:
-            return akash_sdl.load_sdl(sdl)
-        except akash_sdl.SdlError as exc:
+            return akash_sdl.load(sdl, grant_denom=DENOM)
+        except akash_sdl.SdlRejected as exc:
             raise _Reply(_error(400, f"Invalid SDL: {exc}")) from None
 
     # -- handlers -----------------------------------------------------------------------------
@@ -1675,14 +1705,13 @@ class AkashSandbox(SandboxAPI):
         if dep.state != "active":
             return _error(400, "Deployment closed")
         doc = self._sdl_or_400(sdl)
-        manifest_groups = akash_sdl.build_manifest(doc)
-        digest = akash_sdl.manifest_hash(manifest_groups)
+        derived: Derived = derive(doc)
         now = self.clock.now()
-        if digest != dep.hash:
-            dep.hash = digest
-            dep.manifest_groups = manifest_groups
-            dep.manifest = akash_sdl.manifest_json(manifest_groups)
-            dep.groups = tuple(akash_sdl.group_specs(doc))
+        if derived.version != dep.hash:
+            dep.hash = derived.version
+            dep.manifest_groups = derived.manifest
+            dep.manifest = derived.manifest_json
+            dep.groups = derived.groups
             for lease in dep.leases:
                 if lease.state == "active":
                     lease.generation += 1
@@ -1842,7 +1871,7 @@ class AkashSandbox(SandboxAPI):
     @staticmethod
     def _manifest_matches(manifest: str, deps: dict[str, FakeDeployment]) -> bool:
         try:
-            digest = akash_sdl.manifest_hash(manifest)
+            digest = manifest_version(manifest)
         except (ValueError, TypeError):
             return False
         return all(dep.hash == digest for dep in deps.values())
@@ -1902,20 +1931,8 @@ class AkashSandbox(SandboxAPI):
         key = self.add_api_key(DEMO_API_KEY, balance_usd=Decimal(250))
         account = self.accounts[key]
         now = self.clock.now()
-        gpu_doc = akash_sdl.load_sdl(_DEMO_GPU_SDL)
-        web_doc = akash_sdl.load_sdl(
-            akash_sdl.build_sdl(
-                QuickForm(
-                    image="nginx:1.27-alpine",
-                    gpu_units=0,
-                    cpu=Decimal("0.5"),
-                    memory="512Mi",
-                    storage="1Gi",
-                    port=80,
-                    max_price_usd_per_hour=1,
-                )
-            )
-        )
+        gpu_doc = akash_sdl.load(_DEMO_GPU_SDL)
+        web_doc = akash_sdl.load(_DEMO_WEB_SDL)
         usd = _units_from_usd
 
         def leased(

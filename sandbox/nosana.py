@@ -40,15 +40,15 @@ from typing import Any
 from aiohttp import web
 from croniter import croniter
 
-from bot.providers.nosana import market_price_per_hour
-from bot.providers.nosana_jobdef import (
+from sandbox.clock import Clock, iso
+from sandbox.common import SandboxAPI, b58encode, json_response, random_pubkey
+from sandbox.nosana_jobdef import (
     CRON_PATTERN,
     exposed_ports,
     typia_message,
     validate_job_definition,
 )
-from sandbox.clock import Clock, iso
-from sandbox.common import SandboxAPI, b58encode, json_response, random_pubkey
+from sandbox.pricing import nosana_price_per_hour
 
 STATUSES = (
     "DRAFT",
@@ -146,8 +146,7 @@ def default_markets() -> list[dict[str, Any]]:
 
 def market_price(market: dict[str, Any]) -> Decimal:
     """What a client pays per job-hour on ``market`` (the client's formula, spec §9)."""
-    price = market_price_per_hour(market["usd_reward_per_hour"], market["network_fee_percentage"])
-    return price if price is not None else _ZERO
+    return nosana_price_per_hour(market["usd_reward_per_hour"], market["network_fee_percentage"])
 
 
 # -- the world -------------------------------------------------------------------------------
