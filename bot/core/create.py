@@ -341,6 +341,8 @@ def _nosana(form: dict[str, str], catalog: Sequence[Market] | None, built: Built
         ("Strategy", strategy + (f" `{schedule}`" if schedule else "")),
         ("Price", f"{usd(price, '0.001')}/h per replica" if price is not None else "unknown"),
     ]
+    if market is not None and market.gpu:
+        built.summary.insert(2, ("GPU", _gpu_label(market)))
 
 
 def _nosana_definition(form: dict[str, str], errors: dict[str, str]) -> dict[str, Any] | None:
@@ -429,6 +431,15 @@ def _neuranet(form: dict[str, str], catalog: Sequence[Market] | None, built: Bui
         ("Runs", f"template `{template}`" if template else f"image `{image}`"),
         ("Env", ", ".join(sorted(env)) or "none"),
     ]
+    if node is not None and node.gpu:
+        built.summary.insert(2, ("GPU", _gpu_label(node)))
+
+
+def _gpu_label(place: Market) -> str:
+    """``RTX 4090, 24 GB`` (the VRAM when the catalog says it)."""
+    if place.vram_mb and str(place.vram_mb // 1024) not in (place.gpu or ""):
+        return f"{place.gpu}, {place.vram_mb // 1024} GB"
+    return str(place.gpu)
 
 
 def _akash(form: dict[str, str], built: Built) -> None:

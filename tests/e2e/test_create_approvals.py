@@ -11,6 +11,7 @@ import pytest
 
 from bot.core import approvals as msg
 from bot.core import create_views as views
+from bot.core.create_summary import short_id
 from bot.slack_local.payloads import input_values
 from tests.e2e.harness import ADMIN, SlackEnv, buttons, message_text, slack_env
 from tests.e2e.test_create import (
@@ -114,4 +115,9 @@ async def test_accepting_a_bid_waits_for_approval_and_leases_once(env: SlackEnv)
     await env.click(msg.APPROVE, buttons(request)[msg.APPROVE], user=ADMIN)
     assert len(dep.leases) == 1
     assert await requests_in(env, "leased") == 1
-    assert json.loads(value)["b"].split("/")[0] in message_text(request)  # the bid's provider
+    # The bid's provider by the name shown on the bid, with its address shortened.
+    address = json.loads(value)["b"].split("/")[0]
+    text = message_text(request)
+    name = env.api("akash").provider(address).name
+    assert f"from {name} at $" in text and f"{name} (`{short_id(address)}`" in text
+    assert address not in text
