@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
-from bot.core.operations import Chain, Operation, OpKind
+from bot.core.operations import Chain, Operation
 from bot.core.policy import ApprovalRule, Risk, approvers_text
-from bot.core.render import PROVIDER_LABEL, clip, escape, money
+from bot.core.render import PROVIDER_LABEL, SECTION_TEXT, clip, escape, split_text
 from bot.core.replies import Reply, context, section
+from bot.core.step_preview import Snapshot, chain_texts, change_text
 from bot.providers.models import Deployment
 
 APPROVE = "approval_approve"
@@ -30,65 +30,38 @@ RISK_EMOJI = {
 }
 
 
+#: A request's text takes at most this many sections: 3 × 3,000 characters stays within the
+#: ~12k characters Slack accepts in one message's blocks.
+MAX_SUMMARY_SECTIONS = 3
+CUT_NOTE = "\n_… the rest is too long for one Slack message._"
+
+
+def sections(text: str, most: int = MAX_SUMMARY_SECTIONS) -> list[dict[str, Any]]:
+    """``text`` as as many sections as Slack's 3,000 characters each need (cut between lines,
+    else between words), at most ``most``; a note says when the rest was left out."""
+    pieces = split_text(text, SECTION_TEXT - len(CUT_NOTE))
+    if len(pieces) > most:
+        pieces = [*pieces[: most - 1], pieces[most - 1] + CUT_NOTE]
+    return [section(piece) for piece in pieces]
+
+
 def when(moment: datetime) -> str:
     """Slack's date formatting (each reader's own time zone), with a UTC fallback."""
     fallback = moment.strftime("%Y-%m-%d %H:%M UTC")
     return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} at {{time}}|{fallback}>"
 
 
-def _per_replica(deployment: Deployment) -> Decimal | None:
-    cost, replicas = deployment.cost_per_hour_usd, deployment.replicas
-    if cost is None or not replicas:
-        return None
-    return cost / replicas
-
-
-def _cost(before: Decimal | None, after: Decimal | None) -> str:
-    if before is None and after is None:
-        return ""
-    return f"; cost {money(before, '/h') if before is not None else '?'} → " + (
-        money(after, "/h") if after is not None else "?"
-    )
-
-
-def step_summary(op: Operation, before: Deployment | None) -> str:
-    """What one operation will change, as exactly as the deployment tells (mrkdwn)."""
-    match op.kind:
-        case OpKind.SCALE if before is not None:
-            each = _per_replica(before)
-            after = each * (op.replicas or 0) if each is not None else None
-            if before.cost_per_hour_usd is not None and op.replicas == 0:
-                after = Decimal(0)
-            current = before.replicas if before.replicas is not None else "?"
-            return f"scale: replicas {current} → {op.replicas}" + _cost(
-                before.cost_per_hour_usd, after
-            )
-        case OpKind.SCALE:
-            return f"scale to {op.replicas} replicas"
-        case OpKind.TIMEOUT:
-            current = before.extras.get("timeout_minutes") if before else None
-            return f"timeout {current if current is not None else '?'} → {op.minutes} min"
-        case OpKind.STOP | OpKind.CLOSE | OpKind.DELETE | OpKind.ARCHIVE:
-            cost = before.cost_per_hour_usd if before else None
-            zero = Decimal(0) if cost is not None else None
-            return f"{op.kind.value}" + _cost(cost, zero)
-        case OpKind.START:
-            return "start"
-        case OpKind.DEPOSIT:
-            return f"add ${op.amount_usd} to the escrow"
-        case OpKind.SCHEDULE:
-            return f"schedule → `{escape(op.cron or '')}`"
-        case OpKind.ROLLBACK:
-            return f"roll back to revision {op.revision}"
-        case OpKind.RENAME:
-            return f"rename to “{escape(op.name or '')}”"
-        case OpKind.REVISE:
-            return "publish a new revision"
-    return escape(op.describe())
+def step_summary(op: Operation, before: Deployment | Snapshot | None) -> str:
+    """What one operation will change, current → new, as exactly as the deployment tells."""
+    snap = Snapshot.of(before) if isinstance(before, Deployment) else before
+    return change_text(op, snap)
 
 
 def summarize(op: Operation | Chain, before: Deployment | None) -> str:
-    """``*llama* (`abc123`, Nosana, running): scale: replicas 2 → 5; cost $0.40/h → $1.00/h``."""
+    """``*llama* (`abc123`, Nosana, running): scale: replicas 2 → 5; cost $0.40/h → $1.00/h``.
+
+    In a chain each step is compared with the deployment as the previous steps leave it.
+    """
     if before is not None:
         label = PROVIDER_LABEL.get(before.provider, before.provider)
         head = (
@@ -99,10 +72,8 @@ def summarize(op: Operation | Chain, before: Deployment | None) -> str:
         target = op.target if isinstance(op, Chain) else (op.target or "")
         head = f"`{escape(target)}`"
     if isinstance(op, Chain):
-        steps = "\n".join(
-            f"{i}. {step_summary(step, before if i == 1 else None)}"
-            for i, step in enumerate(op.steps, 1)
-        )
+        texts = chain_texts(op.steps, before)
+        steps = "\n".join(f"{i}. {text}" for i, text in enumerate(texts, 1))
         return f"{head}, in order:\n{steps}"
     return f"{head}: {step_summary(op, before)}"
 
@@ -164,7 +135,7 @@ def request_message(view: ApprovalView) -> Reply:
     lines = [title, view.summary]
     if view.reason:
         lines.append(f"*Reason:* {escape(view.reason)}")
-    blocks = [section("\n".join(lines))]
+    blocks = sections("\n".join(lines))
     facts = (
         f"Needs approval by {approvers_text(view.rule)}"
         + ("" if view.rule.self_approval else " (not the requester)")
@@ -215,7 +186,7 @@ def outcome_message(view: ApprovalView) -> Reply:
     lines = [f"{RISK_EMOJI[view.risk]} <@{view.requester_id}> asked to run:", view.summary]
     if view.reason:
         lines.append(f"*Reason:* {escape(view.reason)}")
-    blocks = [section("\n".join(lines)), context(f"{emoji} {outcome_line(view)}")]
+    blocks = [*sections("\n".join(lines)), context(f"{emoji} {outcome_line(view)}")]
     return Reply(
         text=f"{emoji} {outcome_line(view)} {clip(view.summary, 300)}", blocks=blocks, public=True
     )
@@ -253,7 +224,7 @@ def deny_view(request_id: str, summary: str) -> dict[str, Any]:
         "submit": {"type": "plain_text", "text": "Deny"},
         "close": {"type": "plain_text", "text": "Back"},
         "blocks": [
-            section(clip(summary, 2900)),
+            *sections(summary),
             {
                 "type": "input",
                 "block_id": DENY_BLOCK,
@@ -279,12 +250,11 @@ def home_section(
     blocks: list[dict[str, Any]] = [section(f"*Approvals waiting for you* ({len(views)})")]
     for view, channel in list(zip(views, channels, strict=True))[:10]:
         where = f" in <#{channel}>" if channel else ""
-        blocks.append(
-            section(
-                f"{RISK_EMOJI[view.risk]} <@{view.requester_id}>{where}: {view.summary}"
-                + (f"\n*Reason:* {escape(view.reason)}" if view.reason else "")
-                + f"\nExpires {when(view.expires_at)}"
-            )
+        blocks += sections(
+            f"{RISK_EMOJI[view.risk]} <@{view.requester_id}>{where}: {view.summary}"
+            + (f"\n*Reason:* {escape(view.reason)}" if view.reason else "")
+            + f"\nExpires {when(view.expires_at)}",
+            most=2,
         )
         buttons = _buttons(view.request_id)
         buttons["elements"] = buttons["elements"][:2]
