@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from bot.core.operations import Operation, OpKind
@@ -97,12 +97,20 @@ class Snapshot:
         )
 
 
+def per_hour(value: Decimal | None) -> str:
+    """``$0.77/h``, ``$0.385/h`` (market prices have tenths of a cent), ``(not set)``."""
+    if value is None:
+        return NOT_SET
+    cents = value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    if cents == value or abs(value) >= 100:
+        return money(cents, "/h")
+    return f"${value.quantize(Decimal('0.001'), rounding=ROUND_HALF_UP)}/h"
+
+
 def _cost(before: Decimal | None, after: Decimal | None, what: str = "cost") -> str:
     if before is None and after is None:
         return ""
-    return f"; {what} {money(before, '/h') if before is not None else NOT_SET} → " + (
-        money(after, "/h") if after is not None else NOT_SET
-    )
+    return f"; {what} {per_hour(before)} → {per_hour(after)}"
 
 
 def _value(value: object, unit: str = "") -> str:
@@ -259,4 +267,4 @@ def chain_texts(steps: tuple[Operation, ...], before: Deployment | None) -> list
     return texts
 
 
-__all__ = ["NOT_SET", "Snapshot", "after", "chain_texts", "change_text"]
+__all__ = ["NOT_SET", "Snapshot", "after", "chain_texts", "change_text", "per_hour"]

@@ -352,9 +352,9 @@ def test_a_chain_compares_each_step_with_the_deployment_the_previous_steps_leave
     assert steps == [
         "1. start; cost $0.00/h → $0.77/h",
         "2. timeout 60 min → 90 min",
-        "3. scale: replicas 2 → 3; cost $0.77/h → $1.16/h",
+        "3. scale: replicas 2 → 3; cost $0.77/h → $1.155/h",
         "4. timeout 90 min → 120 min",
-        "5. stop; cost $1.16/h → $0.00/h",
+        "5. stop; cost $1.155/h → $0.00/h",
     ]
     assert "?" not in text
 
