@@ -139,6 +139,7 @@ def estimate_lines(provider: str, est: Estimate) -> list[str]:
             if est.per_period is not None and est.period_label:
                 lines.append(line(plain(est.period_label.capitalize()), usd(est.per_period)))
     lines += [f":warning: {plain(w)}" for w in est.warnings]
+    lines += [f"_{plain(n)}_" for n in est.notes if not n.startswith("At most this per hour")]
     return lines
 
 
@@ -214,12 +215,17 @@ def _gpu_text(unit: akash_sdl.ResourceUnit) -> str:
     return f"{unit.gpu_units} GPU ({', '.join(plain(m) for m in models)})"
 
 
+def _gib(size: int) -> str:
+    return f"{(Decimal(size) / 1024**3).quantize(Decimal('0.1')).normalize():f} GiB"
+
+
 def _unit_text(unit: akash_sdl.ResourceUnit) -> str:
     cpu = Decimal(unit.cpu_millis) / 1000
-    memory = Decimal(unit.memory_bytes) / (1024**3)
+    storage = sum(size for _, size, _ in unit.storage)
+    disk = f", {_gib(storage)} storage" if storage else ""
     return (
-        f"{unit.count} × ({cpu.normalize():f} CPU, {memory.quantize(Decimal('0.1')).normalize():f}"
-        f" GiB, {_gpu_text(unit)})"
+        f"{unit.count} × ({cpu.normalize():f} CPU, {_gib(unit.memory_bytes)}{disk}, "
+        f"{_gpu_text(unit)})"
     )
 
 
@@ -305,7 +311,10 @@ def create_summary(facts: CreateFacts, now: datetime) -> str:
     """``create Nosana deployment whisper (about $0.385/hour)`` then every fact of the spec."""
     label = PROVIDER_LABEL.get(facts.provider, facts.provider)
     est = facts.estimate
-    cost = f"about {usd(est.per_hour, '0.001')}/hour" if est.per_hour is not None else "cost ?"
+    cost = "cost unknown"
+    if est.per_hour is not None:
+        bound = "at most" if facts.provider == "akash" else "about"
+        cost = f"{bound} {usd(est.per_hour, '0.001')}/hour"
     head = f"create {label} deployment {plain(facts.title)} ({cost})"
     lines = [head, line("Provider", label), *spec_lines(facts, now)]
     lines += estimate_lines(facts.provider, est)
@@ -345,7 +354,9 @@ def lease_summary(facts: CreateFacts, key: str, now: datetime) -> str:
     lines = [head, line("Provider", f"{who} ({_provider_facts(address, info)})")]
     if bid is None:
         lines.append(":warning: This bid is no longer listed on the request.")
-    lines.append(line("Price", f"{hour}, {usd(price * 24)}/day" if price is not None else "?"))
+    lines.append(
+        line("Price", f"{hour}, {usd(price * 24)}/day" if price is not None else "unknown")
+    )
     gpu = (bid or {}).get("gpu")
     lines.append(line("GPU", plain(gpu) if gpu else "none offered"))
     spec = spec_lines(facts, now)

@@ -190,9 +190,10 @@ async def test_an_akash_create_request_shows_image_resources_and_deposit(env: Sl
     await confirm(env, answer)
     [request] = approval_requests(env)
     text = message_text(request)
-    assert "create Akash deployment vllm/vllm-openai:v0.6.3 (about $" in text
+    assert "create Akash deployment vllm/vllm-openai:v0.6.3 (at most $" in text
     assert "• *GPU asked for:* rtx4090" in text
-    assert "image `vllm/vllm-openai:v0.6.3`, 1 × (4 CPU, 16 GiB, 1 GPU (rtx4090))" in text
+    resources = "1 × (4 CPU, 16 GiB, 50 GiB storage, 1 GPU (rtx4090))"
+    assert f"image `vllm/vllm-openai:v0.6.3`, {resources}" in text
     assert "• *Env names:* `HF_TOKEN`" in text
     assert "• *Deposit:* $5.00 (lasts at least " in text
     assert "/hour (the SDL's max price)" in text

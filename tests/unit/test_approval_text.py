@@ -100,6 +100,7 @@ def test_nosana_create_shows_every_field_of_the_spec() -> None:
     assert "hf_supersecret" not in text and "llama3" not in text
     assert "• *Estimate:* about $0.770/hour" in rest
     assert "• *Per timeout (90 min):* $1.16" in rest
+    assert "_SCHEDULED pays this at every cron firing._" in rest
 
 
 def test_nosana_simple_has_no_cron_and_says_when_it_is_unpriced() -> None:
@@ -110,7 +111,8 @@ def test_nosana_simple_has_no_cron_and_says_when_it_is_unpriced() -> None:
     assert "• *Timeout:* 1440 min (1 day)" in text
     assert f"• *Market:* `{MARKET_ID}`" in text  # no name known: the full id
     assert "• *Env names:* none" in text
-    assert "(cost ?)" in lines_of(text)[0]
+    assert "(cost unknown)" in lines_of(text)[0]
+    assert "_The market's price is unknown: no estimate._" in text
     assert "• *Estimate:* unknown (no price for this place)" in text
 
 
@@ -185,12 +187,12 @@ AKASH = {
 def test_akash_create_shows_services_resources_deposit_and_max_price() -> None:
     text = create_summary(facts("akash", AKASH), NOW)
     head, *rest = lines_of(text)
-    assert head.startswith("create Akash deployment deployment (about $")
+    assert head.startswith("create Akash deployment deployment (at most $")
     assert "• *Provider:* Akash" in rest
     assert "• *GPU asked for:* rtx4090" in rest
     service = next(line for line in rest if line.startswith("• *Service "))
     assert "image `vllm/vllm-openai:v0.6.3`" in service
-    assert "1 × (4 CPU, 16 GiB, 1 GPU (rtx4090))" in service
+    assert "1 × (4 CPU, 16 GiB, 50 GiB storage, 1 GPU (rtx4090))" in service
     assert "• *Env names:* `HF_TOKEN`" in rest and "hf_secret_value" not in text
     deposit = next(line for line in rest if line.startswith("• *Deposit:*"))
     assert deposit.startswith("• *Deposit:* $5.00 (lasts at least ")
