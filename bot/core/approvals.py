@@ -9,7 +9,7 @@ from typing import Any
 
 from bot.core.operations import Chain, Operation
 from bot.core.policy import ApprovalRule, Risk, approvers_text
-from bot.core.render import PROVIDER_LABEL, SECTION_TEXT, clip, escape, split_text
+from bot.core.render import PROVIDER_LABEL, SECTION_TEXT, escape, split_text
 from bot.core.replies import Reply, context, section
 from bot.core.step_preview import Snapshot, chain_texts, change_text
 from bot.providers.models import Deployment
@@ -43,6 +43,22 @@ def sections(text: str, most: int = MAX_SUMMARY_SECTIONS) -> list[dict[str, Any]
     if len(pieces) > most:
         pieces = [*pieces[: most - 1], pieces[most - 1] + CUT_NOTE]
     return [section(piece) for piece in pieces]
+
+
+def gist(summary: str, limit: int) -> str:
+    """A request's summary on one line (notifications, lists): whole lines while they fit,
+    joined with " · ", else the first line cut between words."""
+    lines = [line.strip() for line in summary.splitlines() if line.strip()]
+    if not lines:
+        return ""
+    shown = lines[0]
+    if len(shown) > limit:
+        return split_text(shown, limit - 1)[0] + "…"
+    for line in lines[1:]:
+        if len(shown) + 3 + len(line) > limit - 2:
+            return shown + " …"
+        shown += " · " + line
+    return shown
 
 
 def when(moment: datetime) -> str:
@@ -144,7 +160,7 @@ def request_message(view: ApprovalView) -> Reply:
     votes = _votes(view)
     blocks.append(context(facts + (f"\n{votes}" if votes else "")))
     blocks.append(_buttons(view.request_id))
-    text = f"<@{view.requester_id}> asks for approval: {clip(view.summary, 500)}"
+    text = f"<@{view.requester_id}> asks for approval: {gist(view.summary, 500)}"
     return Reply(text=text, blocks=blocks, public=True)
 
 
@@ -188,7 +204,7 @@ def outcome_message(view: ApprovalView) -> Reply:
         lines.append(f"*Reason:* {escape(view.reason)}")
     blocks = [*sections("\n".join(lines)), context(f"{emoji} {outcome_line(view)}")]
     return Reply(
-        text=f"{emoji} {outcome_line(view)} {clip(view.summary, 300)}", blocks=blocks, public=True
+        text=f"{emoji} {outcome_line(view)} {gist(view.summary, 300)}", blocks=blocks, public=True
     )
 
 
@@ -269,8 +285,8 @@ def pending_reply(rows: Sequence[tuple[str, str, str, datetime]]) -> Reply:
     lines = [f"*{len(rows)} waiting for approval*"]
     for requester, summary, channel, expires in rows:
         where = f" in <#{channel}>" if channel else ""
-        lines.append(f"• <@{requester}>{where}: {clip(summary, 300)} — expires {when(expires)}")
-    return Reply(text="\n".join(lines), blocks=[section("\n".join(lines))])
+        lines.append(f"• <@{requester}>{where}: {gist(summary, 300)} — expires {when(expires)}")
+    return Reply(text="\n".join(lines), blocks=sections("\n".join(lines)))
 
 
 __all__ = [

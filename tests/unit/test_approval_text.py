@@ -459,3 +459,26 @@ def test_split_text_cuts_between_words_when_a_line_is_too_long() -> None:
     assert all(len(p) <= 3000 for p in pieces)
     assert " ".join(pieces) == line
     assert split_text("") == [""]
+
+
+def test_notification_text_keeps_whole_lines_of_the_summary() -> None:
+    summary = create_summary(facts("nosana", NOSANA, [RTX4090]), NOW)
+    reply = msg.request_message(_view(summary))
+    assert reply.text.startswith(
+        "<@U1> asks for approval: create Nosana deployment whisper-api (about $0.770/hour) · "
+        "• *Provider:* Nosana · "
+    )
+    assert reply.text.endswith(" …") and len(reply.text) <= 530
+    assert msg.gist("one two three four", 10) == "one two…"
+    assert msg.gist("a\nb", 100) == "a · b"
+
+
+def test_the_pending_list_shows_each_request_in_a_line() -> None:
+    long = create_summary(facts("nosana", NOSANA, [RTX4090]), NOW)
+    rows = [("U1", long, "C1", NOW)] * 30
+    reply = msg.pending_reply(rows)
+    assert reply.blocks is not None and 1 < len(reply.blocks) <= msg.MAX_SUMMARY_SECTIONS
+    assert all(len(b["text"]["text"]) <= SECTION_TEXT for b in reply.blocks)
+    first = reply.text.splitlines()[1]
+    assert first.startswith("• <@U1> in <#C1>: create Nosana deployment whisper-api")
+    assert "— expires <!date^" in first
