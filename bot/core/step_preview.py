@@ -98,9 +98,9 @@ class Snapshot:
 
 
 def per_hour(value: Decimal | None) -> str:
-    """``$0.77/h``, ``$0.385/h`` (market prices have tenths of a cent), ``(not set)``."""
+    """``$0.77/h``, ``$0.385/h`` (market prices have tenths of a cent), ``unknown``."""
     if value is None:
-        return NOT_SET
+        return "unknown"
     cents = value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     if cents == value or abs(value) >= 100:
         return money(cents, "/h")

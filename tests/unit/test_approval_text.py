@@ -482,3 +482,23 @@ def test_the_pending_list_shows_each_request_in_a_line() -> None:
     first = reply.text.splitlines()[1]
     assert first.startswith("• <@U1> in <#C1>: create Nosana deployment whisper-api")
     assert "— expires <!date^" in first
+
+
+def test_unknown_costs_are_left_out_or_said_in_words() -> None:
+    akash = Deployment(
+        provider="akash",
+        id="123",
+        name="dseq 123",
+        status=DeploymentStatus.RUNNING,
+        raw_status="active",
+        replicas=1,
+        extras={"escrow_funds_usd": "3.20"},
+    )
+    assert msg.step_summary(op(OpKind.CLOSE), akash) == "close"
+    assert msg.step_summary(op(OpKind.SCALE, replicas=3), akash) == "scale: replicas 1 → 3"
+    deposit = op(OpKind.DEPOSIT, amount_usd=Decimal(5))
+    assert msg.step_summary(deposit, akash) == "add $5 to the escrow (escrow $3.20 → $8.20)"
+    chain = Chain(target="123", steps=(deposit, deposit))
+    assert lines_of(msg.summarize(chain, akash))[2] == (
+        "2. add $5 to the escrow (escrow $8.20 → $13.20)"
+    )
