@@ -5,14 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
-from bot.core.arguments import Deposit, Rename, Revise, Rollback, Scale, Schedule, Timeout
-from bot.core.operations import Chain, Operation, OpKind
+from bot.core.operations import Chain, Operation
 from bot.core.policy import ApprovalRule, Risk, approvers_text
-from bot.core.render import PROVIDER_LABEL, clip, escape, money
+from bot.core.render import PROVIDER_LABEL, SECTION_TEXT, escape, split_text
 from bot.core.replies import Reply, context, section
+from bot.core.step_preview import Snapshot, chain_texts, change_text
 from bot.providers.models import Deployment
 
 APPROVE = "approval_approve"
@@ -31,66 +30,54 @@ RISK_EMOJI = {
 }
 
 
+#: A request's text takes at most this many sections: 3 × 3,000 characters stays within the
+#: ~12k characters Slack accepts in one message's blocks.
+MAX_SUMMARY_SECTIONS = 3
+CUT_NOTE = "\n_… the rest is too long for one Slack message._"
+
+
+def sections(text: str, most: int = MAX_SUMMARY_SECTIONS) -> list[dict[str, Any]]:
+    """``text`` as as many sections as Slack's 3,000 characters each need (cut between lines,
+    else between words), at most ``most``; a note says when the rest was left out."""
+    pieces = split_text(text, SECTION_TEXT - len(CUT_NOTE))
+    if len(pieces) > most:
+        pieces = [*pieces[: most - 1], pieces[most - 1] + CUT_NOTE]
+    return [section(piece) for piece in pieces]
+
+
+def gist(summary: str, limit: int) -> str:
+    """A request's summary on one line (notifications, lists): whole lines while they fit,
+    joined with " · ", else the first line cut between words."""
+    lines = [line.strip() for line in summary.splitlines() if line.strip()]
+    if not lines:
+        return ""
+    shown = lines[0]
+    if len(shown) > limit:
+        return split_text(shown, limit - 1)[0] + "…"
+    for line in lines[1:]:
+        if len(shown) + 3 + len(line) > limit - 2:
+            return shown + " …"
+        shown += " · " + line
+    return shown
+
+
 def when(moment: datetime) -> str:
     """Slack's date formatting (each reader's own time zone), with a UTC fallback."""
     fallback = moment.strftime("%Y-%m-%d %H:%M UTC")
     return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} at {{time}}|{fallback}>"
 
 
-def _per_replica(deployment: Deployment) -> Decimal | None:
-    cost, replicas = deployment.cost_per_hour_usd, deployment.replicas
-    if cost is None or not replicas:
-        return None
-    return cost / replicas
-
-
-def _cost(before: Decimal | None, after: Decimal | None) -> str:
-    if before is None and after is None:
-        return ""
-    return f"; cost {money(before, '/h') if before is not None else '?'} → " + (
-        money(after, "/h") if after is not None else "?"
-    )
-
-
-def step_summary(op: Operation, before: Deployment | None) -> str:
-    """What one operation will change, as exactly as the deployment tells (mrkdwn)."""
-    match op.args:
-        case Scale(replicas=replicas) if before is not None:
-            each = _per_replica(before)
-            after = each * replicas if each is not None else None
-            if before.cost_per_hour_usd is not None and replicas == 0:
-                after = Decimal(0)
-            current = before.replicas if before.replicas is not None else "?"
-            return f"scale: replicas {current} → {replicas}" + _cost(
-                before.cost_per_hour_usd, after
-            )
-        case Scale(replicas=replicas):
-            return f"scale to {replicas} replicas"
-        case Timeout(minutes=minutes):
-            current = before.extras.get("timeout_minutes") if before else None
-            return f"timeout {current if current is not None else '?'} → {minutes} min"
-        case Deposit(amount_usd=amount):
-            return f"add ${amount} to the escrow"
-        case Schedule(cron=cron):
-            return f"schedule → `{escape(cron)}`"
-        case Rollback(revision=revision):
-            return f"roll back to revision {revision}"
-        case Rename(name=name):
-            return f"rename to “{escape(name)}”"
-        case Revise():
-            return "publish a new revision"
-    match op.kind:
-        case OpKind.STOP | OpKind.CLOSE | OpKind.DELETE | OpKind.ARCHIVE:
-            cost = before.cost_per_hour_usd if before else None
-            zero = Decimal(0) if cost is not None else None
-            return f"{op.kind.value}" + _cost(cost, zero)
-        case OpKind.START:
-            return "start"
-    return escape(op.describe())
+def step_summary(op: Operation, before: Deployment | Snapshot | None) -> str:
+    """What one operation will change, current → new, as exactly as the deployment tells."""
+    snap = Snapshot.of(before) if isinstance(before, Deployment) else before
+    return change_text(op, snap)
 
 
 def summarize(op: Operation | Chain, before: Deployment | None) -> str:
-    """``*llama* (`abc123`, Nosana, running): scale: replicas 2 → 5; cost $0.40/h → $1.00/h``."""
+    """``*llama* (`abc123`, Nosana, running): scale: replicas 2 → 5; cost $0.40/h → $1.00/h``.
+
+    In a chain each step is compared with the deployment as the previous steps leave it.
+    """
     if before is not None:
         label = PROVIDER_LABEL.get(before.provider, before.provider)
         head = (
@@ -101,10 +88,8 @@ def summarize(op: Operation | Chain, before: Deployment | None) -> str:
         target = op.target if isinstance(op, Chain) else (op.target or "")
         head = f"`{escape(target)}`"
     if isinstance(op, Chain):
-        steps = "\n".join(
-            f"{i}. {step_summary(step, before if i == 1 else None)}"
-            for i, step in enumerate(op.steps, 1)
-        )
+        texts = chain_texts(op.steps, before)
+        steps = "\n".join(f"{i}. {text}" for i, text in enumerate(texts, 1))
         return f"{head}, in order:\n{steps}"
     return f"{head}: {step_summary(op, before)}"
 
@@ -166,7 +151,7 @@ def request_message(view: ApprovalView) -> Reply:
     lines = [title, view.summary]
     if view.reason:
         lines.append(f"*Reason:* {escape(view.reason)}")
-    blocks = [section("\n".join(lines))]
+    blocks = sections("\n".join(lines))
     facts = (
         f"Needs approval by {approvers_text(view.rule)}"
         + ("" if view.rule.self_approval else " (not the requester)")
@@ -175,7 +160,7 @@ def request_message(view: ApprovalView) -> Reply:
     votes = _votes(view)
     blocks.append(context(facts + (f"\n{votes}" if votes else "")))
     blocks.append(_buttons(view.request_id))
-    text = f"<@{view.requester_id}> asks for approval: {clip(view.summary, 500)}"
+    text = f"<@{view.requester_id}> asks for approval: {gist(view.summary, 500)}"
     return Reply(text=text, blocks=blocks, public=True)
 
 
@@ -186,24 +171,7 @@ OUTCOME_EMOJI = {
     "denied": ":no_entry:",
     "cancelled": ":heavy_minus_sign:",
     "expired": ":alarm_clock:",
-    "superseded": ":heavy_minus_sign:",
-    "not_applicable": ":heavy_minus_sign:",
-    "resolved": ":scales:",
 }
-
-#: How a request's state reads in a sentence ("This request is already …").
-STATE_WORDS = {"not_applicable": "no longer applicable", "resolved": "resolved by a policy change"}
-
-
-def state_words(state: str, *, decided: bool = False) -> str:
-    if decided and state == "pending":
-        return "decided"
-    return STATE_WORDS.get(state, state)
-
-
-def _sentence(text: str) -> str:
-    text = text.strip()
-    return text if text.endswith((".", "!", "?")) else text + "."
 
 
 def outcome_line(view: ApprovalView) -> str:
@@ -225,13 +193,6 @@ def outcome_line(view: ApprovalView) -> str:
             return (
                 f"Expired {when(view.expires_at)} without {approvers_text(view.rule)}'s approval."
             )
-        case "superseded":
-            return f"Superseded: {_sentence(view.decision_note or 'a newer request replaced it')}"
-        case "not_applicable":
-            why = _sentence(view.decision_note or "")
-            return f"Approved by {approvers}, but no longer applicable: {why}"
-        case "resolved":
-            return f"Resolved by a policy change: {_sentence(view.decision_note or '')}"
     return view.state
 
 
@@ -241,9 +202,9 @@ def outcome_message(view: ApprovalView) -> Reply:
     lines = [f"{RISK_EMOJI[view.risk]} <@{view.requester_id}> asked to run:", view.summary]
     if view.reason:
         lines.append(f"*Reason:* {escape(view.reason)}")
-    blocks = [section("\n".join(lines)), context(f"{emoji} {outcome_line(view)}")]
+    blocks = [*sections("\n".join(lines)), context(f"{emoji} {outcome_line(view)}")]
     return Reply(
-        text=f"{emoji} {outcome_line(view)} {clip(view.summary, 300)}", blocks=blocks, public=True
+        text=f"{emoji} {outcome_line(view)} {gist(view.summary, 300)}", blocks=blocks, public=True
     )
 
 
@@ -279,7 +240,7 @@ def deny_view(request_id: str, summary: str) -> dict[str, Any]:
         "submit": {"type": "plain_text", "text": "Deny"},
         "close": {"type": "plain_text", "text": "Back"},
         "blocks": [
-            section(clip(summary, 2900)),
+            *sections(summary),
             {
                 "type": "input",
                 "block_id": DENY_BLOCK,
@@ -305,12 +266,11 @@ def home_section(
     blocks: list[dict[str, Any]] = [section(f"*Approvals waiting for you* ({len(views)})")]
     for view, channel in list(zip(views, channels, strict=True))[:10]:
         where = f" in <#{channel}>" if channel else ""
-        blocks.append(
-            section(
-                f"{RISK_EMOJI[view.risk]} <@{view.requester_id}>{where}: {view.summary}"
-                + (f"\n*Reason:* {escape(view.reason)}" if view.reason else "")
-                + f"\nExpires {when(view.expires_at)}"
-            )
+        blocks += sections(
+            f"{RISK_EMOJI[view.risk]} <@{view.requester_id}>{where}: {view.summary}"
+            + (f"\n*Reason:* {escape(view.reason)}" if view.reason else "")
+            + f"\nExpires {when(view.expires_at)}",
+            most=2,
         )
         buttons = _buttons(view.request_id)
         buttons["elements"] = buttons["elements"][:2]
@@ -325,8 +285,8 @@ def pending_reply(rows: Sequence[tuple[str, str, str, datetime]]) -> Reply:
     lines = [f"*{len(rows)} waiting for approval*"]
     for requester, summary, channel, expires in rows:
         where = f" in <#{channel}>" if channel else ""
-        lines.append(f"• <@{requester}>{where}: {clip(summary, 300)} — expires {when(expires)}")
-    return Reply(text="\n".join(lines), blocks=[section("\n".join(lines))])
+        lines.append(f"• <@{requester}>{where}: {gist(summary, 300)} — expires {when(expires)}")
+    return Reply(text="\n".join(lines), blocks=sections("\n".join(lines)))
 
 
 __all__ = [

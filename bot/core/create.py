@@ -288,28 +288,7 @@ def _nosana(form: dict[str, str], catalog: Sequence[Market] | None, built: Built
         errors["strategy"] = "choose SIMPLE, SIMPLE-EXTEND, SCHEDULED or INFINITE"
     if strategy == "INFINITE" and timeout is not None and timeout < 60:
         errors["timeout"] = "INFINITE deployments need a timeout of at least 60 minutes"
-    schedule = " ".join(_text(form, "schedule").split()) or None
-    if strategy == "SCHEDULED":
-        if not schedule:
-            errors["schedule"] = 'SCHEDULED needs a cron schedule, e.g. "0 */6 * * *"'
-        else:
-            from croniter import croniter
-
-            problem = cron_problem(schedule)
-            if problem or not croniter.is_valid(schedule):
-                errors["schedule"] = problem or f"“{schedule[:60]}” is not a valid cron schedule"
-    elif schedule:
-        errors["schedule"] = "only SCHEDULED deployments take a schedule"
-    rotation: int | None = None
-    if _text(form, "rotation_time"):
-        if strategy != "INFINITE":
-            errors["rotation_time"] = "only INFINITE deployments take a rotation time"
-        else:
-            rotation, problem = _int(_text(form, "rotation_time"), 1, MAX_TIMEOUT, "rotation")
-            if problem:
-                errors["rotation_time"] = problem
-            elif timeout is not None and rotation is not None and rotation >= timeout - 10:
-                errors["rotation_time"] = f"must be less than the timeout − 10 ({timeout - 10})"
+    schedule, rotation = _nosana_timing(form, strategy, timeout, errors)
     definition = _nosana_definition(form, errors)
     spec: dict[str, Any] = {
         "name": name,
@@ -332,15 +311,54 @@ def _nosana(form: dict[str, str], catalog: Sequence[Market] | None, built: Built
                 top = key.split(".")[0].split("$")[0]
                 errors[top if top in FIELDS["nosana"] else "job_definition"] = message
     built.spec = spec
+    built.summary = _nosana_summary(spec, market, market_ref)
+
+
+def _nosana_summary(
+    spec: Mapping[str, Any], market: Market | None, market_ref: str
+) -> list[tuple[str, str]]:
     price = market.price_per_hour_usd if market else None
-    built.summary = [
-        ("Name", name),
+    schedule = spec.get("schedule")
+    summary = [
+        ("Name", str(spec["name"])),
         ("Market", market.name if market else market_ref),
-        ("Replicas", str(replicas)),
-        ("Timeout", f"{timeout} min"),
-        ("Strategy", strategy + (f" `{schedule}`" if schedule else "")),
+        ("Replicas", str(spec["replicas"])),
+        ("Timeout", f"{spec['timeout']} min"),
+        ("Strategy", str(spec["strategy"]) + (f" `{schedule}`" if schedule else "")),
         ("Price", f"{usd(price, '0.001')}/h per replica" if price is not None else "unknown"),
     ]
+    if market is not None and market.gpu:
+        summary.insert(2, ("GPU", _gpu_label(market)))
+    return summary
+
+
+def _nosana_timing(
+    form: Mapping[str, str], strategy: str, timeout: int | None, errors: dict[str, str]
+) -> tuple[str | None, int | None]:
+    """The cron schedule (SCHEDULED only) and the rotation time (INFINITE only), checked."""
+    schedule = " ".join(_text(form, "schedule").split()) or None
+    if strategy == "SCHEDULED":
+        if not schedule:
+            errors["schedule"] = 'SCHEDULED needs a cron schedule, e.g. "0 */6 * * *"'
+        else:
+            from croniter import croniter
+
+            problem = cron_problem(schedule)
+            if problem or not croniter.is_valid(schedule):
+                errors["schedule"] = problem or f"“{schedule[:60]}” is not a valid cron schedule"
+    elif schedule:
+        errors["schedule"] = "only SCHEDULED deployments take a schedule"
+    rotation: int | None = None
+    if _text(form, "rotation_time"):
+        if strategy != "INFINITE":
+            errors["rotation_time"] = "only INFINITE deployments take a rotation time"
+        else:
+            rotation, problem = _int(_text(form, "rotation_time"), 1, MAX_TIMEOUT, "rotation")
+            if problem:
+                errors["rotation_time"] = problem
+            elif timeout is not None and rotation is not None and rotation >= timeout - 10:
+                errors["rotation_time"] = f"must be less than the timeout − 10 ({timeout - 10})"
+    return schedule, rotation
 
 
 def _nosana_definition(form: dict[str, str], errors: dict[str, str]) -> dict[str, Any] | None:
@@ -429,6 +447,15 @@ def _neuranet(form: dict[str, str], catalog: Sequence[Market] | None, built: Bui
         ("Runs", f"template `{template}`" if template else f"image `{image}`"),
         ("Env", ", ".join(sorted(env)) or "none"),
     ]
+    if node is not None and node.gpu:
+        built.summary.insert(2, ("GPU", _gpu_label(node)))
+
+
+def _gpu_label(place: Market) -> str:
+    """``RTX 4090, 24 GB`` (the VRAM when the catalog says it)."""
+    if place.vram_mb and str(place.vram_mb // 1024) not in (place.gpu or ""):
+        return f"{place.gpu}, {place.vram_mb // 1024} GB"
+    return str(place.gpu)
 
 
 def _akash(form: dict[str, str], built: Built) -> None:

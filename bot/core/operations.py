@@ -5,7 +5,7 @@ The facts about each kind (risk, capability, chains, verbs) are declared in
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
@@ -27,6 +27,9 @@ from bot.providers.models import ProviderName
 
 #: Watching deployments: handled by the watch service, not the deployment service.
 WATCH_KINDS = in_area(Area.WATCH)
+
+
+A = TypeVar("A", bound=BaseModel)
 
 
 class Operation(BaseModel):
@@ -59,6 +62,14 @@ class Operation(BaseModel):
     @property
     def kind(self) -> OpKind:
         return self.args.kind
+
+    def typed(self, model: type[A]) -> A:
+        """The arguments as ``model`` (for code that already knows the kind)."""
+        if not isinstance(self.args, model):
+            raise TypeError(
+                f"{self.kind.value} takes {type(self.args).__name__}, not {model.__name__}"
+            )
+        return self.args
 
     @property
     def template_op(self) -> bool:

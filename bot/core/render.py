@@ -79,6 +79,39 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def split_text(text: str, limit: int = SECTION_TEXT) -> list[str]:
+    """``text`` in pieces of at most ``limit`` characters, cut between lines, else between
+    words; a single word longer than ``limit`` (never seen in practice) is cut as a last resort.
+    Joining the pieces with newlines or spaces gives the text back."""
+    pieces: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) <= limit:
+            current = candidate
+            continue
+        if current:
+            pieces.append(current)
+        current = ""
+        for word in _words(line, limit):
+            candidate = f"{current} {word}" if current else word
+            if len(candidate) <= limit:
+                current = candidate
+            else:
+                pieces.append(current)
+                current = word
+    if current or not pieces:
+        pieces.append(current)
+    return pieces
+
+
+def _words(line: str, limit: int) -> list[str]:
+    words: list[str] = []
+    for word in line.split(" "):
+        words += [word[i : i + limit] for i in range(0, len(word), limit)] or [""]
+    return words
+
+
 def money(value: Decimal | None, suffix: str = "") -> str:
     if value is None:
         return "—"

@@ -541,8 +541,8 @@ def _with_nobody_hint(message: Reply, risk: Risk) -> Reply:
         "(`… approve self`), or make someone an admin (`/deploy role grant @person admin`)."
     )
     blocks = list(message.blocks or [])
-    return Reply(
+    return Reply(  # just above the buttons, below however many sections the summary takes
         text=message.text,
-        blocks=[*blocks[:2], hint, *blocks[2:]],
+        blocks=[*blocks[:-1], hint, *blocks[-1:]],
         public=message.public,
     )

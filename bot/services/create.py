@@ -25,6 +25,7 @@ from bot.background import BackgroundWork
 from bot.config import Settings
 from bot.core import create as core
 from bot.core import create_views as views
+from bot.core.create_summary import CreateFacts, create_summary, lease_summary
 from bot.core.render import PROVIDER_LABEL
 from bot.core.replies import Reply
 from bot.db.create_store import CreateStore, RequestRow, TemplateRow
@@ -522,19 +523,21 @@ class CreateService:
         return row
 
     async def describe(self, request_id: str, bid_key: str | None = None) -> str:
-        """One line for an approval request: what will be spent on, and about how much."""
+        """What an approval request spends on: the full spec and the estimate (a create), or
+        the chosen bid and its provider (a lease). Plain text: the caller escapes it."""
         row = await self._row(request_id)
-        label = PROVIDER_LABEL.get(row.provider, row.provider)
-        est = core.Estimate.from_json(row.estimate)
+        facts = CreateFacts(
+            provider=row.provider,
+            title=_title(row),
+            spec=row.spec,
+            estimate=core.Estimate.from_json(row.estimate),
+            deployment_id=row.deployment_id,
+            bids=row.bids,
+            providers=row.result.get("providers") or {},
+        )
         if bid_key is not None:
-            bid = next((b for b in row.bids if views.bid_key(b) == bid_key), {})
-            price = views.usd_text(bid.get("price_per_hour_usd"))
-            return (
-                f"lease {label} deployment {row.deployment_id} ({_title(row)}) from "
-                f"{bid.get('provider_address', bid_key)} at {price}/hour"
-            )
-        cost = f"{core.usd(est.per_hour, '0.001')}/hour" if est.per_hour is not None else "?"
-        return f"create {label} deployment {_title(row)} (about {cost})"
+            return lease_summary(facts, bid_key, self.clock())
+        return create_summary(facts, self.clock())
 
     # -- the status message -----------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -18,7 +19,9 @@ from sqlalchemy import text
 from bot.cli import verify_audit
 from bot.core import approvals as msg
 from bot.core import modals
+from bot.core.step_preview import per_hour
 from bot.db.audit import AuditLog
+from bot.services.deployments import Actor
 from bot.slack_local import payloads
 from bot.slack_local.fake_api import SlackCall
 from tests.e2e.harness import (
@@ -37,6 +40,7 @@ ADMIN2 = "UADMIN2"
 OTHER = "U222"
 OPS = "C0OPS"
 STOP = r".*/deployments/[^/]+/stop"
+ACTOR = Actor(team_id=TEAM, user_id=MEMBER, channel_id=CHANNEL)
 
 
 @pytest.fixture
@@ -263,10 +267,43 @@ async def test_a_chain_needs_one_approval_at_its_riskiest_step(env: SlackEnv) ->
     post, request_id = the_request(env)
     text = message_text(post.body)
     assert "destructive operation" in text and "1. timeout" in text and "2. stop" in text
+    # current → new for each step, from what the deployment says
+    assert "1. timeout 120 min → 90 min" in text
+    assert "2. stop; cost $0.385/h → $0.00/h" in text
     await env.click(msg.APPROVE, request_id, user=ADMIN)
     assert stops(env) == 1
     assert env.api("nosana").deployment(deployment).timeout == 90
     assert len(request_posts(env)) == 1
+
+
+async def test_a_chain_compares_each_step_with_what_the_previous_steps_leave(
+    env: SlackEnv,
+) -> None:
+    draft = nosana_id(env, "notebook-draft")  # a draft: costs nothing until started
+    client = await env.bot.service.client(ACTOR, "nosana")
+    running_cost = Decimal((await client.get(draft)).extras["cost_when_running_per_hour_usd"])
+    await env.command(f"{draft} start, timeout 90, scale 2, timeout 45", user=MEMBER)
+    post, _ = the_request(env)
+    text = message_text(post.body)
+    assert "spend operation" in text
+    assert f"1. start; cost $0.00/h → {per_hour(running_cost)}" in text
+    assert "2. timeout 30 min → 90 min" in text
+    assert (
+        f"3. scale: replicas 1 → 2; cost {per_hour(running_cost)} → "
+        f"{per_hour(running_cost * 2)}" in text
+    )
+    assert "4. timeout 90 min → 45 min" in text
+    steps = post.body["blocks"][0]["text"]["text"].split("in order:\n")[1]
+    assert len(steps.splitlines()) == 4 and "?" not in steps
+
+
+async def test_a_start_shows_the_cost_it_adds(env: SlackEnv) -> None:
+    draft = nosana_id(env, "notebook-draft")
+    client = await env.bot.service.client(ACTOR, "nosana")
+    running_cost = Decimal((await client.get(draft)).extras["cost_when_running_per_hour_usd"])
+    await env.command(f"start {draft}", user=MEMBER)
+    post, _ = the_request(env)
+    assert f"start; cost $0.00/h → {per_hour(running_cost)}" in message_text(post.body)
 
 
 async def test_a_deposit_from_the_form_waits_for_approval(env: SlackEnv) -> None:

@@ -185,7 +185,10 @@ async def test_nosana_create_from_the_form_with_estimate_then_once(env: SlackEnv
 
     [request] = await env.bot.create.store.in_states(["created"])  # type: ignore[union-attr]
     described = await env.bot.create.describe(request.id)  # type: ignore[union-attr]
-    assert described == "create Nosana deployment llama-e2e (about $0.770/hour)"
+    head, *facts = described.splitlines()
+    assert head == "create Nosana deployment llama-e2e (about $0.770/hour)"
+    assert "• *Replicas:* 2" in facts and "• *Timeout:* 90 min" in facts
+    assert "• *Env names:* `OLLAMA_MODELS`" in facts and "llama3" not in described
 
     # Slack retries the confirmation, a colleague double-clicks: still one deployment
     await confirm(env, answer)

@@ -579,7 +579,9 @@ def test_superscript_digits_are_never_numbers() -> None:
     # "²" is isdigit() but not a decimal: never a quorum or a count, and never an exception.
     assert isinstance(parse("policy spend approve quorum ²", now=NOW), Usage)
     shown = parse("audit ²", now=NOW)
-    assert isinstance(shown, Operation) and shown.args.command == AuditCommand(action="show", target="²")
+    assert isinstance(shown, Operation) and shown.args.command == AuditCommand(
+        action="show", target="²"
+    )
 
 
 # -- approvals -----------------------------------------------------------------------------

@@ -117,7 +117,11 @@ def test_rollback_and_rename() -> None:
 
 def test_logs() -> None:
     result = op("logs abc --tail 50 --since 10m")
-    assert (result.target, result.args.tail, result.args.since) == ("abc", 50, NOW - timedelta(minutes=10))
+    assert (result.target, result.args.tail, result.args.since) == (
+        "abc",
+        50,
+        NOW - timedelta(minutes=10),
+    )
     assert op("logs abc --since=2026-11-23T10:00:00Z").args.since == datetime(
         2026, 11, 23, 10, tzinfo=UTC
     )
