@@ -1,0 +1,49 @@
+"""From SDL text to a validated document: YAML parse, then the schema pass, then semantics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from bot.providers.akash_sdl.problems import Problem, SdlError
+from bot.providers.akash_sdl.schema import check_schema
+from bot.providers.akash_sdl.semantics import check_semantics
+
+
+def parse_sdl(text: str) -> Any:
+    """The YAML document; raises :class:`SdlError` with the YAML error as its only problem."""
+    if not isinstance(text, str) or not text.strip():
+        raise SdlError([("", "SDL is empty")])
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        message = " ".join(str(exc).split())
+        raise SdlError([("", message)]) from None
+
+
+def validate_sdl(doc: Any) -> list[Problem]:
+    """Schema problems; if there are none, the semantic problems. ``[]`` means valid."""
+    problems = check_schema(doc)
+    if problems:
+        return problems
+    return check_semantics(doc)
+
+
+def check_sdl(text: str) -> list[Problem]:
+    """Every problem with an SDL text (parse, schema, then semantics); ``[]`` when valid."""
+    try:
+        doc = parse_sdl(text)
+    except SdlError as exc:
+        return exc.problems
+    return validate_sdl(doc)
+
+
+def load_sdl(text: str) -> dict[str, Any]:
+    """Parse and validate; the document, or :class:`SdlError` listing every problem."""
+    doc = parse_sdl(text)
+    problems = validate_sdl(doc)
+    if problems:
+        raise SdlError(problems)
+    result: dict[str, Any] = doc
+    return result
