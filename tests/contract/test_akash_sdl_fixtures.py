@@ -126,7 +126,7 @@ def _differences(ours: Any, theirs: Any, path: str = "") -> list[str]:
             return [f"{path}: {len(ours)} items != {len(theirs)} items ({ours!r} != {theirs!r})"]
         return [
             d
-            for i, (a, b) in enumerate(zip(ours, theirs))
+            for i, (a, b) in enumerate(zip(ours, theirs, strict=True))
             for d in _differences(a, b, f"{path}/{i}")
         ]
     if ours != theirs or type(ours) is not type(theirs):

@@ -73,7 +73,7 @@ def _check_exposes(doc: dict[str, Any]) -> list[Problem]:
     endpoints: dict[str, Any] = doc.get("endpoints") or {}
     endpoints_used: set[str] = set()
     ip_ports: dict[tuple[str, int, str], str] = {}
-    for name, service in doc["services"].items():
+    for name, service in sorted(doc["services"].items()):  # the chain's order: by name
         seen: set[tuple[int, int, str, bool, str]] = set()
         for i, expose in enumerate(service.get("expose") or []):
             proto = str(expose.get("proto") or "TCP").upper()
