@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -202,3 +203,22 @@ def test_differences_names_the_field() -> None:
         "/d: missing in ours",
     ]
     assert _differences({"x": 1}, {"x": 1.0}) == ["/x: 1 != 1.0"]
+
+
+def test_fixtures_dir_honours_the_env_var(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / _FIXTURES_PATH / "input").mkdir(parents=True)
+    monkeypatch.setenv("DEPLOYBOT_SHARED_DIR", str(tmp_path))
+    assert _fixtures_dir() == tmp_path / _FIXTURES_PATH
+    # A directory without the fixtures is passed over for the next place to look.
+    monkeypatch.setenv("DEPLOYBOT_SHARED_DIR", str(tmp_path / "elsewhere"))
+    assert _fixtures_dir() != tmp_path / "elsewhere" / _FIXTURES_PATH
+
+
+def test_missing_fixtures_fail_under_ci_and_skip_elsewhere(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys.modules[__name__], "FIXTURES", None)
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="DEPLOYBOT_SHARED_DIR"):
+        _require_fixtures()
+    monkeypatch.delenv("CI")
+    with pytest.raises(pytest.skip.Exception, match="not found"):
+        _require_fixtures()
