@@ -351,3 +351,15 @@ def test_text_round_trip_through_load_sdl() -> None:
     text = yaml.safe_dump(doc, sort_keys=False)
     assert check_sdl(text) == []
     assert load_sdl(text) == doc
+
+
+def test_internal_targets_take_endpoint_numbers_before_ips() -> None:
+    # The chain numbers every non-global target (as "") along with the IP targets, so an
+    # internal expose shifts the IP endpoint's number to 2; the internal one itself keeps 0.
+    doc = _ip_doc()
+    del doc["services"]["api"]
+    del doc["deployment"]["api"]
+    _web(doc)["expose"].append({"port": 9000, "to": [{"service": "web"}]})
+    assert validate_sdl(doc) == []
+    (web,) = build_manifest(doc)[0]["services"]
+    assert [(e["port"], e["endpointSequenceNumber"]) for e in web["expose"]] == [(80, 2), (9000, 0)]
