@@ -363,3 +363,16 @@ def test_internal_targets_take_endpoint_numbers_before_ips() -> None:
     assert validate_sdl(doc) == []
     (web,) = build_manifest(doc)[0]["services"]
     assert [(e["port"], e["endpointSequenceNumber"]) for e in web["expose"]] == [(80, 2), (9000, 0)]
+
+
+def test_yaml_booleans_are_yaml_1_2() -> None:
+    # "off" is a next case, not a boolean; "yes" is not a boolean either (js-yaml agrees).
+    text = yaml.safe_dump(_doc(), sort_keys=False).replace(
+        "    - port: 80\n", "    - port: 80\n      http_options:\n        next_cases: [off]\n", 1
+    )
+    assert "next_cases: [off]" in text
+    assert check_sdl(text) == []
+    expose = build_manifest(load_sdl(text))[0]["services"][0]["expose"][0]
+    assert expose["httpOptions"]["nextCases"] == ["off"]
+    refused = check_sdl(text.replace("global: true", "global: yes"))
+    assert _problem(refused, "/services/web/expose/0/to/0/global", "must be boolean (got string)")

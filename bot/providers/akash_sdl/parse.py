@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import yaml
@@ -11,12 +12,30 @@ from bot.providers.akash_sdl.schema import check_schema
 from bot.providers.akash_sdl.semantics import check_semantics
 
 
+class _Yaml12Loader(yaml.SafeLoader):
+    """Safe YAML with YAML 1.2 booleans: only ``true``/``false``.
+
+    PyYAML follows YAML 1.1, where ``on``/``off``/``yes``/``no`` are booleans; the Console's
+    SDL parser (js-yaml) reads them as strings, so ``next_cases: [off]`` means ``"off"``.
+    """
+
+
+_BOOL_TAG = "tag:yaml.org,2002:bool"
+_Yaml12Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != _BOOL_TAG]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Yaml12Loader.add_implicit_resolver(
+    _BOOL_TAG, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
 def parse_sdl(text: str) -> Any:
     """The YAML document; raises :class:`SdlError` with the YAML error as its only problem."""
     if not isinstance(text, str) or not text.strip():
         raise SdlError([("", "SDL is empty")])
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_Yaml12Loader)  # a SafeLoader subclass
     except yaml.YAMLError as exc:
         message = " ".join(str(exc).split())
         raise SdlError([("", message)]) from None
