@@ -42,6 +42,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from bot.providers import akash_sdl
 from bot.providers.akash_sdl import BLOCK_SECONDS, MICRO, SdlError, usd_per_hour
 from bot.providers.base import BaseProvider
+from bot.providers.error_text import one_line
 from bot.providers.errors import (
     AuthenticationError,
     InsufficientFundsError,
@@ -53,7 +54,7 @@ from bot.providers.errors import (
     ValidationError,
     WrongStateError,
 )
-from bot.providers.http import parse_retry_after
+from bot.providers.http import parse_retry_after, response_text
 from bot.providers.models import (
     Balance,
     Bid,
@@ -581,18 +582,14 @@ class AkashProvider(BaseProvider):
             body = response.json()
         except ValueError:
             body = None
-        if isinstance(body, dict):
-            text = str(body.get("message") or body.get("error") or "").strip()
-            code = str(body.get("code") or "")
-            issues = body.get("data")
-        else:
-            text = response.text.strip()
-            code = ""
-            issues = None
-        text = _one_line(text) if text else f"HTTP {status}"
-        lower = text.lower()
+        code = str(body.get("code") or "") if isinstance(body, dict) else ""
+        issues = body.get("data") if isinstance(body, dict) else None
+        # The whole text is matched; people see one short line (an HTML page: its title).
+        full = response_text(response, limit=2000)
+        text = one_line(full)
+        lower = full.lower()
         quoted = f"“{text}”"
-        kw: dict[str, Any] = {"provider": self.name, "status_code": status, "provider_text": text}
+        kw: dict[str, Any] = {"provider": self.name, "status_code": status, "provider_text": full}
 
         if status == 429:
             wait = parse_retry_after(response.headers.get("Retry-After"))

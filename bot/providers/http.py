@@ -28,6 +28,7 @@ import certifi
 import httpx
 from pydantic import SecretStr
 
+from bot.providers.error_text import MAX_CHARS, summarize_body
 from bot.providers.errors import (
     OutcomeUnknownError,
     ProviderError,
@@ -90,18 +91,15 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
-def response_text(response: httpx.Response, limit: int = 500) -> str:
-    """The provider's error text: ``message``/``error`` from a JSON body, else the raw text."""
-    try:
-        body = response.json()
-    except ValueError:
-        return response.text.strip()[:limit]
-    if isinstance(body, dict):
-        for key in ("message", "error"):
-            value = body.get(key)
-            if isinstance(value, str) and value:
-                return value[:limit]
-    return str(body)[:limit]
+def response_text(response: httpx.Response, limit: int = MAX_CHARS) -> str:
+    """The provider's error text as one line: the message of a JSON envelope, the ``<title>``
+    of an HTML page (or the status phrase), plain text collapsed; cut at a word boundary."""
+    return summarize_body(
+        response.text,
+        status=response.status_code,
+        content_type=response.headers.get("content-type", ""),
+        limit=limit,
+    )
 
 
 class ProviderHTTP:

@@ -36,6 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic import ValidationError as PydanticValidationError
 
 from bot.providers.base import MAX_PAGES, BaseProvider
+from bot.providers.error_text import one_line, status_phrase
 from bot.providers.errors import (
     AuthenticationError,
     InsufficientFundsError,
@@ -47,7 +48,7 @@ from bot.providers.errors import (
     ValidationError,
     WrongStateError,
 )
-from bot.providers.http import parse_retry_after
+from bot.providers.http import parse_retry_after, response_text
 from bot.providers.models import (
     Capability,
     CreateResult,
@@ -708,22 +709,24 @@ class NeuraNetProvider(BaseProvider):
         try:
             body: Any = response.json()
         except ValueError:
-            body = response.text
-        raw_text = body if isinstance(body, str) else ""
-        if raw_text.lstrip().startswith("<"):  # an HTML error page from a proxy
-            body = ""
-        text = self._scrub(error_text(body, response.reason_phrase or f"HTTP {status}"))
+            body = None
+        # The whole text is matched; people see one short line (an HTML page: its title).
+        if isinstance(body, Mapping):
+            full = self._scrub(error_text(body, status_phrase(status)))
+        else:
+            full = self._scrub(response_text(response, limit=2000))
+        text = one_line(full)
         fields = {self._scrub(k): self._scrub(v) for k, v in field_errors_from(body).items()}
         method, path = _request_of(response)
         common: dict[str, Any] = {
             "provider": self.name,
             "status_code": status,
-            "provider_text": text,
+            "provider_text": full,
         }
 
         if status == 401:
             return AuthenticationError(f"NeuraNET refused the API key: “{text}”.", **common)
-        if status == 402 or (status < 500 and _INSUFFICIENT_RE.search(text)):
+        if status == 402 or (status < 500 and _INSUFFICIENT_RE.search(full)):
             return InsufficientFundsError(
                 f"NeuraNET: not enough credits: “{text}”. Top up the account.", **common
             )
@@ -747,17 +750,17 @@ class NeuraNetProvider(BaseProvider):
                 f"NeuraNET is not answering properly (HTTP {status}: “{text}”).", **common
             )
         if status == 404:
-            about_node = "/nodes" in path or re.search(r"\bnode\b", text, re.IGNORECASE)
+            about_node = "/nodes" in path or re.search(r"\bnode\b", full, re.IGNORECASE)
             what = "node" if about_node else "deployment"
             return NotFoundError(f"NeuraNET has no such {what}: “{text}”.", **common)
-        if status in (400, 409, 422) and _NODE_UNAVAILABLE_RE.search(text):
+        if status in (400, 409, 422) and _NODE_UNAVAILABLE_RE.search(full):
             return ValidationError(
                 f"NeuraNET: that node cannot take a deployment now: “{text}”. "
                 "Pick another node (`/deploy nodes`).",
                 field_errors={"node_id": text, **fields},
                 **common,
             )
-        if status == 409 or (status in (400, 422) and not fields and _WRONG_STATE_RE.search(text)):
+        if status == 409 or (status in (400, 422) and not fields and _WRONG_STATE_RE.search(full)):
             return WrongStateError(f"NeuraNET refused: “{text}”.", **common)
         if status in (400, 422):
             detail = "; ".join(f"{k}: {v}" for k, v in fields.items())

@@ -29,6 +29,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from bot.config import NOSANA_PRODUCTION_URL
 from bot.providers.base import BaseProvider
+from bot.providers.error_text import one_line
 from bot.providers.errors import (
     AuthenticationError,
     InsufficientFundsError,
@@ -501,24 +502,26 @@ class NosanaProvider(BaseProvider):
 
     def map_error(self, response: httpx.Response) -> ProviderError:
         status = response.status_code
-        text = _one_line(response_text(response))  # ProviderHTTP scrubs the key afterwards
-        kw: dict[str, Any] = {"provider": self.name, "status_code": status, "provider_text": text}
-        if status in (401, 403) or "Authorization has expired" in text:
+        # The whole one-line text is matched (field errors can be long); people see it short.
+        full = response_text(response, limit=2000)  # ProviderHTTP scrubs the key afterwards
+        text = one_line(full)
+        kw: dict[str, Any] = {"provider": self.name, "status_code": status, "provider_text": full}
+        if status in (401, 403) or "Authorization has expired" in full:
             return AuthenticationError(
                 f"Nosana rejected the API key ({text or f'HTTP {status}'}).", **kw
             )
-        if "Insufficient credits" in text or "InsufficientFundsForRent" in text:
+        if "Insufficient credits" in full or "InsufficientFundsForRent" in full:
             return InsufficientFundsError(f"Nosana: not enough credits ({text}).", **kw)
         if status == 404:
-            if _ROUTE_NOT_FOUND.match(text):
+            if _ROUTE_NOT_FOUND.match(full):
                 return RouteNotFoundError(f"This Nosana server has no such route ({text}).", **kw)
             return NotFoundError(f"Nosana: {text or 'not found.'}", **kw)
-        if text in WRONG_STATE_TEXTS:
+        if full in WRONG_STATE_TEXTS:
             return WrongStateError(f"Nosana refused: {text}", **kw)
         if status in (400, 422):
-            fields = parse_field_errors(text)
-            if text in _FIELD_OF_ERROR:
-                fields = {_FIELD_OF_ERROR[text]: text}
+            fields = parse_field_errors(full)
+            if full in _FIELD_OF_ERROR:
+                fields = {_FIELD_OF_ERROR[full]: full}
             return ValidationError(
                 f"Nosana rejected the request: {text}", field_errors=fields, **kw
             )
@@ -526,9 +529,8 @@ class NosanaProvider(BaseProvider):
             wait = parse_retry_after(response.headers.get("Retry-After"))
             return RateLimitedError("Nosana is rate limiting requests.", retry_after=wait, **kw)
         if status >= 500:
-            return UnavailableError(
-                f"Nosana is having trouble (HTTP {status}{': ' + text if text else ''}).", **kw
-            )
+            detail = f": {text}" if text and text != f"HTTP {status}" else ""
+            return UnavailableError(f"Nosana is having trouble (HTTP {status}{detail}).", **kw)
         return ProviderError(f"Nosana answered HTTP {status}: {text}", **kw)
 
     def available_actions(self, deployment: Deployment) -> frozenset[Capability]:
