@@ -7,6 +7,10 @@ Retry policy:
 * Non-idempotent calls (create, deposit, start …) are retried only when the provider
   provably did not process them: a 429 answer, or a connection that was never established.
   A timeout or a 5xx after sending raises :class:`OutcomeUnknownError` and is never re-sent.
+* An answer that arrives but cannot be read (malformed JSON, an empty body, a 2xx other than
+  the expected one, or one without the expected envelope, see :meth:`ProviderHTTP.garbled`)
+  is, for a non-idempotent call, :class:`OutcomeUnknownError` too: the provider may well have
+  done the work, so deploybot says what to check instead of "try again".
 
 The API key is sent only in headers; any provider text quoted in an error is scrubbed of it.
 """
@@ -34,6 +38,7 @@ from bot.providers.errors import (
     ProviderError,
     RateLimitedError,
     UnavailableError,
+    outcome_unknown_advice,
 )
 
 log = logging.getLogger(__name__)
@@ -71,6 +76,10 @@ class RetryPolicy:
 
 DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=30.0, write=10.0, pool=5.0)
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+#: Set on every returned response: whether the call that got it was safe to repeat.
+SAFE_TO_REPEAT = "deploybot.safe_to_repeat"
+#: What to look at after a garbled answer when the client does not say more.
+DEFAULT_CHECK = "`/deploy list`"
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
@@ -110,6 +119,7 @@ class ProviderHTTP:
         *,
         provider: str,
         base_url: str,
+        label: str = "",
         auth_headers: Mapping[str, SecretStr],
         error_mapper: ErrorMapper,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
@@ -119,6 +129,8 @@ class ProviderHTTP:
         secrets: tuple[SecretStr, ...] = (),
     ) -> None:
         self.provider = provider
+        #: The provider's name for people ("Akash Console").
+        self.label = label or provider
         self._auth_headers = dict(auth_headers)
         # Scrub the bare secrets as well as the header values that carry them ("Bearer …"),
         # longest first so a header value is replaced whole before the key inside it.
@@ -248,7 +260,13 @@ class ProviderHTTP:
                 (time.perf_counter() - started) * 1000,
             )
             if response.status_code in expected:
+                response.extensions[SAFE_TO_REPEAT] = safe_to_repeat
                 return response
+            if 200 <= response.status_code < 300:
+                response.extensions[SAFE_TO_REPEAT] = safe_to_repeat
+                raise self.garbled(
+                    response, f"HTTP {response.status_code} instead of {expected[0]}"
+                )
             if response.status_code == 429:
                 wait = parse_retry_after(response.headers.get("Retry-After"))
                 if last or (wait is not None and wait > self.retry.max_retry_after):
@@ -294,15 +312,46 @@ class ProviderHTTP:
         response = await self.request("GET", path, **kwargs)
         return self.json(response)
 
-    def json(self, response: httpx.Response) -> Any:
-        if response.status_code == 204 or not response.content:
+    def json(self, response: httpx.Response, *, check: str | None = None) -> Any:
+        """The answer's JSON (None for a 204). Malformed JSON or an empty body is a garbled
+        answer (:meth:`garbled`); ``check`` says what to look at if the call was not idempotent.
+        """
+        if response.status_code == 204:
             return None
+        if not response.content.strip():
+            raise self.garbled(response, "an empty answer", check=check)
         try:
             return response.json()
         except ValueError:
-            raise UnavailableError(
-                f"{self.provider} answered with something that is not JSON "
-                f"(HTTP {response.status_code}).",
+            raise self.garbled(response, "not JSON", check=check) from None
+
+    def garbled(
+        self, response: httpx.Response, detail: str, *, check: str | None = None
+    ) -> UnavailableError:
+        """The error for an answer that arrived but cannot be read (``detail`` says how).
+
+        After a call that was not safe to repeat, the work may well have been done:
+        :class:`OutcomeUnknownError` naming what to ``check`` before trying again (never
+        re-sent). After a safe call: :class:`UnavailableError` (trying again is harmless).
+        """
+        request = response.request
+        safe = response.extensions.get(SAFE_TO_REPEAT, request.method in IDEMPOTENT_METHODS)
+        what = f"{request.method} {request.url.path}"
+        if safe:
+            return UnavailableError(
+                self.scrub(
+                    f"{self.label} sent an answer to {what} that cannot be read ({detail})."
+                ),
                 provider=self.provider,
                 status_code=response.status_code,
-            ) from None
+            )
+        check = check or DEFAULT_CHECK
+        return OutcomeUnknownError(
+            self.scrub(
+                f"{self.label} received {what} but its answer cannot be read ({detail}). "
+                + outcome_unknown_advice(check)
+            ),
+            check=check,
+            provider=self.provider,
+            status_code=response.status_code,
+        )
