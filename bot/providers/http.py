@@ -176,8 +176,13 @@ class ProviderHTTP:
         idempotent: bool | None = None,
         timeout: httpx.Timeout | float | None = None,
         expected: tuple[int, ...] = (200, 201, 202, 204),
+        check: str | None = None,
     ) -> httpx.Response:
-        """Send one call (with retries per policy); return the response or raise a ProviderError."""
+        """Send one call (with retries per policy); return the response or raise a ProviderError.
+
+        ``check`` says what a person should look at if a non-idempotent call gets an answer
+        that cannot be read (see :meth:`garbled`).
+        """
         started = time.perf_counter()
         error: str | None = None
         try:
@@ -189,6 +194,7 @@ class ProviderHTTP:
                 idempotent=idempotent,
                 timeout=timeout,
                 expected=expected,
+                check=check,
             )
         except BaseException as exc:
             error = type(exc).__name__
@@ -211,6 +217,7 @@ class ProviderHTTP:
         idempotent: bool | None,
         timeout: httpx.Timeout | float | None,
         expected: tuple[int, ...],
+        check: str | None,
     ) -> httpx.Response:
         method = method.upper()
         safe_to_repeat = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
@@ -259,14 +266,8 @@ class ProviderHTTP:
                 response.status_code,
                 (time.perf_counter() - started) * 1000,
             )
-            if response.status_code in expected:
-                response.extensions[SAFE_TO_REPEAT] = safe_to_repeat
+            if self._succeeded(response, expected, safe_to_repeat=safe_to_repeat, check=check):
                 return response
-            if 200 <= response.status_code < 300:
-                response.extensions[SAFE_TO_REPEAT] = safe_to_repeat
-                raise self.garbled(
-                    response, f"HTTP {response.status_code} instead of {expected[0]}"
-                )
             if response.status_code == 429:
                 wait = parse_retry_after(response.headers.get("Retry-After"))
                 if last or (wait is not None and wait > self.retry.max_retry_after):
@@ -297,6 +298,23 @@ class ProviderHTTP:
                     continue
                 raise error
             raise self._mapped(response)
+
+    def _succeeded(
+        self,
+        response: httpx.Response,
+        expected: tuple[int, ...],
+        *,
+        safe_to_repeat: bool,
+        check: str | None,
+    ) -> bool:
+        """True for an expected answer; a 2xx that is not one is garbled (raises); else False."""
+        response.extensions[SAFE_TO_REPEAT] = safe_to_repeat
+        if response.status_code in expected:
+            return True
+        if 200 <= response.status_code < 300:
+            detail = f"HTTP {response.status_code} instead of {expected[0]}"
+            raise self.garbled(response, detail, check=check)
+        return False
 
     def _mapped(self, response: httpx.Response) -> ProviderError:
         error = self._map_error(response)

@@ -836,12 +836,13 @@ class NeuraNetProvider(BaseProvider):
         if not isinstance(spec, NeuraNetCreateSpec):
             spec = NeuraNetCreateSpec.parse(spec)
         spec.check()
+        check = f"`/deploy list` for a new NeuraNET deployment named “{spec.name}”"
         response = await self.http.request(
-            "POST", "/deployments", json=spec.to_wire(), idempotent=False
+            "POST", "/deployments", json=spec.to_wire(), idempotent=False, check=check
         )
-        body = self.http.json(response)
+        body = self.http.json(response, check=check)
         if not isinstance(body, Mapping) or not isinstance(body.get("deployment"), Mapping):
-            raise self._malformed("POST /deployments", "no deployment object")
+            raise self.http.garbled(response, "no deployment object", check=check)
         estimate = cents_to_usd(body.get("estimatedHourlyCost"))
         raw = body["deployment"]
         node = self._cached_node(str(raw.get("nodeId") or spec.node_id))
@@ -864,11 +865,14 @@ class NeuraNetProvider(BaseProvider):
 
     async def delete(self, deployment_id: str) -> None:
         """Delete (NeuraNET stops it first when running). Not re-sent on a lost answer."""
+        check = "`/deploy list`"
         response = await self.http.request(
-            "DELETE", _deployment_path(deployment_id), idempotent=False
+            "DELETE", _deployment_path(deployment_id), idempotent=False, check=check
         )
-        body = self.http.json(response)
-        if isinstance(body, Mapping) and body.get("success") is False:
+        body = self.http.json(response, check=check)  # {success, message}
+        if not isinstance(body, Mapping) or not isinstance(body.get("success"), bool):
+            raise self.http.garbled(response, "no success flag", check=check)
+        if body.get("success") is False:
             text = self._scrub(error_text(body, "Deployment not deleted"))
             raise WrongStateError(
                 f"NeuraNET did not delete {deployment_id}: “{text}”.",
@@ -953,12 +957,13 @@ class NeuraNetProvider(BaseProvider):
     # -- helpers -------------------------------------------------------------------------
 
     async def _action(self, deployment_id: str, action: Literal["start", "stop"]) -> None:
+        check = f"its status with `/deploy show {deployment_id}`"
         response = await self.http.request(
-            "POST", f"{_deployment_path(deployment_id)}/{action}", idempotent=False
+            "POST", f"{_deployment_path(deployment_id)}/{action}", idempotent=False, check=check
         )
-        body = self.http.json(response)
-        if body is not None and not isinstance(body, Mapping):
-            raise self._malformed(f"POST /deployments/:id/{action}", "not an object")
+        body = self.http.json(response, check=check)  # {deployment: {id, status}}
+        if not isinstance(body, Mapping) or not isinstance(body.get("deployment"), Mapping):
+            raise self.http.garbled(response, "no deployment object", check=check)
 
     async def _get_object(
         self, path: str, *, params: Mapping[str, str] | None = None

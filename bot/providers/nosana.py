@@ -745,10 +745,14 @@ class NosanaProvider(BaseProvider):
     async def create(self, spec: BaseModel | Mapping[str, Any]) -> CreateResult:
         """Create (200 from Nosana); never re-sent on its own: look before trying again."""
         checked = NosanaCreateSpec.parse(spec)
+        check = f"`/deploy list` for a new Nosana deployment named “{checked.name}”"
         response = await self.http.request(
-            "POST", "/deployments/create", json=checked.to_body(), idempotent=False
+            "POST", "/deployments/create", json=checked.to_body(), idempotent=False, check=check
         )
-        deployment = await self._normalize(self.http.json(response))
+        body = self.http.json(response, check=check)
+        if not isinstance(body, Mapping) or not isinstance(body.get("id"), str):
+            raise self.http.garbled(response, "no deployment in it", check=check)
+        deployment = await self._normalize(body)
         running = deployment.extras.get("cost_when_running_per_hour_usd")
         return CreateResult(
             deployment=deployment,
@@ -757,10 +761,16 @@ class NosanaProvider(BaseProvider):
 
     async def _post_action(self, deployment_id: str, action: str) -> Deployment:
         did = _check_id(deployment_id)
+        check = f"its status with `/deploy show {did}`"
         try:
-            await self.http.request("POST", f"/deployments/{did}/{action}", idempotent=False)
+            response = await self.http.request(
+                "POST", f"/deployments/{did}/{action}", idempotent=False, check=check
+            )
         except WrongStateError as exc:
             raise self._explain(exc, action) from None
+        body = self.http.json(response, check=check)  # {status, updated_at}
+        if not isinstance(body, Mapping) or not isinstance(body.get("status"), str):
+            raise self.http.garbled(response, "no status in it", check=check)
         return await self.get(did)
 
     def _explain(self, exc: WrongStateError, action: str) -> WrongStateError:
@@ -787,7 +797,9 @@ class NosanaProvider(BaseProvider):
         """Delete a STOPPED deployment for good (204)."""
         did = _check_id(deployment_id)
         try:
-            await self.http.request("DELETE", f"/deployments/{did}", expected=(204,))
+            await self.http.request(
+                "DELETE", f"/deployments/{did}", expected=(204,), check="`/deploy list`"
+            )
         except WrongStateError as exc:
             raise self._explain(exc, "delete") from None
 
@@ -836,9 +848,17 @@ class NosanaProvider(BaseProvider):
                 provider=self.name,
             )
         did = _check_id(deployment_id)
-        await self.http.request(
-            "POST", f"/deployments/{did}/create-revision", json=definition, idempotent=False
+        check = f"its revisions with `/deploy show {did}`"
+        response = await self.http.request(
+            "POST",
+            f"/deployments/{did}/create-revision",
+            json=definition,
+            idempotent=False,
+            check=check,
         )
+        body = self.http.json(response, check=check)  # {active_revision, revisions, …}
+        if not isinstance(body, Mapping) or "active_revision" not in body:
+            raise self.http.garbled(response, "no active revision in it", check=check)
         return await self.get(did)
 
     async def rollback(self, deployment_id: str, revision: int) -> Deployment:
