@@ -109,7 +109,7 @@ class OutcomeUnknownError(UnavailableError):
     """
 
     kind = "outcome_unknown"
-    advice = "It may or may not have happened: check `/deploy list` before trying again."
+    advice = "It may or may not have happened — check `/deploy list` before trying again."
 
     def __init__(
         self,

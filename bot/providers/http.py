@@ -249,6 +249,7 @@ class ProviderHTTP:
                     raise OutcomeUnknownError(
                         f"{self.provider} did not answer in time ({type(exc).__name__}); "
                         "the request may have been carried out.",
+                        check=check,
                         provider=self.provider,
                     ) from None
                 if last:
@@ -289,6 +290,7 @@ class ProviderHTTP:
                 if not safe_to_repeat:
                     raise OutcomeUnknownError(
                         f"{error.message} The request may or may not have been carried out.",
+                        check=check,
                         provider=self.provider,
                         status_code=response.status_code,
                         provider_text=error.provider_text,

@@ -297,3 +297,17 @@ async def test_the_key_is_scrubbed_from_a_garbled_answer_error() -> None:
     with pytest.raises(OutcomeUnknownError) as info:
         http.json(response)
     assert KEY not in info.value.message and "[redacted]" in info.value.message
+
+
+async def test_a_lost_or_failed_write_names_what_to_check() -> None:
+    http, _ = client([httpx.ReadTimeout("no answer")], [])
+    with pytest.raises(OutcomeUnknownError) as info:
+        await http.request("POST", "/deposit", json={}, check="the escrow of 42")
+    assert info.value.advice == (
+        "It may or may not have happened — check the escrow of 42 before trying again."
+    )
+    http, _ = client([httpx.Response(502, text="<html><title>502 Bad Gateway</title></html>")], [])
+    with pytest.raises(OutcomeUnknownError) as info:
+        await http.request("POST", "/deposit", json={}, check="the escrow of 42")
+    assert "check the escrow of 42" in info.value.advice
+    assert "502 Bad Gateway" in info.value.message and "<" not in info.value.message
