@@ -129,7 +129,7 @@ class ProviderHTTP:
         secrets: tuple[SecretStr, ...] = (),
     ) -> None:
         self.provider = provider
-        #: The provider's name for people ("Akash Console").
+        #: The provider's name for people ("NeuraNET"), used in the texts it builds.
         self.label = label or provider
         self._auth_headers = dict(auth_headers)
         # Scrub the bare secrets as well as the header values that carry them ("Bearer …"),
@@ -239,7 +239,7 @@ class ProviderHTTP:
                 # The connection was never made: nothing reached the provider.
                 if last:
                     raise UnavailableError(
-                        f"Could not connect to {self.provider} ({type(exc).__name__}).",
+                        f"Could not connect to {self.label} ({type(exc).__name__}).",
                         provider=self.provider,
                     ) from None
                 await self._sleep(self.retry.backoff(attempt))
@@ -247,14 +247,14 @@ class ProviderHTTP:
             except httpx.TransportError as exc:
                 if not safe_to_repeat:
                     raise OutcomeUnknownError(
-                        f"{self.provider} did not answer in time ({type(exc).__name__}); "
+                        f"{self.label} did not answer in time ({type(exc).__name__}); "
                         "the request may have been carried out.",
                         check=check,
                         provider=self.provider,
                     ) from None
                 if last:
                     raise UnavailableError(
-                        f"{self.provider} did not answer ({type(exc).__name__}).",
+                        f"{self.label} did not answer ({type(exc).__name__}).",
                         provider=self.provider,
                     ) from None
                 await self._sleep(self.retry.backoff(attempt))
@@ -273,7 +273,7 @@ class ProviderHTTP:
                 wait = parse_retry_after(response.headers.get("Retry-After"))
                 if last or (wait is not None and wait > self.retry.max_retry_after):
                     raise RateLimitedError(
-                        f"{self.provider} is rate limiting requests"
+                        f"{self.label} is rate limiting requests"
                         + (f"; retry after {wait:.0f} s." if wait is not None else "."),
                         retry_after=wait,
                         provider=self.provider,

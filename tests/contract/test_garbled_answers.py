@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from decimal import Decimal
 from typing import Any
 
+import httpx
 import pytest
 
 from bot.providers import akash_sdl
@@ -332,3 +333,18 @@ async def test_neuranet_delete(
 def test_an_unknown_garble_mode_is_refused() -> None:
     with pytest.raises(ValueError, match="garble must be one of malformed, empty, no_envelope"):
         Fault(garble="truncated")
+
+
+async def test_the_control_endpoint_queues_a_garble_fault(clock: ManualClock) -> None:
+    api = NeuraNetSandbox(clock, seed=False)
+    async with RunningSandbox(api) as running, httpx.AsyncClient() as raw:
+        root = f"http://{running.host}:{running.port}"
+        refused = await raw.post(root + "/_sandbox/faults", json={"garble": "truncated"})
+        assert refused.status_code == 400
+        assert "garble must be one of" in refused.json()["error"]
+        queued = await raw.post(
+            root + "/_sandbox/faults",
+            json={"method": "DELETE", "path": "/api/deployments/.*", "garble": "malformed"},
+        )
+        assert queued.status_code == 200
+    assert [(f.method, f.garble) for f in api.faults] == [("DELETE", "malformed")]
