@@ -348,3 +348,50 @@ async def test_the_control_endpoint_queues_a_garble_fault(clock: ManualClock) ->
         )
         assert queued.status_code == 200
     assert [(f.method, f.garble) for f in api.faults] == [("DELETE", "malformed")]
+
+
+# -- proxy error pages through the clients -----------------------------------------------------
+
+NGINX_502 = (
+    "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+    "<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n"
+    "</body>\r\n</html>\r\n"
+)
+HTML = {"Content-Type": "text/html"}
+
+
+def clean(text: str) -> None:
+    assert "<" not in text and "&lt;" not in text and "\n" not in text and "nginx" not in text
+    assert "502 Bad Gateway" in text
+
+
+async def test_nosana_list_and_start_behind_an_nginx_502(
+    nosana: tuple[NosanaSandbox, NosanaProvider],
+) -> None:
+    api, client = nosana
+    api.inject(method="GET", status=502, body=NGINX_502, headers=HTML, times=10)
+    with pytest.raises(UnavailableError) as listed:
+        await client.list_page()
+    clean(listed.value.message)
+    dep_id = (await client.create(nosana_body())).deployment.id
+    api.inject(method="POST", path=".*/start", status=502, body=NGINX_502, headers=HTML)
+    with pytest.raises(OutcomeUnknownError) as started:
+        await client.start(dep_id)
+    clean(started.value.message)
+    assert f"check its status with `/deploy show {dep_id}`" in started.value.advice
+
+
+async def test_akash_list_and_deposit_behind_an_nginx_502(
+    akash: tuple[AkashSandbox, AkashProvider],
+) -> None:
+    api, client = akash
+    dseq = (await client.create(akash_spec())).deployment.id
+    api.inject(method="GET", status=502, body=NGINX_502, headers=HTML, times=10)
+    with pytest.raises(UnavailableError) as listed:
+        await client.list_page()
+    clean(listed.value.message)
+    api.inject(method="POST", status=502, body=NGINX_502, headers=HTML)
+    with pytest.raises(OutcomeUnknownError) as deposited:
+        await client.deposit(dseq, Decimal(1))
+    clean(deposited.value.message)
+    assert f"escrow balance of deployment {dseq}" in deposited.value.advice
