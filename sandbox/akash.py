@@ -914,6 +914,10 @@ class AkashSandbox(SandboxAPI):
         """Set an account's spendable balance (USD)."""
         self._account(key).balance = _units_from_usd(Decimal(str(usd)))
 
+    def certificates_of(self, key: str) -> set[str]:
+        """The certificates (PEM) issued to an API key's account (eras A/B)."""
+        return set(self._account(key).certificates)
+
     def balance_of(self, key: str) -> Decimal:
         """An account's spendable balance (USD)."""
         return Decimal(self._account(key).balance) / USD

@@ -8,8 +8,10 @@ time with a :class:`ManualClock` and no background task runs anywhere.
 Control endpoints (for out-of-process use; the tests usually call the object directly):
 
 * ``POST /_sandbox/advance`` ``{"seconds": n}`` moves a manual or scaled clock forward;
-* ``POST /_sandbox/faults`` ``{"method", "path", "status", "body", "headers", "delay", "times"}``
-  makes the next matching requests fail (or stall) that way;
+* ``POST /_sandbox/faults`` ``{"method", "path", "status", "body", "headers", "delay", "times",
+  "garble"}`` makes the next matching requests fail (or stall) that way; with ``garble``
+  (``"malformed"``, ``"empty"`` or ``"no_envelope"``) the request is carried out and then
+  answered with garbage (see :data:`GARBLE_MODES`);
 * ``GET /_sandbox/requests`` lists the requests served (method, path, status).
 """
 
@@ -62,9 +64,18 @@ def json_response(
     )
 
 
+#: "Process the request, then answer garbage": how a successful answer is spoiled.
+#: ``malformed``: the real JSON cut in half; ``empty``: no body at all; ``no_envelope``: a JSON
+#: object without any of the real answer's fields. The status stays (a 204 becomes 200, which
+#: cannot carry a body). Error answers (4xx/5xx) pass unchanged: nothing was carried out.
+GARBLE_MODES = ("malformed", "empty", "no_envelope")
+NO_ENVELOPE_BODY = {"result": "ok"}
+
+
 @dataclass
 class Fault:
-    """Make matching requests fail: an HTTP answer (status/body/headers) and/or a stall."""
+    """Make matching requests fail: an HTTP answer (status/body/headers) and/or a stall;
+    or, with ``garble``, carry them out and then answer garbage (``status`` is not used)."""
 
     method: str = "*"
     path: str = ".*"
@@ -73,6 +84,11 @@ class Fault:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     times: int = 1
+    garble: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.garble is not None and self.garble not in GARBLE_MODES:
+            raise ValueError(f"garble must be one of {', '.join(GARBLE_MODES)}")
 
     def matches(self, request: web.Request) -> bool:
         return (self.method == "*" or self.method.upper() == request.method) and bool(
@@ -147,6 +163,8 @@ class SandboxAPI:
                 # so the work is done even if the client gives up waiting (as a real one would).
                 await request.read()
                 await asyncio.sleep(fault.delay)
+            if fault.garble is not None:
+                return await self._garbled(request, handler, fault.garble)
             if fault.status is not None:
                 body = fault.body if fault.body is not None else {"error": "Injected fault"}
                 self.requests.append(
@@ -155,6 +173,9 @@ class SandboxAPI:
                 if isinstance(body, str):
                     return web.Response(text=body, status=fault.status, headers=fault.headers)
                 return json_response(body, status=fault.status, headers=fault.headers)
+        return await self._serve(request, handler)
+
+    async def _serve(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         self.advance()
         try:
             response = await handler(request)
@@ -168,6 +189,22 @@ class SandboxAPI:
         )
         return response
 
+    async def _garbled(
+        self, request: web.Request, handler: Handler, mode: str
+    ) -> web.StreamResponse:
+        """Carry the request out as usual, then spoil a successful answer (``mode``)."""
+        response = await self._serve(request, handler)
+        if not isinstance(response, web.Response) or not 200 <= response.status < 300:
+            return response
+        status = 200 if response.status == 204 else response.status
+        real = response.text or ""
+        if mode == "empty":
+            return web.Response(status=status, content_type="application/json")
+        if mode == "no_envelope":
+            return json_response(NO_ENVELOPE_BODY, status=status)
+        cut = real[: len(real) // 2] or '{"data": '
+        return web.Response(text=cut, status=status, content_type="application/json")
+
     async def _control_advance(self, request: web.Request) -> web.Response:
         body = await request.json()
         seconds = float(body.get("seconds", 0))
@@ -180,8 +217,12 @@ class SandboxAPI:
 
     async def _control_faults(self, request: web.Request) -> web.Response:
         body = await request.json()
-        allowed = {"method", "path", "status", "body", "headers", "delay", "times"}
-        self.inject(Fault(**{k: v for k, v in body.items() if k in allowed}))
+        allowed = {"method", "path", "status", "body", "headers", "delay", "times", "garble"}
+        try:
+            fault = Fault(**{k: v for k, v in body.items() if k in allowed})
+        except ValueError as exc:
+            return json_response({"error": str(exc)}, status=400)
+        self.inject(fault)
         return json_response({"queued": len(self.faults)})
 
     async def _control_requests(self, request: web.Request) -> web.Response:

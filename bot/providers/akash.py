@@ -42,6 +42,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from bot.providers import akash_sdl
 from bot.providers.akash_sdl import BLOCK_SECONDS, MICRO, SdlError, usd_per_hour
 from bot.providers.base import BaseProvider
+from bot.providers.error_text import one_line
 from bot.providers.errors import (
     AuthenticationError,
     InsufficientFundsError,
@@ -53,7 +54,7 @@ from bot.providers.errors import (
     ValidationError,
     WrongStateError,
 )
-from bot.providers.http import parse_retry_after
+from bot.providers.http import parse_retry_after, response_text
 from bot.providers.models import (
     Balance,
     Bid,
@@ -581,18 +582,14 @@ class AkashProvider(BaseProvider):
             body = response.json()
         except ValueError:
             body = None
-        if isinstance(body, dict):
-            text = str(body.get("message") or body.get("error") or "").strip()
-            code = str(body.get("code") or "")
-            issues = body.get("data")
-        else:
-            text = response.text.strip()
-            code = ""
-            issues = None
-        text = _one_line(text) if text else f"HTTP {status}"
-        lower = text.lower()
+        code = str(body.get("code") or "") if isinstance(body, dict) else ""
+        issues = body.get("data") if isinstance(body, dict) else None
+        # The whole text is matched; people see one short line (an HTML page: its title).
+        full = response_text(response, limit=2000)
+        text = one_line(full)
+        lower = full.lower()
         quoted = f"“{text}”"
-        kw: dict[str, Any] = {"provider": self.name, "status_code": status, "provider_text": text}
+        kw: dict[str, Any] = {"provider": self.name, "status_code": status, "provider_text": full}
 
         if status == 429:
             wait = parse_retry_after(response.headers.get("Retry-After"))
@@ -776,22 +773,18 @@ class AkashProvider(BaseProvider):
             raise ValidationError(f"The {field} is not a number.", provider=self.name)
         return number
 
-    def _data(self, response: httpx.Response) -> Any:
-        body = self.http.json(response)
+    def _data(self, response: httpx.Response, check: str | None = None) -> Any:
+        """The ``data`` of the answer's envelope; ``check`` says what to look at when the
+        answer to a non-idempotent call cannot be read (see ``ProviderHTTP.garbled``)."""
+        body = self.http.json(response, check=check)
         if not isinstance(body, dict) or "data" not in body:
-            raise UnavailableError(
-                f"Akash Console answered without a data envelope (HTTP {response.status_code}).",
-                provider=self.name,
-                status_code=response.status_code,
-            )
+            raise self.http.garbled(response, "no data envelope", check=check)
         return body["data"]
 
-    def _detail(self, response: httpx.Response) -> Deployment:
-        data = self._data(response)
-        if not isinstance(data, dict):
-            raise UnavailableError(
-                "Akash Console answered with an unexpected deployment shape.", provider=self.name
-            )
+    def _detail(self, response: httpx.Response, check: str | None = None) -> Deployment:
+        data = self._data(response, check)
+        if not isinstance(data, dict) or not isinstance(data.get("deployment"), dict):
+            raise self.http.garbled(response, "no deployment in it", check=check)
         return normalize_deployment(data)
 
     # -- operations ---------------------------------------------------------------------
@@ -802,24 +795,28 @@ class AkashProvider(BaseProvider):
         200 → the PEMs (kept on the client and sent with leases and revisions from then on);
         400 "removed" (era C) → None: not needed. Not retried (each call issues a certificate).
         """
+        check = "the account's certificates in Akash Console"
         try:
             response = await self.http.request(
-                "POST", "/v1/certificates", idempotent=False, timeout=self._slow(TX_TIMEOUT)
+                "POST",
+                "/v1/certificates",
+                idempotent=False,
+                timeout=self._slow(TX_TIMEOUT),
+                check=check,
             )
         except NotSupportedError:  # era C: "This endpoint has been removed. …"
             self.certificate = None
             return None
-        data = self._data(response)
+        data = self._data(response, check)
         try:
             certificate = AkashCertificate(
                 cert_pem=data["certPem"],
                 pubkey_pem=data["pubkeyPem"],
                 key_pem=SecretStr(data["encryptedKey"]),
             )
-        except (KeyError, TypeError) as exc:
-            raise UnavailableError(
-                f"Akash Console answered the certificate call without {exc}.", provider=self.name
-            ) from None
+        except (KeyError, TypeError, pydantic.ValidationError) as exc:
+            what = f"no {exc}" if isinstance(exc, KeyError) else "not a certificate"
+            raise self.http.garbled(response, what, check=check) from None
         self.certificate = certificate
         return certificate
 
@@ -862,6 +859,7 @@ class AkashProvider(BaseProvider):
         self._check_sdl(spec.sdl)
         doc = akash_sdl.load_sdl(spec.sdl)
         deposit = self._usd_number(spec.deposit_usd, "deposit")
+        check = "`/deploy list` for a new Akash deployment (and the balance in Akash Console)"
         response = await self.http.request(
             "POST",
             "/v1/deployments",
@@ -869,16 +867,13 @@ class AkashProvider(BaseProvider):
             idempotent=False,
             expected=(200, 201),
             timeout=self._slow(TX_TIMEOUT),
+            check=check,
         )
-        data = self._data(response)
-        dseq = str(data.get("dseq") or "")
-        manifest = data.get("manifest")
+        data = self._data(response, check)
+        dseq = str(data.get("dseq") or "") if isinstance(data, dict) else ""
+        manifest = data.get("manifest") if isinstance(data, dict) else None
         if not dseq or not isinstance(manifest, str):
-            raise UnavailableError(
-                "Akash Console created a deployment but did not return its dseq/manifest; "
-                "check `/deploy list` before trying again.",
-                provider=self.name,
-            )
+            raise self.http.garbled(response, "no dseq and manifest in it", check=check)
         self._manifests[dseq] = manifest
         sign_tx = data.get("signTx") if isinstance(data.get("signTx"), dict) else {}
         try:
@@ -1011,6 +1006,7 @@ class AkashProvider(BaseProvider):
         }
         if self.certificate is not None:
             body["certificate"] = self.certificate.lease_payload()
+        check = f"the deployment's leases with `/deploy show {dseq}`"
         response = await self.http.request(
             "POST",
             "/v1/leases",
@@ -1018,22 +1014,25 @@ class AkashProvider(BaseProvider):
             idempotent=self.certificate is None,
             expected=(200, 201),
             timeout=self._slow(LEASE_TIMEOUT),
+            check=check,
         )
-        return self._detail(response)
+        return self._detail(response, check)
 
     async def deposit(self, deployment_id: str, amount_usd: Decimal) -> Deployment:
         """``POST /v1/deposit-deployment`` (USD); never retried. Deprecated by Akash in era C
         (the platform auto-funds) but still executed."""
         dseq = self._dseq(deployment_id)
         amount = self._usd_number(amount_usd, "deposit")
+        check = f"the escrow balance of deployment {dseq} with `/deploy show {dseq}`"
         response = await self.http.request(
             "POST",
             "/v1/deposit-deployment",
             json={"data": {"dseq": dseq, "deposit": amount}},
             idempotent=False,
             timeout=self._slow(TX_TIMEOUT),
+            check=check,
         )
-        return self._detail(response)
+        return self._detail(response, check)
 
     async def close(self, deployment_id: str) -> None:
         """``DELETE /v1/deployments/{dseq}``; already closed counts as done (all eras)."""

@@ -110,6 +110,7 @@ class BaseProvider:
             kwargs["sleep"] = sleep
         self.http = ProviderHTTP(
             provider=self.name,
+            label=self.display_name,
             base_url=base_url,
             auth_headers=self.auth_headers(self._api_key),
             error_mapper=self.map_error,

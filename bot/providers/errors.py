@@ -14,8 +14,9 @@ class ProviderError(Exception):
     """Base class: something a provider call could not do."""
 
     kind: ClassVar[str] = "error"
-    #: What the person should do next, appended to the message when not already there.
-    advice: ClassVar[str] = ""
+    #: What the person should do next, appended to the message when not already there
+    #: (a class default; an error may carry its own, e.g. what to check).
+    advice: str = ""
 
     def __init__(
         self,
@@ -108,7 +109,28 @@ class OutcomeUnknownError(UnavailableError):
     """
 
     kind = "outcome_unknown"
-    advice = "It may or may not have happened: check `/deploy list` before trying again."
+    advice = "It may or may not have happened — check `/deploy list` before trying again."
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        check: str | None = None,
+        provider: str = "",
+        status_code: int | None = None,
+        provider_text: str | None = None,
+    ) -> None:
+        super().__init__(
+            message, provider=provider, status_code=status_code, provider_text=provider_text
+        )
+        if check:
+            #: What to look at before trying again (e.g. "`/deploy show 123`").
+            self.advice = outcome_unknown_advice(check)
+
+
+def outcome_unknown_advice(check: str) -> str:
+    """The sentence that tells a person what to look at before trying again."""
+    return f"It may or may not have happened — check {check} before trying again."
 
 
 __all__ = [
@@ -122,4 +144,5 @@ __all__ = [
     "UnavailableError",
     "ValidationError",
     "WrongStateError",
+    "outcome_unknown_advice",
 ]

@@ -7,6 +7,10 @@ Retry policy:
 * Non-idempotent calls (create, deposit, start …) are retried only when the provider
   provably did not process them: a 429 answer, or a connection that was never established.
   A timeout or a 5xx after sending raises :class:`OutcomeUnknownError` and is never re-sent.
+* An answer that arrives but cannot be read (malformed JSON, an empty body, a 2xx other than
+  the expected one, or one without the expected envelope, see :meth:`ProviderHTTP.garbled`)
+  is, for a non-idempotent call, :class:`OutcomeUnknownError` too: the provider may well have
+  done the work, so deploybot says what to check instead of "try again".
 
 The API key is sent only in headers; any provider text quoted in an error is scrubbed of it.
 """
@@ -28,11 +32,13 @@ import certifi
 import httpx
 from pydantic import SecretStr
 
+from bot.providers.error_text import MAX_CHARS, summarize_body
 from bot.providers.errors import (
     OutcomeUnknownError,
     ProviderError,
     RateLimitedError,
     UnavailableError,
+    outcome_unknown_advice,
 )
 
 log = logging.getLogger(__name__)
@@ -70,6 +76,10 @@ class RetryPolicy:
 
 DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=30.0, write=10.0, pool=5.0)
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+#: Set on every returned response: whether the call that got it was safe to repeat.
+SAFE_TO_REPEAT = "deploybot.safe_to_repeat"
+#: What to look at after a garbled answer when the client does not say more.
+DEFAULT_CHECK = "`/deploy list`"
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
@@ -90,18 +100,15 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
-def response_text(response: httpx.Response, limit: int = 500) -> str:
-    """The provider's error text: ``message``/``error`` from a JSON body, else the raw text."""
-    try:
-        body = response.json()
-    except ValueError:
-        return response.text.strip()[:limit]
-    if isinstance(body, dict):
-        for key in ("message", "error"):
-            value = body.get(key)
-            if isinstance(value, str) and value:
-                return value[:limit]
-    return str(body)[:limit]
+def response_text(response: httpx.Response, limit: int = MAX_CHARS) -> str:
+    """The provider's error text as one line: the message of a JSON envelope, the ``<title>``
+    of an HTML page (or the status phrase), plain text collapsed; cut at a word boundary."""
+    return summarize_body(
+        response.text,
+        status=response.status_code,
+        content_type=response.headers.get("content-type", ""),
+        limit=limit,
+    )
 
 
 class ProviderHTTP:
@@ -112,6 +119,7 @@ class ProviderHTTP:
         *,
         provider: str,
         base_url: str,
+        label: str = "",
         auth_headers: Mapping[str, SecretStr],
         error_mapper: ErrorMapper,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
@@ -121,6 +129,8 @@ class ProviderHTTP:
         secrets: tuple[SecretStr, ...] = (),
     ) -> None:
         self.provider = provider
+        #: The provider's name for people ("NeuraNET"), used in the texts it builds.
+        self.label = label or provider
         self._auth_headers = dict(auth_headers)
         # Scrub the bare secrets as well as the header values that carry them ("Bearer …"),
         # longest first so a header value is replaced whole before the key inside it.
@@ -166,8 +176,13 @@ class ProviderHTTP:
         idempotent: bool | None = None,
         timeout: httpx.Timeout | float | None = None,
         expected: tuple[int, ...] = (200, 201, 202, 204),
+        check: str | None = None,
     ) -> httpx.Response:
-        """Send one call (with retries per policy); return the response or raise a ProviderError."""
+        """Send one call (with retries per policy); return the response or raise a ProviderError.
+
+        ``check`` says what a person should look at if a non-idempotent call gets an answer
+        that cannot be read (see :meth:`garbled`).
+        """
         started = time.perf_counter()
         error: str | None = None
         try:
@@ -179,6 +194,7 @@ class ProviderHTTP:
                 idempotent=idempotent,
                 timeout=timeout,
                 expected=expected,
+                check=check,
             )
         except BaseException as exc:
             error = type(exc).__name__
@@ -201,6 +217,7 @@ class ProviderHTTP:
         idempotent: bool | None,
         timeout: httpx.Timeout | float | None,
         expected: tuple[int, ...],
+        check: str | None,
     ) -> httpx.Response:
         method = method.upper()
         safe_to_repeat = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
@@ -222,7 +239,7 @@ class ProviderHTTP:
                 # The connection was never made: nothing reached the provider.
                 if last:
                     raise UnavailableError(
-                        f"Could not connect to {self.provider} ({type(exc).__name__}).",
+                        f"Could not connect to {self.label} ({type(exc).__name__}).",
                         provider=self.provider,
                     ) from None
                 await self._sleep(self.retry.backoff(attempt))
@@ -230,13 +247,14 @@ class ProviderHTTP:
             except httpx.TransportError as exc:
                 if not safe_to_repeat:
                     raise OutcomeUnknownError(
-                        f"{self.provider} did not answer in time ({type(exc).__name__}); "
+                        f"{self.label} did not answer in time ({type(exc).__name__}); "
                         "the request may have been carried out.",
+                        check=check,
                         provider=self.provider,
                     ) from None
                 if last:
                     raise UnavailableError(
-                        f"{self.provider} did not answer ({type(exc).__name__}).",
+                        f"{self.label} did not answer ({type(exc).__name__}).",
                         provider=self.provider,
                     ) from None
                 await self._sleep(self.retry.backoff(attempt))
@@ -249,13 +267,13 @@ class ProviderHTTP:
                 response.status_code,
                 (time.perf_counter() - started) * 1000,
             )
-            if response.status_code in expected:
+            if self._succeeded(response, expected, safe_to_repeat=safe_to_repeat, check=check):
                 return response
             if response.status_code == 429:
                 wait = parse_retry_after(response.headers.get("Retry-After"))
                 if last or (wait is not None and wait > self.retry.max_retry_after):
                     raise RateLimitedError(
-                        f"{self.provider} is rate limiting requests"
+                        f"{self.label} is rate limiting requests"
                         + (f"; retry after {wait:.0f} s." if wait is not None else "."),
                         retry_after=wait,
                         provider=self.provider,
@@ -272,6 +290,7 @@ class ProviderHTTP:
                 if not safe_to_repeat:
                     raise OutcomeUnknownError(
                         f"{error.message} The request may or may not have been carried out.",
+                        check=check,
                         provider=self.provider,
                         status_code=response.status_code,
                         provider_text=error.provider_text,
@@ -281,6 +300,23 @@ class ProviderHTTP:
                     continue
                 raise error
             raise self._mapped(response)
+
+    def _succeeded(
+        self,
+        response: httpx.Response,
+        expected: tuple[int, ...],
+        *,
+        safe_to_repeat: bool,
+        check: str | None,
+    ) -> bool:
+        """True for an expected answer; a 2xx that is not one is garbled (raises); else False."""
+        response.extensions[SAFE_TO_REPEAT] = safe_to_repeat
+        if response.status_code in expected:
+            return True
+        if 200 <= response.status_code < 300:
+            detail = f"HTTP {response.status_code} instead of {expected[0]}"
+            raise self.garbled(response, detail, check=check)
+        return False
 
     def _mapped(self, response: httpx.Response) -> ProviderError:
         error = self._map_error(response)
@@ -296,15 +332,46 @@ class ProviderHTTP:
         response = await self.request("GET", path, **kwargs)
         return self.json(response)
 
-    def json(self, response: httpx.Response) -> Any:
-        if response.status_code == 204 or not response.content:
+    def json(self, response: httpx.Response, *, check: str | None = None) -> Any:
+        """The answer's JSON (None for a 204). Malformed JSON or an empty body is a garbled
+        answer (:meth:`garbled`); ``check`` says what to look at if the call was not idempotent.
+        """
+        if response.status_code == 204:
             return None
+        if not response.content.strip():
+            raise self.garbled(response, "an empty answer", check=check)
         try:
             return response.json()
         except ValueError:
-            raise UnavailableError(
-                f"{self.provider} answered with something that is not JSON "
-                f"(HTTP {response.status_code}).",
+            raise self.garbled(response, "not JSON", check=check) from None
+
+    def garbled(
+        self, response: httpx.Response, detail: str, *, check: str | None = None
+    ) -> UnavailableError:
+        """The error for an answer that arrived but cannot be read (``detail`` says how).
+
+        After a call that was not safe to repeat, the work may well have been done:
+        :class:`OutcomeUnknownError` naming what to ``check`` before trying again (never
+        re-sent). After a safe call: :class:`UnavailableError` (trying again is harmless).
+        """
+        request = response.request
+        safe = response.extensions.get(SAFE_TO_REPEAT, request.method in IDEMPOTENT_METHODS)
+        what = f"{request.method} {request.url.path}"
+        if safe:
+            return UnavailableError(
+                self.scrub(
+                    f"{self.label} sent an answer to {what} that cannot be read ({detail})."
+                ),
                 provider=self.provider,
                 status_code=response.status_code,
-            ) from None
+            )
+        check = check or DEFAULT_CHECK
+        return OutcomeUnknownError(
+            self.scrub(
+                f"{self.label} received {what} but its answer cannot be read ({detail}). "
+                + outcome_unknown_advice(check)
+            ),
+            check=check,
+            provider=self.provider,
+            status_code=response.status_code,
+        )

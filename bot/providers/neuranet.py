@@ -36,6 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic import ValidationError as PydanticValidationError
 
 from bot.providers.base import MAX_PAGES, BaseProvider
+from bot.providers.error_text import one_line, status_phrase
 from bot.providers.errors import (
     AuthenticationError,
     InsufficientFundsError,
@@ -47,7 +48,7 @@ from bot.providers.errors import (
     ValidationError,
     WrongStateError,
 )
-from bot.providers.http import parse_retry_after
+from bot.providers.http import parse_retry_after, response_text
 from bot.providers.models import (
     Capability,
     CreateResult,
@@ -708,22 +709,24 @@ class NeuraNetProvider(BaseProvider):
         try:
             body: Any = response.json()
         except ValueError:
-            body = response.text
-        raw_text = body if isinstance(body, str) else ""
-        if raw_text.lstrip().startswith("<"):  # an HTML error page from a proxy
-            body = ""
-        text = self._scrub(error_text(body, response.reason_phrase or f"HTTP {status}"))
+            body = None
+        # The whole text is matched; people see one short line (an HTML page: its title).
+        if isinstance(body, Mapping):
+            full = self._scrub(error_text(body, status_phrase(status)))
+        else:
+            full = self._scrub(response_text(response, limit=2000))
+        text = one_line(full)
         fields = {self._scrub(k): self._scrub(v) for k, v in field_errors_from(body).items()}
         method, path = _request_of(response)
         common: dict[str, Any] = {
             "provider": self.name,
             "status_code": status,
-            "provider_text": text,
+            "provider_text": full,
         }
 
         if status == 401:
             return AuthenticationError(f"NeuraNET refused the API key: “{text}”.", **common)
-        if status == 402 or (status < 500 and _INSUFFICIENT_RE.search(text)):
+        if status == 402 or (status < 500 and _INSUFFICIENT_RE.search(full)):
             return InsufficientFundsError(
                 f"NeuraNET: not enough credits: “{text}”. Top up the account.", **common
             )
@@ -747,17 +750,17 @@ class NeuraNetProvider(BaseProvider):
                 f"NeuraNET is not answering properly (HTTP {status}: “{text}”).", **common
             )
         if status == 404:
-            about_node = "/nodes" in path or re.search(r"\bnode\b", text, re.IGNORECASE)
+            about_node = "/nodes" in path or re.search(r"\bnode\b", full, re.IGNORECASE)
             what = "node" if about_node else "deployment"
             return NotFoundError(f"NeuraNET has no such {what}: “{text}”.", **common)
-        if status in (400, 409, 422) and _NODE_UNAVAILABLE_RE.search(text):
+        if status in (400, 409, 422) and _NODE_UNAVAILABLE_RE.search(full):
             return ValidationError(
                 f"NeuraNET: that node cannot take a deployment now: “{text}”. "
                 "Pick another node (`/deploy nodes`).",
                 field_errors={"node_id": text, **fields},
                 **common,
             )
-        if status == 409 or (status in (400, 422) and not fields and _WRONG_STATE_RE.search(text)):
+        if status == 409 or (status in (400, 422) and not fields and _WRONG_STATE_RE.search(full)):
             return WrongStateError(f"NeuraNET refused: “{text}”.", **common)
         if status in (400, 422):
             detail = "; ".join(f"{k}: {v}" for k, v in fields.items())
@@ -833,12 +836,13 @@ class NeuraNetProvider(BaseProvider):
         if not isinstance(spec, NeuraNetCreateSpec):
             spec = NeuraNetCreateSpec.parse(spec)
         spec.check()
+        check = f"`/deploy list` for a new NeuraNET deployment named “{spec.name}”"
         response = await self.http.request(
-            "POST", "/deployments", json=spec.to_wire(), idempotent=False
+            "POST", "/deployments", json=spec.to_wire(), idempotent=False, check=check
         )
-        body = self.http.json(response)
+        body = self.http.json(response, check=check)
         if not isinstance(body, Mapping) or not isinstance(body.get("deployment"), Mapping):
-            raise self._malformed("POST /deployments", "no deployment object")
+            raise self.http.garbled(response, "no deployment object", check=check)
         estimate = cents_to_usd(body.get("estimatedHourlyCost"))
         raw = body["deployment"]
         node = self._cached_node(str(raw.get("nodeId") or spec.node_id))
@@ -861,11 +865,14 @@ class NeuraNetProvider(BaseProvider):
 
     async def delete(self, deployment_id: str) -> None:
         """Delete (NeuraNET stops it first when running). Not re-sent on a lost answer."""
+        check = "`/deploy list`"
         response = await self.http.request(
-            "DELETE", _deployment_path(deployment_id), idempotent=False
+            "DELETE", _deployment_path(deployment_id), idempotent=False, check=check
         )
-        body = self.http.json(response)
-        if isinstance(body, Mapping) and body.get("success") is False:
+        body = self.http.json(response, check=check)  # {success, message}
+        if not isinstance(body, Mapping) or not isinstance(body.get("success"), bool):
+            raise self.http.garbled(response, "no success flag", check=check)
+        if body.get("success") is False:
             text = self._scrub(error_text(body, "Deployment not deleted"))
             raise WrongStateError(
                 f"NeuraNET did not delete {deployment_id}: “{text}”.",
@@ -950,12 +957,13 @@ class NeuraNetProvider(BaseProvider):
     # -- helpers -------------------------------------------------------------------------
 
     async def _action(self, deployment_id: str, action: Literal["start", "stop"]) -> None:
+        check = f"its status with `/deploy show {deployment_id}`"
         response = await self.http.request(
-            "POST", f"{_deployment_path(deployment_id)}/{action}", idempotent=False
+            "POST", f"{_deployment_path(deployment_id)}/{action}", idempotent=False, check=check
         )
-        body = self.http.json(response)
-        if body is not None and not isinstance(body, Mapping):
-            raise self._malformed(f"POST /deployments/:id/{action}", "not an object")
+        body = self.http.json(response, check=check)  # {deployment: {id, status}}
+        if not isinstance(body, Mapping) or not isinstance(body.get("deployment"), Mapping):
+            raise self.http.garbled(response, "no deployment object", check=check)
 
     async def _get_object(
         self, path: str, *, params: Mapping[str, str] | None = None

@@ -29,6 +29,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from bot.config import NOSANA_PRODUCTION_URL
 from bot.providers.base import BaseProvider
+from bot.providers.error_text import one_line
 from bot.providers.errors import (
     AuthenticationError,
     InsufficientFundsError,
@@ -501,24 +502,26 @@ class NosanaProvider(BaseProvider):
 
     def map_error(self, response: httpx.Response) -> ProviderError:
         status = response.status_code
-        text = _one_line(response_text(response))  # ProviderHTTP scrubs the key afterwards
-        kw: dict[str, Any] = {"provider": self.name, "status_code": status, "provider_text": text}
-        if status in (401, 403) or "Authorization has expired" in text:
+        # The whole one-line text is matched (field errors can be long); people see it short.
+        full = response_text(response, limit=2000)  # ProviderHTTP scrubs the key afterwards
+        text = one_line(full)
+        kw: dict[str, Any] = {"provider": self.name, "status_code": status, "provider_text": full}
+        if status in (401, 403) or "Authorization has expired" in full:
             return AuthenticationError(
                 f"Nosana rejected the API key ({text or f'HTTP {status}'}).", **kw
             )
-        if "Insufficient credits" in text or "InsufficientFundsForRent" in text:
+        if "Insufficient credits" in full or "InsufficientFundsForRent" in full:
             return InsufficientFundsError(f"Nosana: not enough credits ({text}).", **kw)
         if status == 404:
-            if _ROUTE_NOT_FOUND.match(text):
+            if _ROUTE_NOT_FOUND.match(full):
                 return RouteNotFoundError(f"This Nosana server has no such route ({text}).", **kw)
             return NotFoundError(f"Nosana: {text or 'not found.'}", **kw)
-        if text in WRONG_STATE_TEXTS:
+        if full in WRONG_STATE_TEXTS:
             return WrongStateError(f"Nosana refused: {text}", **kw)
         if status in (400, 422):
-            fields = parse_field_errors(text)
-            if text in _FIELD_OF_ERROR:
-                fields = {_FIELD_OF_ERROR[text]: text}
+            fields = parse_field_errors(full)
+            if full in _FIELD_OF_ERROR:
+                fields = {_FIELD_OF_ERROR[full]: full}
             return ValidationError(
                 f"Nosana rejected the request: {text}", field_errors=fields, **kw
             )
@@ -526,9 +529,8 @@ class NosanaProvider(BaseProvider):
             wait = parse_retry_after(response.headers.get("Retry-After"))
             return RateLimitedError("Nosana is rate limiting requests.", retry_after=wait, **kw)
         if status >= 500:
-            return UnavailableError(
-                f"Nosana is having trouble (HTTP {status}{': ' + text if text else ''}).", **kw
-            )
+            detail = f": {text}" if text and text != f"HTTP {status}" else ""
+            return UnavailableError(f"Nosana is having trouble (HTTP {status}{detail}).", **kw)
         return ProviderError(f"Nosana answered HTTP {status}: {text}", **kw)
 
     def available_actions(self, deployment: Deployment) -> frozenset[Capability]:
@@ -743,10 +745,14 @@ class NosanaProvider(BaseProvider):
     async def create(self, spec: BaseModel | Mapping[str, Any]) -> CreateResult:
         """Create (200 from Nosana); never re-sent on its own: look before trying again."""
         checked = NosanaCreateSpec.parse(spec)
+        check = f"`/deploy list` for a new Nosana deployment named “{checked.name}”"
         response = await self.http.request(
-            "POST", "/deployments/create", json=checked.to_body(), idempotent=False
+            "POST", "/deployments/create", json=checked.to_body(), idempotent=False, check=check
         )
-        deployment = await self._normalize(self.http.json(response))
+        body = self.http.json(response, check=check)
+        if not isinstance(body, Mapping) or not isinstance(body.get("id"), str):
+            raise self.http.garbled(response, "no deployment in it", check=check)
+        deployment = await self._normalize(body)
         running = deployment.extras.get("cost_when_running_per_hour_usd")
         return CreateResult(
             deployment=deployment,
@@ -755,10 +761,16 @@ class NosanaProvider(BaseProvider):
 
     async def _post_action(self, deployment_id: str, action: str) -> Deployment:
         did = _check_id(deployment_id)
+        check = f"its status with `/deploy show {did}`"
         try:
-            await self.http.request("POST", f"/deployments/{did}/{action}", idempotent=False)
+            response = await self.http.request(
+                "POST", f"/deployments/{did}/{action}", idempotent=False, check=check
+            )
         except WrongStateError as exc:
             raise self._explain(exc, action) from None
+        body = self.http.json(response, check=check)  # {status, updated_at}
+        if not isinstance(body, Mapping) or not isinstance(body.get("status"), str):
+            raise self.http.garbled(response, "no status in it", check=check)
         return await self.get(did)
 
     def _explain(self, exc: WrongStateError, action: str) -> WrongStateError:
@@ -785,7 +797,9 @@ class NosanaProvider(BaseProvider):
         """Delete a STOPPED deployment for good (204)."""
         did = _check_id(deployment_id)
         try:
-            await self.http.request("DELETE", f"/deployments/{did}", expected=(204,))
+            await self.http.request(
+                "DELETE", f"/deployments/{did}", expected=(204,), check="`/deploy list`"
+            )
         except WrongStateError as exc:
             raise self._explain(exc, "delete") from None
 
@@ -834,9 +848,17 @@ class NosanaProvider(BaseProvider):
                 provider=self.name,
             )
         did = _check_id(deployment_id)
-        await self.http.request(
-            "POST", f"/deployments/{did}/create-revision", json=definition, idempotent=False
+        check = f"its revisions with `/deploy show {did}`"
+        response = await self.http.request(
+            "POST",
+            f"/deployments/{did}/create-revision",
+            json=definition,
+            idempotent=False,
+            check=check,
         )
+        body = self.http.json(response, check=check)  # {active_revision, revisions, …}
+        if not isinstance(body, Mapping) or "active_revision" not in body:
+            raise self.http.garbled(response, "no active revision in it", check=check)
         return await self.get(did)
 
     async def rollback(self, deployment_id: str, revision: int) -> Deployment:

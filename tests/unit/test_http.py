@@ -218,3 +218,96 @@ async def test_non_json_success_body_is_a_clear_error() -> None:
     response = await http.request("GET", "/x")
     with pytest.raises(UnavailableError, match="not JSON"):
         http.json(response)
+
+
+# -- answers that arrive but cannot be read ------------------------------------------------------
+
+GARBLED = [
+    pytest.param(httpx.Response(200, text='{"id": "abc", "na'), "not JSON", id="malformed"),
+    pytest.param(httpx.Response(200, text=""), "an empty answer", id="empty"),
+    pytest.param(httpx.Response(201, text="  \n"), "an empty answer", id="blank"),
+    pytest.param(httpx.Response(200, text="<html>proxy</html>"), "not JSON", id="html"),
+]
+
+
+@pytest.mark.parametrize(("answer", "detail"), GARBLED)
+async def test_a_garbled_answer_to_a_non_idempotent_call_is_outcome_unknown(
+    answer: httpx.Response, detail: str
+) -> None:
+    http, rec = client([answer, ok()], [])
+    response = await http.request("POST", "/deposit", json={}, check="the escrow of 42")
+    with pytest.raises(OutcomeUnknownError) as info:
+        http.json(response, check="the escrow of 42")
+    message = info.value.message
+    assert detail in message
+    assert "POST /api/deposit" in message
+    assert "may or may not have happened — check the escrow of 42 before trying again" in message
+    assert info.value.advice in message and "try again" not in message
+    assert len(rec.requests) == 1 and http.calls_sent == 1  # never re-sent
+    assert KEY not in message
+
+
+@pytest.mark.parametrize(("answer", "detail"), GARBLED)
+async def test_a_garbled_answer_to_a_read_may_be_tried_again(
+    answer: httpx.Response, detail: str
+) -> None:
+    http, _ = client([answer], [])
+    response = await http.request("GET", "/x")
+    with pytest.raises(UnavailableError) as info:
+        http.json(response)
+    assert not isinstance(info.value, OutcomeUnknownError)
+    assert detail in info.value.message
+
+
+async def test_calls_marked_idempotent_follow_their_mark() -> None:
+    http, _ = client([httpx.Response(200, text="{")], [])
+    response = await http.request("PUT", "/x", json={}, idempotent=True)
+    with pytest.raises(UnavailableError) as info:
+        http.json(response)
+    assert not isinstance(info.value, OutcomeUnknownError)
+    response = await http.request("GET", "/x", idempotent=False)
+    with pytest.raises(OutcomeUnknownError):
+        http.json(response)
+
+
+async def test_an_unexpected_2xx_after_a_write_is_outcome_unknown() -> None:
+    http, rec = client([httpx.Response(200, json={"deleted": True})], [])
+    with pytest.raises(OutcomeUnknownError) as info:
+        await http.request("DELETE", "/deployments/1", expected=(204,), check="`/deploy list`")
+    assert "HTTP 200 instead of 204" in info.value.message
+    assert "check `/deploy list`" in info.value.message
+    assert len(rec.requests) == 1
+
+
+async def test_a_204_is_no_body_not_a_garbled_one() -> None:
+    http, _ = client([httpx.Response(204)], [])
+    assert http.json(await http.request("DELETE", "/deployments/1")) is None
+
+
+async def test_without_a_check_the_person_is_sent_to_the_list() -> None:
+    http, _ = client([httpx.Response(200, text="")], [])
+    response = await http.request("POST", "/x", json={})
+    with pytest.raises(OutcomeUnknownError, match="check `/deploy list` before trying again"):
+        http.json(response)
+
+
+async def test_the_key_is_scrubbed_from_a_garbled_answer_error() -> None:
+    http, _ = client([httpx.Response(200, text="")], [])
+    response = await http.request("POST", f"/echo/{KEY}", json={})
+    with pytest.raises(OutcomeUnknownError) as info:
+        http.json(response)
+    assert KEY not in info.value.message and "[redacted]" in info.value.message
+
+
+async def test_a_lost_or_failed_write_names_what_to_check() -> None:
+    http, _ = client([httpx.ReadTimeout("no answer")], [])
+    with pytest.raises(OutcomeUnknownError) as info:
+        await http.request("POST", "/deposit", json={}, check="the escrow of 42")
+    assert info.value.advice == (
+        "It may or may not have happened — check the escrow of 42 before trying again."
+    )
+    http, _ = client([httpx.Response(502, text="<html><title>502 Bad Gateway</title></html>")], [])
+    with pytest.raises(OutcomeUnknownError) as info:
+        await http.request("POST", "/deposit", json={}, check="the escrow of 42")
+    assert "check the escrow of 42" in info.value.advice
+    assert "502 Bad Gateway" in info.value.message and "<" not in info.value.message
