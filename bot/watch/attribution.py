@@ -3,8 +3,9 @@
 A transition the watcher sees is credited to a person only when it is the expected effect of
 an operation deploybot executed on that deployment, recently: ``/deploy stop`` explains
 ``stopping`` and ``stopped``, ``/deploy start`` explains ``pending``, ``starting``,
-``running`` (and ``insufficient_funds``, a start the account cannot pay for), ``/deploy rename`` explains a new name (and no status change at all), and so on.
-Everything else reads "changed outside deploybot".
+``running`` (and ``insufficient_funds``, a start the account cannot pay for), ``/deploy
+rename`` explains a new name (and no status change at all), and so on. Everything else reads
+"changed outside deploybot".
 
 An operation's credit is also *spent* once the deployment was seen, after the operation, in a
 state the operation does not explain: stop it through deploybot, start it again from the
@@ -34,9 +35,7 @@ _S = DeploymentStatus
 STATUS_EFFECTS: dict[str, frozenset[str]] = {
     OpKind.STOP.value: frozenset({_S.STOPPING, _S.STOPPED}),
     # (a start the account cannot pay for ends waiting for funds: still the start's effect)
-    OpKind.START.value: frozenset(
-        {_S.PENDING, _S.STARTING, _S.RUNNING, _S.INSUFFICIENT_FUNDS}
-    ),
+    OpKind.START.value: frozenset({_S.PENDING, _S.STARTING, _S.RUNNING, _S.INSUFFICIENT_FUNDS}),
     OpKind.ARCHIVE.value: frozenset({_S.ARCHIVED}),
     OpKind.DELETE.value: frozenset({_DELETED}),
     OpKind.CLOSE.value: frozenset({_S.CLOSED}),
