@@ -105,20 +105,29 @@ def _sandbox_main(conn: Any, workspaces: int, per_workspace: int) -> None:
             if message[0] == "change":
                 changed = 0
                 for provider, key in keys:
-                    api = apis[provider]
                     for dep_id in seeded[key][: message[1]]:
-                        if provider == "nosana":
-                            api.force_status(dep_id, "ERROR")
-                        elif provider == "neuranet":
-                            api.force_status(dep_id, "stopping")
-                        else:
-                            api.force_close(dep_id)
+                        _change(apis[provider], dep_id)
                         changed += 1
                 conn.send(changed)
+            if message[0] == "change_one":
+                _, key, dep_id = message
+                _change(apis[dict((k, p) for p, k in keys)[key]], dep_id)
+                conn.send(time.time())
         for server in servers.values():
             await server.stop()
 
     asyncio.run(main())
+
+
+def _change(api: Any, dep_id: str) -> None:
+    """Change one deployment's status the way its provider would by itself."""
+    provider = api.name
+    if provider == "nosana":
+        api.force_status(dep_id, "ERROR")
+    elif provider == "neuranet":
+        api.force_status(dep_id, "stopping")
+    else:
+        api.force_close(dep_id)
 
 
 # -- measuring -------------------------------------------------------------------------------
@@ -280,6 +289,11 @@ async def run_size(args: argparse.Namespace, total: int) -> list[Figures]:
                     figures.notifications = stats.notifications
                     rows.append(figures)
 
+                if args.latency_changes and total <= args.latency_max:
+                    await _latency(
+                        args=args, store=store, pool=pool, teams=teams, info=info, parent=parent
+                    )
+
                 # The naive poller: one GET per deployment.
                 every = [
                     (team, provider, dep)
@@ -327,6 +341,46 @@ async def run_size(args: argparse.Namespace, total: int) -> list[Figures]:
         process.join(timeout=30)
         if process.is_alive():
             process.terminate()
+
+
+async def _latency(
+    *,
+    args: argparse.Namespace,
+    store: Any,
+    pool: Any,
+    teams: list[tuple[str, str, str]],
+    info: dict[str, Any],
+    parent: Any,
+) -> None:
+    from bench.watch_latency import measure_latency
+
+    loop = asyncio.get_running_loop()
+
+    async def change(key: str, dep_id: str) -> float:
+        parent.send(("change_one", key, dep_id))
+        return float(await loop.run_in_executor(None, parent.recv))
+
+    # Deployments not changed by cycle 3 (those are the first ``--changes`` of each key).
+    candidates = {key: list(ids[args.changes :]) for key, ids in info["ids"].items()}
+    result = await measure_latency(
+        store=store,
+        pool=pool,
+        teams=teams,
+        change=change,
+        candidates=candidates,
+        interval=args.latency_interval,
+        changes=args.latency_changes,
+        spacing=args.latency_spacing,
+    )
+    p50, p99 = result.percentile(50), result.percentile(99)
+    target = args.latency_interval + 1
+    verdict = "meets" if p99 <= target and not result.missed else "misses"
+    print(
+        f"notification latency (sandbox change → Slack call), poll interval "
+        f"{args.latency_interval:g} s, {len(result.samples)} changes: p50 {p50:.2f} s, "
+        f"p99 {p99:.2f} s, max {max(result.samples, default=float('nan')):.2f} s, "
+        f"{result.missed} not seen: {verdict} the p99 ≤ {target:g} s target"
+    )
 
 
 async def _page_floor(pool: Any, teams: list[tuple[str, str, str]], concurrency: int) -> Any:
@@ -385,6 +439,12 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=4, help="keys polled at once")
     parser.add_argument("--database-url", default=None, help="default: SQLite in a temp dir")
     parser.add_argument("--profile", action="store_true", help="cProfile the steady cycle")
+    parser.add_argument("--latency-changes", type=int, default=40, help="0: no latency run")
+    parser.add_argument("--latency-interval", type=float, default=5.0, help="poll interval, s")
+    parser.add_argument("--latency-spacing", type=float, default=1.0, help="s between changes")
+    parser.add_argument(
+        "--latency-max", type=int, default=30_000, help="measure latency up to this size"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     print(

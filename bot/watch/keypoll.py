@@ -57,8 +57,8 @@ class KeyPoll:
     watches: list[tuple[str, str, str]]
     thresholds: Thresholds
     recent: dict[str, Recent]
-    #: deployment id → (fingerprint, gone) of the stored states.
-    prints: dict[str, tuple[str, bool]]
+    #: deployment id → fingerprint of the stored states (see ``WatchStore.fingerprints``).
+    prints: dict[str, str]
     now: float
     #: Full stored states, read for the changed deployments only.
     known: dict[str, tuple[int, Known]] = field(default_factory=dict)
@@ -88,8 +88,7 @@ class KeyPoll:
                 continue  # page-number pagination may repeat an item: the first one counts
             listed.add(dep_id)
             stamp = fp + tag
-            stored = prints.get(dep_id)
-            if stored is not None and stored[0] == stamp and not stored[1]:
+            if prints.get(dep_id) == stamp:
                 continue  # the common case: nothing changed
             changed.append(raw)
             self.pending.append((dep_id, stamp))
@@ -118,8 +117,7 @@ class KeyPoll:
             and not previous.gone
         ):
             # Nothing the watcher reports changed: remember the new fingerprint (and name).
-            stored = self.prints.get(dep_id)
-            if stamp and (stored is None or stored[0] != stamp or previous.name != name):
+            if stamp and (self.prints.get(dep_id) != stamp or previous.name != name):
                 self.updates.append(
                     StateUpdate(
                         dep_id, previous.seq, name, status, encoded, gone, stamp, touch=False

@@ -32,6 +32,7 @@ from bot.watch import attribution, diff
 from bot.watch.diff import Change, Thresholds
 from bot.watch.keypoll import KeyPoll
 from bot.watch.store import (
+    GONE,
     CycleContext,
     LostLease,
     OutboxRow,
@@ -200,11 +201,7 @@ class Poller:
     async def _poll(self, key: PollKey, stats: PollStats, context: CycleContext) -> None:
         client = await self.pool.get(key.team_id, key.provider, key.enterprise_id or None)  # type: ignore[arg-type]
         watches, thresholds, recent = context.for_key(key)
-        prints = context.prints.get((key.enterprise_id, key.team_id, key.provider))
-        if prints is None:
-            prints = (await self.store.fingerprints_many([key])).get(
-                (key.enterprise_id, key.team_id, key.provider), {}
-            )
+        prints = await self.store.fingerprints(key)
         started_at = self.clock()
         poll = KeyPoll(key, client, stats, watches, thresholds, recent, prints, started_at)
         await self._walk(poll)
@@ -216,8 +213,8 @@ class Poller:
         # Watched deployments that left the list: a direct look-up says what became of them.
         missing = [
             dep_id
-            for dep_id, (_, gone) in prints.items()
-            if dep_id and dep_id not in poll.listed and not gone
+            for dep_id, fp in prints.items()
+            if dep_id and dep_id not in poll.listed and not fp.startswith(GONE)
         ][:MAX_LOOKUPS]
         if missing:
             known.update(await self.store.known_states(key, missing))

@@ -52,6 +52,8 @@ KEYS: Table = ProviderKey.__table__  # type: ignore[assignment]
 
 #: Rows per INSERT statement when recording a large baseline.
 CHUNK = 2000
+#: Prefix of a gone state's fingerprint in ``WatchStore.fingerprints``.
+GONE = "!"
 
 Clock = Callable[[], float]
 
@@ -130,9 +132,6 @@ class CycleContext:
     #: Operations deploybot executed recently, per key and deployment, with when the
     #: deployment's state row last changed (None: no row yet).
     actions: dict[tuple[str, str, str], dict[str, Recent]] = field(default_factory=dict)
-    #: Per (enterprise, team, provider) of the claimed keys: deployment id → (fingerprint,
-    #: gone) of its last-known state (the full states are read only for what changed).
-    prints: dict[tuple[str, str, str], dict[str, tuple[str, bool]]] = field(default_factory=dict)
     #: Keys polled without anything to write: their leases are released together.
     quiet: list[tuple[PollKey, float]] = field(default_factory=list)
     #: The keys whose quiet leases this cycle releases (others commit on their own).
@@ -486,7 +485,6 @@ class WatchStore:
                 ).all():
                     context.thresholds[(ent, team)] = Thresholds(float(runway), float(credits))
                 await self._recent_actions(conn, chunk, since, context)
-        context.prints = await self.fingerprints_many(keys)
         return context
 
     async def _recent_actions(
@@ -527,33 +525,22 @@ class WatchStore:
             recent.actions.append(Action(user, via, effect, float(at)))
             recent.state_changed_at = float(changed_at) if changed_at is not None else None
 
-    async def fingerprints_many(
-        self, keys: Sequence[PollKey]
-    ) -> dict[tuple[str, str, str], dict[str, tuple[str, bool]]]:
-        """deployment id → (fingerprint, gone) of several keys' states, in a few queries."""
-        wanted = {(k.enterprise_id, k.team_id, k.provider) for k in keys}
-        prints: dict[tuple[str, str, str], dict[str, tuple[str, bool]]] = {w: {} for w in wanted}
-        teams = sorted({k.team_id for k in keys})
-        providers = sorted({k.provider for k in keys})
+    async def fingerprints(self, key: PollKey) -> dict[str, str]:
+        """deployment id → fingerprint of the key's last-known states, compactly: a state the
+        provider no longer lists (gone) has its fingerprint prefixed with ``GONE``, so it never
+        equals a listed item's. Rows are streamed, not held."""
+        prints: dict[str, str] = {}
         async with self.engine.connect() as conn:
-            for start in range(0, len(teams), CHUNK // 4):
-                result = await conn.execute(
-                    select(
-                        STATES.c.enterprise_id,
-                        STATES.c.team_id,
-                        STATES.c.provider,
-                        STATES.c.deployment_id,
-                        STATES.c.fingerprint,
-                        STATES.c.gone,
-                    ).where(
-                        STATES.c.team_id.in_(teams[start : start + CHUNK // 4]),
-                        STATES.c.provider.in_(providers),
-                    )
+            result = await conn.stream(
+                select(STATES.c.deployment_id, STATES.c.fingerprint, STATES.c.gone).where(
+                    STATES.c.team_id == key.team_id,
+                    STATES.c.enterprise_id == key.enterprise_id,
+                    STATES.c.provider == key.provider,
                 )
-                for ent, team, provider, dep_id, fp, gone in result.all():
-                    states = prints.get((ent, team, provider))
-                    if states is not None:
-                        states[dep_id] = (fp, bool(gone))
+            )
+            async for rows in result.partitions(CHUNK):
+                for dep_id, fp, gone in rows:
+                    prints[dep_id] = GONE + fp if gone else fp
         return prints
 
     async def release_quiet(self, keys: Sequence[tuple[PollKey, float]], owner: str) -> None:
@@ -656,24 +643,25 @@ class WatchStore:
             )
             if result.rowcount != 1:
                 raise LostLease(key.provider)
-            rows = [
-                {
-                    **base,
-                    "provider": key.provider,
-                    "deployment_id": s.deployment_id,
-                    "name": s.name[:200],
-                    "status": s.status,
-                    "alerts": s.alerts,
-                    "seq": 0,
-                    "gone": s.gone,
-                    "fingerprint": s.fingerprint,
-                    "updated_at": now,
-                }
-                for s in new_states
-            ]
-            for start in range(0, len(rows), CHUNK):
+            new_states = list(new_states)
+            for start in range(0, len(new_states), CHUNK):
+                rows = [
+                    {
+                        **base,
+                        "provider": key.provider,
+                        "deployment_id": s.deployment_id,
+                        "name": s.name[:200],
+                        "status": s.status,
+                        "alerts": s.alerts,
+                        "seq": 0,
+                        "gone": s.gone,
+                        "fingerprint": s.fingerprint,
+                        "updated_at": now,
+                    }
+                    for s in new_states[start : start + CHUNK]
+                ]
                 try:
-                    await conn.execute(insert(STATES), rows[start : start + CHUNK])
+                    await conn.execute(insert(STATES), rows)
                 except IntegrityError:
                     raise LostLease(key.provider) from None
             for u in updates:
