@@ -53,6 +53,7 @@ TARGET_CALL_RATIO = 50.0
 TARGET_FLOOR_RATIO = 1.5
 TARGET_RSS_MB_100K = 100.0
 NAIVE_CONCURRENCY = 16
+ENCRYPTION_KEYS = "Zm9yLXRlc3RzLW9ubHktMzItYnl0ZXMtbG9uZy1rZXk="
 
 
 # -- the sandbox process ---------------------------------------------------------------------
@@ -210,7 +211,7 @@ async def run_size(args: argparse.Namespace, total: int) -> list[Figures]:
                 NEURANET_API_URL=info["urls"]["neuranet"],
                 DATABASE_URL=SecretStr(url),
                 DEPLOYBOT_DATA_DIR=Path(tmp),
-                DEPLOYBOT_ENCRYPTION_KEYS=SecretStr("Zm9yLXRlc3RzLW9ubHktMzItYnl0ZXMtbG9uZy1rZXk="),
+                DEPLOYBOT_ENCRYPTION_KEYS=SecretStr(ENCRYPTION_KEYS),
             )
             storage = await open_storage(settings)
             if args.database_url:  # start from empty watcher tables
@@ -293,6 +294,9 @@ async def run_size(args: argparse.Namespace, total: int) -> list[Figures]:
                     await _latency(
                         args=args, store=store, pool=pool, teams=teams, info=info, parent=parent
                     )
+
+                if args.replicas and args.database_url:
+                    await _replicas(args, storage.engine, info, url, tmp)
 
                 # The naive poller: one GET per deployment.
                 every = [
@@ -383,6 +387,28 @@ async def _latency(
     )
 
 
+async def _replicas(
+    args: argparse.Namespace, engine: Any, info: dict[str, Any], url: str, tmp: str
+) -> None:
+    from bench.watch_replicas import cycle_times
+
+    settings = {
+        **info["urls"],
+        "database_url": url,
+        "data_dir": tmp,
+        "encryption_keys": ENCRYPTION_KEYS,
+    }
+    counts = [int(c) for c in args.replicas.split(",") if c.strip()]
+    rows = await cycle_times(engine, settings, counts, args.concurrency)
+    one = rows[0][1] if rows else 0.0
+    for count, wall, cpu, polled in rows:
+        speedup = one / wall if wall else float("inf")
+        print(
+            f"{count} replica(s) on PostgreSQL: steady cycle {wall:.2f} s wall "
+            f"({speedup:.2f}× one replica; {cpu:.2f} s CPU over replicas; {polled} keys polled)"
+        )
+
+
 async def _page_floor(pool: Any, teams: list[tuple[str, str, str]], concurrency: int) -> Any:
     """Bare HTTP clients for the same keys and pages (see ``bench/page_floor.py``)."""
     from bench.page_floor import PageFloor
@@ -439,6 +465,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=4, help="keys polled at once")
     parser.add_argument("--database-url", default=None, help="default: SQLite in a temp dir")
     parser.add_argument("--profile", action="store_true", help="cProfile the steady cycle")
+    parser.add_argument(
+        "--replicas", default="1,2,3", help="replica counts to time (PostgreSQL only)"
+    )
     parser.add_argument("--latency-changes", type=int, default=40, help="0: no latency run")
     parser.add_argument("--latency-interval", type=float, default=5.0, help="poll interval, s")
     parser.add_argument("--latency-spacing", type=float, default=1.0, help="s between changes")

@@ -113,27 +113,37 @@ class Poller:
         #: A lease outlives a slow cycle but not a dead replica by much.
         self.lease_seconds = lease_seconds or max(60.0, 4 * interval)
         self.clock = clock
+        self.concurrency = concurrency
         self._slots = asyncio.Semaphore(concurrency)
         self._synced_at: float | None = None
         #: When each key's account balance was last checked, and against which thresholds.
         self._balance_checked: dict[tuple[str, str, str], tuple[float, Thresholds]] = {}
 
-    async def poll_once(self, *, force: bool = False, limit: int = 100) -> CycleStats:
-        """Claim the due keys (all unleased keys with ``force``) and poll them."""
+    async def poll_once(self, *, force: bool = False, limit: int | None = None) -> CycleStats:
+        """Claim the due keys (all unleased keys with ``force``) and poll them.
+
+        Without ``limit``, keys are claimed a few at a time (twice the concurrency) until none
+        is due, so replicas share a cycle's keys instead of one of them taking all.
+        """
         now = self.clock()
         if self._synced_at is None or now - self._synced_at >= self.interval or force:
             # Watches sync their keys when they change; this catches providers connected or
             # disconnected since (once an interval is enough).
             await self.store.sync_poll_keys()
             self._synced_at = now
-        keys = await self.store.claim_due_keys(
-            self.owner, limit=limit, lease_seconds=self.lease_seconds, force=force
-        )
         stats = CycleStats()
-        if not keys:
-            return stats
-        context = await self.store.cycle_context(keys, self.clock() - ATTRIBUTION_WINDOW)
+        batch = limit or 2 * self.concurrency
+        while True:
+            keys = await self.store.claim_due_keys(
+                self.owner, limit=batch, lease_seconds=self.lease_seconds, force=force
+            )
+            if keys:
+                await self._poll_claimed(keys, stats)
+            if force or limit is not None or len(keys) < batch:
+                return stats
 
+    async def _poll_claimed(self, keys: list[PollKey], stats: CycleStats) -> None:
+        context = await self.store.cycle_context(keys, self.clock() - ATTRIBUTION_WINDOW)
         context.batch = set(keys)
 
         async def one(key: PollKey) -> None:
@@ -144,7 +154,6 @@ class Poller:
             await asyncio.gather(*(one(k) for k in keys))
         finally:
             await self.store.release_quiet(context.quiet, self.owner)
-        return stats
 
     async def poll_key(self, key: PollKey, context: CycleContext | None = None) -> PollStats:
         """Poll one claimed key (``context``: what the cycle read for all its keys)."""
