@@ -278,6 +278,7 @@ async def run_size(args: argparse.Namespace, total: int) -> list[Figures]:
                     if errors:
                         figures.note = f"errors: {errors[:3]}"
                     rows.append(figures)
+                await _repeat(args, rows, counter, floor, poller)
                 if args.changes:
                     parent.send(("change", args.changes))
                     changed = parent.recv()
@@ -409,6 +410,28 @@ async def _replicas(
         )
 
 
+async def _repeat(
+    args: argparse.Namespace, rows: list[Figures], counter: Any, floor: Any, poller: Any
+) -> None:
+    """The floor and the steady cycle again, alternately (the machine's speed drifts when it
+    is shared): each row keeps its best CPU time of ``--repeat``."""
+    if args.repeat <= 1:
+        return
+    floor_row = next(r for r in rows if r.label.startswith("floor"))
+    steady_row = next(r for r in rows if r.label.startswith("cycle 2"))
+    for _ in range(args.repeat - 1):
+        again, _pages = await measure(floor_row.label, counter, floor.walk)
+        if again.cpu < floor_row.cpu:
+            floor_row.wall, floor_row.cpu = again.wall, again.cpu
+        again, _stats = await measure(
+            steady_row.label, counter, lambda: poller.poll_once(force=True, limit=10_000)
+        )
+        if again.cpu < steady_row.cpu:
+            steady_row.wall, steady_row.cpu = again.wall, again.cpu
+    for row in (floor_row, steady_row):
+        row.note = f"{row.note}; best of {args.repeat}".lstrip("; ")
+
+
 async def _page_floor(pool: Any, teams: list[tuple[str, str, str]], concurrency: int) -> Any:
     """Bare HTTP clients for the same keys and pages (see ``bench/page_floor.py``)."""
     from bench.page_floor import PageFloor
@@ -465,6 +488,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=4, help="keys polled at once")
     parser.add_argument("--database-url", default=None, help="default: SQLite in a temp dir")
     parser.add_argument("--profile", action="store_true", help="cProfile the steady cycle")
+    parser.add_argument("--repeat", type=int, default=3, help="floor and steady: best of N")
     parser.add_argument(
         "--replicas", default="1,2,3", help="replica counts to time (PostgreSQL only)"
     )

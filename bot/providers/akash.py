@@ -418,6 +418,22 @@ def normalize_deployment(item: Mapping[str, Any]) -> Deployment:
     )
 
 
+def _watched_escrow_and_leases(item: Mapping[str, Any]) -> list[object]:
+    """What a list item's status and runway come from besides the deployment's state: the
+    escrow's state and funds, and each lease's state, reason, price and service status."""
+    escrow = item.get("escrow_account")
+    esc = escrow.get("state") if isinstance(escrow, dict) else None
+    esc = esc if isinstance(esc, dict) else escrow if isinstance(escrow, dict) else {}
+    values: list[object] = [esc.get("state"), esc.get("funds")]
+    leases = item.get("leases")
+    for lease in leases if isinstance(leases, list) else []:
+        if isinstance(lease, dict):
+            price = lease.get("price")
+            amount = price.get("amount") if isinstance(price, dict) else price
+            values += (lease.get("state"), lease.get("reason"), amount, lease.get("status"))
+    return values
+
+
 def escrow_runway(deployment: Deployment) -> timedelta | None:
     """How long the escrow lasts at the current burn: funds ÷ Σ active lease price per block,
     times ~6 s (whole blocks, so never optimistic). None when nothing is drawn or it is closed.
@@ -985,11 +1001,7 @@ class AkashProvider(BaseProvider):
         dseq = ident.get("dseq") if isinstance(ident, dict) else None
         if not dseq:
             return None
-        return str(dseq), fingerprint(
-            dep.get("state"),  # type: ignore[union-attr]
-            raw.get("escrow_account"),
-            raw.get("leases"),
-        )
+        return str(dseq), fingerprint(dep.get("state"), *_watched_escrow_and_leases(raw))  # type: ignore[union-attr]
 
     async def normalize_listed(self, items: Sequence[Any]) -> list[Deployment]:
         return [normalize_deployment(i) for i in items if isinstance(i, dict)]
