@@ -54,8 +54,9 @@ def _replica_main(conn: Any, settings: dict[str, str], concurrency: int) -> None
 
 async def cycle_times(
     engine: Any, settings: dict[str, str], counts: list[int], concurrency: int, rounds: int = 2
-) -> list[tuple[int, float, float, int]]:
-    """(replicas, best cycle wall seconds, CPU seconds summed over replicas, keys polled)."""
+) -> list[tuple[int, float, float, list[int]]]:
+    """(replicas, best cycle wall seconds, CPU seconds summed over replicas, keys polled by
+    each replica)."""
     results = []
     context = multiprocessing.get_context("spawn")
     loop = asyncio.get_running_loop()
@@ -73,7 +74,7 @@ async def cycle_times(
         try:
             for pipe in pipes:
                 assert await loop.run_in_executor(None, pipe.recv) == "ready"
-            best: tuple[float, float, int] | None = None
+            best: tuple[float, float, list[int]] | None = None
             for _ in range(rounds):
                 async with engine.begin() as conn:
                     await conn.execute(text("UPDATE poll_leases SET next_due = 0"))
@@ -82,7 +83,7 @@ async def cycle_times(
                     pipe.send("go")
                 answers = [await loop.run_in_executor(None, pipe.recv) for pipe in pipes]
                 wall = max(a[0] for a in answers) - started
-                figures = (wall, sum(a[2] for a in answers), sum(a[1] for a in answers))
+                figures = (wall, sum(a[2] for a in answers), [a[1] for a in answers])
                 if best is None or figures[0] < best[0]:
                     best = figures
             assert best is not None

@@ -406,7 +406,8 @@ async def _replicas(
         speedup = one / wall if wall else float("inf")
         print(
             f"{count} replica(s) on PostgreSQL: steady cycle {wall:.2f} s wall "
-            f"({speedup:.2f}× one replica; {cpu:.2f} s CPU over replicas; {polled} keys polled)"
+            f"({speedup:.2f}× one replica; {cpu:.2f} s CPU over replicas; keys polled per "
+            f"replica {polled})"
         )
 
 
