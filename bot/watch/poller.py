@@ -122,8 +122,8 @@ class Poller:
     async def poll_once(self, *, force: bool = False, limit: int | None = None) -> CycleStats:
         """Claim the due keys (all unleased keys with ``force``) and poll them.
 
-        Without ``limit``, keys are claimed a few at a time (twice the concurrency) until none
-        is due, so replicas share a cycle's keys instead of one of them taking all.
+        Without ``limit``, keys are claimed as many at a time as are polled at once, until
+        none is due, so replicas share a cycle's keys instead of one of them taking all.
         """
         now = self.clock()
         if self._synced_at is None or now - self._synced_at >= self.interval or force:
@@ -132,7 +132,7 @@ class Poller:
             await self.store.sync_poll_keys()
             self._synced_at = now
         stats = CycleStats()
-        batch = limit or 2 * self.concurrency
+        batch = limit or self.concurrency
         while True:
             keys = await self.store.claim_due_keys(
                 self.owner, limit=batch, lease_seconds=self.lease_seconds, force=force
