@@ -320,6 +320,11 @@ class WatchedState(Base):
     seq: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     #: The provider no longer lists it (and a direct look-up said it is gone or final).
     gone: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
+    #: A digest of the raw list item's watched fields (and the thresholds): an item whose
+    #: digest is unchanged is not normalized again (bot.watch.poller).
+    fingerprint: Mapped[str] = mapped_column(
+        String(32), default="", server_default="", nullable=False
+    )
     updated_at: Mapped[float] = mapped_column(Float, nullable=False)
 
 
@@ -422,4 +427,8 @@ class ChangeAttribution(Base):
     via: Mapped[str] = mapped_column(String(64), nullable=False)
     #: The operation's one-line description ("stop llama"), for App Home's recent actions.
     summary: Mapped[str] = mapped_column(String(200), default="", nullable=False)
+    #: The operation's kind ("stop", "rename", …) and its expected effect beyond what the kind
+    #: implies ("name=w3", "replicas=2"): only that effect is credited (bot.watch.attribution).
+    op_kind: Mapped[str] = mapped_column(String(16), default="", server_default="", nullable=False)
+    expects: Mapped[str] = mapped_column(String(200), default="", server_default="", nullable=False)
     created_at: Mapped[float] = mapped_column(Float, nullable=False)

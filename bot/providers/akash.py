@@ -41,7 +41,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from bot.providers import akash_sdl
 from bot.providers.akash_sdl import BLOCK_SECONDS, MICRO, SdlError, usd_per_hour
-from bot.providers.base import BaseProvider
+from bot.providers.base import BaseProvider, RawPage, fingerprint
 from bot.providers.error_text import one_line
 from bot.providers.errors import (
     AuthenticationError,
@@ -417,6 +417,22 @@ def normalize_deployment(item: Mapping[str, Any]) -> Deployment:
         started_at=started_at,
         extras=extras,
     )
+
+
+def _watched_escrow_and_leases(item: Mapping[str, Any]) -> list[object]:
+    """What a list item's status and runway come from besides the deployment's state: the
+    escrow's state and funds, and each lease's state, reason, price and service status."""
+    escrow = item.get("escrow_account")
+    esc = escrow.get("state") if isinstance(escrow, dict) else None
+    esc = esc if isinstance(esc, dict) else escrow if isinstance(escrow, dict) else {}
+    values: list[object] = [esc.get("state"), esc.get("funds")]
+    leases = item.get("leases")
+    for lease in leases if isinstance(leases, list) else []:
+        if isinstance(lease, dict):
+            price = lease.get("price")
+            amount = price.get("amount") if isinstance(price, dict) else price
+            values += (lease.get("state"), lease.get("reason"), amount, lease.get("status"))
+    return values
 
 
 def escrow_runway(deployment: Deployment) -> timedelta | None:
@@ -954,6 +970,36 @@ class AkashProvider(BaseProvider):
         )
         total = _int_or_none(pagination.get("total"))
         return Page[Deployment](items=items, next_cursor=next_cursor, total=total)
+
+    async def list_raw_page(self, *, cursor: str | None = None, limit: int = 100) -> RawPage:
+        """One page of raw list items (active deployments; see ``list_page``)."""
+        skip = int(cursor) if cursor and cursor.isdigit() else 0
+        response = await self.http.request(
+            "GET", "/v1/deployments", params={"skip": skip, "limit": max(1, limit)}
+        )
+        data = self._data(response)
+        raw_items = data.get("deployments") if isinstance(data, dict) else None
+        pagination = data.get("pagination") if isinstance(data, dict) else None
+        if not isinstance(raw_items, list) or not isinstance(pagination, dict):
+            raise UnavailableError(
+                "Akash Console answered the deployment list in an unexpected shape.",
+                provider=self.name,
+            )
+        more = pagination.get("hasMore") and raw_items
+        return RawPage(items=raw_items, next_cursor=str(skip + len(raw_items)) if more else None)
+
+    def watch_fields(self, raw: Any) -> tuple[str, str] | None:
+        """The dseq, and a digest of what status and runway come from: the deployment's
+        state, its escrow account and its leases."""
+        dep = raw.get("deployment") if isinstance(raw, dict) else None
+        ident = dep.get("id") or dep.get("deployment_id") if isinstance(dep, dict) else None
+        dseq = ident.get("dseq") if isinstance(ident, dict) else None
+        if not dseq:
+            return None
+        return str(dseq), fingerprint(dep.get("state"), *_watched_escrow_and_leases(raw))  # type: ignore[union-attr]
+
+    async def normalize_listed(self, items: Sequence[Any]) -> list[Deployment]:
+        return [normalize_deployment(i) for i in items if isinstance(i, dict)]
 
     async def bids(self, deployment_id: str) -> list[Bid]:
         """``GET /v1/bids?dseq=`` → every bid (all states), with USD/hour and the GPU model."""

@@ -7,7 +7,9 @@ Nothing outside ``bot.providers`` should ask which provider it holds: it asks
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, ClassVar, Protocol, runtime_checkable
@@ -35,6 +37,21 @@ from bot.providers.models import (
 
 #: Upper bound on pages walked by ``list_deployments`` (100k deployments at 100 a page).
 MAX_PAGES = 2000
+
+
+@dataclass(frozen=True)
+class RawPage:
+    """One list page as the provider sent it (for the watcher, which normalizes only the
+    items that changed): raw items, and the cursor of the next page (None on the last)."""
+
+    items: list[Any]
+    next_cursor: str | None = None
+
+
+def fingerprint(*values: object) -> str:
+    """A short stable digest of the values a watcher compares (not Python's salted hash)."""
+    text = "\x1f".join([v if isinstance(v, str) else repr(v) for v in values])
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
 
 
 @runtime_checkable
@@ -140,6 +157,23 @@ class BaseProvider:
         self, *, cursor: str | None = None, limit: int = 50, status: str | None = None
     ) -> Page[Deployment]:
         raise self._unsupported("listing deployments")
+
+    # -- raw listing for the watcher (providers override these with cheaper versions) --
+
+    async def list_raw_page(self, *, cursor: str | None = None, limit: int = 100) -> RawPage:
+        """One list page, items as sent (this default: normalized Deployments)."""
+        page = await self.list_page(cursor=cursor, limit=limit)
+        return RawPage(items=list(page.items), next_cursor=page.next_cursor)
+
+    def watch_fields(self, raw: Any) -> tuple[str, str] | None:
+        """(id, fingerprint of what the watcher diffs) of one raw item; None if malformed."""
+        if not isinstance(raw, Deployment):
+            return None
+        return raw.id, fingerprint(raw.raw_status, raw.name, raw.replicas, raw.extras)
+
+    async def normalize_listed(self, items: Sequence[Any]) -> list[Deployment]:
+        """The Deployments of raw list items (only the changed ones are asked for)."""
+        return [i for i in items if isinstance(i, Deployment)]
 
     # -- shared ------------------------------------------------------------------------
 

@@ -25,7 +25,7 @@ import logging
 import math
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import ROUND_FLOOR, Decimal, InvalidOperation, localcontext
 from typing import Any, ClassVar, Literal
@@ -35,7 +35,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic import ValidationError as PydanticValidationError
 
-from bot.providers.base import MAX_PAGES, BaseProvider
+from bot.providers.base import MAX_PAGES, BaseProvider, RawPage, fingerprint
 from bot.providers.error_text import one_line, status_phrase
 from bot.providers.errors import (
     AuthenticationError,
@@ -802,6 +802,37 @@ class NeuraNetProvider(BaseProvider):
         # Without a pagination block, a full page suggests there may be more.
         has_more = page < total_pages if total_pages is not None else len(raw_items) >= limit
         return Page(items=deployments, next_cursor=str(page + 1) if has_more else None, total=total)
+
+    async def list_raw_page(self, *, cursor: str | None = None, limit: int = 100) -> RawPage:
+        """One page of raw deployment objects (see ``normalize_listed``)."""
+        page = _page_number(cursor)
+        limit = max(1, min(MAX_LIMIT, int(limit)))
+        body = await self._get_object(
+            "/deployments", params={"page": str(page), "limit": str(limit)}
+        )
+        raw_items = body.get("deployments")
+        if not isinstance(raw_items, list):
+            raise self._malformed("GET /deployments", "no deployments list")
+        pagination = body.get("pagination")
+        pagination = pagination if isinstance(pagination, Mapping) else {}
+        total_pages = _int_or_none(pagination.get("totalPages"))
+        total = _int_or_none(pagination.get("total"))
+        if total_pages is None and total is not None:
+            total_pages = math.ceil(total / limit)
+        has_more = page < total_pages if total_pages is not None else len(raw_items) >= limit
+        return RawPage(items=raw_items, next_cursor=str(page + 1) if has_more else None)
+
+    def watch_fields(self, raw: Any) -> tuple[str, str] | None:
+        if not isinstance(raw, Mapping) or raw.get("id") in (None, ""):
+            return None
+        return str(raw["id"]), fingerprint(
+            raw.get("status"), raw.get("name"), raw.get("replicas"), raw.get("nodeId")
+        )
+
+    async def normalize_listed(self, items: Sequence[Any]) -> list[Deployment]:
+        mappings = [i for i in items if isinstance(i, Mapping)]
+        await self._ensure_nodes({str(i["nodeId"]) for i in mappings if i.get("nodeId")})
+        return [self._normalize(i) for i in mappings]
 
     async def list_deployments(self, *, status: str | None = None) -> list[Deployment]:
         """Every deployment, walking pages of 100.

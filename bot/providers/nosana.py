@@ -18,7 +18,7 @@ import json
 import math
 import re
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar, Literal
@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, fi
 from pydantic import ValidationError as PydanticValidationError
 
 from bot.config import NOSANA_PRODUCTION_URL
-from bot.providers.base import BaseProvider
+from bot.providers.base import BaseProvider, RawPage, fingerprint
 from bot.providers.error_text import one_line
 from bot.providers.errors import (
     AuthenticationError,
@@ -605,6 +605,30 @@ class NosanaProvider(BaseProvider):
         prices = await self._market_prices(d.get("market") for d in items if isinstance(d, Mapping))
         deployments = [to_deployment(d, prices.get(d.get("market"))) for d in items]
         return Page(items=deployments, next_cursor=next_cursor, total=total)
+
+    async def list_raw_page(self, *, cursor: str | None = None, limit: int = 100) -> RawPage:
+        """One page of raw deployment objects (see ``normalize_listed``)."""
+        params: dict[str, str] = {"limit": str(page_limit(limit)), "sort_order": "desc"}
+        if cursor:
+            params["cursor"] = cursor
+        body = await self.http.get_json("/deployments", params=params)
+        if isinstance(body, list):
+            return RawPage(items=body)
+        if isinstance(body, Mapping) and isinstance(body.get("deployments"), list):
+            pagination = body.get("pagination") or {}
+            return RawPage(items=body["deployments"], next_cursor=pagination.get("cursor_next"))
+        raise UnavailableError(
+            "Nosana answered the deployment list with an unexpected shape.", provider=self.name
+        )
+
+    def watch_fields(self, raw: Any) -> tuple[str, str] | None:
+        if not isinstance(raw, Mapping) or not isinstance(raw.get("id"), str):
+            return None
+        return raw["id"], fingerprint(raw.get("status"), raw.get("name"), raw.get("replicas"))
+
+    async def normalize_listed(self, items: Sequence[Any]) -> list[Deployment]:
+        prices = await self._market_prices(d.get("market") for d in items if isinstance(d, Mapping))
+        return [to_deployment(d, prices.get(d.get("market"))) for d in items]
 
     async def get(self, deployment_id: str) -> Deployment:
         raw = await self.http.get_json(f"/deployments/{_check_id(deployment_id)}")

@@ -25,12 +25,14 @@ from bot import metrics
 from bot.core.render import PROVIDER_LABEL, action_value, clip, deployment_card, escape
 from bot.providers.base import BaseProvider
 from bot.providers.errors import NotFoundError, ProviderError, ValidationError
-from bot.providers.models import Capability, Deployment, DeploymentStatus
+from bot.providers.models import Capability, Deployment
 from bot.services.errors import ServiceError
 from bot.services.pool import ProviderPool
-from bot.watch import diff
-from bot.watch.diff import Change, Known, Thresholds
+from bot.watch import attribution, diff
+from bot.watch.diff import Change, Thresholds
+from bot.watch.keypoll import KeyPoll
 from bot.watch.store import (
+    GONE,
     CycleContext,
     LostLease,
     OutboxRow,
@@ -49,19 +51,8 @@ MAX_PAGES = 5000
 MAX_LOOKUPS = 50
 #: How often an account's credits are checked (they move slowly; a list walk is every cycle).
 BALANCE_EVERY = 300.0
-#: How long after a change made through deploybot a transition is credited to its author.
-ATTRIBUTION_WINDOW = 15 * 60
-#: Statuses of a deployment that is still doing something (worth looking up when unlisted).
-_LIVE = frozenset(
-    s.value
-    for s in (
-        DeploymentStatus.DRAFT,
-        DeploymentStatus.PENDING,
-        DeploymentStatus.STARTING,
-        DeploymentStatus.RUNNING,
-        DeploymentStatus.STOPPING,
-    )
-)
+#: How long after an operation through deploybot a transition it explains is credited.
+ATTRIBUTION_WINDOW = attribution.WINDOW_SECONDS
 
 
 @dataclass
@@ -122,27 +113,37 @@ class Poller:
         #: A lease outlives a slow cycle but not a dead replica by much.
         self.lease_seconds = lease_seconds or max(60.0, 4 * interval)
         self.clock = clock
+        self.concurrency = concurrency
         self._slots = asyncio.Semaphore(concurrency)
         self._synced_at: float | None = None
         #: When each key's account balance was last checked, and against which thresholds.
         self._balance_checked: dict[tuple[str, str, str], tuple[float, Thresholds]] = {}
 
-    async def poll_once(self, *, force: bool = False, limit: int = 100) -> CycleStats:
-        """Claim the due keys (all unleased keys with ``force``) and poll them."""
+    async def poll_once(self, *, force: bool = False, limit: int | None = None) -> CycleStats:
+        """Claim the due keys (all unleased keys with ``force``) and poll them.
+
+        Without ``limit``, keys are claimed as many at a time as are polled at once, until
+        none is due, so replicas share a cycle's keys instead of one of them taking all.
+        """
         now = self.clock()
         if self._synced_at is None or now - self._synced_at >= self.interval or force:
             # Watches sync their keys when they change; this catches providers connected or
             # disconnected since (once an interval is enough).
             await self.store.sync_poll_keys()
             self._synced_at = now
-        keys = await self.store.claim_due_keys(
-            self.owner, limit=limit, lease_seconds=self.lease_seconds, force=force
-        )
         stats = CycleStats()
-        if not keys:
-            return stats
-        context = await self.store.cycle_context(keys, self.clock() - ATTRIBUTION_WINDOW)
+        batch = limit or self.concurrency
+        while True:
+            keys = await self.store.claim_due_keys(
+                self.owner, limit=batch, lease_seconds=self.lease_seconds, force=force
+            )
+            if keys:
+                await self._poll_claimed(keys, stats)
+            if force or limit is not None or len(keys) < batch:
+                return stats
 
+    async def _poll_claimed(self, keys: list[PollKey], stats: CycleStats) -> None:
+        context = await self.store.cycle_context(keys, self.clock() - ATTRIBUTION_WINDOW)
         context.batch = set(keys)
 
         async def one(key: PollKey) -> None:
@@ -153,7 +154,6 @@ class Poller:
             await asyncio.gather(*(one(k) for k in keys))
         finally:
             await self.store.release_quiet(context.quiet, self.owner)
-        return stats
 
     async def poll_key(self, key: PollKey, context: CycleContext | None = None) -> PollStats:
         """Poll one claimed key (``context``: what the cycle read for all its keys)."""
@@ -185,98 +185,51 @@ class Poller:
             metrics.POLL_CYCLE.labels(key.provider).observe(stats.seconds)
         return stats
 
-    async def _list_all(self, client: BaseProvider, stats: PollStats) -> dict[str, Deployment]:
-        seen: dict[str, Deployment] = {}
+    async def _walk(self, poll: KeyPoll) -> None:
+        """Every list page: raw items diffed by fingerprint, only the changed normalized."""
         cursor: str | None = None
         for _ in range(MAX_PAGES):
-            page = await client.list_page(cursor=cursor, limit=PAGE_SIZE)
-            stats.list_calls += 1
-            for deployment in page.items:
-                seen.setdefault(deployment.id, deployment)
+            page = await poll.client.list_raw_page(cursor=cursor, limit=PAGE_SIZE)
+            poll.stats.list_calls += 1
+            changed = poll.diff_page(page.items)
+            if changed:
+                await self._consider_changed(poll, changed)
             if not page.next_cursor or page.next_cursor == cursor:
                 break
             cursor = page.next_cursor
-        return seen
+
+    async def _consider_changed(self, poll: KeyPoll, raw_items: list[Any]) -> None:
+        ids = [i for i, _ in poll.pending if i in poll.prints]
+        if ids:
+            poll.known.update(await self.store.known_states(poll.key, ids))
+        stamps = dict(poll.pending)
+        poll.pending = []
+        for d in await poll.client.normalize_listed(raw_items):
+            poll.consider(d, d.id, d.status.value, d.name, stamps.get(d.id, ""))
 
     async def _poll(self, key: PollKey, stats: PollStats, context: CycleContext) -> None:
         client = await self.pool.get(key.team_id, key.provider, key.enterprise_id or None)  # type: ignore[arg-type]
-        watches, thresholds, credited = context.for_key(key)
-        listed = await self._list_all(client, stats)
-        stats.deployments = len(listed)
-        known = context.known.get((key.enterprise_id, key.team_id, key.provider))
-        if known is None:
-            known = await self.store.known_states(key)
+        watches, thresholds, recent = context.for_key(key)
+        prints = await self.store.fingerprints(key)
         started_at = self.clock()
-
-        new_states: list[StateRow] = []
-        updates: list[StateUpdate] = []
-        changes: list[tuple[Change, Deployment | None, Known | None]] = []
-        runway_of = client.funds_runway
-        one_by_one = {w[1] for w in watches if w[1]}
-        baselined = key.baselined
-
-        def consider(d: Deployment | None, dep_id: str, status: str, name: str) -> None:
-            entry = known.get(dep_id)
-            previous = entry[1] if entry is not None else None
-            attribution = credited.get(dep_id)
-            runway = runway_of(d) if d is not None else None
-            alerts = diff.deployment_alerts(
-                key.provider,
-                status,
-                runway,
-                thresholds,
-                previous,
-                attributed=attribution is not None,
-            )
-            if (
-                previous is not None
-                and previous.status == status
-                and previous.alerts == alerts
-                and not previous.gone
-            ):
-                return  # the common case: nothing changed
-            details: dict[str, str] = {"threshold": f"{thresholds.runway_hours:g}"}
-            if runway is not None:
-                details["runway_hours"] = f"{runway.total_seconds() / 3600:.1f}"
-            if d is not None:
-                details["raw_status"] = d.raw_status
-            change = diff.assess(
-                dep_id,
-                name,
-                status,
-                alerts,
-                previous,
-                baselined=baselined,
-                attribution=attribution,
-                details=details,
-                announce=dep_id in one_by_one,
-            )
-            # Gone: no longer listed and not live (deleted, closed, out of funds on a provider
-            # that lists active deployments only): not looked up again unless it is relisted.
-            gone = dep_id not in listed and (d is None or status not in _LIVE)
-            encoded = diff.encode_alerts(alerts)
-            if previous is None:
-                new_states.append(StateRow(dep_id, name, status, encoded, gone))
-                if change is not None:
-                    # A deployment created since the baseline: its row starts at seq 0 and its
-                    # announcement is change 1, recorded by a follow-up update.
-                    updates.append(StateUpdate(dep_id, 0, name, status, encoded, gone))
-                    changes.append((change, d, None))
-                return
-            updates.append(StateUpdate(dep_id, previous.seq, name, status, encoded, gone))
-            if change is not None and not change.details.get("silent"):
-                changes.append((change, d, previous))
-
-        for dep_id, d in listed.items():
-            consider(d, dep_id, d.status.value, d.name)
+        poll = KeyPoll(key, client, stats, watches, thresholds, recent, prints, started_at)
+        await self._walk(poll)
+        stats.deployments = len(poll.listed)
+        known = poll.known
+        new_states, updates, changes = poll.new_states, poll.updates, poll.changes
+        consider = poll.consider
 
         # Watched deployments that left the list: a direct look-up says what became of them.
         missing = [
             dep_id
-            for dep_id, (_, k) in known.items()
-            if dep_id and dep_id not in listed and not k.gone
-        ]
-        for dep_id in missing[:MAX_LOOKUPS]:
+            for dep_id, fp in prints.items()
+            if dep_id and dep_id not in poll.listed and not fp.startswith(GONE)
+        ][:MAX_LOOKUPS]
+        if missing:
+            known.update(await self.store.known_states(key, missing))
+        for dep_id in missing:
+            if dep_id not in known:
+                continue
             try:
                 found: Deployment | None = await client.get(dep_id)
             except (NotFoundError, ValidationError):
@@ -286,9 +239,9 @@ class Poller:
             finally:
                 stats.other_calls += 1
             if found is None:
-                consider(None, dep_id, diff.DELETED, known[dep_id][1].name)
+                consider(None, dep_id, diff.DELETED, known[dep_id][1].name, "")
             else:
-                consider(found, dep_id, found.status.value, found.name)
+                consider(found, dep_id, found.status.value, found.name, "")
 
         # The account's credits, where they are watched: they move slowly, so every
         # BALANCE_EVERY seconds (and at once when the threshold changed), not every cycle.
@@ -311,6 +264,8 @@ class Poller:
             except ProviderError:
                 credits = None
             stats.other_calls += 1
+            if "" in prints and "" not in known:
+                known.update(await self.store.known_states(key, [""]))
             entry = known.get("")
             account = diff.account_change(
                 key.provider, credits, thresholds, entry[1] if entry else None

@@ -8,7 +8,6 @@ given ``grace`` seconds, then cancelled: its lease expires and another replica r
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 
@@ -35,10 +34,13 @@ class WatchRunner:
     ) -> None:
         self.poller = poller
         self.sender = sender
-        #: How often a replica looks for due keys (each key is polled once per interval).
-        self.poll_tick = poll_tick or max(0.05, min(5.0, poller.interval / 3))
+        #: How often a replica looks for due keys (each key is polled once per interval): a
+        #: small part of the interval, so a change waits at most about one interval.
+        self.poll_tick = poll_tick or max(0.05, min(0.5, poller.interval / 10))
         self.send_tick = send_tick
         self._stop = asyncio.Event()
+        #: Set when this replica's poll wrote notifications: its sender goes at once.
+        self._written = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._pruned_at = 0.0
 
@@ -60,16 +62,29 @@ class WatchRunner:
         while not self._stop.is_set():
             try:
                 if which == "poll":
-                    await self.poller.poll_once()
+                    stats = await self.poller.poll_once()
+                    if stats.notifications:
+                        self._written.set()
                     await self._prune()
                 else:
+                    self._written.clear()
                     await self.sender.send_once()
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("the watcher's %s loop failed; trying again", which)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), timeout=tick)
+            await self._pause(tick, wake=self._written if which == "send" else None)
+
+    async def _pause(self, seconds: float, *, wake: asyncio.Event | None) -> None:
+        """Sleep ``seconds``, or less when stopping (or when ``wake`` is set)."""
+        waiters = [asyncio.ensure_future(self._stop.wait())]
+        if wake is not None:
+            waiters.append(asyncio.ensure_future(wake.wait()))
+        try:
+            await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
 
     async def _prune(self) -> None:
         """Now and then, delete what is no longer needed (any replica may; it is idempotent)."""

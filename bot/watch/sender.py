@@ -41,6 +41,9 @@ from bot.watch.store import Pending, WatchStore
 
 log = logging.getLogger(__name__)
 
+#: Channels one sender delivers to at the same time.
+CHANNELS_AT_ONCE = 8
+
 TokenSource = Callable[[str, str], Awaitable[str | None]]
 #: Slack errors after which retrying cannot help.
 FATAL = frozenset(
@@ -113,24 +116,35 @@ class Sender:
         return client
 
     async def send_once(self) -> int:
-        """Deliver what is due now; the number of outbox rows delivered."""
-        delivered = 0
-        for enterprise_id, team_id, channel_id in await self.store.due_channels():
-            next_post = await self.store.claim_channel(
-                enterprise_id, team_id, channel_id, self.owner, self.channel_ttl
+        """Deliver what is due now; the number of outbox rows delivered.
+
+        Channels are delivered side by side (each is paced on its own, so one channel's
+        pacing never holds another's notifications back), at most ``CHANNELS_AT_ONCE``.
+        """
+        slots = asyncio.Semaphore(CHANNELS_AT_ONCE)
+
+        async def one(enterprise_id: str, team_id: str, channel_id: str) -> int:
+            async with slots:
+                return await self._deliver(enterprise_id, team_id, channel_id)
+
+        due = await self.store.due_channels()
+        return sum(await asyncio.gather(*(one(*where) for where in due)))
+
+    async def _deliver(self, enterprise_id: str, team_id: str, channel_id: str) -> int:
+        next_post = await self.store.claim_channel(
+            enterprise_id, team_id, channel_id, self.owner, self.channel_ttl
+        )
+        if next_post is None:
+            return 0  # another replica is delivering to this channel
+        # A turn ends well before the channel lease does, so no other replica can take
+        # the channel over while this one is still posting.
+        state = {"next_post": next_post, "deadline": self.clock() + self.channel_ttl / 2}
+        try:
+            return await self._channel(enterprise_id, team_id, channel_id, state)
+        finally:
+            await self.store.release_channel(
+                enterprise_id, team_id, channel_id, self.owner, next_post_at=state["next_post"]
             )
-            if next_post is None:
-                continue  # another replica is delivering to this channel
-            # A turn ends well before the channel lease does, so no other replica can take
-            # the channel over while this one is still posting.
-            state = {"next_post": next_post, "deadline": self.clock() + self.channel_ttl / 2}
-            try:
-                delivered += await self._channel(enterprise_id, team_id, channel_id, state)
-            finally:
-                await self.store.release_channel(
-                    enterprise_id, team_id, channel_id, self.owner, next_post_at=state["next_post"]
-                )
-        return delivered
 
     async def _channel(
         self, enterprise_id: str, team_id: str, channel_id: str, state: dict[str, float]

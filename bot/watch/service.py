@@ -13,6 +13,7 @@ from bot.core.replies import Reply
 from bot.providers.models import ProviderName
 from bot.services.deployments import Actor, DeploymentService
 from bot.services.errors import NotConnectedError, ServiceError
+from bot.watch.attribution import effect_of, encode_effect
 from bot.watch.store import WatchStore
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,8 @@ class WatchService:
             user_id=actor.user_id,
             via=f"/deploy {op.kind.value}",
             summary=op.describe(),
+            op_kind=op.kind.value,
+            expects=encode_effect(effect_of(op)),
         )
         # Poll that key at the next tick, so the channel hears of it at once.
         await self.store.poll_soon(actor.team_id, actor.enterprise_id, provider)

@@ -37,7 +37,8 @@ from bot.db.models import (
     WatchSettings,
 )
 from bot.providers.models import PROVIDER_NAMES
-from bot.watch.diff import Attribution, Known, Thresholds, channels_for, decode_alerts
+from bot.watch.attribution import Action, decode_effect
+from bot.watch.diff import Known, Thresholds, channels_for, decode_alerts
 
 WATCHES: Table = Watch.__table__  # type: ignore[assignment]
 SETTINGS: Table = WatchSettings.__table__  # type: ignore[assignment]
@@ -51,6 +52,8 @@ KEYS: Table = ProviderKey.__table__  # type: ignore[assignment]
 
 #: Rows per INSERT statement when recording a large baseline.
 CHUNK = 2000
+#: Prefix of a gone state's fingerprint in ``WatchStore.fingerprints``.
+GONE = "!"
 
 Clock = Callable[[], float]
 
@@ -71,6 +74,7 @@ class StateRow:
     status: str
     alerts: str
     gone: bool = False
+    fingerprint: str = ""
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,9 @@ class StateUpdate:
     status: str
     alerts: str
     gone: bool
+    fingerprint: str = ""
+    #: False when only the fingerprint moved (the state's change time stays).
+    touch: bool = True
 
 
 @dataclass(frozen=True)
@@ -109,14 +116,22 @@ class Pending:
 
 
 @dataclass
+class Recent:
+    """A deployment's recent deploybot operations and when its state row last changed."""
+
+    actions: list[Action] = field(default_factory=list)
+    state_changed_at: float | None = None
+
+
+@dataclass
 class CycleContext:
     """What a poll cycle reads once for all its keys (see ``WatchStore.cycle_context``)."""
 
     watches: dict[tuple[str, str], list[tuple[str, str, str]]] = field(default_factory=dict)
     thresholds: dict[tuple[str, str], Thresholds] = field(default_factory=dict)
-    attributions: dict[tuple[str, str, str], dict[str, Attribution]] = field(default_factory=dict)
-    #: Last-known states per (enterprise, team, provider) of the claimed keys.
-    known: dict[tuple[str, str, str], dict[str, tuple[int, Known]]] = field(default_factory=dict)
+    #: Operations deploybot executed recently, per key and deployment, with when the
+    #: deployment's state row last changed (None: no row yet).
+    actions: dict[tuple[str, str, str], dict[str, Recent]] = field(default_factory=dict)
     #: Keys polled without anything to write: their leases are released together.
     quiet: list[tuple[PollKey, float]] = field(default_factory=list)
     #: The keys whose quiet leases this cycle releases (others commit on their own).
@@ -124,13 +139,13 @@ class CycleContext:
 
     def for_key(
         self, key: PollKey
-    ) -> tuple[list[tuple[str, str, str]], Thresholds, dict[str, Attribution]]:
+    ) -> tuple[list[tuple[str, str, str]], Thresholds, dict[str, Recent]]:
         team = (key.enterprise_id, key.team_id)
         watches = [w for w in self.watches.get(team, []) if not w[0] or w[0] == key.provider]
         return (
             watches,
             self.thresholds.get(team, Thresholds()),
-            self.attributions.get((*team, key.provider), {}),
+            self.actions.get((*team, key.provider), {}),
         )
 
 
@@ -469,76 +484,64 @@ class WatchStore:
                     )
                 ).all():
                     context.thresholds[(ent, team)] = Thresholds(float(runway), float(credits))
-                for ent, team, provider, dep, user, via in (
-                    await conn.execute(
-                        select(
-                            ATTRIBUTIONS.c.enterprise_id,
-                            ATTRIBUTIONS.c.team_id,
-                            ATTRIBUTIONS.c.provider,
-                            ATTRIBUTIONS.c.deployment_id,
-                            ATTRIBUTIONS.c.user_id,
-                            ATTRIBUTIONS.c.via,
-                        )
-                        .where(
-                            ATTRIBUTIONS.c.team_id.in_(chunk), ATTRIBUTIONS.c.created_at >= since
-                        )
-                        .order_by(ATTRIBUTIONS.c.created_at, ATTRIBUTIONS.c.id)
-                    )
-                ).all():
-                    context.attributions.setdefault((ent, team, provider), {})[dep] = Attribution(
-                        user, via
-                    )
-        context.known = await self.known_states_many(keys)
+                await self._recent_actions(conn, chunk, since, context)
         return context
 
-    async def known_states_many(
-        self, keys: Sequence[PollKey]
-    ) -> dict[tuple[str, str, str], dict[str, tuple[int, Known]]]:
-        """The last-known states of several keys, in a few queries."""
-        wanted = {(k.enterprise_id, k.team_id, k.provider) for k in keys}
-        known: dict[tuple[str, str, str], dict[str, tuple[int, Known]]] = {w: {} for w in wanted}
-        teams = sorted({k.team_id for k in keys})
-        providers = sorted({k.provider for k in keys})
-        cache: dict[str, frozenset[str]] = {}
+    async def _recent_actions(
+        self, conn: AsyncConnection, teams: Sequence[str], since: float, context: CycleContext
+    ) -> None:
+        """The operations since ``since`` of these workspaces, with their state rows' times."""
+        joined = ATTRIBUTIONS.outerjoin(
+            STATES,
+            and_(
+                STATES.c.enterprise_id == ATTRIBUTIONS.c.enterprise_id,
+                STATES.c.team_id == ATTRIBUTIONS.c.team_id,
+                STATES.c.provider == ATTRIBUTIONS.c.provider,
+                STATES.c.deployment_id == ATTRIBUTIONS.c.deployment_id,
+            ),
+        )
+        result = await conn.execute(
+            select(
+                ATTRIBUTIONS.c.enterprise_id,
+                ATTRIBUTIONS.c.team_id,
+                ATTRIBUTIONS.c.provider,
+                ATTRIBUTIONS.c.deployment_id,
+                ATTRIBUTIONS.c.user_id,
+                ATTRIBUTIONS.c.via,
+                ATTRIBUTIONS.c.op_kind,
+                ATTRIBUTIONS.c.expects,
+                ATTRIBUTIONS.c.created_at,
+                STATES.c.updated_at,
+            )
+            .select_from(joined)
+            .where(ATTRIBUTIONS.c.team_id.in_(teams), ATTRIBUTIONS.c.created_at >= since)
+            .order_by(ATTRIBUTIONS.c.created_at, ATTRIBUTIONS.c.id)
+        )
+        for ent, team, provider, dep, user, via, kind, expects, at, changed_at in result.all():
+            effect = decode_effect(kind, expects)
+            if effect is None:
+                continue  # recorded before effects were (or an operation that changes nothing)
+            recent = context.actions.setdefault((ent, team, provider), {}).setdefault(dep, Recent())
+            recent.actions.append(Action(user, via, effect, float(at)))
+            recent.state_changed_at = float(changed_at) if changed_at is not None else None
+
+    async def fingerprints(self, key: PollKey) -> dict[str, str]:
+        """deployment id → fingerprint of the key's last-known states, compactly: a state the
+        provider no longer lists (gone) has its fingerprint prefixed with ``GONE``, so it never
+        equals a listed item's. Rows are streamed, not held."""
+        prints: dict[str, str] = {}
         async with self.engine.connect() as conn:
-            for start in range(0, len(teams), CHUNK // 4):
-                result = await conn.execute(
-                    select(
-                        STATES.c.enterprise_id,
-                        STATES.c.team_id,
-                        STATES.c.provider,
-                        STATES.c.id,
-                        STATES.c.deployment_id,
-                        STATES.c.status,
-                        STATES.c.alerts,
-                        STATES.c.seq,
-                        STATES.c.name,
-                        STATES.c.gone,
-                    ).where(
-                        STATES.c.team_id.in_(teams[start : start + CHUNK // 4]),
-                        STATES.c.provider.in_(providers),
-                    )
+            result = await conn.stream(
+                select(STATES.c.deployment_id, STATES.c.fingerprint, STATES.c.gone).where(
+                    STATES.c.team_id == key.team_id,
+                    STATES.c.enterprise_id == key.enterprise_id,
+                    STATES.c.provider == key.provider,
                 )
-                for (
-                    ent,
-                    team,
-                    provider,
-                    row_id,
-                    dep_id,
-                    status,
-                    alerts,
-                    seq,
-                    name,
-                    gone,
-                ) in result.all():
-                    states = known.get((ent, team, provider))
-                    if states is None:
-                        continue
-                    decoded = cache.get(alerts)
-                    if decoded is None:
-                        decoded = cache[alerts] = decode_alerts(alerts)
-                    states[dep_id] = (row_id, Known(status, decoded, seq, name, bool(gone)))
-        return known
+            )
+            async for rows in result.partitions(CHUNK):
+                for dep_id, fp, gone in rows:
+                    prints[dep_id] = GONE + fp if gone else fp
+        return prints
 
     async def release_quiet(self, keys: Sequence[tuple[PollKey, float]], owner: str) -> None:
         """Release, in one statement per due time, the leases of keys polled without changes."""
@@ -567,8 +570,27 @@ class WatchStore:
                         )
                     )
 
-    async def known_states(self, key: PollKey) -> dict[str, tuple[int, Known]]:
-        """deployment id → (row id, what is known)."""
+    async def known_states(
+        self, key: PollKey, ids: Sequence[str] | None = None
+    ) -> dict[str, tuple[int, Known]]:
+        """deployment id → (row id, what is known), of all the key's deployments or ``ids``."""
+        if ids is None:
+            return await self._known_states(key, None)
+        known: dict[str, tuple[int, Known]] = {}
+        for start in range(0, len(ids), CHUNK // 4):
+            known.update(await self._known_states(key, ids[start : start + CHUNK // 4]))
+        return known
+
+    async def _known_states(
+        self, key: PollKey, ids: Sequence[str] | None
+    ) -> dict[str, tuple[int, Known]]:
+        where = [
+            STATES.c.team_id == key.team_id,
+            STATES.c.enterprise_id == key.enterprise_id,
+            STATES.c.provider == key.provider,
+        ]
+        if ids is not None:
+            where.append(STATES.c.deployment_id.in_(ids))
         async with self.engine.connect() as conn:
             result = await conn.execute(
                 select(
@@ -579,11 +601,7 @@ class WatchStore:
                     STATES.c.seq,
                     STATES.c.name,
                     STATES.c.gone,
-                ).where(
-                    STATES.c.team_id == key.team_id,
-                    STATES.c.enterprise_id == key.enterprise_id,
-                    STATES.c.provider == key.provider,
-                )
+                ).where(*where)
             )
             cache: dict[str, frozenset[str]] = {}
             known: dict[str, tuple[int, Known]] = {}
@@ -625,23 +643,25 @@ class WatchStore:
             )
             if result.rowcount != 1:
                 raise LostLease(key.provider)
-            rows = [
-                {
-                    **base,
-                    "provider": key.provider,
-                    "deployment_id": s.deployment_id,
-                    "name": s.name[:200],
-                    "status": s.status,
-                    "alerts": s.alerts,
-                    "seq": 0,
-                    "gone": s.gone,
-                    "updated_at": now,
-                }
-                for s in new_states
-            ]
-            for start in range(0, len(rows), CHUNK):
+            new_states = list(new_states)
+            for start in range(0, len(new_states), CHUNK):
+                rows = [
+                    {
+                        **base,
+                        "provider": key.provider,
+                        "deployment_id": s.deployment_id,
+                        "name": s.name[:200],
+                        "status": s.status,
+                        "alerts": s.alerts,
+                        "seq": 0,
+                        "gone": s.gone,
+                        "fingerprint": s.fingerprint,
+                        "updated_at": now,
+                    }
+                    for s in new_states[start : start + CHUNK]
+                ]
                 try:
-                    await conn.execute(insert(STATES), rows[start : start + CHUNK])
+                    await conn.execute(insert(STATES), rows)
                 except IntegrityError:
                     raise LostLease(key.provider) from None
             for u in updates:
@@ -659,8 +679,9 @@ class WatchStore:
                         status=u.status,
                         alerts=u.alerts,
                         gone=u.gone,
+                        fingerprint=u.fingerprint,
                         seq=u.expected_seq + 1,
-                        updated_at=now,
+                        **({"updated_at": now} if u.touch else {}),
                     )
                 )
                 if result.rowcount != 1:
@@ -700,6 +721,8 @@ class WatchStore:
         user_id: str,
         via: str,
         summary: str,
+        op_kind: str = "",
+        expects: str = "",
     ) -> None:
         async with self.engine.begin() as conn:
             await conn.execute(
@@ -713,6 +736,8 @@ class WatchStore:
                         "user_id": user_id,
                         "via": via[:64],
                         "summary": summary[:200],
+                        "op_kind": op_kind[:16],
+                        "expects": expects[:200],
                         "created_at": self.clock(),
                     }
                 ],

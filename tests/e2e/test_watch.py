@@ -505,3 +505,77 @@ async def test_unwatch_drops_what_was_not_posted_yet(env: SlackEnv) -> None:
     await env.command("unwatch neuranet")
     assert await store.outbox_depth() == 0
     assert await runner.sender.send_once() == 0
+
+
+# -- who is credited: only an operation whose expected effect the transition is -----------------
+
+
+def _running_nosana(env: SlackEnv) -> Any:
+    nosana = env.api("nosana")
+    return next(d for d in nosana.deployments.values() if d.status == "RUNNING")
+
+
+async def test_a_stop_from_the_dashboard_after_a_rename_reads_outside(env: SlackEnv) -> None:
+    nosana = env.api("nosana")
+    target = _running_nosana(env)
+    await env.command("watch nosana")
+    runner = runner_of(env.bot)
+    await cycle(runner)
+    await env.command(f"rename {target.id} w2", user=MEMBER)
+    assert nosana.deployment(target.id).name == "w2"
+    nosana.force_status(target.id, "STOPPED")  # the provider's own dashboard, not deploybot
+    await cycle(runner)
+    [text] = thread(env, target.id)
+    assert "running → stopped, changed outside deploybot" in text
+    assert "/deploy rename" not in text and "<@" not in text
+
+
+async def test_a_rename_seen_first_then_a_dashboard_stop_reads_outside(env: SlackEnv) -> None:
+    nosana = env.api("nosana")
+    target = _running_nosana(env)
+    await env.command("watch nosana")
+    runner = runner_of(env.bot)
+    await cycle(runner)
+    await env.command(f"rename {target.id} w2", user=MEMBER)
+    await cycle(runner)  # the new name is seen: no status changed, nothing to say
+    assert not any(target.id in json.dumps(c.body.get("blocks")) for c in posts(env))
+    nosana.force_status(target.id, "STOPPED")
+    await cycle(runner)
+    [text] = thread(env, target.id)
+    assert "running → stopped, changed outside deploybot" in text
+
+
+async def test_a_stop_after_a_rename_credits_the_stop(env: SlackEnv) -> None:
+    target = _running_nosana(env)
+    await env.command("watch nosana")
+    runner = runner_of(env.bot)
+    await cycle(runner)
+    await env.command(f"rename {target.id} w2", user=MEMBER)
+    await env.command(f"stop {target.id}", user=MEMBER)
+    for _ in range(5):
+        env.clock.advance(60)
+        await cycle(runner)
+    texts = thread(env, target.id)
+    assert texts and all(f"by <@{MEMBER}> via /deploy stop" in t for t in texts)
+    assert not any("/deploy rename" in t or "outside deploybot" in t for t in texts)
+
+
+async def test_a_stop_credit_is_spent_once_the_dashboard_undid_it(env: SlackEnv) -> None:
+    api = env.api("neuranet")
+    await env.command("watch neuranet")
+    runner = runner_of(env.bot)
+    await cycle(runner)
+    await env.command(f"stop {NEURANET_RUNNING}", user=MEMBER)
+    env.clock.advance(120)
+    await cycle(runner)
+    credited = thread(env, NEURANET_RUNNING)
+    assert credited and all(f"by <@{MEMBER}> via /deploy stop" in t for t in credited)
+    api.force_status(NEURANET_RUNNING, "running")  # started again from the dashboard
+    await cycle(runner)
+    api.force_status(NEURANET_RUNNING, "stopped")  # and stopped there, minutes later
+    await cycle(runner)
+    later = thread(env, NEURANET_RUNNING)[len(credited) :]
+    assert len(later) == 2
+    assert "→ running, changed outside deploybot" in later[0]
+    assert "running → stopped, changed outside deploybot" in later[1]
+    assert "Stopped unexpectedly" in later[1]

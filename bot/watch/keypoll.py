@@ -1,0 +1,153 @@
+"""One key's poll in progress: the raw diff by fingerprint, and what the changes record.
+
+The list pages arrive raw. :meth:`KeyPoll.diff_page` keeps of each page only the items whose
+fingerprint (a digest of the fields status, name and alerts come from, see the providers'
+``watch_fields``) differs from the stored one; only those are normalized and handed to
+:meth:`KeyPoll.consider`, which decides with :mod:`bot.watch.diff` what to record and credits
+transitions with :mod:`bot.watch.attribution`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.providers.base import BaseProvider
+from bot.providers.models import Deployment, DeploymentStatus
+from bot.watch import attribution, diff
+from bot.watch.diff import Attribution, Change, Known, Thresholds
+from bot.watch.store import PollKey, Recent, StateRow, StateUpdate
+
+#: Statuses of a deployment that is still doing something (worth looking up when unlisted).
+LIVE = frozenset(
+    s.value
+    for s in (
+        DeploymentStatus.DRAFT,
+        DeploymentStatus.PENDING,
+        DeploymentStatus.STARTING,
+        DeploymentStatus.RUNNING,
+        DeploymentStatus.STOPPING,
+    )
+)
+
+
+def credit_for(
+    recent: Recent | None, previous: Known | None, status: str, name: str, now: float
+) -> Attribution | None:
+    """The person a change is credited to (None: it happened outside deploybot)."""
+    if recent is None or not recent.actions:
+        return None
+    before = (
+        attribution.Observed(previous.status, {"name": previous.name})
+        if previous is not None
+        else None
+    )
+    after = attribution.Observed(status, {"name": name})
+    action = attribution.credit(
+        recent.actions, before, after, now=now, before_seen_at=recent.state_changed_at
+    )
+    return Attribution(action.user_id, action.via) if action is not None else None
+
+
+@dataclass
+class KeyPoll:
+    key: PollKey
+    client: BaseProvider
+    stats: Any
+    watches: list[tuple[str, str, str]]
+    thresholds: Thresholds
+    recent: dict[str, Recent]
+    #: deployment id → fingerprint of the stored states (see ``WatchStore.fingerprints``).
+    prints: dict[str, str]
+    now: float
+    #: Full stored states, read for the changed deployments only.
+    known: dict[str, tuple[int, Known]] = field(default_factory=dict)
+    listed: set[str] = field(default_factory=set)
+    #: (id, fingerprint) of the current page's changed items.
+    pending: list[tuple[str, str]] = field(default_factory=list)
+    new_states: list[StateRow] = field(default_factory=list)
+    updates: list[StateUpdate] = field(default_factory=list)
+    changes: list[tuple[Change, Deployment | None, Known | None]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        # Alerts depend on the thresholds too: a new threshold makes every item "changed".
+        self.tag = f"/{self.thresholds.runway_hours:g}"
+        self.one_by_one = {w[1] for w in self.watches if w[1]}
+
+    def diff_page(self, items: list[Any]) -> list[Any]:
+        """The page's items whose fingerprint changed (their ids go to ``pending``)."""
+        changed: list[Any] = []
+        watch_fields = self.client.watch_fields
+        prints, listed, tag = self.prints, self.listed, self.tag
+        for raw in items:
+            fields = watch_fields(raw)
+            if fields is None:
+                continue
+            dep_id, fp = fields
+            if dep_id in listed:
+                continue  # page-number pagination may repeat an item: the first one counts
+            listed.add(dep_id)
+            stamp = fp + tag
+            if prints.get(dep_id) == stamp:
+                continue  # the common case: nothing changed
+            changed.append(raw)
+            self.pending.append((dep_id, stamp))
+        return changed
+
+    def consider(
+        self, d: Deployment | None, dep_id: str, status: str, name: str, stamp: str
+    ) -> None:
+        """Record one changed (or unlisted) deployment's new state and what to say about it."""
+        entry = self.known.get(dep_id)
+        previous = entry[1] if entry is not None else None
+        credited = None
+        if previous is None or previous.status != status:
+            credited = credit_for(self.recent.get(dep_id), previous, status, name, self.now)
+        runway = self.client.funds_runway(d) if d is not None else None
+        thresholds = self.thresholds
+        alerts = diff.deployment_alerts(
+            self.key.provider, status, runway, thresholds, previous, attributed=credited is not None
+        )
+        encoded = diff.encode_alerts(alerts)
+        gone = dep_id not in self.listed and (d is None or status not in LIVE)
+        if (
+            previous is not None
+            and previous.status == status
+            and previous.alerts == alerts
+            and not previous.gone
+        ):
+            # Nothing the watcher reports changed: remember the new fingerprint (and name).
+            if stamp and (self.prints.get(dep_id) != stamp or previous.name != name):
+                self.updates.append(
+                    StateUpdate(
+                        dep_id, previous.seq, name, status, encoded, gone, stamp, touch=False
+                    )
+                )
+            return
+        details: dict[str, str] = {"threshold": f"{thresholds.runway_hours:g}"}
+        if runway is not None:
+            details["runway_hours"] = f"{runway.total_seconds() / 3600:.1f}"
+        if d is not None:
+            details["raw_status"] = d.raw_status
+        change = diff.assess(
+            dep_id,
+            name,
+            status,
+            alerts,
+            previous,
+            baselined=self.key.baselined,
+            attribution=credited,
+            details=details,
+            announce=dep_id in self.one_by_one,
+        )
+        if previous is None:
+            self.new_states.append(StateRow(dep_id, name, status, encoded, gone, stamp))
+            if change is not None:
+                # A deployment created since the baseline: its row starts at seq 0 and its
+                # announcement is change 1, recorded by a follow-up update.
+                self.updates.append(StateUpdate(dep_id, 0, name, status, encoded, gone, stamp))
+                self.changes.append((change, d, None))
+            return
+        self.updates.append(StateUpdate(dep_id, previous.seq, name, status, encoded, gone, stamp))
+        if change is not None and not change.details.get("silent"):
+            self.changes.append((change, d, previous))
