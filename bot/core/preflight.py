@@ -270,7 +270,12 @@ def _state_problem(
     if allowed is None or capability in allowed:
         return None
     can = [c.value for c in _LIFECYCLE if c in allowed and c is not capability]
-    instead = f"it can {', '.join(can)}." if can else "there is nothing left to do with it."
+    if can:
+        instead = f"it can {', '.join(can)}."
+    elif deployment.status.is_terminal:
+        instead = "there is nothing left to do with it."
+    else:
+        instead = f"wait until it is no longer {_status_words(deployment)}."
     where = f"on {display} ({deployment.raw_status})"
     if deployment.status in _ALREADY.get(op.kind, frozenset()):
         return f"{_name(deployment)} is already {_status_words(deployment)} {where}: {instead}"
