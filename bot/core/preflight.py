@@ -368,8 +368,20 @@ def _deposit_problem(op: Operation, deployment: Deployment, facts: Facts) -> str
     return None
 
 
+def _start_problem(op: Operation, deployment: Deployment, facts: Facts) -> str | None:
+    node_status = deployment.extras.get("node_status")
+    if node_status in (None, "online"):
+        return None
+    node = deployment.extras.get("node_name") or deployment.extras.get("node_id") or "its node"
+    return (
+        f"{_name(deployment)} runs on {node}, which is {node_status}: it cannot start there; "
+        "create a new deployment on an online node (`/deploy nodes` lists them)."
+    )
+
+
 _InputCheck = Callable[[Operation, Deployment, Facts], str | None]
 _INPUT_CHECKS: dict[OpKind, _InputCheck] = {
+    OpKind.START: _start_problem,
     OpKind.SCALE: _replicas_problem,
     OpKind.TIMEOUT: _timeout_problem,
     OpKind.SCHEDULE: _schedule_problem,

@@ -277,6 +277,17 @@ def test_refuses_doomed_operations_with_the_exact_reason(
     assert preflight(facts(operation, deployment, account)) == Refused(reason)
 
 
+def test_start_on_a_node_that_went_offline_is_refused() -> None:
+    stopped = neuranet(DeploymentStatus.STOPPED)
+    offline = stopped.model_copy(
+        update={"extras": {**stopped.extras, "node_status": "offline", "node_name": "GPU 1"}}
+    )
+    assert preflight(facts(op(OpKind.START), offline)) == Refused(
+        "my-ollama runs on GPU 1, which is offline: it cannot start there; create a new "
+        "deployment on an online node (`/deploy nodes` lists them)."
+    )
+
+
 def test_a_revision_the_provider_rejects_locally_is_refused() -> None:
     outcome = preflight(
         facts(
