@@ -14,7 +14,7 @@ deployment and accepting Akash bids have their own entry points in
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -26,8 +26,8 @@ from bot.core.preflight_money import (
     CostChange,
     akash_deposit,
     spend_check,
-    usd,
 )
+from bot.core.preflight_state import Change, Step, deployment_name, simulate, status_words
 from bot.providers.models import Capability, Deployment, DeploymentStatus, ProviderName
 from bot.providers.nosana_jobdef import cron_problem
 
@@ -55,13 +55,6 @@ _LIFECYCLE = (
     Capability.CLOSE,
     Capability.DEPOSIT,
 )
-#: Where an operation leaves a deployment once the provider has settled.
-_SETTLES_TO: dict[OpKind, DeploymentStatus] = {
-    OpKind.START: DeploymentStatus.RUNNING,
-    OpKind.STOP: DeploymentStatus.STOPPED,
-    OpKind.ARCHIVE: DeploymentStatus.ARCHIVED,
-    OpKind.CLOSE: DeploymentStatus.CLOSED,
-}
 #: States in which an operation is "already done" (or under way).
 _ALREADY: dict[OpKind, frozenset[DeploymentStatus]] = {
     OpKind.START: frozenset(
@@ -71,25 +64,6 @@ _ALREADY: dict[OpKind, frozenset[DeploymentStatus]] = {
     OpKind.ARCHIVE: frozenset({DeploymentStatus.ARCHIVED}),
     OpKind.CLOSE: frozenset({DeploymentStatus.CLOSED}),
 }
-#: Each provider's own word for a settled status (``raw_status`` of the simulated state).
-_RAW_WORD: dict[ProviderName, dict[DeploymentStatus, str]] = {
-    "nosana": {
-        DeploymentStatus.RUNNING: "RUNNING",
-        DeploymentStatus.STOPPED: "STOPPED",
-        DeploymentStatus.ARCHIVED: "ARCHIVED",
-    },
-    "neuranet": {DeploymentStatus.RUNNING: "running", DeploymentStatus.STOPPED: "stopped"},
-    "akash": {DeploymentStatus.CLOSED: "closed"},
-}
-#: Statuses in which a deployment is paid for by the hour.
-SPENDING = frozenset(
-    {
-        DeploymentStatus.PENDING,
-        DeploymentStatus.STARTING,
-        DeploymentStatus.RUNNING,
-        DeploymentStatus.STOPPING,
-    }
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,18 +90,6 @@ class Facts:
 
 
 @dataclass(frozen=True, slots=True)
-class Change:
-    """One value the operation changes: ``replicas 2 → 5``, ``status stopped → running``."""
-
-    field: str
-    before: str
-    after: str
-
-    def __str__(self) -> str:
-        return f"{self.field} {self.before} → {self.after}"
-
-
-@dataclass(frozen=True, slots=True)
 class Cleared:
     """The operation can go ahead (to the policy decision): what it changes and costs."""
 
@@ -146,15 +108,6 @@ class Refused:
 
 
 Outcome = Cleared | Refused
-
-
-@dataclass(slots=True)
-class _Step:
-    """What one step does to the simulated deployment."""
-
-    changes: list[Change] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    after: Deployment | None = None
 
 
 # -- the entry point ------------------------------------------------------------------------------
@@ -197,10 +150,10 @@ def _check_step(
     deployment: Deployment | None,
     allowed: frozenset[Capability] | None,
     facts: Facts,
-) -> _Step | Refused:
+) -> Step | Refused:
     capability = op.kind.capability
     if capability is None or capability in _READS:
-        return _Step(after=deployment)
+        return Step(after=deployment)
     if capability not in facts.capabilities:
         return Refused(f"{facts.display_name} cannot {_verb(op.kind)}{_what_it_can(facts)}")
     if deployment is None:
@@ -211,7 +164,7 @@ def _check_step(
         problem = _input_problem(op, deployment, facts)
     if problem is not None:
         return Refused(problem)
-    return _simulate(op, deployment, facts.provider)
+    return simulate(op, deployment, facts.provider)
 
 
 _READS = frozenset(
@@ -245,14 +198,6 @@ def _what_it_can(facts: Facts) -> str:
     return f" deployments: it can {', '.join(can)}." if can else " deployments."
 
 
-def _name(deployment: Deployment) -> str:
-    return deployment.name or deployment.id
-
-
-def _status_words(deployment: Deployment) -> str:
-    return deployment.status.value.replace("_", " ")
-
-
 def _state_problem(
     op: Operation,
     deployment: Deployment,
@@ -264,7 +209,7 @@ def _state_problem(
     strategy = deployment.extras.get("strategy")
     if capability is Capability.SCHEDULE and strategy not in (None, "SCHEDULED"):
         return (
-            f"{_name(deployment)} has no schedule to change: it runs with the {strategy} "
+            f"{deployment_name(deployment)} has no schedule to change: it runs with the {strategy} "
             "strategy, and only SCHEDULED deployments run on a cron."
         )
     if allowed is None or capability in allowed:
@@ -275,17 +220,18 @@ def _state_problem(
     elif deployment.status.is_terminal:
         instead = "there is nothing left to do with it."
     else:
-        instead = f"wait until it is no longer {_status_words(deployment)}."
+        instead = f"wait until it is no longer {status_words(deployment)}."
     where = f"on {display} ({deployment.raw_status})"
     if deployment.status in _ALREADY.get(op.kind, frozenset()):
-        return f"{_name(deployment)} is already {_status_words(deployment)} {where}: {instead}"
+        who = deployment_name(deployment)
+        return f"{who} is already {status_words(deployment)} {where}: {instead}"
     if op.kind is OpKind.DEPOSIT:
         return (
-            f"{_name(deployment)} is {_status_words(deployment)} {where}: deposits go only "
-            f"into an open deployment; {instead}"
+            f"{deployment_name(deployment)} is {status_words(deployment)} {where}: deposits go "
+            f"only into an open deployment; {instead}"
         )
     return (
-        f"{_name(deployment)} is {_status_words(deployment)} {where}, so it cannot "
+        f"{deployment_name(deployment)} is {status_words(deployment)} {where}, so it cannot "
         f"{op.kind.value}: {instead}"
     )
 
@@ -305,7 +251,7 @@ def _replicas_problem(op: Operation, deployment: Deployment, facts: Facts) -> st
     if wanted < 0 or wanted > MAX_REPLICAS:
         return f"Replicas must be between 0 and {MAX_REPLICAS} (got {wanted})."
     if wanted == deployment.replicas:
-        return f"{_name(deployment)} already has {wanted} replicas: nothing to change."
+        return f"{deployment_name(deployment)} already has {wanted} replicas: nothing to change."
     return None
 
 
@@ -319,7 +265,8 @@ def _timeout_problem(op: Operation, deployment: Deployment, facts: Facts) -> str
     if minutes > MAX_TIMEOUT:
         return f"A timeout can be at most {MAX_TIMEOUT} minutes (30 days); got {minutes}."
     if minutes == deployment.extras.get("timeout_minutes"):
-        return f"{_name(deployment)} already has a {minutes}-minute timeout: nothing to change."
+        who = deployment_name(deployment)
+        return f"{who} already has a {minutes}-minute timeout: nothing to change."
     return None
 
 
@@ -328,7 +275,7 @@ def _schedule_problem(op: Operation, deployment: Deployment, facts: Facts) -> st
     if problem:
         return f"The schedule {problem}."
     if " ".join((op.cron or "").split()) == deployment.extras.get("schedule"):
-        return f"{_name(deployment)} already runs on `{op.cron}`: nothing to change."
+        return f"{deployment_name(deployment)} already runs on `{op.cron}`: nothing to change."
     return None
 
 
@@ -337,7 +284,7 @@ def _rename_problem(op: Operation, deployment: Deployment, facts: Facts) -> str 
     if not name:
         return "Give the new name, e.g. `rename llama-prod`."
     if name == deployment.name:
-        return f"{_name(deployment)} already has that name: nothing to change."
+        return f"{deployment_name(deployment)} already has that name: nothing to change."
     return None
 
 
@@ -346,7 +293,7 @@ def _rollback_problem(op: Operation, deployment: Deployment, facts: Facts) -> st
     if revision is None or revision < 1:
         return "Say which revision to roll back to (1 or more)."
     if revision == deployment.active_revision:
-        return f"{_name(deployment)} already runs revision {revision}: nothing to change."
+        return f"{deployment_name(deployment)} already runs revision {revision}: nothing to change."
     return None
 
 
@@ -374,8 +321,8 @@ def _start_problem(op: Operation, deployment: Deployment, facts: Facts) -> str |
         return None
     node = deployment.extras.get("node_name") or deployment.extras.get("node_id") or "its node"
     return (
-        f"{_name(deployment)} runs on {node}, which is {node_status}: it cannot start there; "
-        "create a new deployment on an online node (`/deploy nodes` lists them)."
+        f"{deployment_name(deployment)} runs on {node}, which is {node_status}: it cannot start "
+        "there; create a new deployment on an online node (`/deploy nodes` lists them)."
     )
 
 
@@ -389,137 +336,6 @@ _INPUT_CHECKS: dict[OpKind, _InputCheck] = {
     OpKind.ROLLBACK: _rollback_problem,
     OpKind.REVISE: _revise_problem,
     OpKind.DEPOSIT: _deposit_problem,
-}
-
-
-# -- the expected state ---------------------------------------------------------------------------
-
-
-def _dec(value: Any) -> Decimal | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        return Decimal(str(value))
-    except ArithmeticError:
-        return None
-
-
-def running_cost(deployment: Deployment) -> Decimal | None:
-    """What the deployment costs per hour while it runs (None: unknown)."""
-    extras = deployment.extras
-    for key in ("cost_when_running_per_hour_usd", "node_hourly_rate_usd"):
-        value = _dec(extras.get(key))
-        if value is not None:
-            return value
-    return deployment.cost_per_hour_usd if deployment.status in SPENDING else None
-
-
-def _per_replica(deployment: Deployment) -> Decimal | None:
-    price = _dec(deployment.extras.get("price_per_replica_hour_usd"))
-    if price is not None:
-        return price
-    full = running_cost(deployment)
-    return full / deployment.replicas if full is not None and deployment.replicas else None
-
-
-def _simulate(op: Operation, before: Deployment, provider: ProviderName) -> _Step:
-    step = _Step()
-    status = _SETTLES_TO.get(op.kind)
-    update: dict[str, Any] = {}
-    extras = dict(before.extras)
-    if op.kind is OpKind.DELETE:
-        step.changes.append(Change("deployment", _name(before), "deleted"))
-        return step
-    if status is not None:
-        update |= _settle(before, status, provider, extras)
-        step.changes.append(Change("status", _status_words(before), status.value))
-    change = _EDITS.get(op.kind)
-    if change is not None:
-        step.changes.append(change(op, before, update, extras))
-    step.after = before.model_copy(update={**update, "extras": extras})
-    return step
-
-
-def _settle(
-    before: Deployment, status: DeploymentStatus, provider: ProviderName, extras: dict[str, Any]
-) -> dict[str, Any]:
-    raw = _RAW_WORD[provider].get(status, status.value)
-    if status is DeploymentStatus.CLOSED:
-        extras["state"] = "closed"
-    if status in SPENDING:
-        cost = running_cost(before)
-    else:
-        cost = Decimal(0) if before.cost_per_hour_usd is not None else None
-    return {"status": status, "raw_status": raw, "cost_per_hour_usd": cost}
-
-
-def _edit_replicas(
-    op: Operation, before: Deployment, update: dict[str, Any], extras: dict[str, Any]
-) -> Change:
-    replicas = op.replicas or 0
-    update["replicas"] = replicas
-    each = _per_replica(before)
-    if each is not None:
-        extras["cost_when_running_per_hour_usd"] = str(each * replicas)
-        if before.status in SPENDING:
-            update["cost_per_hour_usd"] = each * replicas
-    current = "?" if before.replicas is None else str(before.replicas)
-    return Change("replicas", current, str(replicas))
-
-
-def _edit_timeout(
-    op: Operation, before: Deployment, update: dict[str, Any], extras: dict[str, Any]
-) -> Change:
-    current = before.extras.get("timeout_minutes")
-    extras["timeout_minutes"] = op.minutes
-    return Change("timeout", "?" if current is None else f"{current} min", f"{op.minutes} min")
-
-
-def _edit_schedule(
-    op: Operation, before: Deployment, update: dict[str, Any], extras: dict[str, Any]
-) -> Change:
-    cron = " ".join((op.cron or "").split())
-    current = before.extras.get("schedule")
-    extras["schedule"] = cron
-    return Change("schedule", f"`{current}`" if current else "none", f"`{cron}`")
-
-
-def _edit_name(
-    op: Operation, before: Deployment, update: dict[str, Any], extras: dict[str, Any]
-) -> Change:
-    update["name"] = (op.name or "").strip()
-    return Change("name", before.name, update["name"])
-
-
-def _edit_revision(
-    op: Operation, before: Deployment, update: dict[str, Any], extras: dict[str, Any]
-) -> Change:
-    current = before.active_revision
-    new = op.revision if op.kind is OpKind.ROLLBACK else (current or 0) + 1
-    update["active_revision"] = new
-    return Change("revision", "?" if current is None else str(current), str(new))
-
-
-def _edit_escrow(
-    op: Operation, before: Deployment, update: dict[str, Any], extras: dict[str, Any]
-) -> Change:
-    funds = _dec(before.extras.get("escrow_funds_usd"))
-    amount = op.amount_usd or Decimal(0)
-    if funds is None:
-        return Change("escrow", "?", f"+{usd(amount)}")
-    extras["escrow_funds_usd"] = str(funds + amount)
-    return Change("escrow", usd(funds), usd(funds + amount))
-
-
-_Edit = Callable[[Operation, Deployment, dict[str, Any], dict[str, Any]], Change]
-_EDITS: dict[OpKind, _Edit] = {
-    OpKind.SCALE: _edit_replicas,
-    OpKind.TIMEOUT: _edit_timeout,
-    OpKind.SCHEDULE: _edit_schedule,
-    OpKind.RENAME: _edit_name,
-    OpKind.ROLLBACK: _edit_revision,
-    OpKind.REVISE: _edit_revision,
-    OpKind.DEPOSIT: _edit_escrow,
 }
 
 

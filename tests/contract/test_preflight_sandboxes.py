@@ -166,7 +166,7 @@ async def nosana_deployment(
         NosanaCreateSpec(
             name="probe",
             market=next(iter(api.markets)),
-            strategy=strategy,  # type: ignore[arg-type]
+            strategy=strategy,
             schedule="0 0 * * *" if strategy == "SCHEDULED" else None,
             timeout=60,
             job_definition=JOB,
