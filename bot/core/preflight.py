@@ -27,7 +27,7 @@ from bot.core.preflight_money import (
     akash_deposit,
     spend_check,
 )
-from bot.core.preflight_state import Change, Step, deployment_name, simulate, status_words
+from bot.core.preflight_state import SPENDING, Change, Step, deployment_name, simulate, status_words
 from bot.providers.models import Capability, Deployment, DeploymentStatus, ProviderName
 from bot.providers.nosana_jobdef import cron_problem
 
@@ -357,11 +357,12 @@ def _cost_change(
     return CostChange(before_per_hour=old, after_per_hour=new)
 
 
-def _spends(op: Operation, before: Deployment | None) -> bool:
-    """Does this step commit money (start, scale up, timeout up, deposit)?"""
+def spends(op: Operation, before: Deployment | None) -> bool:
+    """Does this step commit money: a start, a deposit, or scaling up / raising the timeout
+    of a deployment that is running (a stopped one pays nothing until it starts)?"""
     if op.kind in (OpKind.START, OpKind.DEPOSIT):
         return True
-    if before is None:
+    if before is None or before.status not in SPENDING:
         return False
     if op.kind is OpKind.SCALE:
         return (op.replicas or 0) > (before.replicas or 0)
@@ -371,13 +372,22 @@ def _spends(op: Operation, before: Deployment | None) -> bool:
     return False
 
 
+def run_hours(deployment: Deployment | None) -> Decimal | None:
+    """How long one run lasts when it ends by itself (a Nosana SIMPLE job ends at its timeout;
+    other strategies keep running while the money lasts): None when it does not end."""
+    if deployment is None or deployment.extras.get("strategy") != "SIMPLE":
+        return None
+    minutes = deployment.extras.get("timeout_minutes")
+    return Decimal(minutes) / 60 if isinstance(minutes, int) and minutes > 0 else None
+
+
 def _money(
     facts: Facts,
     steps: tuple[Operation, ...],
     cost: CostChange | None,
     after: Deployment | None,
 ) -> list[str] | Refused:
-    spending = [op for op in steps if _spends(op, facts.deployment)]
+    spending = [op for op in steps if spends(op, facts.deployment)]
     if not spending:
         return []
     warnings = list(facts.notes)
@@ -392,7 +402,9 @@ def _money(
     if len(spending) == len(deposits):
         return warnings
     what = " and ".join(op.describe() for op in spending if op.kind is not OpKind.DEPOSIT)
-    outcome = spend_check(what, cost, facts.account, facts.now, facts.display_name)
+    outcome = spend_check(
+        what, cost, facts.account, facts.now, facts.display_name, run_hours=run_hours(after)
+    )
     if isinstance(outcome, str):
         return Refused(outcome)
     return warnings + outcome

@@ -68,12 +68,15 @@ def moment(at: datetime) -> str:
     return at.strftime("%Y-%m-%d %H:%M UTC")
 
 
-def runs_out(money: Decimal, per_hour: Decimal, now: datetime) -> tuple[Decimal, datetime] | None:
-    """How many hours ``money`` lasts at ``per_hour`` and when it is gone (None: ≥ a day)."""
+def runs_out(
+    money: Decimal, per_hour: Decimal, now: datetime, *, within: Decimal = _DAY_HOURS
+) -> tuple[Decimal, datetime] | None:
+    """How many hours ``money`` lasts at ``per_hour`` and when it is gone (None: it lasts
+    ``within`` hours, a day by default, or nothing is spent)."""
     if per_hour <= 0:
         return None
     hours = max(Decimal(0), money) / per_hour
-    if hours >= _DAY_HOURS:
+    if hours >= within:
         return None
     return hours, now + timedelta(seconds=float(hours * 3600))
 
@@ -93,8 +96,14 @@ def spend_check(
     account: Account | None,
     now: datetime,
     display: str,
+    *,
+    run_hours: Decimal | None = None,
 ) -> str | list[str]:
-    """A refusal (str) when the account cannot pay at all, else warnings (maybe none)."""
+    """A refusal (str) when the account cannot pay at all, else warnings (maybe none).
+
+    ``run_hours``: the spend ends by itself after this long (a Nosana SIMPLE job's timeout),
+    so money that lasts that long is enough.
+    """
     if account is None or account.balance_usd is None:
         return []
     balance = account.balance_usd
@@ -106,7 +115,8 @@ def spend_check(
     burn = burn_after(cost, account)
     if burn is None:
         return []
-    out = runs_out(balance, burn, now)
+    within = _DAY_HOURS if run_hours is None else min(_DAY_HOURS, run_hours)
+    out = runs_out(balance, burn, now, within=within)
     if out is None:
         return []
     hours, at = out

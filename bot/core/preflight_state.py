@@ -12,21 +12,26 @@ from bot.core.operations import Operation, OpKind
 from bot.core.preflight_money import usd
 from bot.providers.models import Deployment, DeploymentStatus, ProviderName
 
-#: Where an operation leaves a deployment once the provider has settled.
-_SETTLES_TO: dict[OpKind, DeploymentStatus] = {
-    OpKind.START: DeploymentStatus.RUNNING,
-    OpKind.STOP: DeploymentStatus.STOPPED,
-    OpKind.ARCHIVE: DeploymentStatus.ARCHIVED,
-    OpKind.CLOSE: DeploymentStatus.CLOSED,
+#: Where an operation leaves a deployment: (the status the provider answers at once, the status
+#: it settles in). The next step of a chain runs against the first (chains do not wait for a
+#: deployment to settle); the cost is that of the second.
+_MOVES_TO: dict[OpKind, tuple[DeploymentStatus, DeploymentStatus]] = {
+    OpKind.START: (DeploymentStatus.STARTING, DeploymentStatus.RUNNING),
+    OpKind.STOP: (DeploymentStatus.STOPPING, DeploymentStatus.STOPPED),
+    OpKind.ARCHIVE: (DeploymentStatus.ARCHIVED, DeploymentStatus.ARCHIVED),
+    OpKind.CLOSE: (DeploymentStatus.CLOSED, DeploymentStatus.CLOSED),
 }
-#: Each provider's own word for a settled status (``raw_status`` of the simulated state).
+#: Each provider's own word for a status (``raw_status`` of the simulated state).
 _RAW_WORD: dict[ProviderName, dict[DeploymentStatus, str]] = {
     "nosana": {
-        DeploymentStatus.RUNNING: "RUNNING",
-        DeploymentStatus.STOPPED: "STOPPED",
+        DeploymentStatus.STARTING: "STARTING",
+        DeploymentStatus.STOPPING: "STOPPING",
         DeploymentStatus.ARCHIVED: "ARCHIVED",
     },
-    "neuranet": {DeploymentStatus.RUNNING: "running", DeploymentStatus.STOPPED: "stopped"},
+    "neuranet": {
+        DeploymentStatus.STARTING: "starting",
+        DeploymentStatus.STOPPING: "stopping",
+    },
     "akash": {DeploymentStatus.CLOSED: "closed"},
 }
 #: Statuses in which a deployment is paid for by the hour.
@@ -101,15 +106,15 @@ def _per_replica(deployment: Deployment) -> Decimal | None:
 
 def simulate(op: Operation, before: Deployment, provider: ProviderName) -> Step:
     step = Step()
-    status = _SETTLES_TO.get(op.kind)
+    moves = _MOVES_TO.get(op.kind)
     update: dict[str, Any] = {}
     extras = dict(before.extras)
     if op.kind is OpKind.DELETE:
         step.changes.append(Change("deployment", deployment_name(before), "deleted"))
         return step
-    if status is not None:
-        update |= _settle(before, status, provider, extras)
-        step.changes.append(Change("status", status_words(before), status.value))
+    if moves is not None:
+        update |= _move(before, moves, provider, extras)
+        step.changes.append(Change("status", status_words(before), moves[1].value))
     change = _EDITS.get(op.kind)
     if change is not None:
         step.changes.append(change(op, before, update, extras))
@@ -117,13 +122,17 @@ def simulate(op: Operation, before: Deployment, provider: ProviderName) -> Step:
     return step
 
 
-def _settle(
-    before: Deployment, status: DeploymentStatus, provider: ProviderName, extras: dict[str, Any]
+def _move(
+    before: Deployment,
+    moves: tuple[DeploymentStatus, DeploymentStatus],
+    provider: ProviderName,
+    extras: dict[str, Any],
 ) -> dict[str, Any]:
+    status, settled = moves
     raw = _RAW_WORD[provider].get(status, status.value)
     if status is DeploymentStatus.CLOSED:
         extras["state"] = "closed"
-    if status in SPENDING:
+    if settled in SPENDING:
         cost = running_cost(before)
     else:
         cost = Decimal(0) if before.cost_per_hour_usd is not None else None

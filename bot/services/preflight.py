@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.core.operations import Chain, Operation, OpKind
-from bot.core.preflight import Facts
+from bot.core.preflight import Facts, spends
 from bot.core.preflight_create import AcceptFacts, CreateFacts
 from bot.core.preflight_money import Account
 from bot.providers.base import BaseProvider
@@ -42,19 +42,7 @@ def _steps(op: Operation | Chain) -> tuple[Operation, ...]:
 
 def needs_balance(op: Operation | Chain, deployment: Deployment | None) -> bool:
     """Does any step spend money (so the balance is worth one read)?"""
-    for step in _steps(op):
-        if step.kind in (OpKind.START, OpKind.DEPOSIT):
-            return True
-        if deployment is None:
-            continue
-        if step.kind is OpKind.SCALE and (step.replicas or 0) > (deployment.replicas or 0):
-            return True
-        current = deployment.extras.get("timeout_minutes")
-        if step.kind is OpKind.TIMEOUT and (
-            not isinstance(current, int) or (step.minutes or 0) > current
-        ):
-            return True
-    return False
+    return any(spends(step, deployment) for step in _steps(op))
 
 
 async def read_account(

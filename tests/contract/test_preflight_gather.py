@@ -93,9 +93,10 @@ async def test_a_failing_balance_read_is_a_note_without_the_key(
     nosana: tuple[BaseProvider, NosanaSandbox],
 ) -> None:
     p, api = nosana
-    stopped = await a_deployment(p, "STOPPED")
+    running = await a_deployment(p, "RUNNING")
     api.inject(Fault(method="GET", path=BALANCE, status=503, times=20))
-    facts = await gather(p, Operation(kind=OpKind.SCALE, replicas=9, target=stopped.id), stopped)
+    scale = Operation(kind=OpKind.SCALE, replicas=(running.replicas or 0) + 1, target=running.id)
+    facts = await gather(p, scale, running)
     assert facts.account is None
     assert len(facts.notes) == 1
     assert facts.notes[0].startswith("The balance was not checked: Nosana")

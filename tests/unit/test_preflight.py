@@ -300,7 +300,7 @@ def test_a_revision_the_provider_rejects_locally_is_refused() -> None:
 
 
 def test_scale_99_against_114_dollars_warns_when_the_credits_run_out() -> None:
-    running = nosana("RUNNING", replicas=2)
+    running = nosana("RUNNING", replicas=2, strategy="INFINITE")
     outcome = preflight(
         facts(op(OpKind.SCALE, replicas=99), running, Account(Decimal(114), label=CREDITS))
     )
@@ -314,10 +314,35 @@ def test_scale_99_against_114_dollars_warns_when_the_credits_run_out() -> None:
     assert outcome.after is not None and outcome.after.replicas == 99
 
 
+def test_a_simple_run_only_needs_money_for_its_timeout() -> None:
+    running = nosana("RUNNING", replicas=2, strategy="SIMPLE", timeout_minutes=60)
+    enough = preflight(
+        facts(op(OpKind.SCALE, replicas=99), running, Account(Decimal(114), label=CREDITS))
+    )
+    assert isinstance(enough, Cleared) and enough.warnings == ()
+    short = preflight(
+        facts(op(OpKind.SCALE, replicas=99), running, Account(Decimal(30), label=CREDITS))
+    )
+    assert isinstance(short, Cleared)
+    assert short.warnings == (
+        "The Nosana credits ($30.00) will last about 45 minutes at $39.60/h: they run out "
+        "around 2026-12-07 06:45 UTC.",
+    )
+
+
+def test_scaling_a_stopped_deployment_spends_nothing_yet() -> None:
+    outcome = preflight(
+        facts(op(OpKind.SCALE, replicas=9), nosana("STOPPED"), Account(Decimal(0), label=CREDITS))
+    )
+    assert isinstance(outcome, Cleared)
+    assert outcome.cost == CostChange(Decimal(0), Decimal(0))
+
+
 def test_the_whole_account_burn_counts_when_known() -> None:
-    # $30 at $1.25/h is a day: no warning for this deployment alone; the account spends more.
+    # $30 at $1.20/h is a day for this deployment alone; the account spends more.
     account = Account(Decimal(30), burn_per_hour_usd=Decimal("10.8"), label=CREDITS)
-    outcome = preflight(facts(op(OpKind.SCALE, replicas=3), nosana("RUNNING"), account))
+    running = nosana("RUNNING", strategy="INFINITE")
+    outcome = preflight(facts(op(OpKind.SCALE, replicas=3), running, account))
     assert isinstance(outcome, Cleared)
     assert outcome.warnings == (
         "The Nosana credits ($30.00) will last about 2.7 hours at $11.20/h: they run out around "
@@ -336,7 +361,7 @@ def test_enough_money_clears_without_warnings() -> None:
         after=outcome.after if isinstance(outcome, Cleared) else None,
     )
     assert isinstance(outcome, Cleared) and outcome.after is not None
-    assert outcome.after.raw_status == "RUNNING"
+    assert outcome.after.raw_status == "STARTING"  # what Nosana answers at once
 
 
 def test_stop_needs_no_money_and_reports_the_saving() -> None:
@@ -383,11 +408,16 @@ def test_deposit_warns_when_even_the_new_escrow_lasts_less_than_a_day() -> None:
 
 
 def test_a_chain_is_checked_against_the_state_each_step_leaves() -> None:
-    chain = Chain(target="w2", steps=(op(OpKind.STOP), op(OpKind.ARCHIVE), op(OpKind.START)))
-    outcome = preflight(facts(chain, nosana("RUNNING")))
-    assert outcome == Refused(
-        "Step 3 (start w2): w2 is archived on Nosana (ARCHIVED), so it cannot start: there is "
+    chain = Chain(target="w2", steps=(op(OpKind.ARCHIVE), op(OpKind.START)))
+    assert preflight(facts(chain, nosana("STOPPED"))) == Refused(
+        "Step 2 (start w2): w2 is archived on Nosana (ARCHIVED), so it cannot start: there is "
         "nothing left to do with it."
+    )
+    # The chain runs each step at once: the deployment is still STOPPING when archive runs.
+    chain = Chain(target="w2", steps=(op(OpKind.STOP), op(OpKind.ARCHIVE)))
+    assert preflight(facts(chain, nosana("RUNNING"))) == Refused(
+        "Step 2 (archive w2): w2 is stopping on Nosana (STOPPING), so it cannot archive: wait "
+        "until it is no longer stopping."
     )
     ok = preflight(
         facts(
