@@ -13,11 +13,10 @@ deployment and accepting Akash bids have their own entry points in
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
 from bot.core.operations import Chain, Operation, OpKind
 from bot.core.parsing import MAX_REPLICAS
@@ -130,9 +129,8 @@ def preflight(facts: Facts) -> Outcome:
                 return outcome
             return Refused(f"Step {number} ({op.describe()}): {outcome.reason}")
         changes += outcome.changes
-        warnings += outcome.warnings
         current = outcome.after
-    cost = _cost_change(facts.deployment, current, steps)
+    cost = _cost_change(facts.deployment, current)
     money = _money(facts, steps, cost, current)
     if isinstance(money, Refused):
         return money
@@ -342,9 +340,7 @@ _INPUT_CHECKS: dict[OpKind, _InputCheck] = {
 # -- money ----------------------------------------------------------------------------------------
 
 
-def _cost_change(
-    before: Deployment | None, after: Deployment | None, steps: tuple[Operation, ...]
-) -> CostChange | None:
+def _cost_change(before: Deployment | None, after: Deployment | None) -> CostChange | None:
     if before is None:
         return None
     old = before.cost_per_hour_usd
@@ -413,18 +409,3 @@ def _money(
 def describe_changes(changes: tuple[Change, ...] | list[Change]) -> str:
     """``replicas 2 → 5; status stopped → running`` (for approval requests and replies)."""
     return "; ".join(str(change) for change in changes)
-
-
-def facts_summary(facts: Facts) -> Mapping[str, Any]:
-    """The facts as JSON-safe values (for an audit row or a log line; no secrets in them)."""
-    account = facts.account
-    return {
-        "op": facts.op.describe(),
-        "provider": facts.provider,
-        "deployment": facts.deployment.id if facts.deployment else None,
-        "status": facts.deployment.raw_status if facts.deployment else None,
-        "balance_usd": None
-        if account is None or account.balance_usd is None
-        else str(account.balance_usd),
-        "notes": list(facts.notes),
-    }

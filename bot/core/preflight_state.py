@@ -62,7 +62,6 @@ class Step:
     """What one step does to the simulated deployment."""
 
     changes: list[Change] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
     after: Deployment | None = None
 
 

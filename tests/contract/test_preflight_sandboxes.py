@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.core.operations import Operation, OpKind
+from bot.core.operations import Chain, Operation, OpKind
 from bot.core.preflight import Cleared, Refused, preflight
 from bot.providers import build_provider
 from bot.providers.akash import AkashCreateSpec
@@ -194,6 +194,36 @@ async def test_nosana_does_not_refuse_what_preflight_clears(
     p, deployment = await nosana_deployment(cluster[0], state, strategy, credits)
     async with p:
         await check(p, op, deployment)
+
+
+@SETTINGS
+@given(
+    state=st.sampled_from(NOSANA_STATES),
+    credits=st.sampled_from([0, 100]),
+    first=NOSANA_OPS,
+    second=NOSANA_OPS,
+)
+async def test_nosana_does_not_refuse_a_chain_preflight_clears(
+    cluster: tuple[SandboxCluster, ManualClock],
+    state: str,
+    credits: int,
+    first: Operation,
+    second: Operation,
+) -> None:
+    p, deployment = await nosana_deployment(cluster[0], state, "SIMPLE", credits)
+    chain = Chain(target=deployment.id, steps=(first, second)).retarget("nosana", deployment.id)
+    async with p:
+        outcome = preflight(await gather(p, chain, deployment))
+        if isinstance(outcome, Refused):
+            return
+        for step in chain.steps:  # as run_chain does: each step right after the previous one
+            try:
+                await execute(p, step, deployment.id)
+            except DOOMED as exc:
+                pytest.fail(
+                    f"preflight cleared {chain.describe()} on {deployment.raw_status} but "
+                    f"Nosana refused {step.kind.value}: {exc}"
+                )
 
 
 # -- NeuraNET ---------------------------------------------------------------------------------

@@ -9,7 +9,16 @@ from typing import Any
 import pytest
 
 from bot.core.operations import Chain, Operation, OpKind
-from bot.core.preflight import Account, Change, Cleared, CostChange, Facts, Refused, preflight
+from bot.core.preflight import (
+    Account,
+    Change,
+    Cleared,
+    CostChange,
+    Facts,
+    Refused,
+    describe_changes,
+    preflight,
+)
 from bot.core.preflight_create import AcceptFacts, CreateFacts, preflight_accept, preflight_create
 from bot.providers.akash import AkashProvider
 from bot.providers.base import BaseProvider
@@ -429,6 +438,8 @@ def test_a_chain_is_checked_against_the_state_each_step_leaves() -> None:
     assert isinstance(ok, Cleared)
     assert ok.changes == (Change("status", "stopped", "running"), Change("replicas", "2", "5"))
     assert ok.cost == CostChange(Decimal(0), Decimal("2.0"))
+    assert describe_changes(ok.changes) == "status stopped → running; replicas 2 → 5"
+    assert str(ok.cost) == "cost $0.00/h → $2.00/h"
 
 
 def test_a_chain_step_after_a_delete_is_refused() -> None:
