@@ -95,7 +95,8 @@ class Cleared:
     changes: tuple[Change, ...] = ()
     cost: CostChange | None = None
     warnings: tuple[str, ...] = ()
-    #: The state the deployment is expected to settle in (None: deleted, or no deployment).
+    #: The deployment as the provider answers right after (STARTING after a start, with the
+    #: new replicas …; its cost is the settled one). None: deleted, or no deployment.
     after: Deployment | None = None
 
 
@@ -153,10 +154,13 @@ def _check_step(
     if capability is None or capability in _READS:
         return Step(after=deployment)
     if capability not in facts.capabilities:
-        return Refused(f"{facts.display_name} cannot {_verb(op.kind)}{_what_it_can(facts)}")
+        return Refused(f"{facts.display_name} cannot {_ability(op.kind)}{_what_it_can(facts)}")
     if deployment is None:
-        gone = "it was deleted by an earlier step" if isinstance(facts.op, Chain) else "none"
-        return Refused(f"There is no deployment to {_verb(op.kind)} ({gone}).")
+        if isinstance(facts.op, Chain):
+            return Refused(
+                f"There is no deployment to {op.kind.value}: an earlier step deletes it."
+            )
+        return Refused(f"Name the deployment to {op.kind.value} (`/deploy list` shows them).")
     problem = _state_problem(op, deployment, allowed, facts.display_name)
     if problem is None:
         problem = _input_problem(op, deployment, facts)
@@ -181,19 +185,21 @@ _READS = frozenset(
 # -- state ----------------------------------------------------------------------------------------
 
 
-def _verb(kind: OpKind) -> str:
+def _ability(kind: OpKind) -> str:
+    """What a provider lacks: "scale deployments", "take deposits"."""
     return {
         OpKind.TIMEOUT: "change timeouts",
         OpKind.SCHEDULE: "change schedules",
         OpKind.REVISE: "publish revisions",
-        OpKind.ROLLBACK: "roll back",
+        OpKind.ROLLBACK: "roll deployments back",
+        OpKind.RENAME: "rename deployments",
         OpKind.DEPOSIT: "take deposits",
-    }.get(kind, kind.value)
+    }.get(kind, f"{kind.value} deployments")
 
 
 def _what_it_can(facts: Facts) -> str:
     can = [c.value for c in _LIFECYCLE if c in facts.capabilities]
-    return f" deployments: it can {', '.join(can)}." if can else " deployments."
+    return f": it can {', '.join(can)}." if can else "."
 
 
 def _state_problem(

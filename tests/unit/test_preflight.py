@@ -297,6 +297,41 @@ def test_start_on_a_node_that_went_offline_is_refused() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("operation", "reason"),
+    [
+        (
+            op(OpKind.TIMEOUT, minutes=90),
+            "NeuraNET cannot change timeouts: it can start, stop, delete.",
+        ),
+        (
+            op(OpKind.ROLLBACK, revision=1),
+            "NeuraNET cannot roll deployments back: it can start, stop, delete.",
+        ),
+        (
+            op(OpKind.DEPOSIT, amount_usd=Decimal(1)),
+            "NeuraNET cannot take deposits: it can start, stop, delete.",
+        ),
+    ],
+)
+def test_what_a_provider_cannot_do_at_all_is_named(operation: Operation, reason: str) -> None:
+    assert preflight(facts(operation, neuranet())) == Refused(reason)
+
+
+def test_an_operation_without_a_deployment_is_refused() -> None:
+    client = CLIENTS["nosana"]
+    bare = Facts(
+        op=op(OpKind.STOP),
+        provider="nosana",
+        display_name="Nosana",
+        deployment=None,
+        capabilities=client.capabilities,
+        allowed=frozenset(),
+        now=NOW,
+    )
+    assert preflight(bare) == Refused("Name the deployment to stop (`/deploy list` shows them).")
+
+
 def test_a_revision_the_provider_rejects_locally_is_refused() -> None:
     outcome = preflight(
         facts(
@@ -446,7 +481,7 @@ def test_a_chain_step_after_a_delete_is_refused() -> None:
     chain = Chain(target="w2", steps=(op(OpKind.DELETE), op(OpKind.START)))
     outcome = preflight(facts(chain, nosana("STOPPED")))
     assert outcome == Refused(
-        "Step 2 (start w2): There is no deployment to start (it was deleted by an earlier step)."
+        "Step 2 (start w2): There is no deployment to start: an earlier step deletes it."
     )
 
 
