@@ -98,8 +98,18 @@ def _nosana(facts: CreateFacts) -> Outcome:
     price = facts.place.price_per_hour_usd if facts.place else None
     per_hour = price * replicas if price is not None else None
     cost = CostChange(Decimal(0), per_hour) if per_hour is not None else None
+    if facts.spec.get("autostart") is False:  # a draft: nothing is paid until it starts
+        return _created(facts, per_hour, [], Change("replicas", "0", str(replicas)))
     what = f"creating {facts.spec.get('name') or 'the deployment'}"
-    outcome = spend_check(what, cost, facts.account, facts.now, facts.display_name)
+    timeout = facts.spec.get("timeout")
+    run_hours = (
+        Decimal(timeout) / 60
+        if facts.spec.get("strategy", "SIMPLE") == "SIMPLE" and isinstance(timeout, int)
+        else None
+    )
+    outcome = spend_check(
+        what, cost, facts.account, facts.now, facts.display_name, run_hours=run_hours
+    )
     if isinstance(outcome, str):
         return Refused(outcome)
     if per_hour is None:

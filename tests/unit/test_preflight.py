@@ -513,11 +513,44 @@ def test_create_on_nosana_without_credits_is_refused() -> None:
     )
 
 
-def test_create_on_nosana_warns_and_prices_per_hour() -> None:
+def test_a_nosana_draft_pays_nothing_at_create() -> None:
     outcome = preflight_create(
         create(
             "nosana",
-            {"name": "llama", "replicas": 2, "timeout": 60},
+            {"name": "llama", "replicas": 2, "timeout": 60, "autostart": False},
+            place=market(),
+            account=Account(Decimal(0), label=CREDITS),
+        )
+    )
+    assert isinstance(outcome, Cleared)
+    assert outcome.changes == (
+        Change("deployment", "none", "llama on Nosana"),
+        Change("replicas", "0", "2"),
+    )
+
+
+def test_create_on_nosana_warns_and_prices_per_hour() -> None:
+    def simple(minutes: int) -> tuple[str, ...]:
+        outcome = preflight_create(
+            create(
+                "nosana",
+                {"name": "llama", "replicas": 2, "timeout": minutes, "strategy": "SIMPLE"},
+                place=market(),
+                account=Account(Decimal(4), label=CREDITS),
+            )
+        )
+        assert isinstance(outcome, Cleared)
+        return outcome.warnings
+
+    assert simple(300) == ()  # $4.00 pays the whole 5-hour run at $0.80/h
+    assert simple(360) == (
+        "The Nosana credits ($4.00) will last about 5.0 hours at $0.80/h: they run out around "
+        "2026-12-07 11:00 UTC.",
+    )
+    outcome = preflight_create(
+        create(
+            "nosana",
+            {"name": "llama", "replicas": 2, "timeout": 60, "strategy": "INFINITE"},
             place=market(),
             account=Account(Decimal(4), label=CREDITS),
         )
