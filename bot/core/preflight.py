@@ -235,8 +235,8 @@ def _state_problem(
             f"only into an open deployment; {instead}"
         )
     return (
-        f"{deployment_name(deployment)} is {status_words(deployment)} {where}, so it cannot "
-        f"{op.kind.value}: {instead}"
+        f"{deployment_name(deployment)} is {status_words(deployment)} {where}, so "
+        f"`{op.kind.value}` is not possible now: {instead}"
     )
 
 

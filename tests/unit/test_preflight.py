@@ -143,22 +143,22 @@ REFUSALS = [
         op(OpKind.ARCHIVE),
         nosana("RUNNING"),
         None,
-        "w2 is running on Nosana (RUNNING), so it cannot archive: it can stop.",
+        "w2 is running on Nosana (RUNNING), so `archive` is not possible now: it can stop.",
         id="archive-running",
     ),
     pytest.param(
         op(OpKind.STOP),
         nosana("DRAFT"),
         None,
-        "w2 is draft on Nosana (DRAFT), so it cannot stop: it can start.",
+        "w2 is draft on Nosana (DRAFT), so `stop` is not possible now: it can start.",
         id="stop-draft",
     ),
     pytest.param(
         op(OpKind.SCALE, replicas=3),
         nosana("ARCHIVED"),
         None,
-        "w2 is archived on Nosana (ARCHIVED), so it cannot scale: there is nothing left to "
-        "do with it.",
+        "w2 is archived on Nosana (ARCHIVED), so `scale` is not possible now: there is nothing "
+        "left to do with it.",
         id="scale-archived",
     ),
     pytest.param(
@@ -454,14 +454,14 @@ def test_deposit_warns_when_even_the_new_escrow_lasts_less_than_a_day() -> None:
 def test_a_chain_is_checked_against_the_state_each_step_leaves() -> None:
     chain = Chain(target="w2", steps=(op(OpKind.ARCHIVE), op(OpKind.START)))
     assert preflight(facts(chain, nosana("STOPPED"))) == Refused(
-        "Step 2 (start w2): w2 is archived on Nosana (ARCHIVED), so it cannot start: there is "
-        "nothing left to do with it."
+        "Step 2 (start w2): w2 is archived on Nosana (ARCHIVED), so `start` is not possible "
+        "now: there is nothing left to do with it."
     )
     # The chain runs each step at once: the deployment is still STOPPING when archive runs.
     chain = Chain(target="w2", steps=(op(OpKind.STOP), op(OpKind.ARCHIVE)))
     assert preflight(facts(chain, nosana("RUNNING"))) == Refused(
-        "Step 2 (archive w2): w2 is stopping on Nosana (STOPPING), so it cannot archive: wait "
-        "until it is no longer stopping."
+        "Step 2 (archive w2): w2 is stopping on Nosana (STOPPING), so `archive` is not "
+        "possible now: wait until it is no longer stopping."
     )
     ok = preflight(
         facts(
