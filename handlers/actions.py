@@ -17,7 +17,7 @@ from bot.core.replies import decode_pick
 from bot.services.deployments import Actor
 from bot.services.gate import Pending
 from handlers import commands
-from handlers.common import actor_of, guarded
+from handlers.common import actor_of, guarded, unknown_provider
 
 if TYPE_CHECKING:
     from bot.app import DeployBot
@@ -48,7 +48,7 @@ def register(bot: DeployBot) -> None:
         try:
             value = json.loads(_action(body).get("value") or "{}")
             op = Operation(kind=OpKind(value["op"]), provider=value["p"], target=str(value["d"]))
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, AttributeError):
             await respond(
                 **replies.error("That button is out of date: run `/deploy show` again.").payload(),
                 replace_original=False,
@@ -106,6 +106,9 @@ def register(bot: DeployBot) -> None:
         await ack()
         actor = actor_of(context, body)
         provider = _action(body).get("value") or ""
+        if refusal := unknown_provider(provider):
+            await respond(**replies.error(refusal).payload(), replace_original=False)
+            return
         op = Operation(kind=OpKind.CONNECT, provider=provider)
         bot.work.spawn(
             commands.open_connect(

@@ -22,12 +22,13 @@ from bot.providers.errors import AuthenticationError, ProviderError
 from bot.providers.models import PROVIDER_NAMES
 from bot.services.deployments import Actor
 from bot.services.errors import ServiceError
-from handlers.common import actor_of, failure_reply
+from handlers.common import DATABASE_DOWN, actor_of, answers_outage, failure_reply
 
 if TYPE_CHECKING:
     from bot.app import DeployBot
 
 log = logging.getLogger("deploybot.handlers")
+CONNECT_OUTAGE = {modals.KEY_BLOCK: DATABASE_DOWN}
 
 #: How long checking a key may take: Slack wants the modal's answer within 3 s.
 VERIFY_BUDGET = 2.0
@@ -52,6 +53,7 @@ def register(bot: DeployBot) -> None:
     app = bot.app
 
     @app.view(modals.CONNECT)
+    @answers_outage(lambda view: {"response_action": "errors", "errors": CONNECT_OUTAGE})
     async def connect(
         ack: AsyncAck,
         view: dict[str, Any],
