@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from bot import __version__
 from bot.config import Settings
+from bot.logs import configure_logging
 
 
 def _ports(value: str) -> tuple[int, ...]:
@@ -134,10 +135,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging("text", verbose=args.verbose)
+    via_run = args.command == "run"
     if args.command == "sandbox":
         from sandbox.server import serve_forever
 
@@ -167,12 +166,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "shell":
             args.speed, args.real_providers = 10.0, False
     if args.command == "serve":
-        from bot.app import ConfigurationError
         from bot.config import get_settings
+
+        settings = get_settings()
+        # JSON lines for a server's log pipeline; `run` is someone at a terminal. (Set before
+        # the server's imports: some of them log.)
+        configure_logging(
+            settings.log_format or ("text" if via_run else "json"), verbose=args.verbose
+        )
+        from bot.app import ConfigurationError
         from bot.server import serve
 
         try:
-            serve(get_settings())
+            serve(settings)
         except ConfigurationError as exc:
             print(f"deploybot: {exc}", file=sys.stderr)
             return 2
