@@ -16,7 +16,9 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
@@ -34,15 +36,35 @@ log = logging.getLogger(__name__)
 
 BOT_KEY: web.AppKey[DeployBot] = web.AppKey("deploybot", DeployBot)
 SOCKET_KEY: web.AppKey[Any] = web.AppKey("socket_mode", object)
-#: Set once shutdown has begun: /readyz answers 503 from then on.
-DRAINING_KEY: web.AppKey[asyncio.Event] = web.AppKey("draining", asyncio.Event)
-#: When shutdown began (the event loop's clock): the whole drain shares one deadline.
-DRAIN_START_KEY: web.AppKey[float] = web.AppKey("drain_start", float)
 EVENTS_PATH = "/slack/events"
 #: How long /healthz waits for the database, connecting included (Heroku's router gives 30 s).
 DATABASE_CHECK_TIMEOUT = 5.0
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass
+class Drain:
+    """Whether shutdown has begun (/readyz answers 503 from then on) and when: requests and
+    operations in flight share one deadline."""
+
+    started: float | None = None
+
+    @property
+    def draining(self) -> bool:
+        return self.started is not None
+
+    def begin(self) -> None:
+        if self.started is None:
+            self.started = time.monotonic()
+
+    def remaining(self, budget: float) -> float:
+        """What is left of ``budget`` seconds since shutdown began (at least half a second)."""
+        spent = 0.0 if self.started is None else time.monotonic() - self.started
+        return max(0.5, budget - spent)
+
+
+DRAIN_KEY: web.AppKey[Drain] = web.AppKey("drain", Drain)
 
 
 async def _tune_gc(web_app: web.Application) -> None:
@@ -74,7 +96,7 @@ def build_web_app(
     web_app = bot.app.web_app(path=EVENTS_PATH)
     web_app.middlewares.append(screen_slack_requests)
     web_app[BOT_KEY] = bot
-    web_app[DRAINING_KEY] = asyncio.Event()
+    web_app[DRAIN_KEY] = Drain()
     web_app.router.add_get("/livez", livez)
     web_app.router.add_get("/readyz", readyz)
     web_app.router.add_get("/healthz", readyz)
@@ -151,7 +173,7 @@ async def readyz(request: web.Request) -> web.Response:
     bot = request.app[BOT_KEY]
     checks: dict[str, str] = {}
     ok = True
-    if request.app[DRAINING_KEY].is_set():
+    if request.app[DRAIN_KEY].draining:
         ok = False
         checks["shutdown"] = "draining"
     try:
@@ -208,8 +230,7 @@ async def _start_socket_mode(web_app: web.Application) -> None:
 async def _stop_taking_work(web_app: web.Application) -> None:
     """Shutdown, first step (the listening socket is already closed): refuse readiness and
     stop receiving Socket Mode events. Requests in flight go on."""
-    web_app[DRAINING_KEY].set()
-    web_app[DRAIN_START_KEY] = asyncio.get_running_loop().time()
+    web_app[DRAIN_KEY].begin()
     handler = web_app.get(SOCKET_KEY)
     if handler is not None:
         await handler.close_async()
@@ -220,11 +241,7 @@ async def _close(web_app: web.Application) -> None:
     """Shutdown, last step (requests in flight have been answered): let the operations they
     started finish (bounded), then close provider clients and the database."""
     bot = web_app[BOT_KEY]
-    budget = bot.settings.shutdown_timeout
-    started = web_app.get(DRAIN_START_KEY)
-    if started is not None:
-        budget = max(0.5, budget - (asyncio.get_running_loop().time() - started))
-    await bot.aclose(drain_timeout=budget)
+    await bot.aclose(drain_timeout=web_app[DRAIN_KEY].remaining(bot.settings.shutdown_timeout))
     await bot.storage.aclose()
     log.info("stopped")
 

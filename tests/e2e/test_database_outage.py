@@ -9,32 +9,14 @@ import logging
 from typing import Any
 
 import pytest
-from sqlalchemy import event
 
 from bot.core import approvals as approval_msg
 from bot.core import create_views as views
 from bot.core import modals
 from bot.slack_local import payloads
 from handlers.common import DATABASE_DOWN
+from tests.e2e.database_cut import cut_database
 from tests.e2e.harness import ADMIN, CHANNEL, MEMBER, TEAM, Answer, SlackEnv, message_text
-
-#: Where a cut database "is": a closed port (PostgreSQL), a directory that doesn't exist (SQLite).
-DEAD_PORT = 9
-
-
-async def cut_database(env: SlackEnv) -> None:
-    """Point the app's engine at a dead address and drop its pooled connections."""
-    engine = env.storage.engine
-
-    @event.listens_for(engine.sync_engine, "do_connect")
-    def _dead(dialect: Any, conn_rec: Any, cargs: list[Any], cparams: dict[str, Any]) -> None:
-        if dialect.name == "postgresql":
-            cparams["port"] = DEAD_PORT
-            cparams["timeout"] = 2
-        else:
-            cargs[:] = ["/nonexistent-deploybot-dir/deploybot.db"]
-
-    await engine.dispose()
 
 
 def _errors_of(answer: Answer) -> dict[str, str]:
