@@ -8,6 +8,8 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from pydantic import ValidationError
+
 from bot import __version__
 from bot.config import Settings
 from bot.logs import configure_logging
@@ -168,7 +170,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "serve":
         from bot.config import get_settings
 
-        settings = get_settings()
+        try:
+            settings = get_settings()
+        except ValidationError as exc:
+            print(f"deploybot: {settings_problems(exc)}", file=sys.stderr)
+            return 2
         # JSON lines for a server's log pipeline; `run` is someone at a terminal. (Set before
         # the server's imports: some of them log.)
         configure_logging(
@@ -213,6 +219,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_keys_command(args)
     parser.print_help()
     return 0
+
+
+def settings_problems(exc: ValidationError) -> str:
+    """Invalid settings, one per line, named as they are set (the values are never echoed:
+    some are secrets)."""
+    lines = []
+    for error in exc.errors(include_url=False, include_input=False):
+        name = ".".join(str(part) for part in error["loc"]) or "settings"
+        lines.append(f"{name}: {error['msg']}")
+    return "invalid settings:\n" + "\n".join(lines)
 
 
 async def verify_audit(settings: Settings) -> int:

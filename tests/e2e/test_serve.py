@@ -85,6 +85,18 @@ async def test_serve_with_a_client_id_but_no_secret_refuses(tmp_path: Path) -> N
     assert "SLACK_CLIENT_SECRET" in err
 
 
+async def test_serve_with_an_unknown_log_format_refuses_by_name(tmp_path: Path) -> None:
+    code, err = await _refused(
+        tmp_path,
+        SLACK_BOT_TOKEN="xoxb-1",
+        SLACK_SIGNING_SECRET="s3cret",
+        DEPLOYBOT_LOG_FORMAT="xml",
+    )
+    assert code == 2, err
+    assert "DEPLOYBOT_LOG_FORMAT: Input should be 'json' or 'text'" in err
+    assert "Traceback" not in err
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
