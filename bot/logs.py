@@ -19,7 +19,7 @@ from pythonjsonlogger.json import JsonFormatter
 LogFormat = Literal["json", "text"]
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 #: Record attributes → the names a JSON line uses for them.
-JSON_NAMES = {"levelname": "level", "name": "logger", "op": "operation"}
+JSON_NAMES = {"levelname": "level", "name": "logger"}
 
 
 def json_formatter() -> logging.Formatter:

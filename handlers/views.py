@@ -108,7 +108,10 @@ def register(bot: DeployBot) -> None:
         info = await bot.service.connect(actor, provider, key)
         await ack(response_action="update", view=modals.connected_view(provider, info.key_hint))
         bot.work.spawn(bot.gate.record_connect(actor, provider, info.key_hint))
-        log.info("provider connected", extra={"team": actor.team_id, "provider": provider})
+        log.info(
+            "provider connected",
+            extra={"team": actor.team_id, "user": actor.user_id, "provider": provider},
+        )
         if actor.channel_id:
             bot.work.spawn(
                 _ephemeral(

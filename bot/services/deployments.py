@@ -421,7 +421,13 @@ class DeploymentService:
                 raise ServiceError(f"`{op.kind.value}` is not a change.")
         log.info(
             "operation done",
-            extra={"op": op.kind.value, "provider": client.name, "deployment": did},
+            extra={
+                "team": actor.team_id,
+                "user": actor.user_id,
+                "operation": op.kind.value,
+                "provider": client.name,
+                "deployment": did,
+            },
         )
         if self.recorder is not None:
             try:

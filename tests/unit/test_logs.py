@@ -30,7 +30,7 @@ def test_json_lines_carry_the_fields_and_the_ids(capsys: pytest.CaptureFixture[s
     configure_logging("json")
     logging.getLogger("deploybot.test").info(
         "operation done",
-        extra={"team": "T1", "user": "U1", "op": "stop", "deployment": "d-1"},
+        extra={"team": "T1", "user": "U1", "operation": "stop", "deployment": "d-1"},
     )
     [line] = _lines(capsys.readouterr().err)
     record = json.loads(line)
