@@ -128,3 +128,15 @@ async def test_deny_reason_during_an_outage_tells_the_person(
     told = [c.body for c in env.calls("chat.postMessage") if c.body.get("channel") == ADMIN]
     assert len(told) == 1 and DATABASE_DOWN in told[0]["text"]
     _clean_log(caplog)
+
+
+@pytest.mark.parametrize("action", [approval_msg.APPROVE, approval_msg.CANCEL])
+async def test_approve_and_cancel_clicks_during_an_outage_say_try_again(
+    env: SlackEnv, caplog: pytest.LogCaptureFixture, action: str
+) -> None:
+    await cut_database(env)
+    with caplog.at_level(logging.INFO):
+        answer = await env.click(action, "a" * 32, user=ADMIN)
+    assert answer.status == 200
+    assert DATABASE_DOWN in message_text(env.last_response(answer.response_key))
+    _clean_log(caplog)
