@@ -102,6 +102,7 @@ def is_database_outage(exc: BaseException) -> bool:
         return invalidated or isinstance(exc, OperationalError | InterfaceError)
     if isinstance(exc, DisconnectionError | PoolTimeoutError):
         return True
-    # asyncpg raises OSError itself when it can't connect; aiohttp's connection errors (a
-    # Slack call) are OSErrors too and are not the database.
-    return isinstance(exc, OSError) and not isinstance(exc, aiohttp.ClientError)
+    # asyncpg raises OSError itself when it can't connect (refused, reset, unreachable).
+    # aiohttp's connection errors (a Slack call) are OSErrors too, and so is TimeoutError (any
+    # budget running out, a slow provider's included): neither says the database is down.
+    return isinstance(exc, OSError) and not isinstance(exc, TimeoutError | aiohttp.ClientError)
