@@ -43,6 +43,7 @@ from bot.db.access import AccessStore
 from bot.db.approvals import ApprovalStore
 from bot.db.audit import AuditLog
 from bot.db.create_store import CreateStore
+from bot.db.engine import is_database_outage
 from bot.db.schema import SLACK_BOTS, SLACK_INSTALLATIONS, SLACK_OAUTH_STATES
 from bot.runtime import Storage
 from bot.services.create import CreateService
@@ -50,6 +51,7 @@ from bot.services.deployments import Actor, DeploymentService
 from bot.services.gate import Gate
 from bot.services.pool import ProviderPool
 from bot.services.slack_io import SlackIO
+from bot.slack_guard import SlackPayloadGuard
 from bot.watch.poller import Poller
 from bot.watch.runner import WatchRunner
 from bot.watch.sender import Sender
@@ -127,8 +129,11 @@ class DeployBot:
                 await self.sweep_once()
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("approval sweep failed; trying again next round")
+            except Exception as exc:
+                if not is_database_outage(exc):
+                    log.exception("approval sweep failed; trying again next round")
+                else:
+                    log.warning("approval sweep: database unreachable; trying again next round")
             await asyncio.sleep(self.settings.approval_sweep_seconds)
 
     #: Watches and their notifications (``/deploy watch``); the loops run once started.
@@ -339,6 +344,7 @@ def build_bot(
         )
     else:
         raise ConfigurationError(NO_CREDENTIALS)
+    app.use(SlackPayloadGuard())
     gate = Gate(
         service,
         AccessStore(storage.engine),

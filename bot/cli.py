@@ -8,8 +8,11 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from pydantic import ValidationError
+
 from bot import __version__
 from bot.config import Settings
+from bot.logs import configure_logging
 
 
 def _ports(value: str) -> tuple[int, ...]:
@@ -134,10 +137,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging("text", verbose=args.verbose)
+    via_run = args.command == "run"
     if args.command == "sandbox":
         from sandbox.server import serve_forever
 
@@ -167,12 +168,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "shell":
             args.speed, args.real_providers = 10.0, False
     if args.command == "serve":
-        from bot.app import ConfigurationError
         from bot.config import get_settings
+
+        try:
+            settings = get_settings()
+        except ValidationError as exc:
+            print(f"deploybot: {settings_problems(exc)}", file=sys.stderr)
+            return 2
+        # JSON lines for a server's log pipeline; `run` is someone at a terminal. (Set before
+        # the server's imports: some of them log.)
+        configure_logging(
+            settings.log_format or ("text" if via_run else "json"), verbose=args.verbose
+        )
+        from bot.app import ConfigurationError
         from bot.server import serve
 
         try:
-            serve(get_settings())
+            serve(settings)
         except ConfigurationError as exc:
             print(f"deploybot: {exc}", file=sys.stderr)
             return 2
@@ -207,6 +219,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_keys_command(args)
     parser.print_help()
     return 0
+
+
+def settings_problems(exc: ValidationError) -> str:
+    """Invalid settings, one per line, named as they are set (the values are never echoed:
+    some are secrets)."""
+    lines = []
+    for error in exc.errors(include_url=False, include_input=False):
+        name = ".".join(str(part) for part in error["loc"]) or "settings"
+        lines.append(f"{name}: {error['msg']}")
+    return "invalid settings:\n" + "\n".join(lines)
 
 
 async def verify_audit(settings: Settings) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -61,6 +62,13 @@ class Settings(BaseSettings):
     #: How often each (workspace, provider) with a watch is polled, in seconds.
     poll_interval: float = Field(30.0, gt=0, validation_alias="DEPLOYBOT_POLL_INTERVAL")
     port: int = Field(3000, validation_alias="PORT")
+    #: Log lines as JSON objects (for a log pipeline) or text; unset: JSON for ``serve``,
+    #: text for ``run``, ``shell`` and the other commands.
+    log_format: Literal["json", "text"] | None = Field(
+        None, validation_alias="DEPLOYBOT_LOG_FORMAT"
+    )
+    #: After SIGTERM, how long ``serve`` lets in-flight requests and operations finish (s).
+    shutdown_timeout: float = Field(20.0, gt=0, validation_alias="DEPLOYBOT_SHUTDOWN_TIMEOUT")
     host: str = Field("0.0.0.0", validation_alias="HOST")
 
     @property

@@ -1,7 +1,14 @@
 """``deploybot serve``: the aiohttp server (HTTP mode), optionally with Socket Mode.
 
 Routes: ``POST /slack/events`` (commands, interactivity, events), ``GET /slack/install`` and
-``GET /slack/oauth_redirect`` (multi-workspace OAuth), ``GET /healthz``.
+``GET /slack/oauth_redirect`` (multi-workspace OAuth), ``GET /livez`` (the process is up),
+``GET /readyz`` (it can serve: database reachable, Socket Mode connected when used, not
+shutting down) with ``GET /healthz`` as its alias, and ``GET /metrics``.
+
+SIGTERM drains: the listening socket closes at once (a load balancer sends new requests to
+the other replicas, and ``/readyz`` answers 503 meanwhile), requests in flight and the
+operations they started finish — up to ``DEPLOYBOT_SHUTDOWN_TIMEOUT`` seconds — and the
+process exits 0.
 """
 
 from __future__ import annotations
@@ -9,7 +16,9 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
@@ -32,6 +41,30 @@ EVENTS_PATH = "/slack/events"
 DATABASE_CHECK_TIMEOUT = 5.0
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass
+class Drain:
+    """Whether shutdown has begun (/readyz answers 503 from then on) and when: requests and
+    operations in flight share one deadline."""
+
+    started: float | None = None
+
+    @property
+    def draining(self) -> bool:
+        return self.started is not None
+
+    def begin(self) -> None:
+        if self.started is None:
+            self.started = time.monotonic()
+
+    def remaining(self, budget: float) -> float:
+        """What is left of ``budget`` seconds since shutdown began (at least half a second)."""
+        spent = 0.0 if self.started is None else time.monotonic() - self.started
+        return max(0.5, budget - spent)
+
+
+DRAIN_KEY: web.AppKey[Drain] = web.AppKey("drain", Drain)
 
 
 async def _tune_gc(web_app: web.Application) -> None:
@@ -63,7 +96,10 @@ def build_web_app(
     web_app = bot.app.web_app(path=EVENTS_PATH)
     web_app.middlewares.append(screen_slack_requests)
     web_app[BOT_KEY] = bot
-    web_app.router.add_get("/healthz", healthz)
+    web_app[DRAIN_KEY] = Drain()
+    web_app.router.add_get("/livez", livez)
+    web_app.router.add_get("/readyz", readyz)
+    web_app.router.add_get("/healthz", readyz)
     web_app.router.add_get("/metrics", metrics_endpoint)
     web_app.on_startup.append(_tune_gc)
     web_app.on_startup.append(_start_loops)
@@ -72,7 +108,8 @@ def build_web_app(
         web_app.on_startup.append(_start_socket_mode)
     if watch:
         web_app.on_startup.append(_start_watcher)
-    web_app.on_shutdown.append(_shutdown)
+    web_app.on_shutdown.append(_stop_taking_work)
+    web_app.on_cleanup.append(_close)
     return web_app
 
 
@@ -124,11 +161,21 @@ async def _ping(engine: AsyncEngine) -> None:
         await conn.execute(text("SELECT 1"))
 
 
-async def healthz(request: web.Request) -> web.Response:
-    """200 when the database answers (and Socket Mode, when used, is connected); else 503."""
+async def livez(request: web.Request) -> web.Response:
+    """200 while the process runs and its event loop answers (no dependency is checked: a
+    database outage must not get every replica restarted)."""
+    return web.json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    """200 when the database answers (and Socket Mode, when used, is connected); 503 when not,
+    or once shutdown has begun. ``/healthz`` is the same check."""
     bot = request.app[BOT_KEY]
     checks: dict[str, str] = {}
     ok = True
+    if request.app[DRAIN_KEY].draining:
+        ok = False
+        checks["shutdown"] = "draining"
     try:
         await asyncio.wait_for(_ping(bot.storage.engine), DATABASE_CHECK_TIMEOUT)
         checks["database"] = "ok"
@@ -180,13 +227,23 @@ async def _start_socket_mode(web_app: web.Application) -> None:
     log.info("Socket Mode connected")
 
 
-async def _shutdown(web_app: web.Application) -> None:
-    bot = web_app[BOT_KEY]
+async def _stop_taking_work(web_app: web.Application) -> None:
+    """Shutdown, first step (the listening socket is already closed): refuse readiness and
+    stop receiving Socket Mode events. Requests in flight go on."""
+    web_app[DRAIN_KEY].begin()
     handler = web_app.get(SOCKET_KEY)
     if handler is not None:
         await handler.close_async()
-    await bot.aclose()
+    log.info("shutting down: finishing requests and operations in flight")
+
+
+async def _close(web_app: web.Application) -> None:
+    """Shutdown, last step (requests in flight have been answered): let the operations they
+    started finish (bounded), then close provider clients and the database."""
+    bot = web_app[BOT_KEY]
+    await bot.aclose(drain_timeout=web_app[DRAIN_KEY].remaining(bot.settings.shutdown_timeout))
     await bot.storage.aclose()
+    log.info("stopped")
 
 
 async def create_server_app(settings: Settings) -> web.Application:
@@ -203,11 +260,12 @@ async def create_server_app(settings: Settings) -> web.Application:
 
 
 def serve(settings: Settings) -> None:
-    """Run until SIGTERM/SIGINT (Heroku gives 30 s; in-flight work gets 20 of them)."""
+    """Run until SIGTERM/SIGINT, then drain within ``DEPLOYBOT_SHUTDOWN_TIMEOUT`` (requests
+    and operations share it; Heroku allows 30 s between SIGTERM and SIGKILL) and exit 0."""
     web.run_app(
         create_server_app(settings),
         host=settings.host,
         port=settings.port,
         print=lambda text: log.info("%s", text),
-        shutdown_timeout=25,
+        shutdown_timeout=settings.shutdown_timeout,
     )

@@ -18,7 +18,7 @@ from bot.core.replies import decode_pick
 from bot.services.deployments import Actor
 from bot.services.gate import Pending, Refused
 from handlers import commands
-from handlers.common import actor_of, guarded
+from handlers.common import actor_of, guarded, unknown_provider
 
 if TYPE_CHECKING:
     from bot.app import DeployBot
@@ -51,7 +51,7 @@ def register(bot: DeployBot) -> None:
             op = Operation(
                 args=args_for(OpKind(value["op"])), provider=value["p"], target=str(value["d"])
             )
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, AttributeError):
             await respond(
                 **replies.error("That button is out of date: run `/deploy show` again.").payload(),
                 replace_original=False,
@@ -109,6 +109,9 @@ def register(bot: DeployBot) -> None:
         await ack()
         actor = actor_of(context, body)
         provider = _action(body).get("value") or ""
+        if refusal := unknown_provider(provider):
+            await respond(**replies.error(refusal).payload(), replace_original=False)
+            return
         op = Operation(args=args_for(OpKind.CONNECT), provider=provider)
         bot.work.spawn(
             commands.open_connect(

@@ -16,8 +16,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core import approvals as msg
 from bot.core.replies import Reply
+from bot.db.engine import is_database_outage
 from bot.services.deployments import Actor
-from handlers.common import actor_of, failure_reply, input_value
+from handlers.common import DATABASE_DOWN, actor_of, failure_reply, input_value
 
 if TYPE_CHECKING:
     from bot.app import DeployBot
@@ -180,6 +181,10 @@ async def _open_deny(
                 why = f"You can't deny this: {problem}" if problem else None
     except TimeoutError:
         why = None
+    except Exception as exc:
+        if not is_database_outage(exc):
+            raise
+        why = DATABASE_DOWN
     if why:
         await _tell(respond, why)
         return
@@ -195,7 +200,12 @@ async def _deny(
     except Exception as exc:
         problem = failure_reply(exc).text
     if problem:
-        row = await bot.gate.approvals.get(request_id)
+        try:
+            row = await bot.gate.approvals.get(request_id)
+        except Exception as exc:
+            if not is_database_outage(exc):
+                raise
+            row = None  # no channel to answer in: a direct message
         await slack.ephemeral(row.message_channel if row else None, actor.user_id, problem)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -11,13 +12,28 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.core import replies
 from bot.core.operations import Chain, Operation
 from bot.core.replies import Reply
+from bot.db.engine import is_database_outage
 from bot.providers.errors import ProviderError
+from bot.providers.models import PROVIDER_NAMES
 from bot.services.deployments import Actor, error_reply, pick_reply
 from bot.services.errors import AmbiguousError, ServiceError
 
 log = logging.getLogger("deploybot.handlers")
+
+UNKNOWN_PROVIDER = (
+    "That button names a provider deploybot doesn't know: it works with nosana, akash and "
+    "neuranet. Run the command again for fresh buttons."
+)
+#: A database outage of a few seconds (a failover, a restart): what the person is told.
+DATABASE_DOWN = "deploybot can't reach its database right now; try again in a moment."
+
+
+def unknown_provider(name: object) -> str | None:
+    """The refusal for a button value naming an unknown provider (None when it is known)."""
+    return None if name in PROVIDER_NAMES else UNKNOWN_PROVIDER
 
 
 def actor_of(context: AsyncBoltContext, body: dict[str, Any]) -> Actor:
@@ -40,6 +56,9 @@ def actor_of(context: AsyncBoltContext, body: dict[str, Any]) -> Actor:
 def failure_reply(exc: BaseException, op: Operation | Chain | None = None) -> Reply:
     if isinstance(exc, AmbiguousError) and op is not None:
         return pick_reply(exc, op)
+    if is_database_outage(exc):
+        log.warning("the database is unreachable: %s", type(exc).__name__)
+        return replies.error(DATABASE_DOWN)
     if not isinstance(exc, ProviderError | ServiceError):
         log.error("unexpected failure: %s", type(exc).__name__, exc_info=exc)
     return error_reply(exc)
@@ -58,6 +77,32 @@ async def guarded(
     except Exception as exc:
         reply = failure_reply(exc, op)
         await respond(**reply.payload(), replace_original=replace)
+
+
+Listener = Callable[..., Awaitable[None]]
+
+
+def answers_outage(
+    answer: Callable[[dict[str, Any]], dict[str, Any]],
+) -> Callable[[Listener], Listener]:
+    """For a view-submission listener that reads the database before it answers the form: a
+    database outage answers it with ``answer(view)`` (one line for the person, e.g. a form
+    error) instead of a 500. Bolt still sees the listener's own parameters."""
+
+    def decorate(listener: Listener) -> Listener:
+        @functools.wraps(listener)
+        async def answering(**kwargs: Any) -> None:
+            try:
+                await listener(**kwargs)
+            except Exception as exc:
+                if not is_database_outage(exc):
+                    raise
+                log.warning("the database is unreachable: %s", type(exc).__name__)
+                await kwargs["ack"](**answer(kwargs["view"]))
+
+        return answering
+
+    return decorate
 
 
 async def post_or_respond(

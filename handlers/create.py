@@ -34,7 +34,14 @@ from bot.services.create import CreateService
 from bot.services.deployments import Actor
 from bot.services.errors import ServiceError
 from bot.services.gate import Pending
-from handlers.common import actor_of, failure_reply, guarded
+from handlers.common import (
+    DATABASE_DOWN,
+    actor_of,
+    answers_outage,
+    failure_reply,
+    guarded,
+    unknown_provider,
+)
 
 if TYPE_CHECKING:
     from bot.app import DeployBot
@@ -271,12 +278,26 @@ async def _tell(client: AsyncWebClient, actor: Actor, text: str) -> None:
 # -- listeners
 
 
+def _form_outage(view: dict[str, Any]) -> dict[str, Any]:
+    """The create form's answer while the database is unreachable: an error on its first field."""
+    first = next(iter(core.FIELDS.get(str(_meta(view).get("p")), ("name",))))
+    return {"response_action": "errors", "errors": {first: DATABASE_DOWN}}
+
+
+def _review_outage(view: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "response_action": "update",
+        "view": modals.message_view("New deployment", DATABASE_DOWN),
+    }
+
+
 def register(bot: DeployBot) -> None:
     app = bot.app
     svc = _svc(bot)
     svc.publisher = publisher(bot)
 
     @app.view(views.CREATE_FORM)
+    @answers_outage(_form_outage)
     async def form_submitted(
         ack: AsyncAck, view: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext
     ) -> None:
@@ -321,6 +342,7 @@ def register(bot: DeployBot) -> None:
         )
 
     @app.view(views.CREATE_REVIEW)
+    @answers_outage(_review_outage)
     async def review_confirmed(
         ack: AsyncAck,
         view: dict[str, Any],
@@ -360,7 +382,8 @@ def register(bot: DeployBot) -> None:
         await ack()
         actor = actor_of(context, body)
         provider = ((body.get("actions") or [{}])[0]).get("value") or ""
-        if provider not in PROVIDER_NAMES:
+        if refusal := unknown_provider(provider):
+            await respond(text=refusal, replace_original=False)
             return
         op = Operation(args=args_for(OpKind.CREATE), provider=provider)
         bot.work.spawn(

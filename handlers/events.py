@@ -19,7 +19,7 @@ from bot.core.replies import Reply
 from bot.services.deployments import Actor
 from bot.services.home import build_home
 from handlers import create
-from handlers.common import actor_of
+from handlers.common import actor_of, unknown_provider
 
 if TYPE_CHECKING:
     from bot.app import DeployBot
@@ -62,12 +62,16 @@ def register(bot: DeployBot) -> None:
         await ack()
         actor = actor_of(context, body)
         provider = ((body.get("actions") or [{}])[0]).get("value") or ""
-        op = Operation(args=args_for(OpKind.CREATE), provider=provider)
 
         async def tell(**message: Any) -> None:  # Home has no response URL: a DM instead
             text = str(message.get("text") or "")
             if text:
                 await bot.gate.slack(client, actor.team_id).dm(actor.user_id, Reply(text=text))
+
+        if refusal := unknown_provider(provider):
+            bot.work.spawn(tell(text=refusal))
+            return
+        op = Operation(args=args_for(OpKind.CREATE), provider=provider)
 
         bot.work.spawn(
             create.open_create(

@@ -23,12 +23,13 @@ from bot.providers.errors import AuthenticationError, ProviderError
 from bot.providers.models import PROVIDER_NAMES
 from bot.services.deployments import Actor
 from bot.services.errors import ServiceError
-from handlers.common import actor_of, failure_reply
+from handlers.common import DATABASE_DOWN, actor_of, answers_outage, failure_reply
 
 if TYPE_CHECKING:
     from bot.app import DeployBot
 
 log = logging.getLogger("deploybot.handlers")
+CONNECT_OUTAGE = {modals.KEY_BLOCK: DATABASE_DOWN}
 
 #: How long checking a key may take: Slack wants the modal's answer within 3 s.
 VERIFY_BUDGET = 2.0
@@ -53,6 +54,7 @@ def register(bot: DeployBot) -> None:
     app = bot.app
 
     @app.view(modals.CONNECT)
+    @answers_outage(lambda view: {"response_action": "errors", "errors": CONNECT_OUTAGE})
     async def connect(
         ack: AsyncAck,
         view: dict[str, Any],
@@ -107,7 +109,10 @@ def register(bot: DeployBot) -> None:
         info = await bot.service.connect(actor, provider, key)
         await ack(response_action="update", view=modals.connected_view(provider, info.key_hint))
         bot.work.spawn(bot.gate.record_connect(actor, provider, info.key_hint))
-        log.info("provider connected", extra={"team": actor.team_id, "provider": provider})
+        log.info(
+            "provider connected",
+            extra={"team": actor.team_id, "user": actor.user_id, "provider": provider},
+        )
         if actor.channel_id:
             bot.work.spawn(
                 _ephemeral(

@@ -10,8 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 #: sslmode values that mean "encrypt", mapped to what asyncpg's ``ssl=`` accepts.
@@ -88,3 +91,18 @@ def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_async_engine(url, connect_args=connect_args, **kwargs)
+
+
+def is_database_outage(exc: BaseException) -> bool:
+    """True when ``exc`` means the database couldn't be reached (refused, reset, timed out, a
+    failover in progress), as opposed to a bug or a constraint violation: the person is asked
+    to try again instead of being told something broke."""
+    if isinstance(exc, DBAPIError):
+        invalidated = bool(exc.connection_invalidated)
+        return invalidated or isinstance(exc, OperationalError | InterfaceError)
+    if isinstance(exc, DisconnectionError | PoolTimeoutError):
+        return True
+    # asyncpg raises OSError itself when it can't connect (refused, reset, unreachable).
+    # aiohttp's connection errors (a Slack call) are OSErrors too, and so is TimeoutError (any
+    # budget running out, a slow provider's included): neither says the database is down.
+    return isinstance(exc, OSError) and not isinstance(exc, TimeoutError | aiohttp.ClientError)

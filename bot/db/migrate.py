@@ -3,14 +3,37 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
+log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+#: The PostgreSQL advisory lock every ``db upgrade`` holds (one value for the whole cluster:
+#: ``int.from_bytes(b"deploybt", "big")``), so replicas started together migrate one at a time.
+MIGRATION_LOCK_KEY = 7234311987469574772
+
+
+def lock_for_migrations(connection: Connection) -> None:
+    """Hold the migration lock for the rest of ``connection``'s transaction (PostgreSQL only).
+
+    A second process waits here until the first commits, then finds the schema at head and
+    has nothing to do. SQLite needs no lock: it serializes writers itself.
+    """
+    if connection.dialect.name != "postgresql":
+        return
+    key = {"key": MIGRATION_LOCK_KEY}
+    if connection.execute(text("SELECT pg_try_advisory_xact_lock(:key)"), key).scalar():
+        return
+    log.info("another process is migrating the database; waiting for it to finish")
+    connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), key)
 
 
 def alembic_config(database_url: str | None = None) -> Config:

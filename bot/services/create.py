@@ -251,7 +251,14 @@ class CreateService:
         }
         log.info(
             "deployment created",
-            extra={"provider": row.provider, "deployment": deployment.id, "request": row.id},
+            extra={
+                "team": row.team_id,
+                "user": row.user_id,
+                "operation": "create",
+                "provider": row.provider,
+                "deployment": deployment.id,
+                "request": row.id,
+            },
         )
         if Capability.BIDS in client.capabilities and Capability.LEASE in client.capabilities:
             deadline = self.clock() + timedelta(seconds=self.bid_timeout)
@@ -398,7 +405,10 @@ class CreateService:
         )
         row = await self._row(request_id)
         await self._publish(row)
-        log.info("lease created", extra={"provider": row.provider, "request": row.id})
+        log.info(
+            "lease created",
+            extra={"team": row.team_id, "provider": row.provider, "request": row.id},
+        )
         self.work.spawn(self.follow(request_id), name=f"follow:{request_id}")
         return row
 

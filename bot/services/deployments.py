@@ -394,7 +394,13 @@ class DeploymentService:
         after = await _call(client, did, op)
         log.info(
             "operation done",
-            extra={"op": op.kind.value, "provider": client.name, "deployment": did},
+            extra={
+                "team": actor.team_id,
+                "user": actor.user_id,
+                "operation": op.kind.value,
+                "provider": client.name,
+                "deployment": did,
+            },
         )
         if self.recorder is not None:
             try:

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import aiohttp
+from aiohttp import web
 
 from bot.slack_local import payloads
 from bot.slack_local.fake_api import FakeSlackAPI
@@ -84,6 +85,18 @@ async def test_serve_with_a_client_id_but_no_secret_refuses(tmp_path: Path) -> N
     assert "SLACK_CLIENT_SECRET" in err
 
 
+async def test_serve_with_an_unknown_log_format_refuses_by_name(tmp_path: Path) -> None:
+    code, err = await _refused(
+        tmp_path,
+        SLACK_BOT_TOKEN="xoxb-1",
+        SLACK_SIGNING_SECRET="s3cret",
+        DEPLOYBOT_LOG_FORMAT="xml",
+    )
+    assert code == 2, err
+    assert "DEPLOYBOT_LOG_FORMAT: Input should be 'json' or 'text'" in err
+    assert "Traceback" not in err
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -144,3 +157,109 @@ async def test_serve_answers_healthz_and_slack_then_stops_on_sigterm(tmp_path: P
         err = (await proc.stderr.read()).decode()  # type: ignore[union-attr]
     assert code == 0, err
     assert "Traceback" not in err
+
+
+async def _wait_ready(
+    http: aiohttp.ClientSession, base: str, proc: asyncio.subprocess.Process
+) -> None:
+    for _ in range(150):  # 15 s at most
+        assert proc.returncode is None, "deploybot serve exited early"
+        try:
+            async with http.get(f"{base}/readyz") as response:
+                if response.status == 200:
+                    return
+        except aiohttp.ClientConnectionError:
+            pass
+        await asyncio.sleep(0.1)
+    raise AssertionError("deploybot serve never became ready")
+
+
+async def _keys_set(tmp_path: Path, env: dict[str, str], provider: str, key: str) -> None:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "keys", "set", provider, "--team", "T111", "--no-verify",
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE, env=env, cwd=tmp_path,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(proc.communicate(key.encode() + b"\n"), timeout=30)
+    assert proc.returncode == 0, (out + err).decode()
+
+
+async def test_sigterm_lets_work_in_flight_finish_then_exits_0(tmp_path: Path) -> None:
+    """SIGTERM while an operation waits on a slow provider: the listening socket closes at
+    once, the operation still finishes and answers the person, and the exit is clean. The
+    log is JSON lines (the default for serve)."""
+    secret = "e2e-signing-secret"
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    called, release = asyncio.Event(), asyncio.Event()
+
+    async def slow_provider(request: web.Request) -> web.Response:
+        called.set()
+        await asyncio.wait_for(release.wait(), timeout=20)
+        return web.json_response({"message": "slow provider says no"}, status=404)
+
+    provider_app = web.Application()
+    provider_app.router.add_route("*", "/{tail:.*}", slow_provider)
+    runner = web.AppRunner(provider_app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    provider_url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/api"  # type: ignore[union-attr]
+    try:
+        async with FakeSlackAPI() as slack:
+            slack.add_token("xoxb-e2e-serve", "T111")
+            env = _env(
+                tmp_path,
+                SLACK_BOT_TOKEN="xoxb-e2e-serve",
+                SLACK_SIGNING_SECRET=secret,
+                SLACK_API_URL=slack.base_url,
+                PORT=str(port),
+                HOST="127.0.0.1",
+                NOSANA_API_URL=provider_url,
+                DEPLOYBOT_SHUTDOWN_TIMEOUT="15",
+            )
+            await _keys_set(tmp_path, env, "nosana", "nos_" + "k" * 40)
+            proc = await _serve(tmp_path, env)
+            try:
+                async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as http:
+                    await _wait_ready(http, base, proc)
+                    async with http.get(f"{base}/livez") as response:
+                        assert response.status == 200
+                        assert await response.json() == {"status": "ok"}
+                    command = payloads.slash_command(
+                        secret=secret, text="list nosana", response_url=slack.response_url("k1")
+                    )
+                    async with http.post(
+                        f"{base}/slack/events", data=command.body, headers=command.headers
+                    ) as response:
+                        assert response.status == 200
+                    await asyncio.wait_for(called.wait(), timeout=10)
+                    before = len(slack.calls_to("response_url"))
+                    proc.send_signal(signal.SIGTERM)
+                    await asyncio.sleep(0.5)
+                    assert proc.returncode is None  # still draining
+                    try:  # no new work is taken
+                        async with http.get(f"{base}/livez") as response:
+                            raise AssertionError(f"answered {response.status} while draining")
+                    except aiohttp.ClientConnectionError:
+                        pass
+                    release.set()
+                    code = await asyncio.wait_for(proc.wait(), timeout=20)
+            finally:
+                release.set()
+                if proc.returncode is None:
+                    proc.kill()
+                    await proc.wait()
+            err = (await proc.stderr.read()).decode()  # type: ignore[union-attr]
+            after = [c for c in slack.calls_to("response_url") if c.response_url == "k1"]
+    finally:
+        await runner.cleanup()
+    assert code == 0, err
+    assert "Traceback" not in err
+    assert len(slack.calls_to("response_url")) > before, "the operation in flight never answered"
+    assert "Nosana" in json.dumps(after[-1].body)
+    records = [json.loads(line) for line in err.splitlines() if line.strip()]
+    assert {"timestamp", "level", "logger", "message"} <= set(records[0])
+    messages = [r["message"] for r in records]
+    assert any("shutting down" in m for m in messages)
+    assert messages[-1] == "stopped"

@@ -60,3 +60,17 @@ async def test_sqlite_engine_creates_its_folder(tmp_path) -> None:
         assert (tmp_path / "nested" / "dir" / "bot.db").exists()
     finally:
         await engine.dispose()
+
+
+def test_database_outages_are_told_apart_from_other_failures() -> None:
+    import aiohttp
+    from sqlalchemy.exc import IntegrityError, OperationalError
+
+    from bot.db.engine import is_database_outage
+
+    assert is_database_outage(ConnectionRefusedError(111, "Connect call failed"))
+    assert is_database_outage(OperationalError("SELECT 1", {}, Exception("gone")))
+    assert not is_database_outage(IntegrityError("INSERT", {}, Exception("duplicate")))
+    assert not is_database_outage(TimeoutError())  # a budget ran out: not necessarily the db
+    assert not is_database_outage(aiohttp.ClientConnectionError("slack.com"))
+    assert not is_database_outage(ValueError("a bug"))

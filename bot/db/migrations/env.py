@@ -9,6 +9,7 @@ from sqlalchemy.engine import Connection
 
 from bot.config import get_settings
 from bot.db.engine import create_engine
+from bot.db.migrate import lock_for_migrations
 from bot.db.schema import target_metadata
 
 config = context.config
@@ -19,6 +20,9 @@ def _url() -> str:
 
 
 def _run(connection: Connection) -> None:
+    # Taken first, so the migrations run inside the transaction that holds the lock (Alembic
+    # sees it as the caller's transaction; ``_online`` commits it, which releases the lock).
+    lock_for_migrations(connection)
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
