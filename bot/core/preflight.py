@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from bot.core.arguments import Deposit, Rename, Revise, Rollback, Scale, Schedule, Timeout
 from bot.core.operations import Chain, Operation, OpKind
 from bot.core.parsing import MAX_REPLICAS
 from bot.core.preflight_money import (
@@ -249,7 +250,7 @@ def _input_problem(op: Operation, deployment: Deployment, facts: Facts) -> str |
 
 
 def _replicas_problem(op: Operation, deployment: Deployment, facts: Facts) -> str | None:
-    wanted = op.replicas
+    wanted = op.typed(Scale).replicas
     if wanted is None:
         return "Say how many replicas, e.g. `scale 3`."
     if wanted < 0 or wanted > MAX_REPLICAS:
@@ -260,7 +261,7 @@ def _replicas_problem(op: Operation, deployment: Deployment, facts: Facts) -> st
 
 
 def _timeout_problem(op: Operation, deployment: Deployment, facts: Facts) -> str | None:
-    minutes = op.minutes
+    minutes = op.typed(Timeout).minutes
     if minutes is None:
         return "Say the new timeout in minutes, e.g. `timeout 90`."
     floor = NOSANA_MIN_TIMEOUT if facts.provider == "nosana" else 1
@@ -275,16 +276,17 @@ def _timeout_problem(op: Operation, deployment: Deployment, facts: Facts) -> str
 
 
 def _schedule_problem(op: Operation, deployment: Deployment, facts: Facts) -> str | None:
-    problem = cron_problem(op.cron)
+    problem = cron_problem(op.typed(Schedule).cron)
     if problem:
         return f"The schedule {problem}."
-    if " ".join((op.cron or "").split()) == deployment.extras.get("schedule"):
-        return f"{deployment_name(deployment)} already runs on `{op.cron}`: nothing to change."
+    cron = op.typed(Schedule).cron
+    if " ".join((cron or "").split()) == deployment.extras.get("schedule"):
+        return f"{deployment_name(deployment)} already runs on `{cron}`: nothing to change."
     return None
 
 
 def _rename_problem(op: Operation, deployment: Deployment, facts: Facts) -> str | None:
-    name = (op.name or "").strip()
+    name = (op.typed(Rename).name or "").strip()
     if not name:
         return "Give the new name, e.g. `rename llama-prod`."
     if name == deployment.name:
@@ -293,7 +295,7 @@ def _rename_problem(op: Operation, deployment: Deployment, facts: Facts) -> str 
 
 
 def _rollback_problem(op: Operation, deployment: Deployment, facts: Facts) -> str | None:
-    revision = op.revision
+    revision = op.typed(Rollback).revision
     if revision is None or revision < 1:
         return "Say which revision to roll back to (1 or more)."
     if revision == deployment.active_revision:
@@ -302,7 +304,7 @@ def _rollback_problem(op: Operation, deployment: Deployment, facts: Facts) -> st
 
 
 def _revise_problem(op: Operation, deployment: Deployment, facts: Facts) -> str | None:
-    if not (op.definition or "").strip():
+    if not (op.typed(Revise).definition or "").strip():
         return "A revision needs the new definition."
     if facts.definition_problem:
         return f"The new revision is not valid: {facts.definition_problem}"
@@ -310,7 +312,7 @@ def _revise_problem(op: Operation, deployment: Deployment, facts: Facts) -> str 
 
 
 def _deposit_problem(op: Operation, deployment: Deployment, facts: Facts) -> str | None:
-    amount = op.amount_usd
+    amount = op.typed(Deposit).amount_usd
     if amount is None or amount <= 0:
         return "A deposit is a positive amount of US dollars, e.g. `deposit 5`."
     exponent = amount.as_tuple().exponent
@@ -367,10 +369,10 @@ def spends(op: Operation, before: Deployment | None) -> bool:
     if before is None or before.status not in SPENDING:
         return False
     if op.kind is OpKind.SCALE:
-        return (op.replicas or 0) > (before.replicas or 0)
+        return (op.typed(Scale).replicas or 0) > (before.replicas or 0)
     if op.kind is OpKind.TIMEOUT:
         current = before.extras.get("timeout_minutes")
-        return not isinstance(current, int) or (op.minutes or 0) > current
+        return not isinstance(current, int) or (op.typed(Timeout).minutes or 0) > current
     return False
 
 
@@ -393,7 +395,9 @@ def _money(
     if not spending:
         return []
     warnings = list(facts.notes)
-    deposits = [op.amount_usd or Decimal(0) for op in spending if op.kind is OpKind.DEPOSIT]
+    deposits = [
+        op.typed(Deposit).amount_usd or Decimal(0) for op in spending if op.kind is OpKind.DEPOSIT
+    ]
     if deposits and facts.deployment is not None:
         outcome = akash_deposit(
             sum(deposits, Decimal(0)), facts.deployment, after, facts.account, facts.now

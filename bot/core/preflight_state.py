@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from bot.core.arguments import Deposit, Rename, Rollback, Scale, Schedule, Timeout
 from bot.core.operations import Operation, OpKind
 from bot.core.preflight_money import usd
 from bot.providers.models import Deployment, DeploymentStatus, ProviderName
@@ -141,7 +142,7 @@ def _move(
 def _edit_replicas(
     op: Operation, before: Deployment, update: dict[str, Any], extras: dict[str, Any]
 ) -> Change:
-    replicas = op.replicas or 0
+    replicas = op.typed(Scale).replicas or 0
     update["replicas"] = replicas
     each = _per_replica(before)
     if each is not None:
@@ -156,14 +157,16 @@ def _edit_timeout(
     op: Operation, before: Deployment, update: dict[str, Any], extras: dict[str, Any]
 ) -> Change:
     current = before.extras.get("timeout_minutes")
-    extras["timeout_minutes"] = op.minutes
-    return Change("timeout", "?" if current is None else f"{current} min", f"{op.minutes} min")
+    extras["timeout_minutes"] = op.typed(Timeout).minutes
+    return Change(
+        "timeout", "?" if current is None else f"{current} min", f"{op.typed(Timeout).minutes} min"
+    )
 
 
 def _edit_schedule(
     op: Operation, before: Deployment, update: dict[str, Any], extras: dict[str, Any]
 ) -> Change:
-    cron = " ".join((op.cron or "").split())
+    cron = " ".join((op.typed(Schedule).cron or "").split())
     current = before.extras.get("schedule")
     extras["schedule"] = cron
     return Change("schedule", f"`{current}`" if current else "none", f"`{cron}`")
@@ -172,7 +175,7 @@ def _edit_schedule(
 def _edit_name(
     op: Operation, before: Deployment, update: dict[str, Any], extras: dict[str, Any]
 ) -> Change:
-    update["name"] = (op.name or "").strip()
+    update["name"] = (op.typed(Rename).name or "").strip()
     return Change("name", before.name, update["name"])
 
 
@@ -180,7 +183,7 @@ def _edit_revision(
     op: Operation, before: Deployment, update: dict[str, Any], extras: dict[str, Any]
 ) -> Change:
     current = before.active_revision
-    new = op.revision if op.kind is OpKind.ROLLBACK else (current or 0) + 1
+    new = op.typed(Rollback).revision if op.kind is OpKind.ROLLBACK else (current or 0) + 1
     update["active_revision"] = new
     return Change("revision", "?" if current is None else str(current), str(new))
 
@@ -189,7 +192,7 @@ def _edit_escrow(
     op: Operation, before: Deployment, update: dict[str, Any], extras: dict[str, Any]
 ) -> Change:
     funds = _dec(before.extras.get("escrow_funds_usd"))
-    amount = op.amount_usd or Decimal(0)
+    amount = op.typed(Deposit).amount_usd or Decimal(0)
     if funds is None:
         return Change("escrow", "?", f"+{usd(amount)}")
     extras["escrow_funds_usd"] = str(funds + amount)

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.core.arguments import Revise
 from bot.core.operations import Chain, Operation, OpKind
 from bot.core.preflight import Facts, spends
 from bot.core.preflight_create import AcceptFacts, CreateFacts
@@ -70,8 +71,8 @@ async def read_account(
 
 def _definition_problem(client: BaseProvider, op: Operation | Chain) -> str | None:
     for step in _steps(op):
-        if step.kind is OpKind.REVISE and step.definition:
-            problem = client.check_revision(step.definition)
+        if step.kind is OpKind.REVISE and step.typed(Revise).definition:
+            problem = client.check_revision(step.typed(Revise).definition)
             if problem:
                 return problem
     return None

@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
+from bot.core.arguments import Rename, Rollback, Scale, Schedule, Timeout
 from bot.core.operations import Operation, OpKind
 from bot.providers.models import DeploymentStatus
 
@@ -100,17 +101,17 @@ def expected_effect(kind: str, value: str = "") -> Effect | None:
 def effect_of(op: Operation) -> Effect | None:
     """The expected effect of an executed operation."""
     value = ""
-    match op.kind:
-        case OpKind.SCALE if op.replicas is not None:
-            value = str(op.replicas)
-        case OpKind.TIMEOUT if op.minutes is not None:
-            value = str(op.minutes)
-        case OpKind.SCHEDULE if op.cron:
-            value = op.cron
-        case OpKind.ROLLBACK if op.revision is not None:
-            value = str(op.revision)
-        case OpKind.RENAME if op.name:
-            value = op.name
+    match op.args:
+        case Scale(replicas=replicas):
+            value = str(replicas)
+        case Timeout(minutes=minutes):
+            value = str(minutes)
+        case Schedule(cron=cron):
+            value = cron
+        case Rollback(revision=revision):
+            value = str(revision)
+        case Rename(name=name):
+            value = name
     return expected_effect(op.kind.value, value)
 
 
