@@ -171,7 +171,24 @@ OUTCOME_EMOJI = {
     "denied": ":no_entry:",
     "cancelled": ":heavy_minus_sign:",
     "expired": ":alarm_clock:",
+    "superseded": ":heavy_minus_sign:",
+    "not_applicable": ":heavy_minus_sign:",
+    "resolved": ":scales:",
 }
+
+#: How a request's state reads in a sentence ("This request is already …").
+STATE_WORDS = {"not_applicable": "no longer applicable", "resolved": "resolved by a policy change"}
+
+
+def state_words(state: str, *, decided: bool = False) -> str:
+    if decided and state == "pending":
+        return "decided"
+    return STATE_WORDS.get(state, state)
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text if text.endswith((".", "!", "?")) else text + "."
 
 
 def outcome_line(view: ApprovalView) -> str:
@@ -193,6 +210,13 @@ def outcome_line(view: ApprovalView) -> str:
             return (
                 f"Expired {when(view.expires_at)} without {approvers_text(view.rule)}'s approval."
             )
+        case "superseded":
+            return f"Superseded: {_sentence(view.decision_note or 'a newer request replaced it')}"
+        case "not_applicable":
+            why = _sentence(view.decision_note or "")
+            return f"Approved by {approvers}, but no longer applicable: {why}"
+        case "resolved":
+            return f"Resolved by a policy change: {_sentence(view.decision_note or '')}"
     return view.state
 
 

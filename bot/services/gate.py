@@ -16,7 +16,7 @@ import io
 import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -40,9 +40,11 @@ from bot.core.policy import (
     decide,
     describe,
 )
+from bot.core.preflight import Cleared, preflight
+from bot.core.preflight import Refused as NotPossible
 from bot.core.registry import MUTATIONS, Area, in_area
 from bot.core.render import PROVIDER_LABEL, escape
-from bot.core.replies import Reply, section
+from bot.core.replies import Reply, context, section
 from bot.db import approvals as states
 from bot.db.access import AccessStore, Grant
 from bot.db.approvals import ApprovalStore
@@ -65,10 +67,10 @@ from bot.services.deployments import (
     Progress,
     Resolved,
     error_reply,
-    state_problem,
 )
 from bot.services.errors import NoMatchError, NotPermittedError, ServiceError
 from bot.services.people import People, Person
+from bot.services.preflight import gather
 from bot.services.slack_io import DirectoryCache, SlackIO
 
 log = logging.getLogger("deploybot.gate")
@@ -204,18 +206,27 @@ class Gate:
         )
         before = resolved.deployment
         op = op.retarget(resolved.provider.name, before.id)
-        problem = state_problem(resolved.provider, before, op.kind)
-        if problem is not None:  # preflight: it cannot succeed, so nobody is asked
-            await self.trail.refused(actor, op, problem)
-            return _refused(problem)
+        checked = await self._preflight(resolved, op)
+        if isinstance(checked, NotPossible):  # it cannot succeed, so nobody is asked
+            await self.trail.refused(actor, op, checked.reason)
+            return _refused(checked.reason)
         step = Step(op.kind.value, _risk(op, before))
         decision = await self._decide(actor, slack, resolved.provider.name, (step,))
         if isinstance(decision, Deny):
             await self.trail.operation(actor, op, "deny", "refused", detail=decision.reason)
             raise NotPermittedError(decision.reason, mrkdwn=True)
         if isinstance(decision, NeedsApproval):
-            return await self._request(actor, op, before, decision, slack)
-        return Done(await self._execute(actor, op, resolved, decision="allow"))
+            return await self._request(
+                actor, op, before, decision, slack, warnings=checked.warnings
+            )
+        reply = await self._execute(actor, op, resolved, decision="allow")
+        return Done(_warned(reply, checked.warnings))
+
+    async def _preflight(self, resolved: Resolved, op: Operation | Chain) -> Cleared | NotPossible:
+        """Can this succeed from the deployment's current state, within the provider's limits
+        and with the money the account has? At most one provider read (the balance)."""
+        facts = await gather(resolved.provider, op, resolved.deployment, clock=self.clock)
+        return preflight(facts)
 
     async def _check_read(self, actor: Actor, op: Operation) -> None:
         if op.provider is None:  # reads across providers: channel scopes name one provider
@@ -297,22 +308,24 @@ class Gate:
         # Run by the name people used (the status message shows it); store by id.
         named = chain.model_copy(update={"provider": resolved.provider.name})
         chain = chain.retarget(resolved.provider.name, before.id)
-        problem = _chain_problem(resolved, chain)
-        if problem is not None:
-            await self.trail.refused(actor, chain, problem)
-            return _refused(problem)
+        checked = await self._preflight(resolved, chain)
+        if isinstance(checked, NotPossible):
+            await self.trail.refused(actor, chain, checked.reason)
+            return _refused(checked.reason)
         steps = tuple(Step(s.kind.value, _risk(s, before)) for s in chain.steps)
         decision = await self._decide(actor, slack, resolved.provider.name, steps)
         if isinstance(decision, Deny):
             await self.trail.chain(actor, chain, "deny", "refused", detail=decision.reason)
             raise NotPermittedError(decision.reason, mrkdwn=True)
         if isinstance(decision, NeedsApproval):
-            return await self._request(actor, chain, before, decision, slack)
+            return await self._request(
+                actor, chain, before, decision, slack, warnings=checked.warnings
+            )
         final = await self.service.run_chain(actor, named, progress or _ignore)
         await self.trail.chain(
             actor, chain, "allow", "error" if final.error else "ok", detail=plain(final.text)
         )
-        return Done(final)
+        return Done(_warned(final, checked.warnings))
 
     # -- accounts ----------------------------------------------------------------------------
 
@@ -361,7 +374,12 @@ class Gate:
         before: Deployment | None,
         decision: NeedsApproval,
         slack: SlackIO,
+        *,
+        warnings: Sequence[str] = (),
     ) -> Pending:
+        summary = "\n".join(
+            [msg.summarize(op, before), *(f":warning: {escape(w)}" for w in warnings)]
+        )
         filed = await self.lifecycle.file(
             actor,
             NewFiling(
@@ -369,7 +387,7 @@ class Gate:
                 payload=op.model_dump_json(),
                 provider=op.provider,
                 target=before.id if before else op.target,
-                summary=msg.summarize(op, before),
+                summary=summary,
                 reason=op.reason,
             ),
             decision,
@@ -644,9 +662,8 @@ class Gate:
             )
         except (NoMatchError, NotFoundError):
             return f"the deployment {first.target or ''} no longer exists"
-        if isinstance(op, Chain):
-            return _chain_problem(resolved, op)
-        return state_problem(resolved.provider, resolved.deployment, op.kind)
+        checked = await self._preflight(resolved, op)
+        return checked.reason if isinstance(checked, NotPossible) else None
 
     async def _run_approved(
         self, row: ApprovalRequest, actor: Actor, approvers: Sequence[str]
@@ -929,14 +946,13 @@ def _steps(op: Operation | Chain) -> tuple[Operation, ...]:
     return op.steps if isinstance(op, Chain) else (op,)
 
 
-def _chain_problem(resolved: Resolved, chain: Chain) -> str | None:
-    """Preflight of a chain: every step is something this provider can do, and the first one
-    is possible from the deployment's current state."""
-    client = resolved.provider
-    for step in chain.steps:
-        if step.kind.capability not in client.capabilities:
-            return f"{client.display_name} deployments can't {step.kind.value}."
-    return state_problem(client, resolved.deployment, chain.steps[0].kind)
+def _warned(reply: Reply, warnings: Sequence[str]) -> Reply:
+    """A result with preflight's warnings (money running out soon) below it."""
+    if not warnings:
+        return reply
+    lines = [f":warning: {escape(w)}" for w in warnings]
+    blocks = [*(reply.blocks or [section(reply.text)]), context("\n".join(lines))]
+    return replace(reply, text=reply.text + "\n" + "\n".join(lines), blocks=blocks)
 
 
 def _risk(op: Operation, before: Deployment) -> Risk:
