@@ -210,3 +210,28 @@ async def test_a_policy_change_keeps_what_still_needs_approval(env: SlackEnv) ->
     pending = await env.bot.gate.approvals.pending(team_id=TEAM)
     assert [r.summary for r in pending] and env.api("nosana").count("POST", STOP) == 0
     assert CHANNEL
+
+
+# -- money ----------------------------------------------------------------------------------------
+
+
+async def test_a_deposit_larger_than_the_balance_is_refused_at_once(env: SlackEnv) -> None:
+    akash = env.api("akash")
+    akash.set_balance(env.keys["akash"], "3")
+    dseq = "1793523600000"  # the demo's running deployment
+    answer = await env.command(f"deposit {dseq} 50", user=MEMBER)
+    said = note(env, answer.response_key)
+    assert said.startswith(":warning: ") and "$50" in said and "$3" in said
+    assert requests_posted(env) == [] and dms(env) == []
+    assert akash.count("POST", r".*/deposit") == 0
+
+
+async def test_a_scale_that_runs_the_credits_out_within_a_day_warns_the_approvers(
+    env: SlackEnv,
+) -> None:
+    env.api("nosana").set_credits(env.keys["nosana"], 10)
+    await env.command("scale llama3-chat 20", user=MEMBER)
+    [post] = requests_posted(env)
+    text = message_text(post.body)
+    assert ":warning:" in text and "run out" in text
+    assert env.api("nosana").count("POST", SCALE) == 0
