@@ -33,7 +33,7 @@ from bot.providers.models import PROVIDER_NAMES
 from bot.services.create import CreateService
 from bot.services.deployments import Actor
 from bot.services.errors import ServiceError
-from bot.services.gate import Pending
+from bot.services.gate import Pending, Refused
 from handlers.common import (
     DATABASE_DOWN,
     actor_of,
@@ -240,7 +240,7 @@ async def spend_create(
     except Exception as exc:
         await _tell(client, actor, failure_reply(exc).text)
         return
-    if isinstance(outcome, Pending):
+    if isinstance(outcome, Pending | Refused):
         await _tell(client, actor, outcome.reply.text)
 
 

@@ -26,6 +26,8 @@ from bot.config import Settings
 from bot.core import create as core
 from bot.core import create_views as views
 from bot.core.create_summary import CreateFacts, create_summary, lease_summary
+from bot.core.preflight import Cleared, Refused
+from bot.core.preflight_create import preflight_create
 from bot.core.render import PROVIDER_LABEL
 from bot.core.replies import Reply
 from bot.db.create_store import CreateStore, RequestRow, TemplateRow
@@ -41,6 +43,7 @@ from bot.providers.models import (
 )
 from bot.services.deployments import Actor, DeploymentService
 from bot.services.errors import NoMatchError, ServiceError, UnsupportedError
+from bot.services.preflight import gather_create
 
 log = logging.getLogger(__name__)
 
@@ -212,6 +215,22 @@ class CreateService:
         return Review(request=row, summary=built.summary, estimate=estimate, template_saved=saved)
 
     # -- spending: the create ------------------------------------------------------------------
+
+    async def preflight(self, actor: Actor, request_id: str) -> Cleared | Refused:
+        """Can this create succeed with what the account holds? (The balance: one read; the
+        market or node comes from the form's cached catalog.)"""
+        row = await self._own(actor, request_id)
+        client = await self.client(_actor(row), row.provider)  # type: ignore[arg-type]
+        spec = {k: v for k, v in row.spec.items() if not k.startswith("_")}
+        place_id = spec.get("market") or spec.get("node")
+        place: Market | None = None
+        if place_id:
+            try:
+                items = await asyncio.wait_for(self.catalog(actor, row.provider), REVIEW_BUDGET)
+            except (TimeoutError, ProviderError):
+                items = None
+            place = next((m for m in items or [] if m.id == place_id), None)
+        return preflight_create(await gather_create(client, spec, place))
 
     async def submit(self, actor: Actor, request_id: str) -> RequestRow:
         """Create the deployment of a stored, validated request — at most once.

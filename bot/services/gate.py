@@ -402,6 +402,17 @@ class Gate:
     async def create(self, actor: Actor, request_id: str, slack: SlackIO) -> Outcome:
         """A confirmed create form: a spend. Filed for approval at most once per form."""
         creator = self._creator()
+        checked = await creator.preflight(actor, request_id)
+        if isinstance(checked, NotPossible):  # it cannot succeed: nobody is asked
+            await self.trail.record(
+                actor,
+                "create",
+                "preflight",
+                "refused",
+                detail=checked.reason,
+                params={"request": request_id},
+            )
+            return _refused(checked.reason)
 
         async def claim() -> bool:  # one approval request per form, whatever Slack retries
             return bool(await creator.store.transition(request_id, ["draft"], AWAITING))

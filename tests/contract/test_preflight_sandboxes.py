@@ -84,17 +84,17 @@ async def execute(p: BaseProvider, op: Operation, did: str) -> None:
         case OpKind.CLOSE:
             await p.close(did)
         case OpKind.SCALE:
-            await p.scale(did, op.replicas or 0)
+            await p.scale(did, op.args.replicas or 0)
         case OpKind.TIMEOUT:
-            await p.set_timeout(did, op.minutes or 0)
+            await p.set_timeout(did, op.args.minutes or 0)
         case OpKind.SCHEDULE:
-            await p.set_schedule(did, op.cron or "")
+            await p.set_schedule(did, op.args.cron or "")
         case OpKind.RENAME:
-            await p.rename(did, op.name or "")
+            await p.rename(did, op.args.name or "")
         case OpKind.ROLLBACK:
-            await p.rollback(did, op.revision or 0)
+            await p.rollback(did, op.args.revision or 0)
         case OpKind.DEPOSIT:
-            await p.deposit(did, op.amount_usd or Decimal(0))
+            await p.deposit(did, op.args.amount_usd or Decimal(0))
         case _:  # pragma: no cover - the strategies draw only the kinds above
             raise AssertionError(op.kind)
 
@@ -255,7 +255,8 @@ async def test_neuranet_does_not_refuse_what_preflight_clears(
     p, deployment = await neuranet_deployment(cluster[0], state, cents)
     async with p:
         try:
-            await check(p, Operation(kind=kind, replicas=2), deployment, unpriced=True)
+            op = Operation(kind=kind, replicas=2) if kind is OpKind.SCALE else Operation(kind=kind)
+            await check(p, op, deployment, unpriced=True)
         finally:  # free the node for the next example (a full node refuses starts)
             with contextlib.suppress(ProviderError):
                 await p.delete(deployment.id)
