@@ -129,7 +129,9 @@ def preflight(facts: Facts) -> Outcome:
         if isinstance(outcome, Refused):
             if len(steps) == 1:
                 return outcome
-            return Refused(f"Step {number} ({op.describe()}): {outcome.reason}")
+            name = (facts.deployment.name if facts.deployment else None) or op.target
+            step = op.model_copy(update={"target": name}).describe()
+            return Refused(f"Step {number} ({step}): {outcome.reason}")
         changes += outcome.changes
         current = outcome.after
     cost = _cost_change(facts.deployment, current)

@@ -38,6 +38,7 @@ from bot.core.operations import Chain, Operation, OpKind
 from bot.core.registry import MUTATIONS
 from bot.core.render import PROVIDER_LABEL, deployment_card, deployment_list, escape
 from bot.core.replies import BalanceLine, ConnectedProvider, Reply
+from bot.core.results import Changed, render_changed
 from bot.db.keys import KeyStore, StoredKeyInfo
 from bot.providers import provider_class
 from bot.providers.base import BaseProvider
@@ -368,8 +369,7 @@ class DeploymentService:
                 resolved = await self.resolve(
                     actor, op.target or "", op.provider, op.kind.capability
                 )
-                reply, _ = await self._mutate(actor, op, resolved)
-                return reply
+                return render_changed(await self._mutate(actor, op, resolved))
             case OpKind.SHOW | OpKind.LOGS | OpKind.EVENTS | OpKind.JOBS:
                 resolved = await self.resolve(
                     actor, op.target or "", op.provider, op.kind.capability
@@ -377,15 +377,11 @@ class DeploymentService:
                 return await self._read(op, resolved)
         raise ServiceError(f"`{op.kind.value}` can't be run this way.")
 
-    async def apply(
-        self, actor: Actor, op: Operation, resolved: Resolved
-    ) -> tuple[Reply, Deployment | None]:
+    async def apply(self, actor: Actor, op: Operation, resolved: Resolved) -> Changed:
         """Run one change on a resolved deployment (the policy gate has already decided)."""
         return await self._mutate(actor, op, resolved)
 
-    async def _mutate(
-        self, actor: Actor, op: Operation, resolved: Resolved
-    ) -> tuple[Reply, Deployment | None]:
+    async def _mutate(self, actor: Actor, op: Operation, resolved: Resolved) -> Changed:
         client, before = resolved.provider, resolved.deployment
         problem = state_problem(client, before, op.kind)
         if problem is not None:
@@ -407,15 +403,14 @@ class DeploymentService:
                 await self.recorder.record_change(actor, op, client.name, did)
             except Exception:
                 log.warning("recording who made a change failed", exc_info=True)
-        reply = replies.result_reply(
-            op,
-            actor.user_id,
-            after,
+        return Changed(
+            op=op,
+            user_id=actor.user_id,
             before=before,
+            after=after,
             allowed=client.available_actions(after) if after else frozenset(),
-            now=self.clock(),
+            at=self.clock(),
         )
-        return reply, after
 
     async def _read(self, op: Operation, resolved: Resolved) -> Reply:
         client, deployment = resolved.provider, resolved.deployment
@@ -452,7 +447,7 @@ class DeploymentService:
                         f"{resolved.provider.display_name} deployments can't {step.kind.value}."
                     )
                 current = await resolved.provider.get(target_id) if i else resolved.deployment
-                _, after = await self._mutate(
+                changed = await self._mutate(
                     actor,
                     step.retarget(resolved.provider.name, target_id),
                     Resolved(resolved.provider, current),
@@ -465,10 +460,8 @@ class DeploymentService:
                 reply.error = True
                 return reply
             statuses[i] = (":white_check_mark:", "")
-            if after is not None:
-                card = deployment_card(
-                    after, allowed=resolved.provider.available_actions(after), now=self.clock()
-                )
+            if changed.after is not None:
+                card = deployment_card(changed.after, allowed=changed.allowed, now=changed.at)
         return replies.chain_reply(chain, statuses, card)
 
     # -- listing -------------------------------------------------------------------------------

@@ -45,6 +45,7 @@ from bot.core.preflight import Refused as NotPossible
 from bot.core.registry import MUTATIONS, Area, in_area
 from bot.core.render import PROVIDER_LABEL, escape
 from bot.core.replies import Reply, context, section
+from bot.core.results import Changed, render_changed
 from bot.db import approvals as states
 from bot.db.access import AccessStore, Grant
 from bot.db.approvals import ApprovalStore
@@ -90,9 +91,10 @@ def _now() -> datetime:
 
 @dataclass(frozen=True)
 class Done:
-    """It ran (or was a read): here is the answer."""
+    """It ran (or was a read): here is the answer, and for a change what it changed."""
 
     reply: Reply
+    result: Changed | None = None
 
 
 @dataclass(frozen=True)
@@ -219,8 +221,8 @@ class Gate:
             return await self._request(
                 actor, op, before, decision, slack, warnings=checked.warnings
             )
-        reply = await self._execute(actor, op, resolved, decision="allow")
-        return Done(_warned(reply, checked.warnings))
+        changed = await self._execute(actor, op, resolved, decision="allow")
+        return Done(_warned(render_changed(changed), checked.warnings), result=changed)
 
     async def _preflight(self, resolved: Resolved, op: Operation | Chain) -> Cleared | NotPossible:
         """Can this succeed from the deployment's current state, within the provider's limits
@@ -272,9 +274,10 @@ class Gate:
         decision: str,
         approvers: Sequence[str] = (),
         request_id: str | None = None,
-    ) -> Reply:
+    ) -> Changed:
+        """Carry out a decided change and audit it from what happened."""
         try:
-            reply, after = await self.service.apply(actor, op, resolved)
+            changed = await self.service.apply(actor, op, resolved)
         except (ServiceError, ProviderError) as exc:
             await self.trail.operation(
                 actor,
@@ -293,9 +296,9 @@ class Gate:
             "ok",
             approvers=approvers,
             request_id=request_id,
-            provider_ref=_provider_ref(after, resolved.deployment),
+            provider_ref=changed.provider_ref,
         )
-        return reply
+        return changed
 
     async def _run_chain(
         self, actor: Actor, chain: Chain, slack: SlackIO, progress: Progress | None
@@ -699,9 +702,10 @@ class Gate:
         resolved = await self.service.resolve(
             actor, op.target or "", op.provider, op.kind.capability
         )
-        return await self._execute(
+        changed = await self._execute(
             actor, op, resolved, decision="approved", approvers=approvers, request_id=row.id
         )
+        return render_changed(changed)
 
     async def _carry_out_spend(
         self, row: ApprovalRequest, actor: Actor, approvers: Sequence[str]
@@ -975,18 +979,6 @@ def _risk(op: Operation, before: Deployment) -> Risk:
         minutes=op.args.minutes if isinstance(op.args, Timeout) else None,
         current_minutes=minutes if isinstance(minutes, int) else None,
     )
-
-
-def _provider_ref(after: Deployment | None, before: Deployment) -> str:
-    if after is not None:
-        for key in ("tx", "request_id", "job", "revision"):
-            value = after.extras.get(key)
-            if value:
-                return f"{key}:{value}"
-        if after.active_revision is not None:
-            return f"{after.id}@r{after.active_revision}"
-        return after.id
-    return before.id
 
 
 def _article(word: str) -> str:

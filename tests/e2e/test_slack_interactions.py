@@ -84,7 +84,7 @@ async def test_card_stop_button_replaces_the_card_and_stops_once(env: SlackEnv) 
     again = await env.click("deployment_stop", value, message=shown)
     [note] = env.responses(again.response_key)
     assert note["replace_original"] is False and note["response_type"] == "ephemeral"
-    assert "Can't stop “llama3-chat”: it is stopping" in note["text"]
+    assert "llama3-chat is already stopping on Nosana (STOPPING)" in note["text"]
     assert api.count("POST", r".*/deployments/[^/]+/stop") == 1
 
 
@@ -428,20 +428,40 @@ async def test_a_chain_posts_once_and_edits_as_each_step_runs(env: SlackEnv) -> 
 
 
 async def test_a_failing_step_stops_the_chain_and_skips_the_rest(env: SlackEnv) -> None:
+    """A step that fails at the provider (preflight could not foresee it) ends the chain."""
     api = env.api("nosana")
-    answer = await env.command("sd-render-batch start, timeout 30, scale 3")
+    api.inject(
+        method="PATCH",
+        path=r".*/update-timeout",
+        status=400,
+        body={"message": "timeout change rejected by the node"},
+    )
+    answer = await env.command("sd-render-batch start, timeout 90, scale 3")
     [post] = env.calls("chat.postMessage")
     final = env.calls("chat.update")[-1].body["text"]
     lines = step_lines(final)
     assert lines[0] == ":white_check_mark: start sd-render-batch"
-    assert lines[1].startswith(":x: set the timeout of sd-render-batch to 30 min — ")
-    assert "at least 60 minutes" in lines[1]
+    assert lines[1].startswith(":x: set the timeout of sd-render-batch to 90 min — ")
+    assert "rejected by the node" in lines[1]
     assert lines[2] == ":heavy_minus_sign: scale sd-render-batch to 3 — skipped"
     assert post.body["channel"] == "C111"
     assert api.count("PATCH", r".*/update-replica-count") == 0
     assert api.deployment(nosana_id(env, "sd-render-batch")).replicas == 2
     assert not TRACE.search(final)
     assert len(env.responses(answer.response_key)) == 1  # only the ⏳ note was removed
+
+
+async def test_a_chain_with_a_step_the_provider_would_refuse_is_refused_at_once(
+    env: SlackEnv,
+) -> None:
+    answer = await env.command("sd-render-batch start, timeout 30, scale 3")
+    [note] = env.responses(answer.response_key)
+    assert note["text"] == (
+        ":warning: Step 2 (set the timeout of sd-render-batch to 30 min): "
+        "Nosana needs a timeout of at least 60 minutes (got 30)."
+    )
+    assert env.calls("chat.postMessage") == []
+    assert no_writes(env)
 
 
 async def test_a_chain_that_cannot_start_is_refused_before_anything_runs(env: SlackEnv) -> None:
@@ -452,8 +472,8 @@ async def test_a_chain_that_cannot_start_is_refused_before_anything_runs(env: Sl
     assert note["replace_original"] is True
     assert note["response_type"] == "ephemeral"
     assert note["text"] == (
-        ":warning: Can't start “comfyui-dev”: it is running on Nosana (RUNNING)."
-        " It can: rename, revise, rollback, scale, stop, timeout."
+        ":warning: Step 1 (start comfyui-dev): comfyui-dev is already running on Nosana "
+        "(RUNNING): it can stop."
     )
     assert env.calls("chat.postMessage") == []
     assert env.calls("chat.update") == []
@@ -570,7 +590,7 @@ async def test_a_hostile_name_is_escaped_in_every_slack_payload(env: SlackEnv) -
     await env.command("show channel")  # "Did you mean …" names it
     await env.command(f"stop {batch}")  # wrong state: the one-liner names it
     await env.click("deployment_start", buttons(shown)["deployment_start"])
-    await env.command(f"{batch} scale 2, timeout 90")
+    await env.command(f"{batch} scale 3, timeout 90")
     view = await open_revise(env, batch)
     definition = view["blocks"][1]["element"]["initial_value"]
     assert await submit_revision(env, view, definition) == {"response_action": "clear"}
