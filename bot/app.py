@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
@@ -39,15 +39,18 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.background import BackgroundWork
 from bot.config import Settings
-from bot.db.access import AccessStore
+from bot.core.policy import Role, WorkspacePolicy
+from bot.db.access import AccessStore, Grant
 from bot.db.approvals import ApprovalStore
 from bot.db.audit import AuditLog
 from bot.db.create_store import CreateStore
 from bot.db.schema import SLACK_BOTS, SLACK_INSTALLATIONS, SLACK_OAUTH_STATES
 from bot.runtime import Storage
+from bot.services.audit import AuditService
 from bot.services.create import CreateService
 from bot.services.deployments import Actor, DeploymentService
 from bot.services.gate import Gate
+from bot.services.governance import GovernanceService
 from bot.services.pool import ProviderPool
 from bot.services.slack_io import SlackIO
 from bot.watch.poller import Poller
@@ -339,11 +342,26 @@ def build_bot(
         )
     else:
         raise ConfigurationError(NO_CREDENTIALS)
+    access, audit = AccessStore(storage.engine), AuditLog(storage.engine)
+
+    # The gate owns who someone is and whether they may run an admin-only command; the
+    # governance and audit services get just those two abilities. The gate is built below
+    # with the services, so these forward to it once it exists.
+    async def authorize(actor: Actor, kind: str, slack: SlackIO, *, what: str) -> None:
+        await gate.authorize(actor, kind, slack, what=what)
+
+    async def role_of(
+        actor: Actor, slack: SlackIO, policy: WorkspacePolicy, grants: Sequence[Grant]
+    ) -> Role:
+        return (await gate.person(actor, slack, policy, grants)).role
+
     gate = Gate(
         service,
-        AccessStore(storage.engine),
+        access,
         ApprovalStore(storage.engine),
-        AuditLog(storage.engine),
+        audit,
+        governance=GovernanceService(access, audit, authorize=authorize, role_of=role_of),
+        audit_commands=AuditService(audit, authorize=authorize),
     )
     work = BackgroundWork()
     creator = CreateService(CreateStore(storage.engine, storage.keyring), service, settings, work)
