@@ -143,6 +143,7 @@ def _people(ids: Sequence[str]) -> str:
 
 
 __all__ = [
+    "INSTEAD",
     "GrantRole",
     "RevokeRole",
     "RoleChange",

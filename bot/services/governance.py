@@ -17,6 +17,7 @@ from bot.core.governance import PolicyCommand, RoleCommand
 from bot.core.policy import Role, WorkspacePolicy
 from bot.core.replies import Reply
 from bot.core.roles import (
+    INSTEAD,
     GrantRole,
     RevokeRole,
     RoleChange,
@@ -36,7 +37,10 @@ from bot.services.errors import NotPermittedError, ServiceError
 from bot.services.slack_io import SlackIO
 
 MORE_WORDS = "That command needs more words: `/deploy help`."
-LOCKED = "That would leave nobody who can manage roles; make someone else an admin first."
+LOCKED = (
+    "This and another role change made at the same moment would together have left nobody "
+    f"who can manage roles, so nothing changed: {INSTEAD}."
+)
 
 
 @dataclass(frozen=True)

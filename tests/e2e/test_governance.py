@@ -15,9 +15,10 @@ import pytest
 from bot.core.policy import Role, WorkspacePolicy
 from bot.db.access import AccessStore
 from bot.db.audit import AuditLog
-from tests.e2e.harness import ADMIN, MEMBER, TEAM, SlackEnv, slack_env
+from tests.e2e.harness import ADMIN, MEMBER, TEAM, SlackEnv, replica, slack_env
 
 OTHER = "U222"
+ADMIN2 = "UADMIN2"
 OPS = "S0OPS"
 GUARD_ADVICE = "make someone else an admin first (`/deploy role grant @someone admin`)"
 
@@ -183,3 +184,21 @@ async def test_the_command_line_refuses_what_is_not_a_workspace_or_a_person(
     code, _, err = await cli(env, "grant", TEAM, OTHER, "root")
     assert code == 2 and "invalid choice: 'root'" in err
     assert await grants(env) == {}
+
+
+async def test_two_admins_stepping_down_at_once_on_two_replicas_leave_one(env: SlackEnv) -> None:
+    env.slack.add_user(ADMIN2, team_id=TEAM, name="chief", is_admin=True)
+    async with replica(env) as second:
+        answers = await asyncio.gather(
+            env.command(f"role grant <@{ADMIN}> viewer", user=ADMIN, settle=False),
+            second.command(f"role grant <@{ADMIN2}> viewer", user=ADMIN2, settle=False),
+        )
+        await env.settle()
+        await second.settle()
+    said = [note(env, a) for a in answers]
+    stepped_down = [s for s in said if "a viewer" in s]
+    assert len(stepped_down) <= 1
+    # Refused by the guard before writing, or put back after seeing the other change.
+    assert len([s for s in said if GUARD_ADVICE in s]) == 2 - len(stepped_down)
+    left = {ADMIN, ADMIN2} - set(await grants(env))
+    assert len(left) == 1 + (1 - len(stepped_down))
