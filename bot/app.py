@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
@@ -39,16 +39,21 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.background import BackgroundWork
 from bot.config import Settings
-from bot.db.access import AccessStore
+from bot.core.policy import Role, WorkspacePolicy
+from bot.db.access import AccessStore, Grant
 from bot.db.approvals import ApprovalStore
 from bot.db.audit import AuditLog
 from bot.db.create_store import CreateStore
 from bot.db.engine import is_database_outage
 from bot.db.schema import SLACK_BOTS, SLACK_INSTALLATIONS, SLACK_OAUTH_STATES
 from bot.runtime import Storage
+from bot.services.audit import AuditService
+from bot.services.audit_trail import AuditTrail
 from bot.services.create import CreateService
 from bot.services.deployments import Actor, DeploymentService
 from bot.services.gate import Gate
+from bot.services.governance import GovernanceService
+from bot.services.people import People
 from bot.services.pool import ProviderPool
 from bot.services.slack_io import SlackIO
 from bot.slack_guard import SlackPayloadGuard
@@ -345,18 +350,30 @@ def build_bot(
     else:
         raise ConfigurationError(NO_CREDENTIALS)
     app.use(SlackPayloadGuard())
-    gate = Gate(
-        service,
-        AccessStore(storage.engine),
-        ApprovalStore(storage.engine),
-        AuditLog(storage.engine),
-    )
+    access, audit = AccessStore(storage.engine), AuditLog(storage.engine)
+    trail = AuditTrail(audit)
+    people = People(access, trail)
+
+    async def role_of(
+        actor: Actor, slack: SlackIO, policy: WorkspacePolicy, grants: Sequence[Grant]
+    ) -> Role:
+        return (await people.person(actor, slack, policy, grants)).role
+
     work = BackgroundWork()
     creator = CreateService(CreateStore(storage.engine, storage.keyring), service, settings, work)
-    gate.creator = creator
     watches = WatchService(WatchStore(storage.engine), service)
     service.recorder = watches
-    gate.watches = watches
+    gate = Gate(
+        service,
+        access,
+        ApprovalStore(storage.engine),
+        people,
+        trail,
+        governance=GovernanceService(access, audit, authorize=people.authorize, role_of=role_of),
+        audit_commands=AuditService(audit, authorize=people.authorize),
+        creator=creator,
+        watches=watches,
+    )
 
     async def token_for(enterprise_id: str, team_id: str) -> str | None:
         if installation_store is not None:

@@ -37,6 +37,31 @@ def _positive(value: str) -> float:
     return number
 
 
+def add_roles_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`deploybot roles grant|revoke|list`: the way back in when nobody can manage roles."""
+    roles = sub.add_parser(
+        "roles",
+        help="grant, revoke and list deploybot roles of a workspace (e.g. when locked out)",
+        description=(
+            "Change deploybot roles directly in the bot's database (the same settings as "
+            "`deploybot serve`), e.g. to make someone an admin again when nobody can manage "
+            "roles from Slack. Each change is recorded in the audit log as done by 'cli'."
+        ),
+    )
+    roles_sub = roles.add_subparsers(dest="roles_command", metavar="ACTION", required=True)
+    grant = roles_sub.add_parser("grant", help="give a person or user group a role")
+    grant.add_argument("team_id", help="Slack team (workspace) id, e.g. T0123")
+    grant.add_argument("subject_id", help="Slack user id (U…/W…) or user group id (S…)")
+    grant.add_argument("role", choices=["viewer", "operator", "admin"])
+    revoke = roles_sub.add_parser("revoke", help="remove a person's or user group's grant")
+    revoke.add_argument("team_id", help="Slack team (workspace) id, e.g. T0123")
+    revoke.add_argument("subject_id", help="Slack user id (U…/W…) or user group id (S…)")
+    listing = roles_sub.add_parser("list", help="show a workspace's grants and default role")
+    listing.add_argument("team_id", help="Slack team (workspace) id, e.g. T0123")
+    for parser in (grant, revoke, listing):
+        parser.add_argument("--enterprise", default=None, help="Enterprise Grid id (E…), if any")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="deploybot",
@@ -107,6 +132,8 @@ def build_parser() -> argparse.ArgumentParser:
     audit_sub.add_parser(
         "verify", help="check every workspace's hash chain; report the first broken link"
     )
+
+    add_roles_parser(sub)
 
     keys = sub.add_parser("keys", help="provider API keys stored for workspaces")
     keys_sub = keys.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
@@ -213,10 +240,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.config import get_settings
 
         return asyncio.run(verify_audit(get_settings()))
-    if args.command == "keys":
-        from bot.keys_cli import run_keys_command
-
-        return run_keys_command(args)
+    if args.command in ("keys", "roles"):
+        return _run_store_command(args)
     parser.print_help()
     return 0
 
@@ -229,6 +254,17 @@ def settings_problems(exc: ValidationError) -> str:
         name = ".".join(str(part) for part in error["loc"]) or "settings"
         lines.append(f"{name}: {error['msg']}")
     return "invalid settings:\n" + "\n".join(lines)
+
+
+def _run_store_command(args: argparse.Namespace) -> int:
+    """``deploybot keys …`` and ``deploybot roles …``: work on the bot's database."""
+    if args.command == "roles":
+        from bot.roles_cli import run_roles_command
+
+        return run_roles_command(args)
+    from bot.keys_cli import run_keys_command
+
+    return run_keys_command(args)
 
 
 async def verify_audit(settings: Settings) -> int:

@@ -256,6 +256,27 @@ def parse_policy(args: list[str]) -> PolicyCommand:
     return PolicyCommand(action="set", rule=rule)
 
 
+def _quorum(after: list[str]) -> int:
+    """The number after ``quorum`` (``after`` holds it, or nothing at the end of the text)."""
+    if not after or not (after[0].isascii() and after[0].isdecimal()):
+        raise GovernanceError("`quorum` needs a number (quorum 2).", "policy")
+    quorum = int(after[0])
+    if not 1 <= quorum <= MAX_QUORUM:
+        raise GovernanceError(f"The quorum must be between 1 and {MAX_QUORUM}.", "policy")
+    return quorum
+
+
+def _approvers_in(token: str) -> list[str]:
+    """``admins``, people and user groups named in one word (``@ana,@ops`` works too)."""
+    found: list[str] = []
+    for part in filter(None, token.split(",")):
+        if part.lower() in (ADMINS, "admin"):
+            found.append(ADMINS)
+        else:
+            found.append(_who(part, "policy", POLICY_USAGE)[1])
+    return found
+
+
 def _approval(args: list[str]) -> ApprovalRule:
     approvers: list[str] = []
     quorum, self_ok, expiry = 1, False, 60
@@ -268,11 +289,7 @@ def _approval(args: list[str]) -> ApprovalRule:
         elif word in ("by", "approvers"):
             mode = "by"
         elif word == "quorum":
-            if i + 1 >= len(args) or not (args[i + 1].isascii() and args[i + 1].isdecimal()):
-                raise GovernanceError("`quorum` needs a number (quorum 2).", "policy")
-            quorum = int(args[i + 1])
-            if not 1 <= quorum <= MAX_QUORUM:
-                raise GovernanceError(f"The quorum must be between 1 and {MAX_QUORUM}.", "policy")
+            quorum = _quorum(args[i + 1 : i + 2])
             i += 1
             mode = ""
         elif word in ("self", "self-approval"):
@@ -283,17 +300,8 @@ def _approval(args: list[str]) -> ApprovalRule:
             expiry = _minutes(args[i + 1])
             i += 1
             mode = ""
-        elif mode == "by" and word in (ADMINS, "admin"):
-            approvers.append(ADMINS)
         elif mode == "by":
-            for part in token.split(","):
-                if not part:
-                    continue
-                if part.lower() in (ADMINS, "admin"):
-                    approvers.append(ADMINS)
-                    continue
-                _, who = _who(part, "policy", POLICY_USAGE)
-                approvers.append(who)
+            approvers.extend(_approvers_in(token))
         else:
             raise GovernanceError(f"Unexpected “{token[:30]}”. {POLICY_USAGE}", "policy")
         i += 1

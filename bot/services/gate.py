@@ -11,8 +11,6 @@ cancel, expiry, reminders, superseding) lives in :mod:`bot.services.approvals`.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
@@ -23,7 +21,7 @@ from typing import Any
 from bot.core import approvals as msg
 from bot.core import replies
 from bot.core.arguments import Governance, Scale, Timeout, Watch
-from bot.core.governance import AuditCommand, PolicyCommand, RoleCommand
+from bot.core.governance import AuditCommand, PolicyCommand
 from bot.core.operations import WATCH_KINDS, Chain, Operation, OpKind
 from bot.core.policy import (
     ADMIN_ONLY,
@@ -38,7 +36,6 @@ from bot.core.policy import (
     WorkspacePolicy,
     classify,
     decide,
-    describe,
 )
 from bot.core.preflight import Cleared, preflight
 from bot.core.preflight import Refused as NotPossible
@@ -49,7 +46,6 @@ from bot.core.results import Changed, render_changed
 from bot.db import approvals as states
 from bot.db.access import AccessStore, Grant
 from bot.db.approvals import ApprovalStore
-from bot.db.audit import AuditLog, AuditRow
 from bot.db.models import ApprovalRequest
 from bot.providers.errors import NotFoundError, ProviderError
 from bot.providers.models import Deployment
@@ -61,7 +57,9 @@ from bot.services.approvals import (
     next_reminder,
     requester_of,
 )
+from bot.services.audit import AuditService
 from bot.services.audit_trail import AuditTrail, plain
+from bot.services.create import CreateService
 from bot.services.deployments import (
     Actor,
     DeploymentService,
@@ -70,9 +68,11 @@ from bot.services.deployments import (
     error_reply,
 )
 from bot.services.errors import NoMatchError, NotPermittedError, ServiceError
+from bot.services.governance import GovernanceService
 from bot.services.people import People, Person
 from bot.services.preflight import gather
 from bot.services.slack_io import DirectoryCache, SlackIO
+from bot.watch.service import WatchService
 
 log = logging.getLogger("deploybot.gate")
 
@@ -129,26 +129,34 @@ class Gate:
         service: DeploymentService,
         access: AccessStore,
         approvals: ApprovalStore,
-        audit: AuditLog,
+        people: People,
+        trail: AuditTrail,
         *,
+        governance: GovernanceService,
+        audit_commands: AuditService,
+        creator: CreateService | None = None,
+        watches: WatchService | None = None,
         clock: Callable[[], datetime] = _now,
         cache: DirectoryCache | None = None,
     ) -> None:
         self.service = service
         self.access = access
         self.approvals = approvals
-        self.audit = audit
-        self.trail = AuditTrail(audit)
-        self.people = People(access, self.trail)
+        self.trail = trail
+        self.people = people
+        #: ``/deploy roles``, ``role …`` and ``policy …``.
+        self.governance = governance
+        #: ``/deploy audit …``.
+        self.audit_commands = audit_commands
         self.lifecycle = ApprovalLifecycle(
             approvals, access, self.people, self.trail, clock=self._time
         )
         self._clock = clock
         self.cache = cache or DirectoryCache()
-        #: The create service (set by the app factory): creates and leases pass the gate too.
-        self.creator: Any = None
-        #: The watch service (set by the app factory): watch commands pass the gate too.
-        self.watches: Any = None
+        #: Creates, leases and closes of new deployments pass the gate too.
+        self.creator = creator
+        #: Watch commands pass the gate too.
+        self.watches = watches
 
     def _time(self) -> datetime:
         return self._clock()
@@ -594,7 +602,7 @@ class Gate:
         )
         return Reply(text=f"Deployment {escape(row.deployment_id or '')}: {row.state}.")
 
-    def _creator(self) -> Any:
+    def _creator(self) -> CreateService:
         if self.creator is None:
             raise ServiceError("Creating deployments isn't available here.")
         return self.creator
@@ -762,189 +770,16 @@ class Gate:
                 )
                 await self._carry_out(row.id, [], slack)
 
-    # -- audit rows (governance commands write them too) --------------------------------------
-
-    async def _audit(
-        self, actor: Actor, action: str, decision: str, result: str, **fields: Any
-    ) -> None:
-        await self.trail.record(actor, action, decision, result, **fields)
-
-    # -- roles, policy, audit ----------------------------------------------------------------
+    # -- roles, policy, audit: their services answer; a policy change decides what waits ----
 
     async def _governance(self, actor: Actor, op: Operation, slack: SlackIO) -> Reply:
         command = op.args.command if isinstance(op.args, Governance) else None
-        if isinstance(command, RoleCommand):
-            return await self._roles(actor, command, slack)
-        if isinstance(command, PolicyCommand):
-            return await self._policy(actor, command, slack)
         if isinstance(command, AuditCommand):
-            return await self._audit_command(actor, command, slack)
-        raise ServiceError("That command needs more words: `/deploy help`.")
-
-    async def _roles(self, actor: Actor, command: RoleCommand, slack: SlackIO) -> Reply:
-        if command.action == "list":
-            policy = await self.access.policy(actor.team_id, actor.enterprise_id)
-            grants = await self.access.grants(actor.team_id, actor.enterprise_id)
-            me = await self.person(actor, slack, policy, grants)
-            lines = [f"*Roles* · you are {_article(me.role.value)} {me.role.value}"]
-            for g in grants:
-                who = (
-                    f"<!subteam^{g.subject_id}>"
-                    if g.subject_type == "usergroup"
-                    else (f"<@{g.subject_id}>")
-                )
-                lines.append(f"• {who}: {g.role.value} (by <@{g.granted_by}>)")
-            if not grants:
-                lines.append("• No roles granted yet.")
-            lines.append(
-                f"Everyone else: {policy.default_role.value}; Slack workspace admins and owners "
-                "are admins unless granted otherwise."
-            )
-            return Reply(text="\n".join(lines), blocks=[section("\n".join(lines))])
-        await self.authorize(actor, f"role.{command.action}", slack, what="change roles")
-        assert command.subject_id is not None and command.subject_type is not None
-        who = (
-            f"<!subteam^{command.subject_id}>"
-            if command.subject_type == "usergroup"
-            else f"<@{command.subject_id}>"
-        )
-        if command.action == "grant":
-            assert command.role is not None
-            previous = await self.access.grant(
-                actor.team_id,
-                actor.enterprise_id,
-                subject_type=command.subject_type,
-                subject_id=command.subject_id,
-                role=command.role,
-                granted_by=actor.user_id,
-            )
-            await self._audit(
-                actor,
-                "role.grant",
-                "allow",
-                "ok",
-                target=command.subject_id,
-                params={"role": command.role.value, "previous": previous and previous.value},
-            )
-            was = f" (was {previous.value})" if previous and previous is not command.role else ""
-            role = command.role.value
-            return replies.notice(
-                f":bust_in_silhouette: <@{actor.user_id}> made {who} {_article(role)} {role}{was}.",
-                public=True,
-            )
-        removed = await self.access.revoke(actor.team_id, actor.enterprise_id, command.subject_id)
-        await self._audit(
-            actor,
-            "role.revoke",
-            "allow",
-            "ok" if removed else "noop",
-            target=command.subject_id,
-            params={"previous": removed and removed.value},
-        )
-        if removed is None:
-            return replies.notice(f"{who} had no role granted; nothing changed.")
-        policy = await self.access.policy(actor.team_id, actor.enterprise_id)
-        return replies.notice(
-            f":bust_in_silhouette: <@{actor.user_id}> revoked {who}'s {removed.value} role; "
-            f"they are back to the default ({policy.default_role.value}, or admin for Slack "
-            "admins).",
-            public=True,
-        )
-
-    async def _policy(self, actor: Actor, command: PolicyCommand, slack: SlackIO) -> Reply:
-        policy = await self.access.policy(actor.team_id, actor.enterprise_id)
-        if command.action == "show":
-            lines = [":scroll: *Policy*", *describe(policy)]
-            lines.append(
-                "_Admins change it with `/deploy policy <class|operation> allow|approve|deny …`; "
-                "`/deploy help policy` shows how._"
-            )
-            text = "\n".join(lines)
-            return Reply(text=text, blocks=[section(text)])
-        await self.authorize(actor, "policy", slack, what="change the policy")
-        match command.action:
-            case "set":
-                assert command.rule is not None
-                updated = policy.with_rule(command.rule)
-                params: dict[str, Any] = command.rule.model_dump(mode="json")
-            case "reset":
-                if command.risk is None and command.operation is None and command.provider is None:
-                    updated = WorkspacePolicy(default_role=policy.default_role)
-                else:
-                    updated = policy.without_rules(
-                        command.risk, command.operation, command.provider
-                    )
-                params = {
-                    "reset": command.risk or command.operation or "all",
-                    "provider": command.provider,
-                }
-            case "channels":
-                assert command.provider is not None
-                updated = policy.with_scope(command.scope, command.provider)
-                params = {
-                    "provider": command.provider,
-                    "scope": command.scope.model_dump(mode="json") if command.scope else None,
-                }
-            case _:
-                assert command.role is not None
-                updated = policy.model_copy(update={"default_role": command.role})
-                params = {"default_role": command.role.value}
-        await self.access.save_policy(
-            actor.team_id, actor.enterprise_id, updated, updated_by=actor.user_id
-        )
-        await self._audit(actor, f"policy.{command.action}", "allow", "ok", params=params)
-        await self.policy_changed(actor, slack)
-        text = "\n".join(
-            [f":scroll: <@{actor.user_id}> changed the policy. It is now:", *describe(updated)]
-        )
-        return Reply(text=text, blocks=[section(text)], public=True)
-
-    async def _audit_command(self, actor: Actor, command: AuditCommand, slack: SlackIO) -> Reply:
-        if command.action == "show":
-            rows = await self.audit.recent(
-                team_id=actor.team_id,
-                enterprise_id=actor.enterprise_id,
-                limit=command.limit,
-                user_id=command.user_id,
-                target=command.target,
-            )
-            return _audit_reply(rows)
-        if command.action == "verify":
-            await self.authorize(actor, "audit.verify", slack, what="verify the audit log")
-            report = await self.audit.verify(
-                team_id=actor.team_id, enterprise_id=actor.enterprise_id
-            )
-            if report.ok:
-                return replies.notice(
-                    f":white_check_mark: The audit log is intact ({report.entries} entries)."
-                )
-            return replies.error(f":rotating_light: The audit log is broken: {report.broken[0]}.")
-        await self.authorize(actor, "audit.export", slack, what="export the audit log")
-        rows = await self.audit.export(team_id=actor.team_id, enterprise_id=actor.enterprise_id)
-        content = _export(rows, command.format)
-        stamp = self.clock().strftime("%Y%m%d-%H%M%S")
-        filename = f"deploybot-audit-{actor.team_id}-{stamp}.{command.format}"
-        channel = actor.channel_id or actor.user_id
-        ok = await slack.upload(
-            channel,
-            filename=filename,
-            content=content,
-            title=f"deploybot audit log ({len(rows)} entries)",
-            comment=f"<@{actor.user_id}> exported the audit log ({len(rows)} entries).",
-        )
-        await self._audit(
-            actor,
-            "audit.export",
-            "allow",
-            "ok" if ok else "error",
-            params={"format": command.format, "entries": len(rows)},
-        )
-        if not ok:
-            raise ServiceError(
-                "Slack refused the file upload. Invite deploybot to this channel "
-                "(`/invite @deploybot`) or run the export in a DM with it."
-            )
-        return replies.notice(f":page_facing_up: Uploaded {filename} ({len(rows)} entries).")
+            return await self.audit_commands.reply(actor, command, slack)
+        reply = await self.governance.reply(actor, command, slack)
+        if isinstance(command, PolicyCommand) and command.action != "show":
+            await self.policy_changed(actor, slack)
+        return reply
 
 
 def _pending(filed: Filed) -> Pending:
@@ -981,76 +816,5 @@ def _risk(op: Operation, before: Deployment) -> Risk:
     )
 
 
-def _article(word: str) -> str:
-    return "an" if word[:1] in "aeiou" else "a"
-
-
 async def _ignore(reply: Reply) -> None:
     return None
-
-
-def _audit_reply(rows: Sequence[AuditRow]) -> Reply:
-    if not rows:
-        return Reply(text="No audit entries match.")
-    lines = [f"*Audit log* · newest first ({len(rows)})"]
-    for row in rows:
-        stamp = msg.when(row.created_at)
-        what = row.action
-        if row.target:
-            what += f" `{escape(row.target)}`"
-        if row.provider:
-            what += f" on {PROVIDER_LABEL.get(row.provider, row.provider)}"
-        extras = {k: v for k, v in row.params.items() if k not in ("reason",)}
-        detail = f" {escape(json.dumps(extras, sort_keys=True))}" if extras else ""
-        outcome = f"{row.decision} → {row.result}"
-        if row.approvers:
-            outcome += " (approved by " + ", ".join(f"<@{a}>" for a in row.approvers) + ")"
-        reason = f" — “{escape(row.params['reason'])}”" if row.params.get("reason") else ""
-        lines.append(f"#{row.seq} {stamp} <@{row.user_id}>: {what}{detail} · {outcome}{reason}")
-    text = "\n".join(lines)
-    chunks = [text[i : i + 2900] for i in range(0, len(text), 2900)][:40]
-    return Reply(text=text, blocks=[section(c) for c in chunks])
-
-
-EXPORT_FIELDS = [
-    "seq",
-    "time",
-    "team_id",
-    "enterprise_id",
-    "user_id",
-    "channel_id",
-    "action",
-    "provider",
-    "target",
-    "params",
-    "decision",
-    "approvers",
-    "result",
-    "detail",
-    "provider_ref",
-    "request_id",
-]
-
-
-def _export(rows: Sequence[AuditRow], fmt: str) -> bytes:
-    if fmt == "json":
-        return json.dumps([r.as_dict() for r in rows], indent=2).encode()
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS)
-    writer.writeheader()
-    for row in rows:
-        data = row.as_dict()
-        data["params"] = json.dumps(data["params"], sort_keys=True)
-        data["approvers"] = " ".join(data["approvers"])
-        writer.writerow({k: _csv_safe(data[k]) for k in EXPORT_FIELDS})
-    return out.getvalue().encode()
-
-
-def _csv_safe(value: Any) -> Any:
-    """Spreadsheets run cells starting with = + - @ as formulas: quote them."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
-__all__ = ["Done", "Gate", "Outcome", "Pending", "next_reminder"]

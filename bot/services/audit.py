@@ -1,0 +1,128 @@
+"""``/deploy audit``: show recent entries, verify the hash chain, export the whole log."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.core import audit_replies as view
+from bot.core.governance import AuditCommand
+from bot.core.replies import Reply
+from bot.db.audit import AuditLog, AuditRecord, AuditRow, VerifyReport
+from bot.services.authority import Authorize
+from bot.services.deployments import Actor
+from bot.services.errors import ServiceError
+from bot.services.slack_io import SlackIO
+
+log = logging.getLogger("deploybot.audit")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def record(
+    audit: AuditLog,
+    actor: Actor,
+    action: str,
+    decision: str,
+    result: str,
+    *,
+    target: str | None = None,
+    params: dict[str, Any] | None = None,
+    detail: str | None = None,
+) -> None:
+    """Append one audit row; a failure is logged loudly, never raised (the change happened)."""
+    try:
+        await audit.append(
+            AuditRecord(
+                team_id=actor.team_id,
+                enterprise_id=actor.enterprise_id,
+                user_id=actor.user_id,
+                channel_id=actor.channel_id,
+                action=action,
+                decision=decision,
+                result=result,
+                target=target,
+                params=params or {},
+                detail=detail.replace("\n", " ")[:2000] if detail else None,
+            )
+        )
+    except Exception:
+        log.exception("could not write the audit row for %s", action)
+
+
+@dataclass(frozen=True)
+class Exported:
+    filename: str
+    entries: int
+    uploaded: bool
+
+
+class AuditService:
+    def __init__(
+        self,
+        audit: AuditLog,
+        *,
+        authorize: Authorize,
+        clock: Callable[[], datetime] = _now,
+    ) -> None:
+        self._audit = audit
+        self._authorize = authorize
+        self._clock = clock
+
+    async def reply(self, actor: Actor, command: AuditCommand, slack: SlackIO) -> Reply:
+        match command.action:
+            case "show":
+                return view.audit_listing(await self.recent(actor, command))
+            case "verify":
+                report = await self.verify(actor, slack)
+                broken = str(report.broken[0]) if report.broken else None
+                return view.verified(report.entries, broken)
+            case _:
+                done = await self.export(actor, command, slack)
+                if not done.uploaded:
+                    raise ServiceError(view.UPLOAD_REFUSED)
+                return view.exported(done.filename, done.entries)
+
+    async def recent(self, actor: Actor, command: AuditCommand) -> list[AuditRow]:
+        """Anyone may read the log (newest first), filtered by person and deployment."""
+        return await self._audit.recent(
+            team_id=actor.team_id,
+            enterprise_id=actor.enterprise_id,
+            limit=command.limit,
+            user_id=command.user_id,
+            target=command.target,
+        )
+
+    async def verify(self, actor: Actor, slack: SlackIO) -> VerifyReport:
+        await self._authorize(actor, "audit.verify", slack, what="verify the audit log")
+        return await self._audit.verify(team_id=actor.team_id, enterprise_id=actor.enterprise_id)
+
+    async def export(self, actor: Actor, command: AuditCommand, slack: SlackIO) -> Exported:
+        """Upload the whole log as a file where the command was typed (admins only)."""
+        await self._authorize(actor, "audit.export", slack, what="export the audit log")
+        rows = await self._audit.export(team_id=actor.team_id, enterprise_id=actor.enterprise_id)
+        filename = view.export_filename(actor.team_id, self._clock(), command.format)
+        uploaded = await slack.upload(
+            actor.channel_id or actor.user_id,
+            filename=filename,
+            content=view.export_content(rows, command.format),
+            title=view.export_title(len(rows)),
+            comment=view.export_comment(actor.user_id, len(rows)),
+        )
+        await record(
+            self._audit,
+            actor,
+            "audit.export",
+            "allow",
+            "ok" if uploaded else "error",
+            params={"format": command.format, "entries": len(rows)},
+        )
+        return Exported(filename, len(rows), uploaded)
+
+
+__all__ = ["AuditService", "Exported", "record"]
