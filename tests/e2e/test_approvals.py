@@ -282,7 +282,7 @@ async def test_a_chain_compares_each_step_with_what_the_previous_steps_leave(
     draft = nosana_id(env, "notebook-draft")  # a draft: costs nothing until started
     client = await env.bot.service.client(ACTOR, "nosana")
     running_cost = Decimal((await client.get(draft)).extras["cost_when_running_per_hour_usd"])
-    await env.command(f"{draft} start, timeout 90, scale 2, timeout 45", user=MEMBER)
+    await env.command(f"{draft} start, timeout 90, scale 2, timeout 75", user=MEMBER)
     post, _ = the_request(env)
     text = message_text(post.body)
     assert "spend operation" in text
@@ -292,7 +292,7 @@ async def test_a_chain_compares_each_step_with_what_the_previous_steps_leave(
         f"3. scale: replicas 1 → 2; cost {per_hour(running_cost)} → "
         f"{per_hour(running_cost * 2)}" in text
     )
-    assert "4. timeout 90 min → 45 min" in text
+    assert "4. timeout 90 min → 75 min" in text
     steps = post.body["blocks"][0]["text"]["text"].split("in order:\n")[1]
     assert len(steps.splitlines()) == 4 and "?" not in steps
 
