@@ -16,7 +16,7 @@ from bot.core.arguments import args_for
 from bot.core.operations import Operation, OpKind
 from bot.core.replies import decode_pick
 from bot.services.deployments import Actor
-from bot.services.gate import Pending, Refused
+from bot.services.outcomes import Pending, Refused
 from handlers import commands
 from handlers.common import actor_of, guarded, unknown_provider
 

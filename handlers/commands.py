@@ -17,7 +17,7 @@ from bot.core.operations import Chain, Operation, OpKind, Usage
 from bot.core.parsing import parse
 from bot.core.replies import Reply
 from bot.services.deployments import Actor
-from bot.services.gate import Pending, Refused
+from bot.services.outcomes import Pending, Refused
 from handlers import create
 from handlers.common import actor_of, failure_reply, guarded, post_or_respond
 

@@ -33,7 +33,7 @@ from bot.providers.models import PROVIDER_NAMES
 from bot.services.create import CreateService
 from bot.services.deployments import Actor
 from bot.services.errors import ServiceError
-from bot.services.gate import Pending, Refused
+from bot.services.outcomes import Pending, Refused
 from handlers.common import (
     DATABASE_DOWN,
     actor_of,

@@ -11,10 +11,9 @@ cancel, expiry, reminders, superseding) lives in :mod:`bot.services.approvals`.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,16 +25,12 @@ from bot.core.operations import WATCH_KINDS, Chain, Operation, OpKind
 from bot.core.policy import (
     ADMIN_ONLY,
     Allow,
-    Decision,
     Deny,
     NeedsApproval,
-    Request,
     Risk,
-    Role,
     Step,
     WorkspacePolicy,
     classify,
-    decide,
 )
 from bot.core.preflight import Cleared, preflight
 from bot.core.preflight import Refused as NotPossible
@@ -51,15 +46,14 @@ from bot.providers.errors import NotFoundError, ProviderError
 from bot.providers.models import Deployment
 from bot.services.approvals import (
     ApprovalLifecycle,
-    Filed,
     NewFiling,
     Quorum,
-    next_reminder,
     requester_of,
 )
 from bot.services.audit import AuditService
 from bot.services.audit_trail import AuditTrail, plain
 from bot.services.create import CreateService
+from bot.services.create_pipeline import SPEND_KINDS, CreatePipeline
 from bot.services.deployments import (
     Actor,
     DeploymentService,
@@ -69,6 +63,7 @@ from bot.services.deployments import (
 )
 from bot.services.errors import NoMatchError, NotPermittedError, ServiceError
 from bot.services.governance import GovernanceService
+from bot.services.outcomes import Done, Outcome, Pending, pending, refused
 from bot.services.people import People, Person
 from bot.services.preflight import gather
 from bot.services.slack_io import DirectoryCache, SlackIO
@@ -77,50 +72,12 @@ from bot.watch.service import WatchService
 log = logging.getLogger("deploybot.gate")
 
 GOVERNANCE = in_area(Area.GOVERNANCE)
-#: Approval requests that run through the create service rather than an Operation.
-SPEND_KINDS = frozenset({"create", "accept", "create_close"})
-#: A create form's state while its approval request is open.
-AWAITING = "approval"
 
-__all__ = ["Done", "Gate", "Outcome", "Pending", "Person", "Refused", "next_reminder"]
+__all__ = ["Gate"]
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-@dataclass(frozen=True)
-class Done:
-    """It ran (or was a read): here is the answer, and for a change what it changed."""
-
-    reply: Reply
-    result: Changed | None = None
-
-
-@dataclass(frozen=True)
-class Pending:
-    """It waits for approval; ``reply`` tells the requester where."""
-
-    reply: Reply
-    request_id: str
-    #: The same request was already open (nothing new was filed).
-    duplicate: bool = False
-
-
-@dataclass(frozen=True)
-class Refused:
-    """Refused before anything happened: by preflight (it cannot succeed) or by the policy.
-    Nobody was asked to approve it."""
-
-    reply: Reply
-    reason: str
-
-
-Outcome = Done | Pending | Refused
-
-
-def _refused(reason: str) -> Refused:
-    return Refused(reply=replies.error(escape(reason)), reason=reason)
 
 
 class Gate:
@@ -151,6 +108,7 @@ class Gate:
         self.lifecycle = ApprovalLifecycle(
             approvals, access, self.people, self.trail, clock=self._time
         )
+        self.creates = CreatePipeline(creator, self.lifecycle, people, trail)
         self._clock = clock
         self.cache = cache or DirectoryCache()
         #: Creates, leases and closes of new deployments pass the gate too.
@@ -208,7 +166,7 @@ class Gate:
         if op.kind in WATCH_KINDS and self.watches is not None:
             return Done(await self._watch(actor, op, slack))
         if op.kind not in MUTATIONS:
-            await self._check_read(actor, op)
+            await self.people.check_read(actor, op)
             return Done(await self.service.execute(actor, op))
         assert op.kind.capability is not None
         resolved = await self.service.resolve(
@@ -219,9 +177,9 @@ class Gate:
         checked = await self._preflight(resolved, op)
         if isinstance(checked, NotPossible):  # it cannot succeed, so nobody is asked
             await self.trail.refused(actor, op, checked.reason)
-            return _refused(checked.reason)
+            return refused(checked.reason)
         step = Step(op.kind.value, _risk(op, before))
-        decision = await self._decide(actor, slack, resolved.provider.name, (step,))
+        decision = await self.people.decide(actor, slack, resolved.provider.name, (step,))
         if isinstance(decision, Deny):
             await self.trail.operation(actor, op, "deny", "refused", detail=decision.reason)
             raise NotPermittedError(decision.reason, mrkdwn=True)
@@ -237,41 +195,6 @@ class Gate:
         and with the money the account has? At most one provider read (the balance)."""
         facts = await gather(resolved.provider, op, resolved.deployment, clock=self.clock)
         return preflight(facts)
-
-    async def _check_read(self, actor: Actor, op: Operation) -> None:
-        if op.provider is None:  # reads across providers: channel scopes name one provider
-            return
-        policy = await self.access.policy(actor.team_id, actor.enterprise_id)
-        if not policy.scopes:
-            return
-        decision = decide(
-            Request(
-                user_id=actor.user_id,
-                role=Role.VIEWER,
-                channel_id=actor.channel_id,
-                provider=op.provider,
-                steps=(Step(op.kind.value, Risk.READ),),
-            ),
-            policy,
-        )
-        if isinstance(decision, Deny):
-            raise NotPermittedError(decision.reason, mrkdwn=True)
-
-    async def _decide(
-        self, actor: Actor, slack: SlackIO, provider: str, steps: tuple[Step, ...]
-    ) -> Decision:
-        policy = await self.access.policy(actor.team_id, actor.enterprise_id)
-        person = await self.person(actor, slack, policy)
-        return decide(
-            Request(
-                user_id=actor.user_id,
-                role=person.role,
-                channel_id=actor.channel_id,
-                provider=provider,
-                steps=steps,
-            ),
-            policy,
-        )
 
     async def _execute(
         self,
@@ -322,9 +245,9 @@ class Gate:
         checked = await self._preflight(resolved, chain)
         if isinstance(checked, NotPossible):
             await self.trail.refused(actor, chain, checked.reason)
-            return _refused(checked.reason)
+            return refused(checked.reason)
         steps = tuple(Step(s.kind.value, _risk(s, before)) for s in chain.steps)
-        decision = await self._decide(actor, slack, resolved.provider.name, steps)
+        decision = await self.people.decide(actor, slack, resolved.provider.name, steps)
         if isinstance(decision, Deny):
             await self.trail.chain(actor, chain, "deny", "refused", detail=decision.reason)
             raise NotPermittedError(decision.reason, mrkdwn=True)
@@ -367,7 +290,7 @@ class Gate:
                     actor, "watch.settings", "allow", "ok", params=dict(args.filters)
                 )
         elif op.provider is not None:
-            await self._check_read(actor, op)
+            await self.people.check_read(actor, op)
         reply: Reply = await self.watches.execute(actor, op)
         return reply
 
@@ -406,206 +329,18 @@ class Gate:
         )
         if not filed.duplicate:
             await self.trail.request(actor, op, decision, filed.request_id)
-        return _pending(filed)
+        return pending(filed)
 
-    # -- creating deployments (the create service does the work; the gate decides) ----------
+    # -- creates, leases and closes of new deployments ---------------------------------------
 
     async def create(self, actor: Actor, request_id: str, slack: SlackIO) -> Outcome:
-        """A confirmed create form: a spend. Filed for approval at most once per form."""
-        creator = self._creator()
-        checked = await creator.preflight(actor, request_id)
-        if isinstance(checked, NotPossible):  # it cannot succeed: nobody is asked
-            await self.trail.record(
-                actor,
-                "create",
-                "preflight",
-                "refused",
-                detail=checked.reason,
-                params={"request": request_id},
-            )
-            return _refused(checked.reason)
-
-        async def claim() -> bool:  # one approval request per form, whatever Slack retries
-            return bool(await creator.store.transition(request_id, ["draft"], AWAITING))
-
-        return await self._gate_request(
-            actor,
-            slack,
-            request_id=request_id,
-            kind="create",
-            step=Step("create", Risk.SPEND),
-            params={"request": request_id},
-            summary=lambda row: creator.describe(request_id),
-            claim=claim,
-            run=lambda: self._spend_create(actor, request_id, "allow", ()),
-        )
-
-    async def _gate_request(
-        self,
-        actor: Actor,
-        slack: SlackIO,
-        *,
-        request_id: str,
-        kind: str,
-        step: Step,
-        params: dict[str, str],
-        summary: Callable[[Any], Awaitable[str]],
-        run: Callable[[], Awaitable[Reply]],
-        claim: Callable[[], Awaitable[bool]] | None = None,
-    ) -> Outcome:
-        """Decide on an operation on a create request (create, accept a bid, close), then run
-        it, file it for approval, or refuse — with its audit row."""
-        row = await self._creator().store.get(request_id)
-        if row is None or row.team_id != actor.team_id:
-            raise ServiceError(
-                "That deployment request no longer exists; start again with `/deploy create`."
-            )
-        decision = await self._decide(actor, slack, row.provider, (step,))
-        where: dict[str, Any] = {
-            "provider": row.provider,
-            "target": row.deployment_id,
-            "params": params,
-        }
-        if isinstance(decision, Deny):
-            await self.trail.record(
-                actor, step.kind, "deny", "refused", detail=decision.reason, **where
-            )
-            raise NotPermittedError(decision.reason, mrkdwn=True)
-        if isinstance(decision, NeedsApproval):
-            if claim is not None and not await claim():
-                raise ServiceError("This deployment was already submitted.")
-            filed = await self.lifecycle.file(
-                actor,
-                NewFiling(
-                    kind=kind,
-                    payload=json.dumps(params),
-                    provider=row.provider,
-                    target=request_id,
-                    summary=escape(await summary(row)),
-                    reason=None,
-                ),
-                decision,
-                slack,
-            )
-            if not filed.duplicate:
-                await self.trail.record(
-                    actor, step.kind, "approval", "pending", request_id=filed.request_id, **where
-                )
-            return _pending(filed)
-        return Done(await run())
-
-    async def _spend_create(
-        self, actor: Actor, request_id: str, decision: str, approvers: Sequence[str]
-    ) -> Reply:
-        creator = self._creator()
-        row = await creator.submit(actor, request_id)
-        ok = row.state not in ("failed",)
-        await self.trail.record(
-            actor,
-            "create",
-            decision,
-            "ok" if ok else "error",
-            provider=row.provider,
-            target=row.deployment_id,
-            params={"request": request_id},
-            approvers=approvers,
-            detail=row.error,
-            provider_ref=row.deployment_id,
-        )
-        text = await creator.describe(request_id)
-        status = f"{row.state}" + (f": {row.error}" if row.error else "")
-        return Reply(text=f"{escape(text)} — {escape(status)}", error=not ok)
+        return await self.creates.create(actor, request_id, slack)
 
     async def accept(self, actor: Actor, request_id: str, bid_key: str, slack: SlackIO) -> Outcome:
-        """An Accept on a bid: a spend (the lease starts paying the provider)."""
-        creator = self._creator()
-        return await self._gate_request(
-            actor,
-            slack,
-            request_id=request_id,
-            kind="accept",
-            step=Step("accept", Risk.SPEND),
-            params={"request": request_id, "bid": bid_key},
-            summary=lambda row: creator.describe(request_id, bid_key),
-            run=lambda: self._spend_accept(actor, request_id, bid_key, "allow", ()),
-        )
-
-    async def _spend_accept(
-        self,
-        actor: Actor,
-        request_id: str,
-        bid_key: str,
-        decision: str,
-        approvers: Sequence[str],
-    ) -> Reply:
-        creator = self._creator()
-        try:
-            row = await creator.accept_bid(actor, request_id, bid_key)
-        except (ServiceError, ProviderError) as exc:
-            await self.trail.record(
-                actor,
-                "accept",
-                decision,
-                "error",
-                params={"request": request_id, "bid": bid_key},
-                approvers=approvers,
-                detail=getattr(exc, "message", str(exc)),
-            )
-            raise
-        await self.trail.record(
-            actor,
-            "accept",
-            decision,
-            "ok",
-            provider=row.provider,
-            target=row.deployment_id,
-            params={"request": request_id, "bid": bid_key},
-            approvers=approvers,
-            provider_ref=row.accepted_bid,
-        )
-        return Reply(text=escape(f"{await creator.describe(request_id, bid_key)} — {row.state}"))
+        return await self.creates.accept(actor, request_id, bid_key, slack)
 
     async def close_request(self, actor: Actor, request_id: str, slack: SlackIO) -> Outcome:
-        """Close a new deployment that got no lease: a destructive operation like any close."""
-
-        async def summary(row: Any) -> str:
-            label = PROVIDER_LABEL.get(row.provider, row.provider)
-            return (
-                f"close {label} deployment {row.deployment_id} "
-                "(no lease yet; the deposit is refunded)"
-            )
-
-        return await self._gate_request(
-            actor,
-            slack,
-            request_id=request_id,
-            kind="create_close",
-            step=Step("close", Risk.DESTRUCTIVE),
-            params={"request": request_id},
-            summary=summary,
-            run=lambda: self._spend_close(actor, request_id, "allow", ()),
-        )
-
-    async def _spend_close(
-        self, actor: Actor, request_id: str, decision: str, approvers: Sequence[str]
-    ) -> Reply:
-        row = await self._creator().close(actor, request_id)
-        await self.trail.record(
-            actor,
-            "close",
-            decision,
-            "ok" if row.state == "closed" else "noop",
-            provider=row.provider,
-            target=row.deployment_id,
-            params={"request": request_id},
-            approvers=approvers,
-        )
-        return Reply(text=f"Deployment {escape(row.deployment_id or '')}: {row.state}.")
-
-    def _creator(self) -> CreateService:
-        if self.creator is None:
-            raise ServiceError("Creating deployments isn't available here.")
-        return self.creator
+        return await self.creates.close_request(actor, request_id, slack)
 
     # -- approvals: clicks come here; the lifecycle keeps the request -----------------------
 
@@ -691,7 +426,7 @@ class Gate:
         self, row: ApprovalRequest, actor: Actor, approvers: Sequence[str]
     ) -> Reply:
         if row.kind in SPEND_KINDS:
-            return await self._carry_out_spend(row, actor, approvers)
+            return await self.creates.carry_out(row, actor, approvers)
         if row.kind == "chain":
             chain = Chain.model_validate_json(row.operation)
             reply = await self.service.run_chain(actor, chain, _ignore)
@@ -715,22 +450,6 @@ class Gate:
         )
         return render_changed(changed)
 
-    async def _carry_out_spend(
-        self, row: ApprovalRequest, actor: Actor, approvers: Sequence[str]
-    ) -> Reply:
-        params = json.loads(row.operation)
-        request_id = str(params["request"])
-        if row.kind == "create":
-            creator = self._creator()
-            if not await creator.store.transition(request_id, [AWAITING], "draft"):
-                raise ServiceError("This deployment was already submitted.")
-            return await self._spend_create(actor, request_id, "approved", approvers)
-        if row.kind == "accept":
-            return await self._spend_accept(
-                actor, request_id, str(params["bid"]), "approved", approvers
-            )
-        return await self._spend_close(actor, request_id, "approved", approvers)
-
     # -- a policy change decides what it no longer needs to wait for ---------------------------
 
     async def policy_changed(self, actor: Actor, slack: SlackIO) -> None:
@@ -746,7 +465,7 @@ class Gate:
             requester = requester_of(row)
             op = _stored(row)
             steps = tuple(Step(s.kind.value, Risk(row.risk)) for s in _steps(op))
-            decision = await self._decide(requester, slack, row.provider, steps)
+            decision = await self.people.decide(requester, slack, row.provider, steps)
             if isinstance(decision, Deny):
                 note = f"<@{actor.user_id}> changed the policy, which now refuses this: " + (
                     decision.reason
@@ -780,10 +499,6 @@ class Gate:
         if isinstance(command, PolicyCommand) and command.action != "show":
             await self.policy_changed(actor, slack)
         return reply
-
-
-def _pending(filed: Filed) -> Pending:
-    return Pending(reply=filed.reply, request_id=filed.request_id, duplicate=filed.duplicate)
 
 
 def _stored(row: ApprovalRequest) -> Operation | Chain:

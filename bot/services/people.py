@@ -1,11 +1,23 @@
-"""Who someone is in a workspace: their effective role and the user groups that matter."""
+"""Who someone is in a workspace (their effective role and the user groups that matter) and
+what the workspace's policy decides about what they ask for."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.core.policy import Deny, Request, Risk, Role, Step, WorkspacePolicy, decide, effective_role
+from bot.core.operations import Operation
+from bot.core.policy import (
+    Decision,
+    Deny,
+    Request,
+    Risk,
+    Role,
+    Step,
+    WorkspacePolicy,
+    decide,
+    effective_role,
+)
 from bot.db.access import AccessStore, Grant
 from bot.services.audit_trail import AuditTrail
 from bot.services.deployments import Actor
@@ -72,3 +84,38 @@ class People:
         if isinstance(decision, Deny):
             await self.audit.record(actor, kind, "deny", "refused", detail=decision.reason)
             raise NotPermittedError(decision.reason, mrkdwn=True)
+
+    async def check_read(self, actor: Actor, op: Operation) -> None:
+        if op.provider is None:  # reads across providers: channel scopes name one provider
+            return
+        policy = await self.access.policy(actor.team_id, actor.enterprise_id)
+        if not policy.scopes:
+            return
+        decision = decide(
+            Request(
+                user_id=actor.user_id,
+                role=Role.VIEWER,
+                channel_id=actor.channel_id,
+                provider=op.provider,
+                steps=(Step(op.kind.value, Risk.READ),),
+            ),
+            policy,
+        )
+        if isinstance(decision, Deny):
+            raise NotPermittedError(decision.reason, mrkdwn=True)
+
+    async def decide(
+        self, actor: Actor, slack: SlackIO, provider: str, steps: tuple[Step, ...]
+    ) -> Decision:
+        policy = await self.access.policy(actor.team_id, actor.enterprise_id)
+        person = await self.person(actor, slack, policy)
+        return decide(
+            Request(
+                user_id=actor.user_id,
+                role=person.role,
+                channel_id=actor.channel_id,
+                provider=provider,
+                steps=steps,
+            ),
+            policy,
+        )
