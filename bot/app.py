@@ -27,11 +27,6 @@ from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_bolt.request.async_internals import build_async_context
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
-from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncConnectionErrorRetryHandler,
-    AsyncRateLimitErrorRetryHandler,
-    AsyncServerErrorRetryHandler,
-)
 from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
 from slack_sdk.signature import SignatureVerifier
@@ -55,7 +50,8 @@ from bot.services.gate import Gate
 from bot.services.governance import GovernanceService
 from bot.services.people import People
 from bot.services.pool import ProviderPool
-from bot.services.slack_io import SlackIO
+from bot.services.slack_io import DirectoryCache, SlackIO
+from bot.slack_gateway import SlackGateway, web_client
 from bot.slack_guard import SlackPayloadGuard
 from bot.watch.poller import Poller
 from bot.watch.runner import WatchRunner
@@ -95,6 +91,8 @@ class DeployBot:
     pool: ProviderPool
     #: The policy gate every operation passes (roles, approvals, audit).
     gate: Gate
+    #: Every per-workspace Web API client comes from here.
+    slack: SlackGateway
     work: BackgroundWork = field(default_factory=BackgroundWork)
     #: Creating deployments (forms, estimates, Akash bids → lease, templates).
     create: CreateService | None = None
@@ -103,22 +101,10 @@ class DeployBot:
     verifier: SignatureVerifier | None = field(default=None, repr=False)
     #: Loops that run for the app's lifetime (approval expiry and reminders).
     loops: list[asyncio.Task[None]] = field(default_factory=list)
-    _clients: dict[str, AsyncWebClient] = field(default_factory=dict, repr=False)
 
     async def slack_for(self, team_id: str, enterprise_id: str | None) -> SlackIO | None:
         """Slack for background work in one workspace (its installation's bot token)."""
-        if self.installation_store is None or self.token_for is None:
-            return self.gate.slack(self.app.client, team_id)
-        token = await self.token_for(enterprise_id or "", team_id)
-        if not token:
-            return None
-        client = self._clients.get(token)
-        if client is None:
-            client = web_client(self.settings, token)
-            if self.app.client.base_url:
-                client.base_url = self.app.client.base_url
-            self._clients = {token: client, **dict(list(self._clients.items())[:99])}
-        return self.gate.slack(client, team_id)
+        return await self.slack.slack_for(team_id, enterprise_id)
 
     def start_loops(self) -> None:
         """Start the background loops (idempotent)."""
@@ -253,23 +239,6 @@ class ReparseFormBody(AsyncMiddleware):
         return await next()
 
 
-def web_client(settings: Settings, token: str | None = None) -> AsyncWebClient:
-    """The Web API client: SLACK_API_URL when set, retries on 429 (Retry-After), 5xx, resets."""
-    kwargs: dict[str, str] = {}
-    if settings.slack_api_url:
-        base = settings.slack_api_url
-        kwargs["base_url"] = base if base.endswith("/") else base + "/"
-    return AsyncWebClient(
-        token=token,
-        retry_handlers=[
-            AsyncConnectionErrorRetryHandler(max_retry_count=1),
-            AsyncRateLimitErrorRetryHandler(max_retry_count=2),
-            AsyncServerErrorRetryHandler(max_retry_count=1),
-        ],
-        **kwargs,
-    )
-
-
 def build_bot(
     settings: Settings,
     storage: Storage,
@@ -351,6 +320,7 @@ def build_bot(
         raise ConfigurationError(NO_CREDENTIALS)
     app.use(SlackPayloadGuard())
     access, audit = AccessStore(storage.engine), AuditLog(storage.engine)
+    cache = DirectoryCache()
     trail = AuditTrail(audit)
     people = People(access, trail)
 
@@ -383,8 +353,12 @@ def build_bot(
             return found.bot_token if found is not None else None
         return bot_token
 
+    slack = SlackGateway(
+        settings, app.client, token_for if installation_store is not None else None, cache
+    )
     bot = DeployBot(
         app=app,
+        slack=slack,
         settings=settings,
         storage=storage,
         service=service,

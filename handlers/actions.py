@@ -127,7 +127,7 @@ async def run_button(
     privately below it."""
 
     async def work() -> None:
-        outcome = await bot.gate.run(actor, op, bot.gate.slack(client, actor.team_id))
+        outcome = await bot.gate.run(actor, op, bot.slack.io(client, actor.team_id))
         reply = outcome.reply
         if op.kind is OpKind.LOGS or isinstance(outcome, Pending | Refused):
             await respond(**reply.payload(), replace_original=False)

@@ -52,7 +52,7 @@ def _teller(
 
     async def dm(**message: Any) -> None:
         if message.get("text"):
-            await bot.gate.slack(client, team_id).dm(actor_id, Reply(text=str(message["text"])))
+            await bot.slack.io(client, team_id).dm(actor_id, Reply(text=str(message["text"])))
 
     return dm  # type: ignore[return-value]
 
@@ -76,7 +76,7 @@ def register(bot: DeployBot) -> None:
         async def work() -> None:
             try:
                 note = await bot.gate.approve(
-                    actor, request_id, bot.gate.slack(client, actor.team_id)
+                    actor, request_id, bot.slack.io(client, actor.team_id)
                 )
             except Exception as exc:
                 note = failure_reply(exc).text
@@ -102,9 +102,7 @@ def register(bot: DeployBot) -> None:
 
         async def work() -> None:
             try:
-                note = await bot.gate.cancel(
-                    actor, request_id, bot.gate.slack(client, actor.team_id)
-                )
+                note = await bot.gate.cancel(actor, request_id, bot.slack.io(client, actor.team_id))
             except Exception as exc:
                 note = failure_reply(exc).text
             await _tell(respond, note)
@@ -165,7 +163,7 @@ async def _open_deny(
 ) -> None:
     """Refuse at once who can't deny; open the reason form for who can (trigger ids last 3 s,
     so a slow check opens the form anyway and the submission is checked again)."""
-    slack = bot.gate.slack(client, actor.team_id)
+    slack = bot.slack.io(client, actor.team_id)
     why: str | None = None
     summary = ""
     try:
@@ -194,7 +192,7 @@ async def _open_deny(
 async def _deny(
     bot: DeployBot, client: AsyncWebClient, actor: Actor, request_id: str, note: str | None
 ) -> None:
-    slack = bot.gate.slack(client, actor.team_id)
+    slack = bot.slack.io(client, actor.team_id)
     try:
         problem = await bot.gate.deny(actor, request_id, note, slack)
     except Exception as exc:

@@ -87,7 +87,7 @@ async def run(
         return
 
     async def work() -> None:
-        outcome = await bot.gate.run(actor, op, bot.gate.slack(client, actor.team_id))
+        outcome = await bot.gate.run(actor, op, bot.slack.io(client, actor.team_id))
         await deliver(respond, outcome.reply)
         done.append(True)
 
@@ -139,7 +139,7 @@ async def run_chain(
 
     try:
         outcome = await bot.gate.run(
-            actor, chain, bot.gate.slack(client, actor.team_id), progress=progress
+            actor, chain, bot.slack.io(client, actor.team_id), progress=progress
         )
     except Exception as exc:
         metrics.COMMANDS.labels("chain", "error").inc()
@@ -165,7 +165,7 @@ async def open_connect(
     trigger_id: str,
 ) -> None:
     async def work() -> None:
-        slack = bot.gate.slack(client, actor.team_id)
+        slack = bot.slack.io(client, actor.team_id)
         await bot.gate.authorize(actor, "connect", slack, what="connect a provider")
         assert op.provider is not None
         await client.views_open(

@@ -201,14 +201,10 @@ async def open_create(
 
 async def _client_for(bot: DeployBot, row: RequestRow) -> AsyncWebClient:
     """The bot's Web API client for the request's workspace (any replica, any time)."""
-    if bot.installation_store is None:
-        return bot.app.client
-    found = await bot.installation_store.async_find_bot(
-        enterprise_id=row.enterprise_id or None, team_id=row.team_id
-    )
-    if found is None or not found.bot_token:
+    client = await bot.slack.client_for(row.team_id, row.enterprise_id or None)
+    if client is None:
         raise ServiceError("deploybot is no longer installed in that workspace")
-    return AsyncWebClient(token=found.bot_token, base_url=bot.app.client.base_url)
+    return client
 
 
 def publisher(bot: DeployBot) -> Any:
@@ -236,7 +232,7 @@ async def spend_create(
 ) -> None:
     """Run a confirmed create through the policy gate (spend: approval by default)."""
     try:
-        outcome = await bot.gate.create(actor, request_id, bot.gate.slack(client, actor.team_id))
+        outcome = await bot.gate.create(actor, request_id, bot.slack.io(client, actor.team_id))
     except Exception as exc:
         await _tell(client, actor, failure_reply(exc).text)
         return
@@ -256,9 +252,7 @@ async def spend_accept(
     """Lease the chosen bid through the policy gate (spend: approval by default)."""
 
     async def work() -> None:
-        outcome = await bot.gate.accept(
-            actor, request_id, bid, bot.gate.slack(client, actor.team_id)
-        )
+        outcome = await bot.gate.accept(actor, request_id, bid, bot.slack.io(client, actor.team_id))
         if isinstance(outcome, Pending):
             await respond(**outcome.reply.payload(), replace_original=False)
 
@@ -426,7 +420,7 @@ def register(bot: DeployBot) -> None:
 
         async def work() -> None:
             outcome = await bot.gate.close_request(
-                actor, request_id, bot.gate.slack(client, actor.team_id)
+                actor, request_id, bot.slack.io(client, actor.team_id)
             )
             if isinstance(outcome, Pending):
                 await respond(**outcome.reply.payload(), replace_original=False)

@@ -66,7 +66,7 @@ def register(bot: DeployBot) -> None:
         async def tell(**message: Any) -> None:  # Home has no response URL: a DM instead
             text = str(message.get("text") or "")
             if text:
-                await bot.gate.slack(client, actor.team_id).dm(actor.user_id, Reply(text=text))
+                await bot.slack.io(client, actor.team_id).dm(actor.user_id, Reply(text=text))
 
         if refusal := unknown_provider(provider):
             bot.work.spawn(tell(text=refusal))

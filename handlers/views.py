@@ -83,7 +83,7 @@ def register(bot: DeployBot) -> None:
                 await bot.gate.authorize(
                     actor,
                     "connect",
-                    bot.gate.slack(client, actor.team_id),
+                    bot.slack.io(client, actor.team_id),
                     what="connect a provider",
                 )
                 await asyncio.wait_for(bot.service.verify_key(provider, key), VERIFY_BUDGET)
@@ -204,7 +204,7 @@ async def _run_and_post(
 ) -> None:
     """A modal has no response_url: results go to the channel, failures only to the person."""
     try:
-        outcome = await bot.gate.run(actor, op, bot.gate.slack(client, actor.team_id))
+        outcome = await bot.gate.run(actor, op, bot.slack.io(client, actor.team_id))
     except Exception as exc:
         reply = failure_reply(exc, op)
         await _ephemeral(client, actor, reply.text)

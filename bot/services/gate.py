@@ -66,7 +66,7 @@ from bot.services.governance import GovernanceService
 from bot.services.outcomes import Done, Outcome, Pending, pending, refused
 from bot.services.people import People, Person
 from bot.services.preflight import gather
-from bot.services.slack_io import DirectoryCache, SlackIO
+from bot.services.slack_io import SlackIO
 from bot.watch.service import WatchService
 
 log = logging.getLogger("deploybot.gate")
@@ -94,7 +94,6 @@ class Gate:
         creator: CreateService | None = None,
         watches: WatchService | None = None,
         clock: Callable[[], datetime] = _now,
-        cache: DirectoryCache | None = None,
     ) -> None:
         self.service = service
         self.access = access
@@ -110,7 +109,6 @@ class Gate:
         )
         self.creates = CreatePipeline(creator, self.lifecycle, people, trail)
         self._clock = clock
-        self.cache = cache or DirectoryCache()
         #: Creates, leases and closes of new deployments pass the gate too.
         self.creator = creator
         #: Watch commands pass the gate too.
@@ -126,9 +124,6 @@ class Gate:
     @clock.setter
     def clock(self, value: Callable[[], datetime]) -> None:
         self._clock = value
-
-    def slack(self, client: Any, team_id: str = "") -> SlackIO:
-        return SlackIO(client, self.cache, team_id)
 
     # -- who ---------------------------------------------------------------------------------
 
