@@ -15,10 +15,10 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core import approvals as msg
-from bot.core.replies import Reply
 from bot.db.engine import is_database_outage
 from bot.services.deployments import Actor
 from handlers.common import DATABASE_DOWN, actor_of, failure_reply, input_value
+from handlers.delivery import private_note, responder
 
 if TYPE_CHECKING:
     from bot.app import DeployBot
@@ -36,27 +36,6 @@ def _in_dm(body: dict[str, Any]) -> bool:
     return str((body.get("channel") or {}).get("id", "")).startswith("D")
 
 
-async def _tell(respond: AsyncRespond, note: str | None, *, replace: bool = False) -> None:
-    if note:
-        await respond(text=note, response_type="ephemeral", replace_original=replace)
-
-
-def _teller(
-    bot: DeployBot, client: AsyncWebClient, body: dict[str, Any], respond: AsyncRespond
-) -> AsyncRespond:
-    """Clicks in App Home have no response URL: answer those by direct message."""
-    if body.get("response_url"):
-        return respond
-    actor_id = str((body.get("user") or {}).get("id") or "")
-    team_id = str((body.get("team") or {}).get("id") or "")
-
-    async def dm(**message: Any) -> None:
-        if message.get("text"):
-            await bot.slack.io(client, team_id).dm(actor_id, Reply(text=str(message["text"])))
-
-    return dm  # type: ignore[return-value]
-
-
 def register(bot: DeployBot) -> None:
     app = bot.app
 
@@ -71,7 +50,7 @@ def register(bot: DeployBot) -> None:
         await ack()
         actor = actor_of(context, body)
         request_id, in_dm = _request_id(body), _in_dm(body)
-        respond = _teller(bot, client, body, respond)
+        respond = responder(bot.slack, client, body, respond)
 
         async def work() -> None:
             try:
@@ -81,9 +60,9 @@ def register(bot: DeployBot) -> None:
             except Exception as exc:
                 note = failure_reply(exc).text
             if in_dm:  # the copy in the approver's DM: replace it with what happened
-                await _tell(respond, note or ":white_check_mark: Approved.", replace=True)
+                await private_note(respond, note or ":white_check_mark: Approved.", replace=True)
             else:
-                await _tell(respond, note)
+                await private_note(respond, note)
 
         bot.work.spawn(work(), name=f"approve:{request_id}")
 
@@ -98,14 +77,14 @@ def register(bot: DeployBot) -> None:
         await ack()
         actor = actor_of(context, body)
         request_id = _request_id(body)
-        respond = _teller(bot, client, body, respond)
+        respond = responder(bot.slack, client, body, respond)
 
         async def work() -> None:
             try:
                 note = await bot.gate.cancel(actor, request_id, bot.slack.io(client, actor.team_id))
             except Exception as exc:
                 note = failure_reply(exc).text
-            await _tell(respond, note)
+            await private_note(respond, note)
 
         bot.work.spawn(work(), name=f"cancel:{request_id}")
 
@@ -121,7 +100,7 @@ def register(bot: DeployBot) -> None:
         actor = actor_of(context, body)
         request_id = _request_id(body)
         trigger_id = body.get("trigger_id", "")
-        respond = _teller(bot, client, body, respond)
+        respond = responder(bot.slack, client, body, respond)
         bot.work.spawn(
             _open_deny(bot, client, respond, actor, request_id=request_id, trigger_id=trigger_id),
             name=f"deny:{request_id}",
@@ -184,7 +163,7 @@ async def _open_deny(
             raise
         why = DATABASE_DOWN
     if why:
-        await _tell(respond, why)
+        await private_note(respond, why)
         return
     await client.views_open(trigger_id=trigger_id, view=msg.deny_view(request_id, summary))
 

@@ -19,7 +19,8 @@ from bot.core.replies import Reply
 from bot.services.deployments import Actor
 from bot.services.outcomes import Pending, Refused
 from handlers import create
-from handlers.common import actor_of, failure_reply, guarded, post_or_respond
+from handlers.common import actor_of, failure_reply, guarded
+from handlers.delivery import deliver
 
 if TYPE_CHECKING:
     from bot.app import DeployBot
@@ -94,15 +95,6 @@ async def run(
     done: list[bool] = []
     await guarded(respond, work, op)
     metrics.COMMANDS.labels(op.kind.value, "ok" if done else "error").inc()
-
-
-async def deliver(respond: AsyncRespond, reply: Reply) -> None:
-    """Replace the "working on it" note: in place when private, as a new post when public."""
-    if reply.public:
-        await respond(delete_original=True)
-        await respond(**reply.payload(), replace_original=False)
-    else:
-        await respond(**reply.payload(), replace_original=True)
 
 
 async def run_chain(
@@ -211,4 +203,4 @@ async def open_revise(
     )
 
 
-__all__ = ["COMMANDS", "deliver", "post_or_respond", "register", "run"]
+__all__ = ["COMMANDS", "register", "run"]

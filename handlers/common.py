@@ -9,8 +9,6 @@ from typing import Any
 
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
-from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core import replies
 from bot.core.operations import Chain, Operation
@@ -103,22 +101,6 @@ def answers_outage(
         return answering
 
     return decorate
-
-
-async def post_or_respond(
-    client: AsyncWebClient, respond: AsyncRespond | None, channel: str | None, reply: Reply
-) -> None:
-    """Post to the channel with the bot token; fall back to response_url (DMs, private)."""
-    if channel:
-        try:
-            await client.chat_postMessage(
-                channel=channel, text=reply.text, blocks=reply.blocks or None
-            )
-            return
-        except SlackApiError as exc:
-            log.info("chat.postMessage failed (%s); answering privately", exc.response.get("error"))
-    if respond is not None:
-        await respond(**reply.payload(), replace_original=False)
 
 
 def input_value(view: dict[str, Any], block: str, action: str) -> str:

@@ -42,6 +42,7 @@ from handlers.common import (
     guarded,
     unknown_provider,
 )
+from handlers.delivery import tell_person
 
 if TYPE_CHECKING:
     from bot.app import DeployBot
@@ -234,10 +235,10 @@ async def spend_create(
     try:
         outcome = await bot.gate.create(actor, request_id, bot.slack.io(client, actor.team_id))
     except Exception as exc:
-        await _tell(client, actor, failure_reply(exc).text)
+        await tell_person(client, actor, failure_reply(exc).text)
         return
     if isinstance(outcome, Pending | Refused):
-        await _tell(client, actor, outcome.reply.text)
+        await tell_person(client, actor, outcome.reply.text)
 
 
 async def spend_accept(
@@ -257,16 +258,6 @@ async def spend_accept(
             await respond(**outcome.reply.payload(), replace_original=False)
 
     await guarded(respond, work, replace=False)
-
-
-async def _tell(client: AsyncWebClient, actor: Actor, text: str) -> None:
-    try:
-        if actor.channel_id:
-            await client.chat_postEphemeral(channel=actor.channel_id, user=actor.user_id, text=text)
-        else:
-            await client.chat_postMessage(channel=actor.user_id, text=text)
-    except Exception:
-        log.info("could not tell the person about a failed create")
 
 
 # -- listeners

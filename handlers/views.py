@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 from pydantic import SecretStr
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core import modals
@@ -24,6 +23,7 @@ from bot.providers.models import PROVIDER_NAMES
 from bot.services.deployments import Actor
 from bot.services.errors import ServiceError
 from handlers.common import DATABASE_DOWN, actor_of, answers_outage, failure_reply
+from handlers.delivery import post_result, tell_person
 
 if TYPE_CHECKING:
     from bot.app import DeployBot
@@ -115,7 +115,7 @@ def register(bot: DeployBot) -> None:
         )
         if actor.channel_id:
             bot.work.spawn(
-                _ephemeral(
+                tell_person(
                     client,
                     actor,
                     f":white_check_mark: {label} connected (key `{info.key_hint}`).",
@@ -185,20 +185,6 @@ def register(bot: DeployBot) -> None:
         bot.work.spawn(_run_and_post(bot, client, actor, op))
 
 
-async def _ephemeral(client: AsyncWebClient, actor: Actor, text: str) -> None:
-    """Tell only the person: a note in the channel, else a direct message from the app."""
-    if actor.channel_id:
-        try:
-            await client.chat_postEphemeral(channel=actor.channel_id, user=actor.user_id, text=text)
-            return
-        except Exception:
-            log.info("could not post an ephemeral note; sending a direct message")
-    try:
-        await client.chat_postMessage(channel=actor.user_id, text=text)
-    except Exception:
-        log.info("could not send the person a direct message either")
-
-
 async def _run_and_post(
     bot: DeployBot, client: AsyncWebClient, actor: Actor, op: Operation
 ) -> None:
@@ -207,19 +193,9 @@ async def _run_and_post(
         outcome = await bot.gate.run(actor, op, bot.slack.io(client, actor.team_id))
     except Exception as exc:
         reply = failure_reply(exc, op)
-        await _ephemeral(client, actor, reply.text)
+        await tell_person(client, actor, reply.text)
         return
-    reply = outcome.reply
-    if reply.public and actor.channel_id:
-        try:
-            await client.chat_postMessage(
-                channel=actor.channel_id, text=reply.text, blocks=reply.blocks or None
-            )
-            return
-        except SlackApiError as exc:
-            # Not in that channel (or it is gone): the result must still reach the person.
-            log.info("chat.postMessage failed (%s); telling the person", exc.response.get("error"))
-    await _ephemeral(client, actor, reply.text)
+    await post_result(client, actor, outcome.reply)
 
 
 __all__ = ["register"]
