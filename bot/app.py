@@ -58,6 +58,7 @@ from bot.watch.runner import WatchRunner
 from bot.watch.sender import Sender
 from bot.watch.service import WatchService
 from bot.watch.store import WatchStore
+from handlers.common import attach_actor
 
 log = logging.getLogger(__name__)
 
@@ -319,6 +320,7 @@ def build_bot(
     else:
         raise ConfigurationError(NO_CREDENTIALS)
     app.use(SlackPayloadGuard())
+    app.use(attach_actor)
     access, audit = AccessStore(storage.engine), AuditLog(storage.engine)
     cache = DirectoryCache()
     trail = AuditTrail(audit)

@@ -18,7 +18,7 @@ from bot.core.replies import decode_pick
 from bot.services.deployments import Actor
 from bot.services.outcomes import Pending, Refused
 from handlers import commands
-from handlers.common import actor_of, guarded, unknown_provider
+from handlers.common import asker, guarded, unknown_provider
 
 if TYPE_CHECKING:
     from bot.app import DeployBot
@@ -45,7 +45,7 @@ def register(bot: DeployBot) -> None:
         context: AsyncBoltContext,
     ) -> None:
         await ack()
-        actor = actor_of(context, body)
+        actor = asker(context)
         try:
             value = json.loads(_action(body).get("value") or "{}")
             op = Operation(
@@ -71,7 +71,7 @@ def register(bot: DeployBot) -> None:
         ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
     ) -> None:
         await ack()
-        actor = actor_of(context, body)
+        actor = asker(context)
         state = _action(body).get("value") or ""
 
         async def work() -> None:
@@ -89,7 +89,7 @@ def register(bot: DeployBot) -> None:
         context: AsyncBoltContext,
     ) -> None:
         await ack()
-        actor = actor_of(context, body)
+        actor = asker(context)
         try:
             op = decode_pick(_action(body).get("value") or "")
         except (ValueError, KeyError, TypeError):
@@ -107,7 +107,7 @@ def register(bot: DeployBot) -> None:
         context: AsyncBoltContext,
     ) -> None:
         await ack()
-        actor = actor_of(context, body)
+        actor = asker(context)
         provider = _action(body).get("value") or ""
         if refusal := unknown_provider(provider):
             await respond(**replies.error(refusal).payload(), replace_original=False)

@@ -17,7 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.core import approvals as msg
 from bot.db.engine import is_database_outage
 from bot.services.deployments import Actor
-from handlers.common import DATABASE_DOWN, actor_of, failure_reply, input_value
+from handlers.common import DATABASE_DOWN, asker, failure_reply, input_value
 from handlers.delivery import private_note, responder
 
 if TYPE_CHECKING:
@@ -48,7 +48,7 @@ def register(bot: DeployBot) -> None:
         context: AsyncBoltContext,
     ) -> None:
         await ack()
-        actor = actor_of(context, body)
+        actor = asker(context)
         request_id, in_dm = _request_id(body), _in_dm(body)
         respond = responder(bot.slack, client, body, respond)
 
@@ -75,7 +75,7 @@ def register(bot: DeployBot) -> None:
         context: AsyncBoltContext,
     ) -> None:
         await ack()
-        actor = actor_of(context, body)
+        actor = asker(context)
         request_id = _request_id(body)
         respond = responder(bot.slack, client, body, respond)
 
@@ -97,7 +97,7 @@ def register(bot: DeployBot) -> None:
         context: AsyncBoltContext,
     ) -> None:
         await ack()
-        actor = actor_of(context, body)
+        actor = asker(context)
         request_id = _request_id(body)
         trigger_id = body.get("trigger_id", "")
         respond = responder(bot.slack, client, body, respond)
@@ -126,7 +126,7 @@ def register(bot: DeployBot) -> None:
     ) -> None:
         request_id = str(view.get("private_metadata") or "")[:32]
         note = input_value(view, msg.DENY_BLOCK, msg.DENY_ACTION).strip()
-        actor = actor_of(context, body)
+        actor = asker(context)
         await ack(response_action="clear")
         bot.work.spawn(_deny(bot, client, actor, request_id, note or None))
 

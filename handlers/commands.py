@@ -19,7 +19,7 @@ from bot.core.replies import Reply
 from bot.services.deployments import Actor
 from bot.services.outcomes import Pending, Refused
 from handlers import create
-from handlers.common import actor_of, failure_reply, guarded
+from handlers.common import asker, failure_reply, guarded
 from handlers.delivery import deliver
 
 if TYPE_CHECKING:
@@ -51,7 +51,7 @@ def register(bot: DeployBot) -> None:
                 ).payload()
             )
             return
-        actor = actor_of(context, command)
+        actor = asker(context)
         # creating deployments and templates (forms need the trigger id: ack empty, at once)
         if isinstance(parsed, Operation) and parsed.kind in (OpKind.CREATE, OpKind.TEMPLATE):
             await ack(**(replies.working_reply(parsed).payload() if parsed.template_op else {}))

@@ -51,6 +51,26 @@ def actor_of(context: AsyncBoltContext, body: dict[str, Any]) -> Actor:
     )
 
 
+ACTOR = "actor"
+
+
+async def attach_actor(
+    context: AsyncBoltContext, body: dict[str, Any], next: Callable[[], Awaitable[None]]
+) -> None:
+    """Bolt middleware: who is asking, in which workspace and channel, for every listener
+    (``context["actor"]``)."""
+    context[ACTOR] = actor_of(context, body)
+    await next()
+
+
+def asker(context: AsyncBoltContext) -> Actor:
+    """The actor the middleware attached to this request."""
+    actor = context.get(ACTOR)
+    if not isinstance(actor, Actor):  # a listener run without the middleware (never in the app)
+        raise RuntimeError("the actor middleware did not run")
+    return actor
+
+
 def failure_reply(exc: BaseException, op: Operation | Chain | None = None) -> Reply:
     if isinstance(exc, AmbiguousError) and op is not None:
         return pick_reply(exc, op)

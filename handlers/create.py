@@ -36,8 +36,8 @@ from bot.services.errors import ServiceError
 from bot.services.outcomes import Pending, Refused
 from handlers.common import (
     DATABASE_DOWN,
-    actor_of,
     answers_outage,
+    asker,
     failure_reply,
     guarded,
     unknown_provider,
@@ -293,7 +293,7 @@ def register(bot: DeployBot) -> None:
         if provider not in PROVIDER_NAMES:
             await ack(response_action="errors", errors={first: "This form expired; start again."})
             return
-        actor = replace(actor_of(context, body), channel_id=meta.get("c"))
+        actor = replace(asker(context), channel_id=meta.get("c"))
         try:
             review = await svc.review(actor, provider, form, submission_key=str(view.get("id")))
         except (ServiceError, ProviderError) as exc:
@@ -353,7 +353,7 @@ def register(bot: DeployBot) -> None:
                 f":rocket: Submitted. Its status is posted in {where} and kept up to date.",
             ),
         )
-        actor = replace(actor_of(context, body), channel_id=row.channel_id)
+        actor = replace(asker(context), channel_id=row.channel_id)
         bot.work.spawn(spend_create(bot, client, actor, request_id), name=f"create:{request_id}")
 
     @app.action(PICK)
@@ -365,7 +365,7 @@ def register(bot: DeployBot) -> None:
         context: AsyncBoltContext,
     ) -> None:
         await ack()
-        actor = actor_of(context, body)
+        actor = asker(context)
         provider = ((body.get("actions") or [{}])[0]).get("value") or ""
         if refusal := unknown_provider(provider):
             await respond(text=refusal, replace_original=False)
@@ -384,7 +384,7 @@ def register(bot: DeployBot) -> None:
         context: AsyncBoltContext,
     ) -> None:
         await ack()
-        actor = actor_of(context, body)
+        actor = asker(context)
         try:
             value = json.loads(((body.get("actions") or [{}])[0]).get("value") or "{}")
             request_id, bid = str(value["r"]), str(value["b"])
@@ -402,7 +402,7 @@ def register(bot: DeployBot) -> None:
         context: AsyncBoltContext,
     ) -> None:
         await ack()
-        actor = actor_of(context, body)
+        actor = asker(context)
         try:
             request_id = str(json.loads(((body.get("actions") or [{}])[0]).get("value"))["r"])
         except (ValueError, KeyError, TypeError):
@@ -421,7 +421,7 @@ def register(bot: DeployBot) -> None:
     async def _options(
         ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext, kind: str
     ) -> None:
-        actor = actor_of(context, body)
+        actor = asker(context)
         try:
             items = await svc.options(actor, kind, str(body.get("value") or ""))
         except Exception as exc:  # the menu must get an answer within 3 s, whatever happens

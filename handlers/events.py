@@ -19,7 +19,7 @@ from bot.core.replies import Reply
 from bot.services.deployments import Actor
 from bot.services.home import build_home
 from handlers import create
-from handlers.common import actor_of, unknown_provider
+from handlers.common import asker, unknown_provider
 
 if TYPE_CHECKING:
     from bot.app import DeployBot
@@ -60,7 +60,7 @@ def register(bot: DeployBot) -> None:
         ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
     ) -> None:
         await ack()
-        actor = actor_of(context, body)
+        actor = asker(context)
         provider = ((body.get("actions") or [{}])[0]).get("value") or ""
 
         async def tell(**message: Any) -> None:  # Home has no response URL: a DM instead

@@ -22,7 +22,7 @@ from bot.providers.errors import AuthenticationError, ProviderError
 from bot.providers.models import PROVIDER_NAMES
 from bot.services.deployments import Actor
 from bot.services.errors import ServiceError
-from handlers.common import DATABASE_DOWN, actor_of, answers_outage, failure_reply
+from handlers.common import DATABASE_DOWN, answers_outage, asker, failure_reply
 from handlers.delivery import post_result, tell_person
 
 if TYPE_CHECKING:
@@ -68,7 +68,7 @@ def register(bot: DeployBot) -> None:
         if provider not in PROVIDER_NAMES:
             await ack(response_action="errors", errors={modals.KEY_BLOCK: "Unknown provider."})
             return
-        actor = replace(actor_of(context, body), channel_id=meta.get("c"))
+        actor = replace(asker(context), channel_id=meta.get("c"))
         label = PROVIDER_LABEL[provider]
         if len(key.get_secret_value()) < 8 or any(c.isspace() for c in key.get_secret_value()):
             await ack(
@@ -136,7 +136,7 @@ def register(bot: DeployBot) -> None:
         if provider not in PROVIDER_NAMES or not deployment_id:
             await ack(response_action="errors", errors={modals.DEFINITION_BLOCK: "Form expired."})
             return
-        actor = replace(actor_of(context, body), channel_id=meta.get("c"))
+        actor = replace(asker(context), channel_id=meta.get("c"))
         try:
             problem = await bot.service.check_revision(actor, provider, text)
         except ServiceError as exc:
@@ -176,7 +176,7 @@ def register(bot: DeployBot) -> None:
             await ack(response_action="errors", errors={modals.AMOUNT_BLOCK: "Form expired."})
             return
         await ack(response_action="clear")
-        actor = replace(actor_of(context, body), channel_id=meta.get("c"))
+        actor = replace(asker(context), channel_id=meta.get("c"))
         op = Operation(
             args=args_for(OpKind.DEPOSIT, amount_usd=amount),
             provider=meta["p"],
