@@ -279,7 +279,8 @@ def normalize_deployment(item: Mapping[str, Any]) -> Deployment:
     dseq = str(dep_id.get("dseq") or "")
     owner = dep_id.get("owner")
     state = str(dep.get("state") or "")
-    raw_leases = item.get("leases") if isinstance(item.get("leases"), list) else []
+    raw_leases = item.get("leases")
+    raw_leases = raw_leases if isinstance(raw_leases, list) else []
     leases = [lease for lease in raw_leases if isinstance(lease, dict)]
 
     escrow = item.get("escrow_account") if isinstance(item.get("escrow_account"), dict) else {}
