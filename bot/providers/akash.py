@@ -279,7 +279,8 @@ def normalize_deployment(item: Mapping[str, Any]) -> Deployment:
     dseq = str(dep_id.get("dseq") or "")
     owner = dep_id.get("owner")
     state = str(dep.get("state") or "")
-    raw_leases = item.get("leases") if isinstance(item.get("leases"), list) else []
+    raw_leases = item.get("leases")
+    raw_leases = raw_leases if isinstance(raw_leases, list) else []
     leases = [lease for lease in raw_leases if isinstance(lease, dict)]
 
     escrow = item.get("escrow_account") if isinstance(item.get("escrow_account"), dict) else {}
@@ -543,6 +544,70 @@ def _one_line(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _zod_field_errors(issues: list[Any]) -> dict[str, str]:
+    """Field path → message from a zod ``validation_error`` envelope's ``data`` issues."""
+    field_errors: dict[str, str] = {}
+    for issue in issues:
+        if not isinstance(issue, dict):
+            continue
+        path = [str(p) for p in issue.get("path") or []]
+        if path and path[0] == "data":
+            path = path[1:]
+        key = ".".join(path) or "request"
+        message = _one_line(str(issue.get("message") or "invalid"))
+        field_errors[key] = f"{field_errors[key]}; {message}" if key in field_errors else message
+    return field_errors
+
+
+def _refusal(text: str, lower: str, quoted: str, kw: dict[str, Any]) -> ProviderError:
+    """A 400 (or other 4xx) by the Console's wording (spec §2)."""
+    if lower.startswith("invalid sdl"):
+        detail = text.split(":", 1)[1].strip() if ":" in text else text
+        return ValidationError(
+            f"Akash Console refused the SDL ({quoted}); fix it and try again.",
+            field_errors={"sdl": detail},
+            **kw,
+        )
+    if "deployment closed" in lower or "account closed" in lower:
+        return WrongStateError(
+            f"The Akash deployment is already closed ({quoted}); create a new one.", **kw
+        )
+    if "no longer open" in lower or "bid not open" in lower:
+        return WrongStateError(
+            f"That bid can no longer be accepted ({quoted}); refresh the bids and pick "
+            "an open one.",
+            **kw,
+        )
+    if "order" in lower and ("not open" in lower or "matched or closed" in lower):
+        return WrongStateError(
+            f"That order is already leased or closed ({quoted}); refresh the deployment.",
+            **kw,
+        )
+    if "cannot be settled" in lower:
+        return WrongStateError(f"Akash escrow cannot be settled yet ({quoted}); retry later.", **kw)
+    if "deposit too low" in lower or "deposit is required" in lower:
+        return ValidationError(
+            f"Akash refused the deposit ({quoted}); deposit at least 0.5 USD.",
+            field_errors={"deposit": text},
+            **kw,
+        )
+    if "trial expired" in lower:
+        return InsufficientFundsError(
+            f"Akash Console: {quoted}; add credits to keep deploying.", **kw
+        )
+    if "certificates are no longer required" in lower or "has been removed" in lower:
+        return NotSupportedError(f"Akash Console no longer uses certificates ({quoted}).", **kw)
+    if "credentials" in lower and "provider" in lower:
+        return UnavailableError(
+            f"The Akash provider refused the lease credentials ({quoted}); retry, and "
+            "fetch a new certificate if it persists.",
+            **kw,
+        )
+    if "content-type" in lower or "mutually exclusive" in lower or "malformed" in lower:
+        return ValidationError(f"Akash Console refused the request ({quoted}).", **kw)
+    return ValidationError(f"Akash Console refused the request ({quoted}).", **kw)
+
+
 # -- client -------------------------------------------------------------------------------
 
 
@@ -606,7 +671,29 @@ class AkashProvider(BaseProvider):
         lower = full.lower()
         quoted = f"“{text}”"
         kw: dict[str, Any] = {"provider": self.name, "status_code": status, "provider_text": full}
+        by_status = self._status_error(response, code, lower, quoted, kw)
+        if by_status is not None:
+            return by_status
+        if code == "validation_error" and isinstance(issues, list):
+            field_errors = _zod_field_errors(issues)
+            summary = "; ".join(f"{k}: {v}" for k, v in field_errors.items()) or text
+            return ValidationError(
+                f"Akash Console refused the request as invalid ({_one_line(summary)}).",
+                field_errors=field_errors,
+                **kw,
+            )
+        return _refusal(text, lower, quoted, kw)
 
+    def _status_error(
+        self,
+        response: httpx.Response,
+        code: str,
+        lower: str,
+        quoted: str,
+        kw: dict[str, Any],
+    ) -> ProviderError | None:
+        """What the status alone decides (429, 401, 403, 404, 402, 409, 5xx); else None."""
+        status = response.status_code
         if status == 429:
             wait = parse_retry_after(response.headers.get("Retry-After"))
             return RateLimitedError(
@@ -656,73 +743,7 @@ class AkashProvider(BaseProvider):
                 f"Akash Console is unavailable (HTTP {status}: {quoted}); try again shortly.",
                 **kw,
             )
-        # 400 and other 4xx
-        if code == "validation_error" and isinstance(issues, list):
-            field_errors: dict[str, str] = {}
-            for issue in issues:
-                if not isinstance(issue, dict):
-                    continue
-                path = [str(p) for p in issue.get("path") or []]
-                if path and path[0] == "data":
-                    path = path[1:]
-                key = ".".join(path) or "request"
-                message = _one_line(str(issue.get("message") or "invalid"))
-                field_errors[key] = (
-                    f"{field_errors[key]}; {message}" if key in field_errors else message
-                )
-            summary = "; ".join(f"{k}: {v}" for k, v in field_errors.items()) or text
-            return ValidationError(
-                f"Akash Console refused the request as invalid ({_one_line(summary)}).",
-                field_errors=field_errors,
-                **kw,
-            )
-        if lower.startswith("invalid sdl"):
-            detail = text.split(":", 1)[1].strip() if ":" in text else text
-            return ValidationError(
-                f"Akash Console refused the SDL ({quoted}); fix it and try again.",
-                field_errors={"sdl": detail},
-                **kw,
-            )
-        if "deployment closed" in lower or "account closed" in lower:
-            return WrongStateError(
-                f"The Akash deployment is already closed ({quoted}); create a new one.", **kw
-            )
-        if "no longer open" in lower or "bid not open" in lower:
-            return WrongStateError(
-                f"That bid can no longer be accepted ({quoted}); refresh the bids and pick "
-                "an open one.",
-                **kw,
-            )
-        if "order" in lower and ("not open" in lower or "matched or closed" in lower):
-            return WrongStateError(
-                f"That order is already leased or closed ({quoted}); refresh the deployment.",
-                **kw,
-            )
-        if "cannot be settled" in lower:
-            return WrongStateError(
-                f"Akash escrow cannot be settled yet ({quoted}); retry later.", **kw
-            )
-        if "deposit too low" in lower or "deposit is required" in lower:
-            return ValidationError(
-                f"Akash refused the deposit ({quoted}); deposit at least 0.5 USD.",
-                field_errors={"deposit": text},
-                **kw,
-            )
-        if "trial expired" in lower:
-            return InsufficientFundsError(
-                f"Akash Console: {quoted}; add credits to keep deploying.", **kw
-            )
-        if "certificates are no longer required" in lower or "has been removed" in lower:
-            return NotSupportedError(f"Akash Console no longer uses certificates ({quoted}).", **kw)
-        if "credentials" in lower and "provider" in lower:
-            return UnavailableError(
-                f"The Akash provider refused the lease credentials ({quoted}); retry, and "
-                "fetch a new certificate if it persists.",
-                **kw,
-            )
-        if "content-type" in lower or "mutually exclusive" in lower or "malformed" in lower:
-            return ValidationError(f"Akash Console refused the request ({quoted}).", **kw)
-        return ValidationError(f"Akash Console refused the request ({quoted}).", **kw)
+        return None
 
     def available_actions(self, deployment: Deployment) -> frozenset[Capability]:
         """Active: close, deposit, revise; plus bids/lease while no lease is active.
