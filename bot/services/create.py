@@ -32,7 +32,7 @@ from bot.core.render import PROVIDER_LABEL
 from bot.core.replies import Reply
 from bot.db.create_store import CreateStore, RequestRow, TemplateRow
 from bot.providers.base import BaseProvider
-from bot.providers.errors import OutcomeUnknownError, ProviderError
+from bot.providers.errors import ProviderError
 from bot.providers.models import (
     Bid,
     Capability,
@@ -248,9 +248,6 @@ class CreateService:
         spec = {k: v for k, v in row.spec.items() if not k.startswith("_")}
         try:
             result = await client.create(_Spec(**spec))
-        except OutcomeUnknownError as exc:
-            await self._fail(row, f"{exc.message} It may have been created: check `/deploy list`.")
-            return await self._row(request_id)
         except ProviderError as exc:
             await self._fail(row, exc.message)
             return await self._row(request_id)
