@@ -285,7 +285,8 @@ def build_bot(
             signing_secret=secret or "",
             client=client,
             installation_store=installation_store,
-            authorize=AsyncInstallationStoreAuthorize(
+            # Bolt types ``authorize`` as a plain callable; its own authorize class is one.
+            authorize=AsyncInstallationStoreAuthorize(  # type: ignore[arg-type]
                 logger=get_bolt_logger(AsyncInstallationStoreAuthorize),
                 installation_store=installation_store,
                 client_id=client_id,

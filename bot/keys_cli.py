@@ -88,8 +88,8 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
             print(f"re-encrypted {await storage.keys.reencrypt_all()} key(s)")
             from bot.db.create_store import CreateStore
 
-            rows = await CreateStore(storage.engine, storage.keyring).reencrypt_all()
-            print(f"re-encrypted {rows} create request/template/certificate row(s)")
+            count = await CreateStore(storage.engine, storage.keyring).reencrypt_all()
+            print(f"re-encrypted {count} create request/template/certificate row(s)")
             return 0
     finally:
         await storage.aclose()

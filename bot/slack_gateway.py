@@ -26,11 +26,10 @@ MAX_CLIENTS = 100
 TokenFor = Callable[[str, str], Awaitable[str | None]]
 
 
-def _base_url(settings: Settings) -> dict[str, str]:
-    if not settings.slack_api_url:
-        return {}
-    base = settings.slack_api_url
-    return {"base_url": base if base.endswith("/") else base + "/"}
+def base_url(settings: Settings) -> str:
+    """SLACK_API_URL (with its trailing slash), or the real Web API."""
+    base = settings.slack_api_url or AsyncWebClient.BASE_URL
+    return base if base.endswith("/") else base + "/"
 
 
 def web_client(
@@ -44,7 +43,7 @@ def web_client(
             AsyncRateLimitErrorRetryHandler(max_retry_count=2),
             AsyncServerErrorRetryHandler(max_retry_count=1),
         ]
-    return AsyncWebClient(token=token, retry_handlers=handlers, **_base_url(settings))
+    return AsyncWebClient(token=token, base_url=base_url(settings), retry_handlers=handlers)
 
 
 class SlackGateway:

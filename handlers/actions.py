@@ -18,7 +18,7 @@ from bot.core.replies import decode_pick
 from bot.services.deployments import Actor
 from bot.services.outcomes import Pending, Refused
 from handlers import commands
-from handlers.common import asker, guarded, unknown_provider
+from handlers.common import UNKNOWN_PROVIDER, asker, guarded, known_provider
 
 if TYPE_CHECKING:
     from bot.app import DeployBot
@@ -108,9 +108,9 @@ def register(bot: DeployBot) -> None:
     ) -> None:
         await ack()
         actor = asker(context)
-        provider = _action(body).get("value") or ""
-        if refusal := unknown_provider(provider):
-            await respond(**replies.error(refusal).payload(), replace_original=False)
+        provider = known_provider(_action(body).get("value"))
+        if provider is None:
+            await respond(**replies.error(UNKNOWN_PROVIDER).payload(), replace_original=False)
             return
         op = Operation(args=args_for(OpKind.CONNECT), provider=provider)
         bot.work.spawn(

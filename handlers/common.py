@@ -15,7 +15,7 @@ from bot.core.operations import Chain, Operation
 from bot.core.replies import Reply
 from bot.db.engine import is_database_outage
 from bot.providers.errors import ProviderError
-from bot.providers.models import PROVIDER_NAMES
+from bot.providers.models import PROVIDER_NAMES, ProviderName
 from bot.services.deployments import Actor, error_reply, pick_reply
 from bot.services.errors import AmbiguousError, ServiceError
 
@@ -31,7 +31,12 @@ DATABASE_DOWN = "deploybot can't reach its database right now; try again in a mo
 
 def unknown_provider(name: object) -> str | None:
     """The refusal for a button value naming an unknown provider (None when it is known)."""
-    return None if name in PROVIDER_NAMES else UNKNOWN_PROVIDER
+    return None if known_provider(name) else UNKNOWN_PROVIDER
+
+
+def known_provider(name: object) -> ProviderName | None:
+    """``name`` as a provider deploybot knows, or None."""
+    return next((p for p in PROVIDER_NAMES if p == name), None)
 
 
 def actor_of(context: AsyncBoltContext, body: dict[str, Any]) -> Actor:

@@ -36,11 +36,12 @@ from bot.services.errors import ServiceError
 from bot.services.outcomes import Pending, Refused
 from handlers.common import (
     DATABASE_DOWN,
+    UNKNOWN_PROVIDER,
     answers_outage,
     asker,
     failure_reply,
     guarded,
-    unknown_provider,
+    known_provider,
 )
 from handlers.delivery import tell_person
 
@@ -366,9 +367,9 @@ def register(bot: DeployBot) -> None:
     ) -> None:
         await ack()
         actor = asker(context)
-        provider = ((body.get("actions") or [{}])[0]).get("value") or ""
-        if refusal := unknown_provider(provider):
-            await respond(text=refusal, replace_original=False)
+        provider = known_provider(((body.get("actions") or [{}])[0]).get("value"))
+        if provider is None:
+            await respond(text=UNKNOWN_PROVIDER, replace_original=False)
             return
         op = Operation(args=args_for(OpKind.CREATE), provider=provider)
         bot.work.spawn(

@@ -7,7 +7,7 @@ response URL: they are answered in the channel, by an ephemeral note, or by dire
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, cast
 
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
@@ -72,9 +72,17 @@ def responder(
         return respond
     actor_id = str((body.get("user") or {}).get("id") or "")
     team_id = str((body.get("team") or {}).get("id") or "")
+    return dm_responder(slack, client, team_id, actor_id)
+
+
+def dm_responder(
+    slack: SlackGateway, client: AsyncWebClient, team_id: str, user_id: str
+) -> AsyncRespond:
+    """Something that answers like ``respond`` but by direct message (App Home has no
+    response URL); only the text is sent."""
 
     async def dm(**message: Any) -> None:
         if message.get("text"):
-            await slack.io(client, team_id).dm(actor_id, Reply(text=str(message["text"])))
+            await slack.io(client, team_id).dm(user_id, Reply(text=str(message["text"])))
 
-    return dm  # type: ignore[return-value]
+    return cast(AsyncRespond, dm)

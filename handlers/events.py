@@ -15,11 +15,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.core.arguments import args_for
 from bot.core.home import CREATE_ACTION
 from bot.core.operations import Operation, OpKind
-from bot.core.replies import Reply
 from bot.services.deployments import Actor
 from bot.services.home import build_home
 from handlers import create
-from handlers.common import asker, unknown_provider
+from handlers.common import UNKNOWN_PROVIDER, asker, known_provider
+from handlers.delivery import dm_responder
 
 if TYPE_CHECKING:
     from bot.app import DeployBot
@@ -61,15 +61,11 @@ def register(bot: DeployBot) -> None:
     ) -> None:
         await ack()
         actor = asker(context)
-        provider = ((body.get("actions") or [{}])[0]).get("value") or ""
-
-        async def tell(**message: Any) -> None:  # Home has no response URL: a DM instead
-            text = str(message.get("text") or "")
-            if text:
-                await bot.slack.io(client, actor.team_id).dm(actor.user_id, Reply(text=text))
-
-        if refusal := unknown_provider(provider):
-            bot.work.spawn(tell(text=refusal))
+        provider = known_provider(((body.get("actions") or [{}])[0]).get("value"))
+        # Home has no response URL: answers go by direct message.
+        tell = dm_responder(bot.slack, client, actor.team_id, actor.user_id)
+        if provider is None:
+            bot.work.spawn(tell(text=UNKNOWN_PROVIDER))
             return
         op = Operation(args=args_for(OpKind.CREATE), provider=provider)
 
@@ -80,7 +76,7 @@ def register(bot: DeployBot) -> None:
                 tell,
                 actor,
                 op,
-                trigger_id=body.get("trigger_id", ""),  # type: ignore[arg-type]
+                trigger_id=str(body.get("trigger_id") or ""),
             )
         )
 

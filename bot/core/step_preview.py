@@ -158,11 +158,10 @@ def _start(op: Operation, snap: Snapshot) -> str:
 
 
 def _deposit(op: Operation, snap: Snapshot) -> str:
-    text = f"add ${op.typed(Deposit).amount_usd} to the escrow"
-    if snap.escrow is not None and op.typed(Deposit).amount_usd is not None:
-        text += (
-            f" (escrow {money(snap.escrow)} → {money(snap.escrow + op.typed(Deposit).amount_usd)})"
-        )
+    amount = op.typed(Deposit).amount_usd
+    text = f"add ${amount} to the escrow"
+    if snap.escrow is not None and amount is not None:
+        text += f" (escrow {money(snap.escrow)} → {money(snap.escrow + amount)})"
     return text
 
 
@@ -235,9 +234,10 @@ def _revised(op: Operation, snap: Snapshot) -> Snapshot:
 
 
 def _deposited(op: Operation, snap: Snapshot) -> Snapshot:
-    if snap.escrow is None or op.typed(Deposit).amount_usd is None:
+    amount = op.typed(Deposit).amount_usd
+    if snap.escrow is None or amount is None:
         return snap
-    return replace(snap, escrow=snap.escrow + op.typed(Deposit).amount_usd)
+    return replace(snap, escrow=snap.escrow + amount)
 
 
 _AFTER: dict[OpKind, Callable[[Operation, Snapshot], Snapshot]] = {

@@ -144,7 +144,7 @@ class DeploymentService:
         return replies.providers_reply(
             [
                 ConnectedProvider(
-                    provider=r.provider,  # type: ignore[arg-type]
+                    provider=r.provider,
                     key_hint=r.key_hint,
                     connected_by=r.connected_by,
                     connected_at=r.connected_at,
@@ -218,13 +218,13 @@ class DeploymentService:
             )
         clients = [await self.client(actor, name) for name in names]
         if capability is not None:
-            able = [c for c in clients if capability in c.capabilities]
-            if not able:
+            capable = [c for c in clients if capability in c.capabilities]
+            if not capable:
                 connected = ", ".join(PROVIDER_LABEL[n] for n in names)
                 raise UnsupportedError(
                     f"None of the connected providers ({connected}) can {_ability(capability)}."
                 )
-            clients = able
+            clients = capable
         return clients
 
     async def resolve(

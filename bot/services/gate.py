@@ -286,8 +286,8 @@ class Gate:
                 )
         elif op.provider is not None:
             await self.people.check_read(actor, op)
-        reply: Reply = await self.watches.execute(actor, op)
-        return reply
+        assert self.watches is not None  # run() routes watch commands here only when it is set
+        return await self.watches.execute(actor, op)
 
     async def record_connect(self, actor: Actor, provider: str, key_hint: str) -> None:
         await self.trail.record(

@@ -71,10 +71,10 @@ async def read_account(
 
 def _definition_problem(client: BaseProvider, op: Operation | Chain) -> str | None:
     for step in _steps(op):
-        if step.kind is OpKind.REVISE and step.typed(Revise).definition:
-            problem = client.check_revision(step.typed(Revise).definition)
-            if problem:
-                return problem
+        definition = step.typed(Revise).definition if step.kind is OpKind.REVISE else None
+        problem = client.check_revision(definition) if definition else None
+        if problem:
+            return problem
     return None
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -53,7 +54,7 @@ class SignedRequest:
     body: str
     headers: dict[str, str]
 
-    def as_bolt_headers(self) -> dict[str, list[str]]:
+    def as_bolt_headers(self) -> dict[str, str | Sequence[str]]:
         """Headers in the shape ``AsyncBoltRequest(headers=...)`` takes."""
         return {name: [value] for name, value in self.headers.items()}
 

@@ -444,8 +444,8 @@ async def test_nosana_out_of_credits_carries_the_latest_event(env: SlackEnv) -> 
     await env.command("watch nosana")
     runner = runner_of(env.bot)
     await cycle(runner)
-    nosana.set_credits(nosana.demo_api_key, 0)
-    await env.command(f"start {stopped.id}")
+    await env.command(f"start {stopped.id}")  # preflight sees credits: it is started
+    nosana.set_credits(nosana.demo_api_key, 0)  # … and they are gone before it runs
     for _ in range(10):
         env.clock.advance(30)
         if nosana.deployment(stopped.id).status == "INSUFFICIENT_FUNDS":
