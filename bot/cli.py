@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from pydantic import ValidationError
 
@@ -166,84 +166,108 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     configure_logging("text", verbose=args.verbose)
     via_run = args.command == "run"
-    if args.command == "sandbox":
-        from sandbox.server import serve_forever
-
-        def emit(line: str) -> None:
-            print(line, flush=True)
-
-        try:
-            asyncio.run(
-                serve_forever(
-                    speed=args.speed,
-                    host=args.host,
-                    ports=args.ports,
-                    print_line=emit,
-                    stop_after=args.stop_after,
-                )
-            )
-        except OSError as exc:
-            print(f"deploybot: could not start the sandbox: {exc}", file=sys.stderr)
-            return 1
-        except KeyboardInterrupt:
-            pass
-        return 0
-    if args.command == "run":
+    if via_run:
         from bot.config import get_settings
 
         args.command = "serve" if get_settings().slack_configured else "shell"
         if args.command == "shell":
             args.speed, args.real_providers = 10.0, False
-    if args.command == "serve":
-        from bot.config import get_settings
-
-        try:
-            settings = get_settings()
-        except ValidationError as exc:
-            print(f"deploybot: {settings_problems(exc)}", file=sys.stderr)
-            return 2
-        # JSON lines for a server's log pipeline; `run` is someone at a terminal. (Set before
-        # the server's imports: some of them log.)
-        configure_logging(
-            settings.log_format or ("text" if via_run else "json"), verbose=args.verbose
-        )
-        from bot.app import ConfigurationError
-        from bot.server import serve
-
-        try:
-            serve(settings)
-        except ConfigurationError as exc:
-            print(f"deploybot: {exc}", file=sys.stderr)
-            return 2
+    command = _COMMANDS.get(args.command)
+    if command is None:
+        parser.print_help()
         return 0
-    if args.command == "shell":
-        from bot.config import get_settings
+    return command(args, via_run)
 
-        if not args.verbose:  # the screen is the conversation: log only what goes wrong
-            logging.getLogger().setLevel(logging.WARNING)
-        from bot.shell import run_shell
 
-        try:
-            return asyncio.run(
-                run_shell(get_settings(), speed=args.speed, sandbox=not args.real_providers)
+def _sandbox(args: argparse.Namespace, via_run: bool) -> int:
+    from sandbox.server import serve_forever
+
+    def emit(line: str) -> None:
+        print(line, flush=True)
+
+    try:
+        asyncio.run(
+            serve_forever(
+                speed=args.speed,
+                host=args.host,
+                ports=args.ports,
+                print_line=emit,
+                stop_after=args.stop_after,
             )
-        except KeyboardInterrupt:
-            return 0
-    if args.command == "db":
-        from bot.config import get_settings
-        from bot.db.migrate import upgrade
-
-        upgrade(get_settings().effective_database_url)
-        print("database is at the newest schema")
-        return 0
-    if args.command == "audit":
-        from bot.config import get_settings
-
-        return asyncio.run(verify_audit(get_settings()))
-    if args.command in ("keys", "roles"):
-        return _run_store_command(args)
-    parser.print_help()
+        )
+    except OSError as exc:
+        print(f"deploybot: could not start the sandbox: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        pass
     return 0
+
+
+def _serve(args: argparse.Namespace, via_run: bool) -> int:
+    from bot.config import get_settings
+
+    try:
+        settings = get_settings()
+    except ValidationError as exc:
+        print(f"deploybot: {settings_problems(exc)}", file=sys.stderr)
+        return 2
+    # JSON lines for a server's log pipeline; `run` is someone at a terminal. (Set before
+    # the server's imports: some of them log.)
+    configure_logging(settings.log_format or ("text" if via_run else "json"), verbose=args.verbose)
+    from bot.app import ConfigurationError
+    from bot.server import serve
+
+    try:
+        serve(settings)
+    except ConfigurationError as exc:
+        print(f"deploybot: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _shell(args: argparse.Namespace, via_run: bool) -> int:
+    from bot.config import get_settings
+
+    if not args.verbose:  # the screen is the conversation: log only what goes wrong
+        logging.getLogger().setLevel(logging.WARNING)
+    from bot.shell import run_shell
+
+    try:
+        return asyncio.run(
+            run_shell(get_settings(), speed=args.speed, sandbox=not args.real_providers)
+        )
+    except KeyboardInterrupt:
+        return 0
+
+
+def _db(args: argparse.Namespace, via_run: bool) -> int:
+    from bot.config import get_settings
+    from bot.db.migrate import upgrade
+
+    upgrade(get_settings().effective_database_url)
+    print("database is at the newest schema")
+    return 0
+
+
+def _audit(args: argparse.Namespace, via_run: bool) -> int:
+    from bot.config import get_settings
+
+    return asyncio.run(verify_audit(get_settings()))
+
+
+def _store(args: argparse.Namespace, via_run: bool) -> int:
+    return _run_store_command(args)
+
+
+_COMMANDS: dict[str, Callable[[argparse.Namespace, bool], int]] = {
+    "sandbox": _sandbox,
+    "serve": _serve,
+    "shell": _shell,
+    "db": _db,
+    "audit": _audit,
+    "keys": _store,
+    "roles": _store,
+}
 
 
 def settings_problems(exc: ValidationError) -> str:

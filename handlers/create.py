@@ -29,8 +29,8 @@ from bot.core.render import PROVIDER_LABEL
 from bot.core.replies import Reply
 from bot.db.create_store import RequestRow
 from bot.providers.errors import ProviderError
-from bot.providers.models import PROVIDER_NAMES
-from bot.services.create import CreateService
+from bot.providers.models import ProviderName
+from bot.services.create import CreateService, Review
 from bot.services.deployments import Actor
 from bot.services.errors import ServiceError
 from bot.services.outcomes import Pending, Refused
@@ -277,6 +277,28 @@ def _review_outage(view: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+async def _review(
+    svc: CreateService, actor: Actor, provider: ProviderName, form: dict[str, str], key: str
+) -> Review | str:
+    """The form checked and priced, or why it could not be (one line for the form)."""
+    try:
+        return await svc.review(actor, provider, form, submission_key=key)
+    except (ServiceError, ProviderError) as exc:
+        return exc.message[:1900]
+    except TimeoutError:
+        return "The provider took too long to answer; submit again."
+
+
+def _form_errors(problems: dict[str, str], view: dict[str, Any], first: str) -> dict[str, str]:
+    """Field errors keyed by the form's input blocks (anything else goes on the first one)."""
+    blocks = {b.get("block_id") for b in view.get("blocks") or []}
+    errors: dict[str, str] = {}
+    for key, message in problems.items():
+        target = key if key in blocks or not blocks else first
+        errors[target] = (f"{errors[target]}; {message}" if target in errors else message)[:1900]
+    return errors
+
+
 def register(bot: DeployBot) -> None:
     app = bot.app
     svc = _svc(bot)
@@ -288,32 +310,19 @@ def register(bot: DeployBot) -> None:
         ack: AsyncAck, view: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext
     ) -> None:
         meta = _meta(view)
-        provider = meta.get("p")
+        provider = known_provider(meta.get("p"))
         form = read_form(view)
         first = next(iter(core.FIELDS.get(str(provider), ("name",))))
-        if provider not in PROVIDER_NAMES:
+        if provider is None:
             await ack(response_action="errors", errors={first: "This form expired; start again."})
             return
         actor = replace(asker(context), channel_id=meta.get("c"))
-        try:
-            review = await svc.review(actor, provider, form, submission_key=str(view.get("id")))
-        except (ServiceError, ProviderError) as exc:
-            await ack(response_action="errors", errors={first: exc.message[:1900]})
-            return
-        except TimeoutError:
-            await ack(
-                response_action="errors",
-                errors={first: "The provider took too long to answer; submit again."},
-            )
+        review = await _review(svc, actor, provider, form, str(view.get("id")))
+        if isinstance(review, str):
+            await ack(response_action="errors", errors={first: review})
             return
         if review.errors or review.request is None or review.estimate is None:
-            blocks = {b.get("block_id") for b in view.get("blocks") or []}
-            errors: dict[str, str] = {}
-            for key, message in (review.errors or {"form": "not valid"}).items():
-                target = key if key in blocks or not blocks else first
-                errors[target] = (f"{errors[target]}; {message}" if target in errors else message)[
-                    :1900
-                ]
+            errors = _form_errors(review.errors or {"form": "not valid"}, view, first)
             await ack(response_action="errors", errors=errors)
             return
         await ack(
@@ -356,6 +365,13 @@ def register(bot: DeployBot) -> None:
         )
         actor = replace(asker(context), channel_id=row.channel_id)
         bot.work.spawn(spend_create(bot, client, actor, request_id), name=f"create:{request_id}")
+
+    _register_buttons(bot, svc)
+
+
+def _register_buttons(bot: DeployBot, svc: CreateService) -> None:
+    """The buttons and type-aheads of the create flow."""
+    app = bot.app
 
     @app.action(PICK)
     async def pick(

@@ -19,10 +19,10 @@ from bot.core.arguments import args_for
 from bot.core.operations import Operation, OpKind
 from bot.core.render import PROVIDER_LABEL
 from bot.providers.errors import AuthenticationError, ProviderError
-from bot.providers.models import PROVIDER_NAMES
+from bot.providers.models import PROVIDER_NAMES, ProviderName
 from bot.services.deployments import Actor
 from bot.services.errors import ServiceError
-from handlers.common import DATABASE_DOWN, answers_outage, asker, failure_reply
+from handlers.common import DATABASE_DOWN, answers_outage, asker, failure_reply, known_provider
 from handlers.delivery import post_result, tell_person
 
 if TYPE_CHECKING:
@@ -50,6 +50,34 @@ def _meta(view: dict[str, Any]) -> dict[str, Any]:
     return meta if isinstance(meta, dict) else {}
 
 
+def _key_shape_problem(key: SecretStr) -> str | None:
+    value = key.get_secret_value()
+    if len(value) < 8 or any(c.isspace() for c in value):
+        return "That doesn't look like an API key (no spaces, 8+ chars)."
+    return None
+
+
+async def _key_problem(
+    bot: DeployBot, client: AsyncWebClient, actor: Actor, provider: ProviderName, key: SecretStr
+) -> str | None:
+    """May this person connect, and does the provider take the key? Bounded: the form must
+    be answered within Slack's 3 s."""
+    label = PROVIDER_LABEL[provider]
+    try:
+        async with asyncio.timeout(ANSWER_BUDGET):
+            slack = bot.slack.io(client, actor.team_id)
+            await bot.gate.authorize(actor, "connect", slack, what="connect a provider")
+            await asyncio.wait_for(bot.service.verify_key(provider, key), VERIFY_BUDGET)
+    except ServiceError as exc:
+        return exc.message[:150]
+    except AuthenticationError:
+        return f"{label} rejected this key. Check it and paste again."
+    except (TimeoutError, ProviderError) as exc:
+        reason = exc.message if isinstance(exc, ProviderError) else "it took too long"
+        return f"Couldn't check the key with {label} ({reason[:80]}). Try again in a moment."
+    return None
+
+
 def register(bot: DeployBot) -> None:
     app = bot.app
 
@@ -63,48 +91,16 @@ def register(bot: DeployBot) -> None:
         context: AsyncBoltContext,
     ) -> None:
         meta = _meta(view)
-        provider = meta.get("p")
+        provider = known_provider(meta.get("p"))
         key = SecretStr(_value(view, modals.KEY_BLOCK, modals.KEY_ACTION).strip())
-        if provider not in PROVIDER_NAMES:
+        if provider is None:
             await ack(response_action="errors", errors={modals.KEY_BLOCK: "Unknown provider."})
             return
         actor = replace(asker(context), channel_id=meta.get("c"))
         label = PROVIDER_LABEL[provider]
-        if len(key.get_secret_value()) < 8 or any(c.isspace() for c in key.get_secret_value()):
-            await ack(
-                response_action="errors",
-                errors={
-                    modals.KEY_BLOCK: "That doesn't look like an API key (no spaces, 8+ chars)."
-                },
-            )
-            return
-        try:
-            async with asyncio.timeout(ANSWER_BUDGET):
-                await bot.gate.authorize(
-                    actor,
-                    "connect",
-                    bot.slack.io(client, actor.team_id),
-                    what="connect a provider",
-                )
-                await asyncio.wait_for(bot.service.verify_key(provider, key), VERIFY_BUDGET)
-        except ServiceError as exc:
-            await ack(response_action="errors", errors={modals.KEY_BLOCK: exc.message[:150]})
-            return
-        except AuthenticationError:
-            await ack(
-                response_action="errors",
-                errors={modals.KEY_BLOCK: f"{label} rejected this key. Check it and paste again."},
-            )
-            return
-        except (TimeoutError, ProviderError) as exc:
-            reason = exc.message if isinstance(exc, ProviderError) else "it took too long"
-            await ack(
-                response_action="errors",
-                errors={
-                    modals.KEY_BLOCK: f"Couldn't check the key with {label} ({reason[:80]}). "
-                    "Try again in a moment."
-                },
-            )
+        problem = _key_shape_problem(key) or await _key_problem(bot, client, actor, provider, key)
+        if problem is not None:
+            await ack(response_action="errors", errors={modals.KEY_BLOCK: problem})
             return
         info = await bot.service.connect(actor, provider, key)
         await ack(response_action="update", view=modals.connected_view(provider, info.key_hint))

@@ -291,25 +291,43 @@ class DeploymentService:
                     [m.deployment for m in matches],
                 )
         if capability is not None and provider is None:
-            others = [
-                n for n in await self.connected_names(actor) if n not in {c.name for c in clients}
-            ]
-            if others:
-                try:
-                    elsewhere = await self._resolve_among(actor, ref, others)
-                except ServiceError:
-                    elsewhere = None
-                if elsewhere is not None:
-                    label = elsewhere.provider.display_name
-                    raise UnsupportedError(
-                        f"“{elsewhere.deployment.name or elsewhere.deployment.id}” is "
-                        f"{_article(label)} {label} deployment, and {label} can't "
-                        f"{_ability(capability)}."
-                    )
+            await self._refuse_if_elsewhere(actor, ref, clients, capability)
+        raise self._no_match(ref, clients, everything, failures, unlisted)
+
+    async def _refuse_if_elsewhere(
+        self, actor: Actor, ref: str, clients: list[BaseProvider], capability: Capability
+    ) -> None:
+        """``ref`` is a deployment on a connected provider that can't do ``capability``: say
+        so, rather than "no match"."""
+        searched = {c.name for c in clients}
+        others = [n for n in await self.connected_names(actor) if n not in searched]
+        if not others:
+            return
+        try:
+            elsewhere = await self._resolve_among(actor, ref, others)
+        except ServiceError:
+            elsewhere = None
+        if elsewhere is not None:
+            label = elsewhere.provider.display_name
+            raise UnsupportedError(
+                f"“{elsewhere.deployment.name or elsewhere.deployment.id}” is "
+                f"{_article(label)} {label} deployment, and {label} can't "
+                f"{_ability(capability)}."
+            )
+
+    @staticmethod
+    def _no_match(
+        ref: str,
+        clients: list[BaseProvider],
+        everything: list[Resolved],
+        failures: dict[str, ProviderError],
+        unlisted: set[str],
+    ) -> Exception:
+        """Nothing matched ``ref``: what was searched, names close to it, what failed."""
         listed = [c for c in clients if c.name not in unlisted]
         if not listed:
             # Nothing could be searched: the provider's failure is the answer, not "no match".
-            raise failures[clients[0].name]
+            return failures[clients[0].name]
         searched = ", ".join(PROVIDER_LABEL[c.name] for c in listed)
         message = f"No deployment on {searched} matches “{ref}”."
         close = sorted(
@@ -328,7 +346,7 @@ class DeploymentService:
                 message += f" An admin can reconnect it with `/deploy connect {name}`."
         else:
             message += " `/deploy list` shows what exists."
-        raise NoMatchError(message)
+        return NoMatchError(message)
 
     async def _resolve_among(
         self, actor: Actor, ref: str, names: list[ProviderName]
