@@ -45,6 +45,7 @@ from bot.runtime import Storage
 from bot.services.audit import AuditService
 from bot.services.audit_trail import AuditTrail
 from bot.services.create import CreateService
+from bot.services.create_status import StatusMessages
 from bot.services.deployments import Actor, DeploymentService
 from bot.services.gate import Gate
 from bot.services.governance import GovernanceService
@@ -332,8 +333,26 @@ def build_bot(
     ) -> Role:
         return (await people.person(actor, slack, policy, grants)).role
 
+    async def token_for(enterprise_id: str, team_id: str) -> str | None:
+        if installation_store is not None:
+            found = await installation_store.async_find_bot(
+                enterprise_id=enterprise_id or None, team_id=team_id
+            )
+            return found.bot_token if found is not None else None
+        return bot_token
+
+    slack = SlackGateway(
+        settings, app.client, token_for if installation_store is not None else None, cache
+    )
     work = BackgroundWork()
-    creator = CreateService(CreateStore(storage.engine, storage.keyring), service, settings, work)
+    create_store = CreateStore(storage.engine, storage.keyring)
+    creator = CreateService(
+        create_store,
+        service,
+        settings,
+        work,
+        publisher=StatusMessages(slack, create_store).publish,
+    )
     watches = WatchService(WatchStore(storage.engine), service)
     service.recorder = watches
     gate = Gate(
@@ -348,17 +367,6 @@ def build_bot(
         watches=watches,
     )
 
-    async def token_for(enterprise_id: str, team_id: str) -> str | None:
-        if installation_store is not None:
-            found = await installation_store.async_find_bot(
-                enterprise_id=enterprise_id or None, team_id=team_id
-            )
-            return found.bot_token if found is not None else None
-        return bot_token
-
-    slack = SlackGateway(
-        settings, app.client, token_for if installation_store is not None else None, cache
-    )
     bot = DeployBot(
         app=app,
         slack=slack,

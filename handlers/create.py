@@ -27,7 +27,6 @@ from bot.core.arguments import Create, Template, args_for
 from bot.core.operations import Operation, OpKind
 from bot.core.render import PROVIDER_LABEL
 from bot.core.replies import Reply
-from bot.db.create_store import RequestRow
 from bot.providers.errors import ProviderError
 from bot.providers.models import ProviderName
 from bot.services.create import CreateService, Review
@@ -198,34 +197,6 @@ async def open_create(
         await show(modals.message_view("New deployment", reply.text))
 
 
-# -- the status message
-
-
-async def _client_for(bot: DeployBot, row: RequestRow) -> AsyncWebClient:
-    """The bot's Web API client for the request's workspace (any replica, any time)."""
-    client = await bot.slack.client_for(row.team_id, row.enterprise_id or None)
-    if client is None:
-        raise ServiceError("deploybot is no longer installed in that workspace")
-    return client
-
-
-def publisher(bot: DeployBot) -> Any:
-    async def publish(row: RequestRow, reply: Reply) -> None:
-        client = await _client_for(bot, row)
-        if row.message_ts and row.message_channel:
-            await client.chat_update(
-                channel=row.message_channel, ts=row.message_ts, text=reply.text, blocks=reply.blocks
-            )
-            return
-        channel = row.channel_id or row.user_id
-        result = await client.chat_postMessage(
-            channel=channel, text=reply.text, blocks=reply.blocks
-        )
-        await _svc(bot).store.claim_message(row.id, str(result["channel"]), str(result["ts"]))
-
-    return publish
-
-
 # -- the policy seams: the only two places that spend
 
 
@@ -302,7 +273,6 @@ def _form_errors(problems: dict[str, str], view: dict[str, Any], first: str) -> 
 def register(bot: DeployBot) -> None:
     app = bot.app
     svc = _svc(bot)
-    svc.publisher = publisher(bot)
 
     @app.view(views.CREATE_FORM)
     @answers_outage(_form_outage)

@@ -103,6 +103,7 @@ class CreateService:
         settings: Settings,
         work: BackgroundWork,
         *,
+        publisher: Publisher | None = None,
         clock: Callable[[], datetime] = _now,
     ) -> None:
         self.store = store
@@ -112,8 +113,8 @@ class CreateService:
         self.bid_timeout = float(settings.akash_bid_timeout)
         self.poll_interval = float(settings.create_poll_interval)
         self.follow_timeout = float(settings.create_follow_timeout)
-        #: Set by the Slack layer: posts the status message, then edits it in place.
-        self.publisher: Publisher | None = None
+        #: Posts the status message, then edits it in place (None: nowhere to post).
+        self.publisher = publisher
         self._catalogs: dict[tuple[str, str, str], tuple[float, list[Market]]] = {}
         self._provider_info: dict[str, tuple[float, dict[str, Any]]] = {}
 

@@ -513,7 +513,7 @@ async def test_a_bid_wait_resumes_on_another_replica_and_any_replica_accepts(
     from datetime import UTC, datetime, timedelta
 
     from bot.services.create import CreateService
-    from handlers.create import publisher
+    from bot.services.create_status import StatusMessages
 
     akash = env.api("akash")
     akash.bid_delay = 30  # sandbox seconds: no bids until the clock moves
@@ -536,9 +536,14 @@ async def test_a_bid_wait_resumes_on_another_replica_and_any_replica_accepts(
         bid_deadline=datetime.now(UTC) + timedelta(seconds=5),
     )
     env.clock.advance(31)
-    replica = CreateService(store, env.bot.service, env.settings, env.bot.work)
+    replica = CreateService(
+        store,
+        env.bot.service,
+        env.settings,
+        env.bot.work,
+        publisher=StatusMessages(env.bot.slack, store).publish,
+    )
     replica.poll_interval = 0.02
-    replica.publisher = publisher(env.bot)
     assert await replica.resume() == 1
     await env.settle()
     status = last_status(env)
