@@ -20,8 +20,8 @@ from bot.providers.models import ProviderName
 
 Parser = Callable[[OpKind, list[str], ProviderName | None, datetime], Operation]
 
-MARKET_FILTERS = {"type": str, "gpu": str}
-NODE_FILTERS = {
+MARKET_FILTERS: dict[str, type] = {"type": str, "gpu": str}
+NODE_FILTERS: dict[str, type] = {
     "gpu": str,
     "region": str,
     "status": str,
