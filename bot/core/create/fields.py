@@ -1,0 +1,73 @@
+"""The create form's fields per provider, their defaults and limits."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+STRATEGIES = ("SIMPLE", "SIMPLE-EXTEND", "SCHEDULED", "INFINITE")
+MAX_FIELD = 3000
+MAX_REPLICAS = 100
+MAX_TIMEOUT = 60 * 24 * 30
+MAX_DEPOSIT = Decimal(100_000)
+TEMPLATE_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+
+#: The form fields of each provider, in the order the modal shows them. ``save_as`` (save the
+#: form as a template too) is common to all.
+FIELDS: dict[str, tuple[str, ...]] = {
+    "nosana": (
+        "name",
+        "market",
+        "replicas",
+        "timeout",
+        "strategy",
+        "schedule",
+        "rotation_time",
+        "image",
+        "command",
+        "gpu",
+        "port",
+        "env",
+        "job_definition",
+        "autostart",
+    ),
+    "neuranet": ("name", "node", "template_id", "custom_image", "env"),
+    "akash": (
+        "sdl",
+        "image",
+        "gpu_model",
+        "gpu_units",
+        "cpu",
+        "memory",
+        "storage",
+        "port",
+        "max_price",
+        "env",
+        "deposit",
+    ),
+}
+DEFAULTS: dict[str, dict[str, str]] = {
+    "nosana": {
+        "replicas": "1",
+        "timeout": "60",
+        "strategy": "SIMPLE",
+        "gpu": "yes",
+        "autostart": "yes",
+    },
+    "neuranet": {},
+    "akash": {
+        "gpu_model": "any",
+        "gpu_units": "1",
+        "cpu": "2",
+        "memory": "8Gi",
+        "storage": "20Gi",
+        "port": "8080",
+        "max_price": "1.00",
+        "deposit": "5",
+    },
+}
+SAVE_AS = "save_as"
+
+
+def known_fields(provider: str) -> tuple[str, ...]:
+    return (*FIELDS[provider], SAVE_AS)

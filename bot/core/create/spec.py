@@ -1,0 +1,37 @@
+"""A create form → the provider's spec or field errors (:func:`build_spec`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from bot.core.create import akash, neuranet, nosana
+from bot.core.create.built import Built
+from bot.core.create.fields import MAX_FIELD, SAVE_AS, TEMPLATE_NAME
+from bot.core.create.values import text
+from bot.providers.models import Market
+
+
+def build_spec(
+    provider: str, form: Mapping[str, str], catalog: Sequence[Market] | None = None
+) -> Built:
+    """Check every field; the spec the provider's ``create`` takes, or all the field errors."""
+    fields = {k: str(v) for k, v in form.items() if v is not None}
+    built = Built()
+    for key, value in fields.items():
+        if len(value) > MAX_FIELD * 4:
+            built.errors[key] = "too long"
+    name = text(fields, SAVE_AS)
+    if name and not TEMPLATE_NAME.match(name):
+        built.errors[SAVE_AS] = "a template name is lowercase letters, digits, . _ - (≤ 64)"
+    match provider:
+        case "nosana":
+            nosana.build(fields, catalog, built)
+        case "neuranet":
+            neuranet.build(fields, catalog, built)
+        case "akash":
+            akash.build(fields, built)
+        case _:
+            built.errors["provider"] = "unknown provider"
+    if built.errors:
+        built.spec = {}
+    return built

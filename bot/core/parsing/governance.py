@@ -1,0 +1,40 @@
+"""Parsers of the governance verbs (role, roles, policy, audit, approvals).
+
+The sub-commands themselves are parsed by :mod:`bot.core.governance`; this turns its errors into
+usage problems and the result into an :class:`Operation`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.core.arguments import args_for
+from bot.core.governance import GovernanceError, parse_audit, parse_policy, parse_role
+from bot.core.operations import Operation, OpKind
+from bot.core.parsing.problem import Problem, too_many
+from bot.providers.models import ProviderName
+
+
+def p_governance(
+    verb: OpKind, args: list[str], provider: ProviderName | None, now: datetime
+) -> Operation:
+    try:
+        match verb:
+            case OpKind.ROLE | OpKind.ROLES:
+                command = parse_role(args, listing=verb is OpKind.ROLES)
+            case OpKind.POLICY:
+                command = parse_policy(args)  # type: ignore[assignment]
+            case _:
+                command = parse_audit(args)  # type: ignore[assignment]
+    except GovernanceError as exc:
+        raise Problem(exc.message, topic=exc.topic) from None
+    if provider is not None:
+        raise Problem(f"`--provider` doesn't go with `{verb.value}`.", topic=verb.value)
+    return Operation(args=args_for(verb, command=command))
+
+
+def p_approvals(
+    verb: OpKind, args: list[str], provider: ProviderName | None, now: datetime
+) -> Operation:
+    too_many(verb, args, 0, "")
+    return Operation(args=args_for(verb))
