@@ -12,14 +12,19 @@ deploybot's real :class:`bot.watch.poller.Poller` (SQLite in a temporary directo
 * the same deployments polled the naive way — one ``GET`` per deployment, compared with an
   in-memory status map, 16 at a time — as the baseline, in the same run (above
   ``--naive-limit`` deployments it times a sample and extrapolates, and says so);
-* peak RSS of this process (it only grows: sizes run smallest first).
+* the floor: the same list pages read with a bare HTTP client and ``json.loads`` (the least
+  a cycle can cost), and the steady cycle's CPU as a multiple of it (best of ``--repeat``);
+* notification latency p50/p99 with a 5 s poll interval (``bench/watch_latency.py``) and, on
+  PostgreSQL, the cycle time with 1, 2 and 3 replica processes (``bench/watch_replicas.py``);
+* RSS after each measurement and the peak of this process (sizes run smallest first).
 
     .venv/bin/python bench/watcher_scale.py                      # 1k, 10k, 100k
     .venv/bin/python bench/watcher_scale.py --sizes 1000 --workspaces 3
     .venv/bin/python bench/watcher_scale.py --database-url postgresql://postgres@127.0.0.1/bench
 
 Targets printed with the figures: 100k watched deployments per cycle in ≤ 10 s of CPU on one
-core; provider calls per cycle equal to the list pages (≥ 50× fewer than the baseline).
+core and ≤ 1.5× the floor; ≤ 100 MB RSS at 100k; provider calls per cycle equal to the list
+pages (≥ 50× fewer than the baseline); notification latency p99 ≤ poll interval + 1 s.
 """
 
 from __future__ import annotations
@@ -143,6 +148,8 @@ class Figures:
     pages: int = 0
     notifications: int = 0
     note: str = ""
+    #: Resident set size right after the measurement.
+    rss: float = 0.0
 
 
 class CallCounter:
@@ -162,6 +169,7 @@ async def measure(
     figures = Figures(
         label, time.perf_counter() - wall, time.process_time() - cpu, counter.calls - calls
     )
+    figures.rss = current_rss_mb()
     return figures, result
 
 
@@ -448,11 +456,13 @@ async def _page_floor(pool: Any, teams: list[tuple[str, str, str]], concurrency:
 
 
 def report(total: int, rows: list[Figures]) -> None:
-    print(f"{'':24} {'wall s':>8} {'CPU s':>8} {'calls':>9} {'pages':>7} {'notifs':>7}")
+    print(
+        f"{'':24} {'wall s':>8} {'CPU s':>8} {'calls':>9} {'pages':>7} {'notifs':>7} {'RSS MB':>7}"
+    )
     for r in rows:
         print(
             f"{r.label:24} {r.wall:8.2f} {r.cpu:8.2f} {r.calls:9,} {r.pages:7,} "
-            f"{r.notifications:7,}  {r.note}"
+            f"{r.notifications:7,} {r.rss:7.0f}  {r.note}"
         )
     steady = next(r for r in rows if r.label.startswith("cycle 2"))
     floor = next(r for r in rows if r.label.startswith("floor"))

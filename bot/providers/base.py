@@ -50,7 +50,7 @@ class RawPage:
 
 def fingerprint(*values: object) -> str:
     """A short stable digest of the values a watcher compares (not Python's salted hash)."""
-    text = "\x1f".join([v if isinstance(v, str) else repr(v) for v in values])
+    text = "\x1f".join(map(str, values))
     return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
 
 

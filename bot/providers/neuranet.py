@@ -823,7 +823,7 @@ class NeuraNetProvider(BaseProvider):
         return RawPage(items=raw_items, next_cursor=str(page + 1) if has_more else None)
 
     def watch_fields(self, raw: Any) -> tuple[str, str] | None:
-        if not isinstance(raw, Mapping) or raw.get("id") in (None, ""):
+        if type(raw) is not dict or raw.get("id") in (None, ""):  # JSON objects are dicts
             return None
         return str(raw["id"]), fingerprint(
             raw.get("status"), raw.get("name"), raw.get("replicas"), raw.get("nodeId")

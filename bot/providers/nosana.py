@@ -622,7 +622,7 @@ class NosanaProvider(BaseProvider):
         )
 
     def watch_fields(self, raw: Any) -> tuple[str, str] | None:
-        if not isinstance(raw, Mapping) or not isinstance(raw.get("id"), str):
+        if type(raw) is not dict or type(raw.get("id")) is not str:  # JSON objects are dicts
             return None
         return raw["id"], fingerprint(raw.get("status"), raw.get("name"), raw.get("replicas"))
 

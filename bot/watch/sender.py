@@ -37,7 +37,8 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetr
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import metrics
-from bot.watch.store import Pending, WatchStore
+from bot.watch.outbox_store import Pending
+from bot.watch.store import WatchStore
 
 log = logging.getLogger(__name__)
 

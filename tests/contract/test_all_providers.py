@@ -7,6 +7,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from decimal import Decimal
+from typing import Any
 
 import httpx
 import pytest
@@ -84,6 +85,18 @@ def create_spec(provider: str, api: SandboxAPI) -> BaseModel:
     from sandbox.neuranet import NODE_RTX4090
 
     return NeuraNetCreateSpec(node_id=NODE_RTX4090, template_id="ollama")
+
+
+#: A change each provider's list shows (Akash: the escrow drained, its lease still listed).
+CHANGE = {
+    "nosana": lambda api, dep_id: api.force_status(dep_id, "ERROR"),
+    "akash": lambda api, dep_id: api.drain(dep_id, 60.0),
+    "neuranet": lambda api, dep_id: api.force_status(dep_id, "stopping"),
+}
+
+
+def first_page(page: Any) -> list[Any]:
+    return [item for item in page.items if isinstance(item, dict)]
 
 
 @pytest.fixture
@@ -194,3 +207,38 @@ async def test_list_deployments_walks_every_page(cluster: SandboxCluster, provid
     assert len({d.id for d in everything}) == len(everything)
     pages = api.count("GET", LIST_PATH[provider]) - calls
     assert pages == -(-len(everything) // 100)  # ceil: 100 per page, no extra calls
+
+
+@pytest.mark.parametrize("provider", PROVIDER_NAMES)
+async def test_raw_list_pages_normalize_to_the_listed_deployments(
+    cluster: SandboxCluster, provider: str
+) -> None:
+    """The watcher's raw walk sees what ``list_deployments`` sees; fingerprints move with the
+    status and stay put when nothing changed."""
+    api = cluster.api(provider)
+    api.seed_bulk(api.demo_api_key, 150)  # type: ignore[attr-defined]
+    async with client(cluster, provider) as p:
+        expected = {d.id: d for d in await p.list_deployments()}
+        raw: list[object] = []
+        cursor: str | None = None
+        while True:
+            page = await p.list_raw_page(cursor=cursor, limit=100)
+            raw.extend(page.items)
+            if not page.next_cursor:
+                break
+            cursor = page.next_cursor
+        prints = dict(f for f in map(p.watch_fields, raw) if f is not None)
+        normalized = {d.id: d for d in await p.normalize_listed(raw)}
+        assert set(prints) == set(normalized) == set(expected)
+        for dep_id, deployment in expected.items():
+            assert normalized[dep_id].status == deployment.status
+            assert normalized[dep_id].name == deployment.name
+        first = await p.list_raw_page(limit=100)
+        again = dict(f for f in map(p.watch_fields, first.items) if f is not None)
+        assert again and all(prints[i] == fp for i, fp in again.items())  # nothing changed
+        target = next(iter(again))
+        CHANGE[provider](api, target)
+        moved = dict(f for f in map(p.watch_fields, first_page(await p.list_raw_page(limit=100))))
+        assert moved[target] != prints[target]
+        assert all(fp == prints[i] for i, fp in moved.items() if i != target)
+        assert p.watch_fields({"no": "id"}) is None
