@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import text
 
 
@@ -80,7 +81,7 @@ async def measure_latency(
         for team, provider, _ in teams:
             await store.poll_soon(team, None, provider)
         poller = Poller(store, pool, interval=interval)
-        sender = Sender(store, token, base_url=slack.base_url)
+        sender = Sender(store, token, lambda t: AsyncWebClient(token=t, base_url=slack.base_url))
         runner = WatchRunner(poller, sender)
         runner.start()
         try:

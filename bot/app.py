@@ -16,6 +16,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -55,6 +56,7 @@ from bot.services.slack_io import DirectoryCache, SlackIO
 from bot.slack_gateway import SlackGateway, web_client
 from bot.slack_guard import SlackPayloadGuard
 from bot.watch.poller import Poller
+from bot.watch.recorder import ChangeRecorder
 from bot.watch.runner import WatchRunner
 from bot.watch.sender import Sender
 from bot.watch.service import WatchService
@@ -165,7 +167,10 @@ class DeployBot:
             interval=interval or self.settings.poll_interval,
         )
         sender = Sender(
-            self.watches.store, self.token_for, base_url=self.settings.slack_api_url, pace=pace
+            self.watches.store,
+            self.token_for,
+            partial(self.slack.for_token, wait_on_rate_limits=False),
+            pace=pace,
         )
         return WatchRunner(poller, sender)
 
@@ -263,7 +268,8 @@ def build_bot(
     if not secret and not socket_mode:
         raise ConfigurationError(NO_SIGNING_SECRET)
     pool = pool or ProviderPool(settings, storage.keys)
-    service = DeploymentService(storage.keys, pool)
+    watch_store = WatchStore(storage.engine)
+    service = DeploymentService(storage.keys, pool, recorder=ChangeRecorder(watch_store))
     installation_store: AsyncSQLAlchemyInstallationStore | None = None
     bot_token = token or (
         settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
@@ -353,8 +359,7 @@ def build_bot(
         work,
         publisher=StatusMessages(slack, create_store).publish,
     )
-    watches = WatchService(WatchStore(storage.engine), service)
-    service.recorder = watches
+    watches = WatchService(watch_store, service)
     gate = Gate(
         service,
         access,

@@ -33,7 +33,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import metrics
@@ -79,8 +78,8 @@ class Sender:
         self,
         store: WatchStore,
         tokens: TokenSource,
+        clients: Callable[[str], AsyncWebClient],
         *,
-        base_url: str | None = None,
         owner: str | None = None,
         pace: float = 1.0,
         channel_ttl: float = 60.0,
@@ -90,31 +89,15 @@ class Sender:
     ) -> None:
         self.store = store
         self.tokens = tokens
-        self.base_url = base_url
+        #: The client for a bot token (bot/slack_gateway.py): it must not sleep on a 429, the
+        #: sender defers the channel's rows by Retry-After instead of holding it.
+        self.clients = clients
         self.owner = owner or f"sender-{uuid.uuid4().hex[:12]}"
         self.pace = pace
         self.channel_ttl = channel_ttl
         self.max_attempts = max_attempts
         self.clock = clock
         self.sleep = sleep
-        self._clients: dict[str, AsyncWebClient] = {}
-
-    def _client(self, token: str) -> AsyncWebClient:
-        client = self._clients.get(token)
-        if client is None:
-            kwargs: dict[str, Any] = {}
-            if self.base_url:
-                base = self.base_url
-                kwargs["base_url"] = base if base.endswith("/") else base + "/"
-            # No rate-limit retry handler: a 429 defers the rows (Retry-After) instead of
-            # holding the channel while sleeping.
-            client = AsyncWebClient(
-                token=token,
-                retry_handlers=[AsyncConnectionErrorRetryHandler(max_retry_count=1)],
-                **kwargs,
-            )
-            self._clients[token] = client
-        return client
 
     async def send_once(self) -> int:
         """Deliver what is due now; the number of outbox rows delivered.
@@ -158,7 +141,7 @@ class Sender:
             await self.store.drop([r.id for r in rows], error="no bot token for the workspace")
             metrics.NOTIFICATIONS_DROPPED.labels("no_token").inc(len(rows))
             return 0
-        client = self._client(token)
+        client = self.clients(token)
         groups: dict[tuple[str, str], list[Pending]] = {}
         for row in rows:
             groups.setdefault((row.provider, row.deployment_id), []).append(row)
@@ -297,7 +280,7 @@ class Sender:
         return delivered
 
     async def aclose(self) -> None:
-        self._clients.clear()
+        """Nothing of its own to close (the gateway keeps the clients)."""
 
 
 @dataclass(frozen=True)

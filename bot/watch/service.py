@@ -1,4 +1,4 @@
-"""``/deploy watch|unwatch|watching`` and the attribution hook of the deployment service."""
+"""``/deploy watch|unwatch|watching``."""
 
 from __future__ import annotations
 
@@ -10,10 +10,8 @@ from bot.core.arguments import Watch
 from bot.core.operations import Operation, OpKind
 from bot.core.render import PROVIDER_LABEL, clip, escape
 from bot.core.replies import Reply
-from bot.providers.models import ProviderName
 from bot.services.deployments import Actor, DeploymentService
 from bot.services.errors import NotConnectedError, ServiceError
-from bot.watch.attribution import effect_of, encode_effect
 from bot.watch.store import WatchStore
 
 log = logging.getLogger(__name__)
@@ -23,25 +21,6 @@ class WatchService:
     def __init__(self, store: WatchStore, deployments: DeploymentService) -> None:
         self.store = store
         self.deployments = deployments
-
-    # -- the attribution hook (DeploymentService.recorder) ---------------------------------
-
-    async def record_change(
-        self, actor: Actor, op: Operation, provider: ProviderName, deployment_id: str
-    ) -> None:
-        await self.store.record_attribution(
-            team_id=actor.team_id,
-            enterprise_id=actor.enterprise_id,
-            provider=provider,
-            deployment_id=deployment_id,
-            user_id=actor.user_id,
-            via=f"/deploy {op.kind.value}",
-            summary=op.describe(),
-            op_kind=op.kind.value,
-            expects=encode_effect(effect_of(op)),
-        )
-        # Poll that key at the next tick, so the channel hears of it at once.
-        await self.store.poll_soon(actor.team_id, actor.enterprise_id, provider)
 
     # -- commands --------------------------------------------------------------------------
 
