@@ -59,7 +59,10 @@ def test_a_rich_definition_is_valid() -> None:
         "type": "container",
         "meta": {"trigger": "cli", "system_resources": {"required_vram": 24, "disk": "50GB"}},
         "global": {"image": "ubuntu", "gpu": True, "env": {"A": "1"}, "variables": {"x": "y"}},
-        "logistics": {"send": {"type": "api", "args": {"endpoint": "https://x"}}},
+        "logistics": {
+            "send": {"type": "api", "args": {"endpoint": "https://x"}},
+            "receive": {"type": "api-listen", "args": {}},
+        },
         "deployment_id": "abc",
         "ops": [
             {"type": "container/create-volume", "id": "vol", "args": {"name": "models"}},
