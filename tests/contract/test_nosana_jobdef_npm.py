@@ -224,7 +224,18 @@ SPEC_OVER_PACKAGE: dict[str, Any] = {
     "expose-range-in-list": _job(_run(_image(expose=["8000-8010", 9000]))),
 }
 
-CASES: dict[str, Any] = {**VALID, **INVALID, **SPEC_OVER_PACKAGE}
+# Where the client is deliberately stricter than the published validator (which checks only
+# "number" for a port and "no space character" for an op id): such definitions cannot work,
+# so the client refuses them before anything is sent. Checked both ways, like the above.
+CLIENT_STRICTER: dict[str, Any] = {
+    "expose-port-zero": _job(_run(_image(expose=0))),
+    "expose-port-above-65535": _job(_run(_image(expose=[8000, 70000]))),
+    "expose-fractional-port": _job(_run(_image(expose={"port": 80.5}))),
+    "op-id-empty": _job(_run(op_id="")),
+    "op-id-with-tab": _job(_run(op_id="my\tapp")),
+}
+
+CASES: dict[str, Any] = {**VALID, **INVALID, **SPEC_OVER_PACKAGE, **CLIENT_STRICTER}
 
 
 @pytest.fixture(scope="module")
@@ -291,6 +302,16 @@ def test_sandbox_reports_typia_paths(published: dict[str, dict[str, Any]]) -> No
         ours = [i.path for i in sandbox_jobdef.validate_job_definition(CASES[name])]
         theirs = [e["path"] for e in published[name]["errors"]]
         assert ours == theirs, name
+
+
+@pytest.mark.parametrize("name", list(CLIENT_STRICTER))
+def test_client_is_stricter_where_a_definition_cannot_work(
+    name: str, published: dict[str, dict[str, Any]]
+) -> None:
+    assert published[name]["valid"] is True
+    problems = client_jobdef.validate_job_definition(CASES[name])
+    assert len(problems) == 1
+    assert problems[0].path.startswith(("$input.ops[0].id", "$input.ops[0].args.expose"))
 
 
 # Where the client points at the same place as the published validator (the op type only

@@ -303,6 +303,8 @@ def test_expose_forms(expose: Any) -> None:
         (0, "outside 1–65535"),
         (70000, "outside 1–65535"),
         (True, "must be a port number"),
+        (80.5, "port 80.5 must be a whole number"),
+        ({"port": 80.5}, "port 80.5 must be a whole number"),
         ({"port": 80, "type": "grpc"}, "must be one of"),
     ],
 )

@@ -85,7 +85,9 @@ class ExposeRules(Shapes):
             self.port(value, path)
 
     def port(self, value: Any, path: str) -> None:
-        if isinstance(value, bool) or not isinstance(value, int | str):
+        if isinstance(value, float):
+            self.add(path, f"port {value} must be a whole number", "number")
+        elif isinstance(value, bool) or not isinstance(value, int | str):
             self.add(
                 path, "must be a port number, a 'start-end' range or a {port} object", "Expose"
             )
