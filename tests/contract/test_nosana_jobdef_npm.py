@@ -103,6 +103,36 @@ VALID: dict[str, Any] = {
     ),
     # ContainerRun | ContainerCreateVolume is not tied to the op type in the published types.
     "run-op-with-volume-args": _job(_run({"name": "data"})),
+    "volume-op-with-run-args": _job(
+        {"type": "container/create-volume", "id": "vol", "args": {"image": "ubuntu"}}
+    ),
+    "restart-on-failure-without-tries": _job(_run(_image(restart_policy={"policy": "on-failure"}))),
+    "s3-variants": _job(
+        _run(
+            _image(
+                resources=[
+                    {"type": "S3", "target": "/a", "files": ["x"], "allowWrite": True},
+                    {"type": "S3", "target": "/b", "buckets": [{"url": "u", "files": ["y"]}]},
+                    {
+                        "type": "S3",
+                        "target": "/c",
+                        "bucket": "b",
+                        "IAM": {"REGION": "r", "ACCESS_KEY_ID": "k", "SECRET_ACCESS_KEY": "s"},
+                    },
+                ]
+            )
+        )
+    ),
+    "spread-markers-chunked": _job(
+        _run(
+            _image(
+                expose={"__spread__": "%%global.ports%%", "chunked": True},
+                resources=[{"__spread__": "%%ops.a.results.r%%", "chunked": False}],
+            )
+        )
+    ),
+    "meta-record-of-lists": _job(meta={"labels": {"team": ["a", 1], "tier": "gold"}}),
+    "execution-group-only": _job(_run(execution={"group": "g"})),
 }
 
 INVALID: dict[str, Any] = {
@@ -149,6 +179,41 @@ INVALID: dict[str, Any] = {
     "meta-boolean-value": _job(meta={"flag": True}),
     "meta-nested-too-deep": _job(meta={"a": {"b": {"c": 1}}}),
     "logistics-missing-receive": _job(logistics={"send": {"type": "api", "args": {}}}),
+    "run-args-with-name": _job(_run(_image(name="data"))),
+    "restart-policy-extra-field": _job(
+        _run(_image(restart_policy={"policy": "on-failure", "max": 1}))
+    ),
+    "restart-tries-not-a-number": _job(
+        _run(_image(restart_policy={"policy": "on-failure", "restart_tries": "3"}))
+    ),
+    "restart-policy-number": _job(_run(_image(restart_policy=3))),
+    "hf-resource-without-target": _job(_run(_image(resources=[{"type": "HF", "repo": "r"}]))),
+    "s3-bucket-with-files": _job(
+        _run(_image(resources=[{"type": "S3", "target": "/d", "bucket": "b", "files": ["x"]}]))
+    ),
+    "s3-buckets-item-without-url": _job(
+        _run(_image(resources=[{"type": "S3", "target": "/d", "buckets": [{"files": ["x"]}]}]))
+    ),
+    "s3-iam-incomplete": _job(
+        _run(_image(resources=[{"type": "S3", "target": "/d", "IAM": {"REGION": "r"}}]))
+    ),
+    "ollama-without-model": _job(_run(_image(resources=[{"type": "Ollama"}]))),
+    "resource-without-type": _job(_run(_image(resources=[{"target": "/x"}]))),
+    "resource-plain-string": _job(_run(_image(resources=["foo"]))),
+    "meta-list-of-objects": _job(meta={"a": [{"x": 1}]}),
+    "meta-null-value": _job(meta={"a": None}),
+    "meta-record-list-of-booleans": _job(meta={"a": {"b": [True]}}),
+    "system-resources-list": _job(meta={"system_resources": {"x": [1]}}),
+    "logistic-args-extra-field": _job(
+        logistics={
+            "send": {"type": "api", "args": {"url": "https://x"}},
+            "receive": {"type": "api", "args": {}},
+        }
+    ),
+    "spread-marker-extra-field": _job(
+        _run(_image(expose={"__spread__": "%%global.ports%%", "y": True}))
+    ),
+    "stop-if-dependent-stops-false-alone": _job(_run(execution={"stop_if_dependent_stops": False})),
 }
 
 # Where spec and the published package disagree the spec wins (spec nosana.md §7 lists a
@@ -159,22 +224,18 @@ SPEC_OVER_PACKAGE: dict[str, Any] = {
     "expose-range-in-list": _job(_run(_image(expose=["8000-8010", 9000]))),
 }
 
-# The client still judges these differently from the published validator.
-_CLIENT_LENIENT = "client accepts what the published validator rejects"
-CLIENT_KNOWN_WRONG: dict[str, str] = {
-    "restart-on-failure": "client rejects the {policy: on-failure, restart_tries} form",
-    "run-op-with-volume-args": (
-        "client ties args to the op type; the published types allow either args shape"
-    ),
-    "restart-policy-unknown": _CLIENT_LENIENT + ": any restart_policy string",
-    "hf-resource-without-repo": _CLIENT_LENIENT + ": HF resource without repo",
-    "s3-bucket-and-buckets": _CLIENT_LENIENT + ": S3 resource with both bucket and buckets",
-    "meta-boolean-value": _CLIENT_LENIENT + ": boolean meta values",
-    "meta-nested-too-deep": _CLIENT_LENIENT + ": meta records nested twice",
-    "logistics-missing-receive": _CLIENT_LENIENT + ": logistics without receive",
+# Where the client is deliberately stricter than the published validator (which checks only
+# "number" for a port and "no space character" for an op id): such definitions cannot work,
+# so the client refuses them before anything is sent. Checked both ways, like the above.
+CLIENT_STRICTER: dict[str, Any] = {
+    "expose-port-zero": _job(_run(_image(expose=0))),
+    "expose-port-above-65535": _job(_run(_image(expose=[8000, 70000]))),
+    "expose-fractional-port": _job(_run(_image(expose={"port": 80.5}))),
+    "op-id-empty": _job(_run(op_id="")),
+    "op-id-with-tab": _job(_run(op_id="my\tapp")),
 }
 
-CASES: dict[str, Any] = {**VALID, **INVALID, **SPEC_OVER_PACKAGE}
+CASES: dict[str, Any] = {**VALID, **INVALID, **SPEC_OVER_PACKAGE, **CLIENT_STRICTER}
 
 
 @pytest.fixture(scope="module")
@@ -202,15 +263,6 @@ def published() -> dict[str, dict[str, Any]]:
     return dict(zip(CASES, verdicts, strict=True))
 
 
-def _client_params(names: list[str]) -> list[Any]:
-    return [
-        pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=CLIENT_KNOWN_WRONG[n]))
-        if n in CLIENT_KNOWN_WRONG
-        else n
-        for n in names
-    ]
-
-
 def test_the_cases_mean_what_they_say(published: dict[str, dict[str, Any]]) -> None:
     """Valid cases are valid and invalid ones invalid for the published validator itself."""
     assert [n for n in VALID if not published[n]["valid"]] == []
@@ -226,7 +278,7 @@ def test_sandbox_verdict_matches_the_published_validator(
     assert (not issues) == published[name]["valid"], (issues, published[name]["errors"])
 
 
-@pytest.mark.parametrize("name", _client_params([*VALID, *INVALID]))
+@pytest.mark.parametrize("name", [*VALID, *INVALID])
 def test_client_verdict_matches_the_published_validator(
     name: str, published: dict[str, dict[str, Any]]
 ) -> None:
@@ -241,6 +293,7 @@ def test_port_ranges_follow_the_spec_not_the_package(
     """A documented disagreement, checked both ways so it is noticed when either side moves."""
     assert published[name]["valid"] is False
     assert sandbox_jobdef.validate_job_definition(CASES[name]) == []
+    assert client_jobdef.validate_job_definition(CASES[name]) == []
 
 
 def test_sandbox_reports_typia_paths(published: dict[str, dict[str, Any]]) -> None:
@@ -249,3 +302,42 @@ def test_sandbox_reports_typia_paths(published: dict[str, dict[str, Any]]) -> No
         ours = [i.path for i in sandbox_jobdef.validate_job_definition(CASES[name])]
         theirs = [e["path"] for e in published[name]["errors"]]
         assert ours == theirs, name
+
+
+@pytest.mark.parametrize("name", list(CLIENT_STRICTER))
+def test_client_is_stricter_where_a_definition_cannot_work(
+    name: str, published: dict[str, dict[str, Any]]
+) -> None:
+    assert published[name]["valid"] is True
+    problems = client_jobdef.validate_job_definition(CASES[name])
+    assert len(problems) == 1
+    assert problems[0].path.startswith(("$input.ops[0].id", "$input.ops[0].args.expose"))
+
+
+# Where the client points at the same place as the published validator (the op type only
+# steers which args shape a refusal is explained against, so it may point elsewhere there).
+_SAME_PATHS = [
+    "op-id-with-space",
+    "env-value-number",
+    "duplicate-op-ids",
+    "cmd-with-number",
+    "restart-policy-unknown",
+    "restart-policy-object-not-on-failure",
+    "hf-resource-without-repo",
+    "s3-bucket-and-buckets",
+    "s3-bucket-with-files",
+    "s3-iam-incomplete",
+    "meta-boolean-value",
+    "meta-nested-too-deep",
+    "meta-list-of-objects",
+    "logistics-missing-receive",
+    "run-args-with-name",
+    "args-without-image",
+]
+
+
+@pytest.mark.parametrize("name", _SAME_PATHS)
+def test_client_reports_typia_paths(name: str, published: dict[str, dict[str, Any]]) -> None:
+    problems = client_jobdef.validate_job_definition(CASES[name])
+    assert [p.path for p in problems] == [e["path"] for e in published[name]["errors"]]
+    assert all(p.message for p in problems)

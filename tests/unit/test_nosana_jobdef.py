@@ -59,7 +59,10 @@ def test_a_rich_definition_is_valid() -> None:
         "type": "container",
         "meta": {"trigger": "cli", "system_resources": {"required_vram": 24, "disk": "50GB"}},
         "global": {"image": "ubuntu", "gpu": True, "env": {"A": "1"}, "variables": {"x": "y"}},
-        "logistics": {"send": {"type": "api", "args": {"endpoint": "https://x"}}},
+        "logistics": {
+            "send": {"type": "api", "args": {"endpoint": "https://x"}},
+            "receive": {"type": "api-listen", "args": {}},
+        },
         "deployment_id": "abc",
         "ops": [
             {"type": "container/create-volume", "id": "vol", "args": {"name": "models"}},
@@ -300,6 +303,8 @@ def test_expose_forms(expose: Any) -> None:
         (0, "outside 1–65535"),
         (70000, "outside 1–65535"),
         (True, "must be a port number"),
+        (80.5, "port 80.5 must be a whole number"),
+        ({"port": 80.5}, "port 80.5 must be a whole number"),
         ({"port": 80, "type": "grpc"}, "must be one of"),
     ],
 )
@@ -407,3 +412,118 @@ def test_cron_check_never_crashes(expression: str) -> None:
     assert problem is None or isinstance(problem, str)
     if problem is None:
         assert len(expression.split()) == 5
+
+
+# -- rules of the published validator, with messages for people ---------------------------------
+
+
+def problems_of(definition: Any) -> list[tuple[str, str]]:
+    return [(p.path, p.message) for p in validate_job_definition(definition)]
+
+
+@pytest.mark.parametrize(
+    "policy", ["no", "always", "unless-stopped", "on-failure", {"policy": "on-failure"}]
+)
+def test_restart_policies(policy: Any) -> None:
+    assert validate_job_definition(with_args(restart_policy=policy)) == []
+    tries = {"policy": "on-failure", "restart_tries": 3}
+    assert validate_job_definition(with_args(restart_policy=tries)) == []
+
+
+@pytest.mark.parametrize(
+    ("policy", "path", "fragment"),
+    [
+        ("sometimes", "restart_policy", '"no", "always", "unless-stopped" or "on-failure"'),
+        ({"policy": "always"}, "restart_policy.policy", 'must be "on-failure" in the object form'),
+        ({"policy": "on-failure", "restart_tries": "3"}, "restart_policy.restart_tries", "number"),
+        ({"restart_tries": 3}, "restart_policy.policy", 'is required ("on-failure")'),
+    ],
+)
+def test_bad_restart_policies_name_the_field(policy: Any, path: str, fragment: str) -> None:
+    found = problems_of(with_args(restart_policy=policy))
+    assert len(found) == 1
+    assert found[0][0] == f"$input.ops[0].args.{path}"
+    assert fragment in found[0][1]
+
+
+def test_args_shape_is_not_tied_to_the_op_type() -> None:
+    run = {"type": "container/run", "id": "r", "args": {"name": "data"}}
+    volume = {"type": "container/create-volume", "id": "v", "args": {"image": "ubuntu"}}
+    assert validate_job_definition({**MINIMAL, "ops": [run, volume]}) == []
+    both = {"type": "container/run", "id": "r", "args": {"name": "data", "image": "ubuntu"}}
+    found = problems_of({**MINIMAL, "ops": [both]})
+    assert [path for path, _ in found] == ["$input.ops[0].args.name"]
+    assert "image" in found[0][1]  # the known container/run fields are listed
+
+
+@pytest.mark.parametrize(
+    ("resource", "path", "fragment"),
+    [
+        ({"type": "HF", "target": "/m"}, "repo", "is required (a string)"),
+        ({"type": "Ollama"}, "model", "is required (a string)"),
+        ({"target": "/x"}, "type", 'is required: "S3", "HF" or "Ollama"'),
+        ({"type": "S3", "target": "/d", "bucket": "b", "buckets": []}, "buckets", "not both"),
+        ({"type": "S3", "target": "/d", "bucket": "b", "files": ["x"]}, "files", "buckets[]"),
+        ({"type": "S3", "target": "/d", "IAM": {"REGION": "r"}}, "IAM.ACCESS_KEY_ID", "required"),
+        ({"type": "HF", "target": "/m", "repo": "r", "bucket": "b"}, "bucket", "not a known"),
+    ],
+)
+def test_resource_rules(resource: dict[str, Any], path: str, fragment: str) -> None:
+    found = problems_of(with_args(resources=[resource]))
+    assert (f"$input.ops[0].args.resources[0].{path}") in [p for p, _ in found]
+    assert any(fragment in message for _, message in found), found
+
+
+def test_resources_take_markers_and_every_s3_form() -> None:
+    resources = [
+        "__remove-if-empty__",
+        {"__spread__": "%%global.models%%", "chunked": True},
+        {"type": "S3", "target": "/a", "files": ["x"], "url": "s3://a", "allowWrite": False},
+        {"type": "S3", "target": "/b", "bucket": "b"},
+        {"type": "S3", "target": "/c", "buckets": [{"url": "s3://c", "files": ["y"]}]},
+        {"type": "HF", "target": "/m", "repo": "org/m", "revision": "main", "accessToken": "t"},
+        {"type": "Ollama", "model": "llama3", "target": "/o"},
+    ]
+    assert validate_job_definition(with_args(resources=resources)) == []
+    assert paths(with_args(resources=[{"__spread__": "models"}])) == [
+        "$input.ops[0].args.resources[0].__spread__"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("meta", "path", "fragment"),
+    [
+        ({"flag": True}, "$input.meta.flag", "not true/false or null"),
+        ({"a": None}, "$input.meta.a", "not true/false or null"),
+        ({"a": {"b": {"c": 1}}}, "$input.meta.a.b", "nest only one level"),
+        ({"a": [{"x": 1}]}, "$input.meta.a[0]", "a string or a number"),
+        ({"a": {"b": [False]}}, "$input.meta.a.b[0]", "a string or a number"),
+    ],
+)
+def test_meta_values(meta: dict[str, Any], path: str, fragment: str) -> None:
+    assert validate_job_definition({**MINIMAL, "meta": {"tags": ["a", 1], "o": {"k": [1]}}}) == []
+    found = problems_of({**MINIMAL, "meta": meta})
+    assert len(found) == 1
+    assert found[0][0] == path
+    assert fragment in found[0][1]
+
+
+def test_logistics_need_send_and_receive() -> None:
+    found = problems_of({**MINIMAL, "logistics": {"send": {"type": "api", "args": {}}}})
+    assert found == [
+        (
+            "$input.logistics.receive",
+            'is required (an object {type: "api" | "api-listen", args: {endpoint?}})',
+        )
+    ]
+    extra = {"type": "api", "args": {"url": "x"}}
+    assert paths({**MINIMAL, "logistics": {"send": extra, "receive": extra}}) == [
+        "$input.logistics.send.args.url",
+        "$input.logistics.receive.args.url",
+    ]
+
+
+def test_remove_if_empty_is_an_ordinary_string_in_string_lists() -> None:
+    definition = with_args(aliases=["__remove-if-empty__"], cmd=["run", "__remove-if-empty__"])
+    definition["global"] = {"entrypoint": ["__remove-if-empty__"]}
+    assert validate_job_definition(definition) == []
