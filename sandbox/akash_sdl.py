@@ -264,4 +264,4 @@ def load(text: Any, *, grant_denom: str | None = None) -> dict[str, Any]:
     problems = check(doc)
     if problems:
         raise SdlRejected(problems)
-    return doc  # type: ignore[no-any-return]
+    return doc

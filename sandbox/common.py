@@ -264,8 +264,9 @@ class RunningSandbox:
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
         server = site._server
-        if server is not None and self.port == 0:
-            self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        sockets = getattr(server, "sockets", None)  # asyncio.Server's; AbstractServer lacks it
+        if sockets and self.port == 0:
+            self.port = sockets[0].getsockname()[1]
         return self
 
     async def stop(self) -> None:

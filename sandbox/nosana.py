@@ -577,7 +577,8 @@ class NosanaSandbox(SandboxAPI):
     ) -> dict[str, Any]:
         stored = copy.deepcopy(definition)
         stored["deployment_id"] = dep.id
-        meta = stored.get("meta") if isinstance(stored.get("meta"), dict) else {}
+        raw_meta = stored.get("meta")
+        meta = raw_meta if isinstance(raw_meta, dict) else {}
         stored["meta"] = {**meta, "trigger": "deployment-manager"}
         digest = hashlib.sha256(json.dumps(stored, sort_keys=True).encode()).digest()
         return {
@@ -1175,7 +1176,7 @@ class NosanaSandbox(SandboxAPI):
         for key in ("id", "name", "vault"):
             if key in query:
                 value = query[key]
-                tests.append(lambda d, k=key, v=value: getattr(d, k) == v)
+                tests.append(_field_is(key, value))
         tests.extend(self._date_filters(request, lambda d: d.created_at))
         match = (lambda d: all(test(d) for test in tests)) if tests else None
         total = None
@@ -1659,7 +1660,7 @@ def _create_problems(body: dict[str, Any]) -> list[str]:
             problems.append(f"{key}: Expected string")
         elif kind == "number" and not _number(value):
             problems.append(f"{key}: Expected number")
-        elif kind == "number" and value < 1:
+        elif kind == "number" and isinstance(value, int | float) and value < 1:
             problems.append(f"{key}: Expected number to be greater or equal to 1")
         elif kind == "object" and not isinstance(value, dict):
             problems.append(f"{key}: Expected object")
@@ -1672,7 +1673,7 @@ def _create_problems(body: dict[str, Any]) -> list[str]:
     schedule = body.get("schedule")
     if strategy not in STRATEGIES or (strategy == "SCHEDULED" and not isinstance(schedule, str)):
         problems.append(": Expected union value")
-    elif strategy == "SCHEDULED" and not CRON_PATTERN.match(schedule):
+    elif strategy == "SCHEDULED" and not CRON_PATTERN.match(str(schedule)):
         problems.append(f"schedule: Expected string to match '{CRON_PATTERN.pattern}'")
     return problems
 
@@ -1805,3 +1806,8 @@ def _op_logs(
         for ts, stream, text in lines
         if ts <= end
     ]
+
+
+def _field_is(key: str, value: object) -> Callable[[Any], bool]:
+    """A filter: the deployment's ``key`` equals ``value``."""
+    return lambda d: bool(getattr(d, key) == value)

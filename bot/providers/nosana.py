@@ -125,6 +125,11 @@ class RouteNotFoundError(NotFoundError):
 # -- pure helpers --------------------------------------------------------------------------------
 
 
+def _mb(gb: Any) -> int | None:
+    """Gigabytes (a number the API sends) as megabytes."""
+    return int(gb * 1024) if _int(gb) is not None else None
+
+
 def page_limit(requested: int) -> int:
     """The allowed page size for ``requested``: rounded up to 10, 20, 50 or 100."""
     return next((allowed for allowed in PAGE_LIMITS if requested <= allowed), PAGE_LIMITS[-1])
@@ -313,7 +318,7 @@ def to_market(raw: Mapping[str, Any]) -> Market:
             raw.get("usd_reward_per_hour"), raw.get("network_fee_percentage")
         ),
         gpu=", ".join(gpus) or None,
-        vram_mb=int(vram_gb * 1024) if _int(vram_gb) is not None else None,
+        vram_mb=_mb(vram_gb),
         extras={k: v for k, v in extras.items() if v is not None},
     )
 
@@ -592,6 +597,7 @@ class NosanaProvider(BaseProvider):
         if name:
             params["name"] = name
         body = await self.http.get_json("/deployments", params=params)
+        total: int | None
         if isinstance(body, list):  # legacy shape: every deployment, no pagination
             items, next_cursor, total = body, None, len(body)
         elif isinstance(body, Mapping) and isinstance(body.get("deployments"), list):
@@ -637,7 +643,7 @@ class NosanaProvider(BaseProvider):
     async def _normalize(self, raw: Any) -> Deployment:
         market = raw.get("market") if isinstance(raw, Mapping) else None
         prices = await self._market_prices([market])
-        return to_deployment(raw, prices.get(market))
+        return to_deployment(raw, prices.get(market) if isinstance(market, str) else None)
 
     async def _walk(
         self, path: str, key: str, limit: int, params: Mapping[str, str] | None = None

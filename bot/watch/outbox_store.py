@@ -77,7 +77,7 @@ class OutboxStore:
                 .order_by(func.min(OUTBOX.c.id))
                 .limit(limit)
             )
-            return [tuple(r) for r in result.all()]  # type: ignore[misc]
+            return [tuple(r) for r in result.all()]
 
     async def claim_channel(
         self, enterprise_id: str, team_id: str, channel_id: str, owner: str, ttl: float

@@ -219,7 +219,7 @@ class WatchStore(OutboxStore):
             orphans = [
                 row_id
                 for row_id, provider_, dep in pending
-                if not channels_for(left, provider_, dep)  # type: ignore[arg-type]
+                if not channels_for(left, provider_, dep)
             ]
             if orphans:
                 await conn.execute(delete(OUTBOX).where(OUTBOX.c.id.in_(orphans)))
