@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).with_name("migrations")
-#: The PostgreSQL advisory lock every ``db upgrade`` holds (one value for the whole cluster:
+#: The PostgreSQL advisory lock every ``db upgrade`` holds (advisory locks are per database;
 #: ``int.from_bytes(b"deploybt", "big")``), so replicas started together migrate one at a time.
 MIGRATION_LOCK_KEY = 7234311987469574772
 

@@ -7,6 +7,7 @@ the sandbox emulators on 127.0.0.1 (driven by a manual clock).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 from collections.abc import AsyncIterator
@@ -35,6 +36,8 @@ ADMIN = "UADMIN"
 MEMBER = "U111"
 CHANNEL = "C111"
 BOT_TOKEN = "xoxb-e2e-test"
+#: The coroutine in which Bolt runs a listener after answering the request (HTTP mode).
+BOLT_LISTENER_TASK = "run_ack_function_asynchronously"
 #: Every change runs without approval (what the command and button tests need).
 OPEN_POLICY = WorkspacePolicy(
     rules=(
@@ -165,6 +168,15 @@ class SlackEnv:
         return answer
 
     async def settle(self, timeout: float = 30.0) -> None:
+        """Wait for what the last requests started: the listeners Bolt still runs after their
+        ack (a ``respond`` or ``views.open`` that follows ``ack()``), then background work."""
+        listeners = [
+            task
+            for task in asyncio.all_tasks()
+            if getattr(task.get_coro(), "__qualname__", "").endswith(BOLT_LISTENER_TASK)
+        ]
+        if listeners:
+            await asyncio.wait(listeners, timeout=timeout)
         assert await self.bot.work.drain(timeout), "background work did not finish"
 
     # -- looking -------------------------------------------------------------------------------

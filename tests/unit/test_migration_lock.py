@@ -77,9 +77,12 @@ async def test_the_lock_is_released_after_an_upgrade(db_url: str) -> None:
             async with engine.connect() as conn:
                 held = await conn.execute(
                     text(
-                        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = :k"
+                        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
+                        " AND classid = :high AND objid = :low AND objsubid = 1"
+                        " AND database = (SELECT oid FROM pg_database"
+                        " WHERE datname = current_database())"
                     ),
-                    {"k": MIGRATION_LOCK_KEY & 0xFFFFFFFF},
+                    {"high": MIGRATION_LOCK_KEY >> 32, "low": MIGRATION_LOCK_KEY & 0xFFFFFFFF},
                 )
                 assert held.scalar() == 0
         finally:
