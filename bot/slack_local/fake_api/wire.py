@@ -42,7 +42,7 @@ async def read_body(request: web.Request) -> tuple[Json, str | None]:
         body.update(data if isinstance(data, dict) else {"_json": data})
     elif request.content_type == "multipart/form-data":
         for key, value in (await request.post()).items():
-            body[key] = value if isinstance(value, str) else f"<file {value.filename}>"
+            body[key] = _form_value(value)
     else:
         body.update(parse_qsl(await request.text(), keep_blank_values=True))
     for key in FORM_JSON_FIELDS & body.keys():
@@ -50,6 +50,15 @@ async def read_body(request: web.Request) -> tuple[Json, str | None]:
             with contextlib.suppress(ValueError):
                 body[key] = json.loads(body[key])
     return body, error
+
+
+def _form_value(value: str | bytes | bytearray | web.FileField) -> str:
+    """A multipart field as recorded: its text, or ``<file NAME>`` for an uploaded file."""
+    if isinstance(value, web.FileField):
+        return f"<file {value.filename}>"
+    if isinstance(value, str):
+        return value
+    return bytes(value).decode(errors="replace")
 
 
 def json_response(
