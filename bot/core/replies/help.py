@@ -1,0 +1,162 @@
+"""The help: every command's shape, the details of one, and usage replies for bad input."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from functools import lru_cache
+from typing import Any
+
+from bot.core.operations import Usage
+from bot.core.render import escape
+from bot.core.replies.base import Reply, context, section
+
+COMMANDS: tuple[tuple[str, str, str], ...] = (
+    ("help", "help [command]", "this help, or the details of one command"),
+    ("providers", "providers", "connected provider accounts (masked keys)"),
+    ("connect", "connect <nosana|akash|neuranet>", "connect a provider account (admins)"),
+    ("disconnect", "disconnect <provider>", "remove a provider account (admins)"),
+    ("list", "list [provider] [status]", "deployments, newest first, with a Next button"),
+    ("show", "show <deployment>", "one deployment's card with its buttons"),
+    ("start", "start <deployment>", "start a deployment (Nosana, NeuraNET)"),
+    ("stop", "stop <deployment>", "stop a deployment (Nosana, NeuraNET)"),
+    ("archive", "archive <deployment>", "archive a stopped deployment (Nosana)"),
+    ("delete", "delete <deployment>", "delete a deployment (Nosana, NeuraNET)"),
+    ("close", "close <deployment>", "close a deployment and its leases (Akash)"),
+    ("scale", "scale <deployment> <replicas>", "change the number of replicas (Nosana)"),
+    ("timeout", "timeout <deployment> <minutes>", "change the timeout, e.g. 120 or 2h (Nosana)"),
+    ("schedule", 'schedule <deployment> "<cron>"', "change a SCHEDULED deployment's cron"),
+    ("revise", "revise <deployment>", "edit the job definition / SDL in a form"),
+    ("rollback", "rollback <deployment> <revision>", "make an earlier revision active (Nosana)"),
+    ("rename", "rename <deployment> <name>", "rename a deployment (Nosana)"),
+    ("logs", "logs <deployment> [--tail N] [--since 10m]", "recent log lines"),
+    ("events", "events <deployment>", "the deployment's event history (Nosana)"),
+    ("jobs", "jobs <deployment>", "the deployment's jobs (Nosana)"),
+    ("markets", "markets [type=…] [gpu=…]", "Nosana GPU markets and prices"),
+    ("nodes", "nodes [gpu=…] [region=…] [min-vram=…] [max-price=…]", "NeuraNET nodes"),
+    ("balance", "balance [provider]", "credits, account balance and Akash escrow runway"),
+    ("deposit", "deposit <deployment> <usd>", "add funds to a deployment's escrow (Akash)"),
+    ("approvals", "approvals", "requests waiting for approval in this workspace"),
+    ("roles", "roles", "who is viewer, operator or admin"),
+    ("role", "role grant|revoke @person|@group [role]", "give or take a role (admins)"),
+    ("policy", "policy [<class|operation> allow|approve|deny …]", "show or change the rules"),
+    ("audit", "audit [N] [@person] [deployment] | audit export", "the audit log"),
+    ("create", "create [provider] [--template <name>] [field=value …]", "create a deployment"),
+    ("template", "template save <name> <deployment> | list | delete <name>", "create templates"),
+    ("watch", "watch <deployment|provider|all> [#channel]", "post status changes and alerts"),
+    ("unwatch", "unwatch <deployment|provider|all> [#channel]", "stop posting them"),
+    ("watching", "watching", "what this workspace watches, and the alert thresholds"),
+)
+_DETAILS: dict[str, str] = {
+    "list": "Statuses: draft, pending, starting, running, stopping, stopped, failed, "
+    "insufficient_funds, archived, closed, or all. Example: `/deploy list nosana running`.",
+    "logs": "`--tail N` keeps the last N lines (default 50); `--since` takes 10m, 2h, 1d or an "
+    "ISO time. Example: `/deploy logs llama --tail 100 --since 30m`.",
+    "schedule": 'Five cron fields in quotes: `/deploy schedule nightly "0 2 * * *"`.',
+    "timeout": "Minutes, or a duration: `/deploy timeout llama 2h`. Nosana needs at least 60.",
+    "revise": "Opens a form with the current job definition (Nosana, JSON) or an empty SDL "
+    "(Akash, YAML); it is checked before anything is sent.",
+    "connect": "Opens a form for the API key (never type a key into a command). The key is "
+    "checked with the provider, then stored encrypted for this workspace.",
+    "create": "Opens a form for the provider (a choice of the connected ones without it), "
+    "shows the estimated cost and a balance check, then creates it once you confirm; Akash "
+    "bids are posted with Accept buttons. `--template <name>` starts from a saved template and "
+    "`field=value` words fill or override fields, e.g. "
+    "`/deploy create --template llama replicas=2 market=nvidia-4090`. Fields: Nosana name, "
+    "market, replicas, timeout, strategy, schedule, rotation_time, image, command, gpu, port, "
+    "env, job_definition, autostart; NeuraNET name, node, template_id, custom_image, env; Akash "
+    "sdl, image, gpu_model, gpu_units, cpu, memory, storage, port, max_price, env, deposit.",
+    "template": "Templates are per workspace and keep the provider and the form (never keys). "
+    "Save from a deployment (`/deploy template save llama llama-prod`) or tick “Also save as "
+    "template” in the create form.",
+    "watch": "Posts one message per deployment to the channel (this one unless you name "
+    "another), edited in place as it changes, with each change in its thread; alerts when an "
+    "Akash escrow runs low, a lease or deployment closes, Nosana credits run low or a deployment "
+    "fails, and when it recovers. A provider or `all` includes deployments created later. "
+    "Thresholds for the workspace: `/deploy watch settings runway 12h credits 5` (credits 0: off).",
+    "unwatch": "`/deploy unwatch all` stops every watch of the channel.",
+    "chain": "Name the deployment first, then comma-separated steps, run in order: "
+    "`/deploy llama start, scale 3, timeout 120`. A chain needs one approval, at its "
+    "riskiest step's class.",
+    "role": "Roles: *viewer* (read), *operator* (change), *admin* (keys, roles, policy). "
+    "Slack workspace admins and owners are admins unless granted otherwise; everyone else gets "
+    "the default role. `/deploy role grant @ana operator`, `/deploy role grant @ops-team admin`, "
+    "`/deploy role revoke @ana`.",
+    "roles": "Lists the roles granted in this workspace and the default role.",
+    "policy": "Risk classes: *read* (list, show, logs), *change* (rename, revise, scale down), "
+    "*spend* (start, scale up, create, deposit, timeout increase), *destructive* (stop, archive, "
+    "delete, close, scale to 0). Defaults: read and change run at once; spend and destructive "
+    "need one admin's approval (not the requester's), expiring after 60 min.\n"
+    "`/deploy policy spend approve by admins @ana quorum 2 expires 2h` · "
+    "`/deploy policy delete deny on akash` · `/deploy policy destructive approve self` · "
+    "`/deploy policy change allow` · `/deploy policy reset [spend] [on nosana]` · "
+    "`/deploy policy channels nosana #ops [for spend,destructive]` (`… any` lifts it) · "
+    '`/deploy policy default-role viewer`. Changes take `--reason "…"` for approvers.',
+    "audit": "`/deploy audit 20 @ana llama` filters by person and deployment. "
+    "`/deploy audit export json` uploads the whole log as a file (admins; CSV by default). "
+    "`/deploy audit verify` checks the hash chain.",
+    "approvals": "Lists pending requests. Approve or Deny from the request message or your "
+    "DM; the requester can cancel. Each request expires (60 min by default).",
+}
+TARGET_HELP = (
+    "A deployment can be named by its id, the start of its id, or its exact name; add "
+    "`--provider nosana|akash|neuranet` when the same name exists on several networks."
+)
+
+
+_NO_TARGET = frozenset(
+    {
+        "help",
+        "providers",
+        "connect",
+        "disconnect",
+        "markets",
+        "nodes",
+        "approvals",
+        "roles",
+        "role",
+        "policy",
+        "audit",
+        "create",
+        "template",
+    }
+)
+
+
+def help_reply(topic: str | None = None, problem: str | None = None) -> Reply:
+    """The help (or a usage reply for input that could not be parsed). Never an error."""
+    return replace(_help_reply(topic, problem))
+
+
+@lru_cache(maxsize=512)
+def _help_reply(topic: str | None, problem: str | None) -> Reply:
+    blocks: list[dict[str, Any]] = []
+    lines: list[str] = []
+    if problem:
+        lines.append(f":information_source: {escape(problem)}")
+    if topic == "chain":
+        text = f"*Chains* — {_DETAILS['chain']}\n{TARGET_HELP}"
+        return Reply(text=text, blocks=[section(text)])
+    entries = [c for c in COMMANDS if topic and c[0] == topic]
+    if entries:
+        name, shape, what = entries[0]
+        lines.append(f"*/deploy {escape(shape)}* — {what}")
+        if name in _DETAILS:
+            lines.append(_DETAILS[name])
+        if name not in _NO_TARGET:
+            lines.append(TARGET_HELP)
+        text = "\n".join(lines)
+        return Reply(text=text, blocks=[section(text)])
+    if problem:
+        blocks.append(section(lines[0]))
+    rows = [f"`/deploy {escape(shape)}` — {what}" for _, shape, what in COMMANDS]
+    blocks.append(section("*deploybot* — deployments on Nosana, Akash and NeuraNET"))
+    half = len(rows) // 2 + 1
+    blocks.append(section("\n".join(rows[:half])))
+    blocks.append(section("\n".join(rows[half:])))
+    blocks.append(context(f"{_DETAILS['chain']} {TARGET_HELP}"))
+    text = (problem + " " if problem else "") + "Type /deploy help <command> for details."
+    return Reply(text=text, blocks=blocks)
+
+
+def usage_reply(usage: Usage) -> Reply:
+    return help_reply(usage.topic, usage.problem)
