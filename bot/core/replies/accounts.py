@@ -12,7 +12,7 @@ from slack_sdk.models.blocks import ActionsBlock, ButtonElement
 from bot.core.operations import OpKind
 from bot.core.render import PROVIDER_LABEL, clip, escape, money
 from bot.core.replies.base import Reply, rows_reply, section
-from bot.providers.models import Balance, Market, ProviderName
+from bot.providers.models import PROVIDER_NAMES, Balance, Market, ProviderName
 
 
 @dataclass
@@ -35,10 +35,10 @@ def providers_reply(connected: Sequence[ConnectedProvider]) -> Reply:
     by_name = {c.provider: c for c in connected}
     blocks: list[dict[str, Any]] = [section("*Provider accounts for this workspace*")]
     missing: list[ProviderName] = []
-    for name in ("nosana", "akash", "neuranet"):
-        info = by_name.get(name)  # type: ignore[call-overload]
+    for name in PROVIDER_NAMES:
+        info = by_name.get(name)
         if info is None:
-            missing.append(name)  # type: ignore[arg-type]
+            missing.append(name)
             continue
         blocks.append(
             section(
