@@ -15,12 +15,11 @@ from bot.core import modals, replies
 from bot.core.arguments import Help
 from bot.core.operations import Chain, Operation, OpKind, Usage
 from bot.core.parsing import parse
-from bot.core.replies import Reply
 from bot.services.deployments import Actor
 from bot.services.outcomes import Pending, Refused
 from handlers import create
 from handlers.common import asker, failure_reply, guarded
-from handlers.delivery import deliver
+from handlers.delivery import ChainStatus, deliver
 
 if TYPE_CHECKING:
     from bot.app import DeployBot
@@ -101,34 +100,8 @@ async def run_chain(
     bot: DeployBot, client: AsyncWebClient, respond: AsyncRespond, actor: Actor, chain: Chain
 ) -> None:
     """One status message in the channel, edited in place as each step runs."""
-    posted: dict[str, str] = {}
-
-    async def progress(reply: Reply) -> None:
-        if "ts" in posted:
-            try:
-                await client.chat_update(
-                    channel=posted["channel"], ts=posted["ts"], text=reply.text, blocks=reply.blocks
-                )
-                return
-            except Exception:  # fall back to response_url below
-                posted.clear()
-                posted["respond"] = "1"
-        if "respond" in posted:
-            await respond(**reply.payload(), replace_original=True)
-            return
-        await respond(delete_original=True)
-        if actor.channel_id:
-            try:
-                result = await client.chat_postMessage(
-                    channel=actor.channel_id, text=reply.text, blocks=reply.blocks
-                )
-                posted.update(channel=str(result["channel"]), ts=str(result["ts"]))
-                return
-            except Exception:
-                pass
-        posted["respond"] = "1"
-        await respond(**reply.payload(), replace_original=False)
-
+    status = ChainStatus(client, respond, actor)
+    progress = status.show
     try:
         outcome = await bot.gate.run(
             actor, chain, bot.slack.io(client, actor.team_id), progress=progress
@@ -136,7 +109,7 @@ async def run_chain(
     except Exception as exc:
         metrics.COMMANDS.labels("chain", "error").inc()
         reply = failure_reply(exc, chain)
-        await respond(**reply.payload(), replace_original="ts" not in posted)
+        await respond(**reply.payload(), replace_original=not status.posted)
         return
     if isinstance(outcome, Pending | Refused):
         label = "pending" if isinstance(outcome, Pending) else "refused"

@@ -131,18 +131,12 @@ async def open_create(
     """Open a loading view at once (trigger ids last 3 s), then fill it: the form, or — for a
     valid template — the review, one click from created."""
     svc = _svc(bot)
-    provider = op.provider
     args = op.args if isinstance(op.args, Create) else Create(kind=OpKind.CREATE)
+    provider = op.provider
     if provider is None and args.template is None:
-        try:
-            names = await svc.creatable(actor)
-        except Exception as exc:
-            await respond(**failure_reply(exc, op).payload(), replace_original=False)
+        provider = await _only_provider(svc, respond, actor, op)
+        if provider is None:
             return
-        if len(names) != 1:
-            await respond(**views.provider_pick_reply(names).payload(), replace_original=False)
-            return
-        provider = names[0]
     try:
         opened = await client.views_open(
             trigger_id=trigger_id, view=modals.loading_view("New deployment")
@@ -156,45 +150,61 @@ async def open_create(
         )
         return
     view = opened["view"]
-
-    async def show(new_view: dict[str, Any]) -> None:
-        await client.views_update(view_id=view["id"], hash=view.get("hash"), view=new_view)
-
     try:
-        form: dict[str, str] = {}
-        note: str | None = None
-        if args.template:
-            template = await svc.template(actor, args.template)
-            if provider is not None and provider != template.provider:
-                raise ServiceError(
-                    f"Template `{args.template}` is for {PROVIDER_LABEL[template.provider]}, "
-                    f"not {PROVIDER_LABEL[provider]}."
-                )
-            provider = template.provider  # type: ignore[assignment]
-            form = template.form
-            note = f"From template {args.template}."
-        assert provider is not None
-        form, problems = core.apply_overrides(provider, form, args.overrides)
-        meta = json.dumps({"p": provider, "c": actor.channel_id})
-        if args.template and not problems:
-            review = await svc.review(actor, provider, form, submission_key=view["id"])
-            if review.request is not None and review.estimate is not None:
-                await show(
-                    views.review_view(
-                        provider,
-                        review.summary,
-                        review.estimate,
-                        request_id=review.request.id,
-                    )
-                )
-                return
-            problems = review.errors
-        await show(
-            views.form_view(provider, form, private_metadata=meta, problems=problems, note=note)
-        )
+        filled = await _filled_view(svc, actor, provider, args, submission_key=view["id"])
     except Exception as exc:
-        reply = failure_reply(exc, op)
-        await show(modals.message_view("New deployment", reply.text))
+        filled = modals.message_view("New deployment", failure_reply(exc, op).text)
+    await client.views_update(view_id=view["id"], hash=view.get("hash"), view=filled)
+
+
+async def _only_provider(
+    svc: CreateService, respond: AsyncRespond, actor: Actor, op: Operation
+) -> ProviderName | None:
+    """The one provider to create on; None when the person was asked to pick (or told why
+    not)."""
+    try:
+        names = await svc.creatable(actor)
+    except Exception as exc:
+        await respond(**failure_reply(exc, op).payload(), replace_original=False)
+        return None
+    if len(names) != 1:
+        await respond(**views.provider_pick_reply(names).payload(), replace_original=False)
+        return None
+    return names[0]
+
+
+async def _filled_view(
+    svc: CreateService,
+    actor: Actor,
+    provider: ProviderName | None,
+    args: Create,
+    *,
+    submission_key: str,
+) -> dict[str, Any]:
+    """The create form (filled from a template and ``field=value`` words), or the review when
+    a template makes it complete."""
+    form: dict[str, str] = {}
+    note: str | None = None
+    if args.template:
+        template = await svc.template(actor, args.template)
+        if provider is not None and provider != template.provider:
+            raise ServiceError(
+                f"Template `{args.template}` is for {PROVIDER_LABEL[template.provider]}, "
+                f"not {PROVIDER_LABEL[provider]}."
+            )
+        provider = known_provider(template.provider)
+        form, note = template.form, f"From template {args.template}."
+    assert provider is not None
+    form, problems = core.apply_overrides(provider, form, args.overrides)
+    if args.template and not problems:
+        review = await svc.review(actor, provider, form, submission_key=submission_key)
+        if review.request is not None and review.estimate is not None:
+            return views.review_view(
+                provider, review.summary, review.estimate, request_id=review.request.id
+            )
+        problems = review.errors
+    meta = json.dumps({"p": provider, "c": actor.channel_id})
+    return views.form_view(provider, form, private_metadata=meta, problems=problems, note=note)
 
 
 # -- the policy seams: the only two places that spend

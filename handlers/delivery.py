@@ -86,3 +86,53 @@ def dm_responder(
             await slack.io(client, team_id).dm(user_id, Reply(text=str(message["text"])))
 
     return cast(AsyncRespond, dm)
+
+
+class ChainStatus:
+    """A chain's status message: posted in the channel once, then edited in place as each step
+    runs; where the bot can't post (a DM, a channel it isn't in), the response URL instead."""
+
+    def __init__(self, client: AsyncWebClient, respond: AsyncRespond, actor: Actor) -> None:
+        self.client = client
+        self.respond = respond
+        self.actor = actor
+        self.channel: str | None = None
+        self.ts: str | None = None
+        self.privately = False
+
+    @property
+    def posted(self) -> bool:
+        return self.ts is not None
+
+    async def show(self, reply: Reply) -> None:
+        if self.ts is not None and await self._edit(reply):
+            return
+        if self.privately:
+            await self.respond(**reply.payload(), replace_original=True)
+            return
+        await self.respond(delete_original=True)
+        if not await self._post(reply):
+            self.privately = True
+            await self.respond(**reply.payload(), replace_original=False)
+
+    async def _edit(self, reply: Reply) -> bool:
+        try:
+            await self.client.chat_update(
+                channel=self.channel or "", ts=self.ts or "", text=reply.text, blocks=reply.blocks
+            )
+            return True
+        except Exception:  # the message is gone: the response URL from now on
+            self.ts, self.privately = None, True
+            return False
+
+    async def _post(self, reply: Reply) -> bool:
+        if not self.actor.channel_id:
+            return False
+        try:
+            result = await self.client.chat_postMessage(
+                channel=self.actor.channel_id, text=reply.text, blocks=reply.blocks
+            )
+        except Exception:
+            return False
+        self.channel, self.ts = str(result["channel"]), str(result["ts"])
+        return True
