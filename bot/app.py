@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -35,8 +35,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.background import BackgroundWork
 from bot.config import Settings
-from bot.core.policy import Role, WorkspacePolicy
-from bot.db.access import AccessStore, Grant
+from bot.db.access import AccessStore
 from bot.db.approvals import ApprovalStore
 from bot.db.audit import AuditLog
 from bot.db.create_store import CreateStore
@@ -334,11 +333,6 @@ def build_bot(
     trail = AuditTrail(audit)
     people = People(access, trail)
 
-    async def role_of(
-        actor: Actor, slack: SlackIO, policy: WorkspacePolicy, grants: Sequence[Grant]
-    ) -> Role:
-        return (await people.person(actor, slack, policy, grants)).role
-
     async def token_for(enterprise_id: str, team_id: str) -> str | None:
         if installation_store is not None:
             found = await installation_store.async_find_bot(
@@ -366,8 +360,8 @@ def build_bot(
         ApprovalStore(storage.engine),
         people,
         trail,
-        governance=GovernanceService(access, audit, authorize=people.authorize, role_of=role_of),
-        audit_commands=AuditService(audit, authorize=people.authorize),
+        governance=GovernanceService(access, people, trail),
+        audit_commands=AuditService(audit, people, trail),
         creator=creator,
         watches=watches,
     )

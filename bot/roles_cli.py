@@ -23,7 +23,7 @@ from bot.db.access import AccessStore
 from bot.db.audit import AuditLog
 from bot.db.engine import create_engine
 from bot.db.migrate import upgrade_async
-from bot.services.audit import record
+from bot.services.audit_trail import AuditTrail
 from bot.services.deployments import Actor
 
 CLI_ACTOR = "cli"
@@ -83,7 +83,7 @@ async def _grant(
         granted_by=CLI_ACTOR,
     )
     params = {"role": role.value, "previous": previous and previous.value}
-    await record(audit, actor, "role.grant", "allow", "ok", target=who, params=params)
+    await AuditTrail(audit).record(actor, "role.grant", "allow", "ok", target=who, params=params)
     was = f" (was {previous.value})" if previous is not None else ""
     print(f"made {kind} {who} {article(role.value)} {role.value} in {actor.team_id}{was}")
     return 0
@@ -96,7 +96,7 @@ async def _revoke(
     removed = await access.revoke(actor.team_id, actor.enterprise_id, who)
     params = {"previous": removed and removed.value}
     result = "ok" if removed else "noop"
-    await record(audit, actor, "role.revoke", "allow", result, target=who, params=params)
+    await AuditTrail(audit).record(actor, "role.revoke", "allow", result, target=who, params=params)
     if removed is None:
         print(f"{who} had no role granted in {actor.team_id}; nothing changed")
         return 1

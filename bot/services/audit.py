@@ -6,15 +6,15 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from bot.core import audit_replies as view
 from bot.core.governance import AuditCommand
 from bot.core.replies import Reply
-from bot.db.audit import AuditLog, AuditRecord, AuditRow, VerifyReport
-from bot.services.authority import Authorize
+from bot.db.audit import AuditLog, AuditRow, VerifyReport
+from bot.services.audit_trail import AuditTrail
 from bot.services.deployments import Actor
 from bot.services.errors import ServiceError
+from bot.services.people import People
 from bot.services.slack_io import SlackIO
 
 log = logging.getLogger("deploybot.audit")
@@ -22,37 +22,6 @@ log = logging.getLogger("deploybot.audit")
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-async def record(
-    audit: AuditLog,
-    actor: Actor,
-    action: str,
-    decision: str,
-    result: str,
-    *,
-    target: str | None = None,
-    params: dict[str, Any] | None = None,
-    detail: str | None = None,
-) -> None:
-    """Append one audit row; a failure is logged loudly, never raised (the change happened)."""
-    try:
-        await audit.append(
-            AuditRecord(
-                team_id=actor.team_id,
-                enterprise_id=actor.enterprise_id,
-                user_id=actor.user_id,
-                channel_id=actor.channel_id,
-                action=action,
-                decision=decision,
-                result=result,
-                target=target,
-                params=params or {},
-                detail=detail.replace("\n", " ")[:2000] if detail else None,
-            )
-        )
-    except Exception:
-        log.exception("could not write the audit row for %s", action)
 
 
 @dataclass(frozen=True)
@@ -66,12 +35,14 @@ class AuditService:
     def __init__(
         self,
         audit: AuditLog,
+        people: People,
+        trail: AuditTrail,
         *,
-        authorize: Authorize,
         clock: Callable[[], datetime] = _now,
     ) -> None:
         self._audit = audit
-        self._authorize = authorize
+        self._people = people
+        self._trail = trail
         self._clock = clock
 
     async def reply(self, actor: Actor, command: AuditCommand, slack: SlackIO) -> Reply:
@@ -99,12 +70,12 @@ class AuditService:
         )
 
     async def verify(self, actor: Actor, slack: SlackIO) -> VerifyReport:
-        await self._authorize(actor, "audit.verify", slack, what="verify the audit log")
+        await self._people.authorize(actor, "audit.verify", slack, what="verify the audit log")
         return await self._audit.verify(team_id=actor.team_id, enterprise_id=actor.enterprise_id)
 
     async def export(self, actor: Actor, command: AuditCommand, slack: SlackIO) -> Exported:
         """Upload the whole log as a file where the command was typed (admins only)."""
-        await self._authorize(actor, "audit.export", slack, what="export the audit log")
+        await self._people.authorize(actor, "audit.export", slack, what="export the audit log")
         rows = await self._audit.export(team_id=actor.team_id, enterprise_id=actor.enterprise_id)
         filename = view.export_filename(actor.team_id, self._clock(), command.format)
         uploaded = await slack.upload(
@@ -114,8 +85,7 @@ class AuditService:
             title=view.export_title(len(rows)),
             comment=view.export_comment(actor.user_id, len(rows)),
         )
-        await record(
-            self._audit,
+        await self._trail.record(
             actor,
             "audit.export",
             "allow",
@@ -125,4 +95,4 @@ class AuditService:
         return Exported(filename, len(rows), uploaded)
 
 
-__all__ = ["AuditService", "Exported", "record"]
+__all__ = ["AuditService", "Exported"]

@@ -29,11 +29,10 @@ from bot.core.roles import (
     refusal,
 )
 from bot.db.access import AccessStore, Grant
-from bot.db.audit import AuditLog
-from bot.services.audit import record
-from bot.services.authority import Authorize, RoleOf
+from bot.services.audit_trail import AuditTrail
 from bot.services.deployments import Actor
 from bot.services.errors import NotPermittedError, ServiceError
+from bot.services.people import People
 from bot.services.slack_io import SlackIO
 
 MORE_WORDS = "That command needs more words: `/deploy help`."
@@ -79,13 +78,10 @@ def holders(grants: Sequence[Grant]) -> list[RoleHolder]:
 
 
 class GovernanceService:
-    def __init__(
-        self, access: AccessStore, audit: AuditLog, *, authorize: Authorize, role_of: RoleOf
-    ) -> None:
+    def __init__(self, access: AccessStore, people: People, trail: AuditTrail) -> None:
         self._access = access
-        self._audit = audit
-        self._authorize = authorize
-        self._role_of = role_of
+        self._people = people
+        self._trail = trail
 
     async def reply(
         self, actor: Actor, command: RoleCommand | PolicyCommand | None, slack: SlackIO
@@ -127,11 +123,11 @@ class GovernanceService:
     async def roles(self, actor: Actor, slack: SlackIO) -> RoleListing:
         policy = await self._access.policy(actor.team_id, actor.enterprise_id)
         grants = await self._access.grants(actor.team_id, actor.enterprise_id)
-        me = await self._role_of(actor, slack, policy, grants)
+        me = (await self._people.person(actor, slack, policy, grants)).role
         return RoleListing(me, holders(grants), policy.default_role)
 
     async def grant(self, actor: Actor, command: RoleCommand, slack: SlackIO) -> RoleGranted:
-        await self._authorize(actor, "role.grant", slack, what="change roles")
+        await self._people.authorize(actor, "role.grant", slack, what="change roles")
         assert command.subject_id is not None and command.subject_type is not None
         assert command.role is not None
         change = GrantRole(command.subject_type, command.subject_id, command.role)
@@ -148,8 +144,7 @@ class GovernanceService:
         if not await self._still_governed(actor, slack):
             await self._restore(actor, change.subject_id, held)
             await self._recheck(actor, slack, "role.grant", change)
-        await record(
-            self._audit,
+        await self._trail.record(
             actor,
             "role.grant",
             "allow",
@@ -160,7 +155,7 @@ class GovernanceService:
         return RoleGranted(change.subject_type, change.subject_id, change.role, previous)
 
     async def revoke(self, actor: Actor, command: RoleCommand, slack: SlackIO) -> RoleRevoked:
-        await self._authorize(actor, "role.revoke", slack, what="change roles")
+        await self._people.authorize(actor, "role.revoke", slack, what="change roles")
         assert command.subject_id is not None and command.subject_type is not None
         change = RevokeRole(command.subject_id)
         await self._guard(actor, slack, "role.revoke", change)
@@ -169,8 +164,7 @@ class GovernanceService:
         if removed is not None and not await self._still_governed(actor, slack):
             await self._restore(actor, change.subject_id, held)
             await self._recheck(actor, slack, "role.revoke", change)
-        await record(
-            self._audit,
+        await self._trail.record(
             actor,
             "role.revoke",
             "allow",
@@ -220,7 +214,7 @@ class GovernanceService:
 
     async def _refuse(self, actor: Actor, action: str, change: RoleChange, reason: str) -> None:
         target = None if isinstance(change, SetDefaultRole) else change.subject_id
-        await record(self._audit, actor, action, "deny", "refused", target=target, detail=reason)
+        await self._trail.record(actor, action, "deny", "refused", target=target, detail=reason)
         raise NotPermittedError(reason, mrkdwn=True)
 
     async def _recheck(self, actor: Actor, slack: SlackIO, action: str, change: RoleChange) -> None:
@@ -239,7 +233,7 @@ class GovernanceService:
     async def change_policy(
         self, actor: Actor, command: PolicyCommand, slack: SlackIO
     ) -> WorkspacePolicy:
-        await self._authorize(actor, "policy", slack, what="change the policy")
+        await self._people.authorize(actor, "policy", slack, what="change the policy")
         policy = await self.policy(actor)
         if command.action == "default-role":
             assert command.role is not None
@@ -251,7 +245,7 @@ class GovernanceService:
             await self._save(actor, now.model_copy(update={"default_role": policy.default_role}))
             assert command.role is not None
             await self._recheck(actor, slack, "policy.default-role", SetDefaultRole(command.role))
-        await record(self._audit, actor, f"policy.{command.action}", "allow", "ok", params=params)
+        await self._trail.record(actor, f"policy.{command.action}", "allow", "ok", params=params)
         return updated
 
     async def _save(self, actor: Actor, policy: WorkspacePolicy) -> None:
