@@ -238,3 +238,30 @@ def test_any_text_parses_to_a_result_never_an_exception(text: str) -> None:
 def test_command_like_token_soup_never_raises(words: list[str]) -> None:
     result = parse(" ".join(words), now=NOW)
     assert isinstance(result, Operation | Chain | Usage)
+
+
+def test_an_apostrophe_inside_a_word_is_a_letter() -> None:
+    renamed = op("rename x Bob's-model")
+    assert renamed.args.name == "Bob's-model"
+    shown = parse("audit 5 it's")
+    assert isinstance(shown, Operation) and shown.args.command.target == "it's"
+    problem = usage("schedule x '0 * * * *").problem or ""
+    assert problem.startswith("A quote is not closed") and "cron" not in problem
+
+
+@pytest.mark.parametrize(
+    ("text", "suggestion"),
+    [("lsit", "`list`"), ("list nosan", "`nosana`"), ("balance akahs", "`akash`")],
+)
+def test_a_near_miss_gets_did_you_mean(text: str, suggestion: str) -> None:
+    assert f"Did you mean {suggestion}?" in (usage(text).problem or "")
+
+
+def test_a_parse_error_shows_its_command_not_the_whole_help() -> None:
+    from bot.core.replies import usage_reply
+
+    for text in ("list foo", "balance foo", "timeout x -5", "lsit", "show a, list"):
+        reply = usage_reply(usage(text))
+        assert len(reply.blocks or []) == 1, text
+        assert len(reply.text.splitlines()) <= 4, (text, reply.text)
+        assert "/deploy" in reply.text

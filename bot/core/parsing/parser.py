@@ -15,7 +15,14 @@ from bot.core.parsing.create import p_create, p_template
 from bot.core.parsing.governance import p_approvals, p_governance
 from bot.core.parsing.problem import Problem
 from bot.core.parsing.watch import p_watch
-from bot.core.parsing.words import pop_provider, pop_reason, tokens, verb_of
+from bot.core.parsing.words import (
+    did_you_mean,
+    known_verbs,
+    pop_provider,
+    pop_reason,
+    tokens,
+    verb_of,
+)
 from bot.core.registry import CHAINABLE, MUTATIONS, Area, in_area
 from bot.providers.models import ProviderName
 
@@ -125,7 +132,9 @@ def _steps(words: list[str]) -> list[list[str]]:
 def _chain(words: list[str], provider: ProviderName | None, now: datetime) -> Operation | Chain:
     """``<target> step, step, …`` (the target comes first, then comma-separated steps)."""
     if len(words) < 2 or verb_of(words[1]) is None:
-        raise Problem(f"I don't know the command “{words[0][:40]}”.")
+        raise Problem(
+            f"I don't know the command “{words[0][:40]}”." + did_you_mean(words[0], known_verbs())
+        )
     target = values.target(words[0])
     steps: list[Operation] = []
     for group in _steps(words[1:]):
@@ -144,4 +153,8 @@ def _chain(words: list[str], provider: ProviderName | None, now: datetime) -> Op
 def _operation(
     verb: OpKind, args: list[str], provider: ProviderName | None, now: datetime
 ) -> Operation:
-    return PARSERS[verb](verb, args, provider, now)
+    try:
+        return PARSERS[verb](verb, args, provider, now)
+    except Problem as problem:  # the verb's own usage fits better than the whole help
+        problem.topic = problem.topic or verb.value
+        raise

@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 from croniter import croniter
 
 from bot.core.parsing.problem import Problem
-from bot.providers.models import DeploymentStatus
+from bot.core.parsing.words import did_you_mean
+from bot.providers.models import PROVIDER_NAMES, DeploymentStatus
 
 MAX_TARGET = 200
 MAX_NAME = 100
@@ -100,7 +101,11 @@ def status(value: str) -> str:
         return DeploymentStatus(value).value
     except ValueError:
         names = ", ".join(s.value for s in DeploymentStatus if s is not DeploymentStatus.UNKNOWN)
-        raise Problem(f"Unknown status “{value[:30]}”: use one of {names}, or all.") from None
+        known = [s.value for s in DeploymentStatus if s is not DeploymentStatus.UNKNOWN]
+        hint = did_you_mean(value, [*known, "all", *PROVIDER_NAMES])
+        raise Problem(
+            f"Unknown status “{value[:30]}”: use one of {names}, or all." + hint
+        ) from None
 
 
 def filters(args: list[str], allowed: dict[str, type], topic: str) -> dict[str, str]:

@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+import difflib
+import re
 import shlex
+from collections.abc import Iterable
 
 from bot.core.operations import OpKind
 from bot.core.parsing.problem import Problem
@@ -26,20 +29,37 @@ def verb_of(token: str) -> OpKind | None:
         return None
 
 
+#: An apostrophe inside a word (Bob's, it's) is a letter, not a quote.
+_APOSTROPHE = re.compile(r"(?<=\w)'(?=\w)")
+_KEPT = "\x00"
+
+
 def tokens(text: str) -> list[str]:
     """Shell-like words; a comma outside quotes is a token of its own (it separates steps)."""
     text = text.translate(_QUOTES).strip()
     if len(text) > MAX_TEXT:
         raise Problem(f"That command is too long ({len(text)} characters; {MAX_TEXT} at most).")
-    lexer = shlex.shlex(text, posix=True, punctuation_chars=",")
+    lexer = shlex.shlex(_APOSTROPHE.sub(_KEPT, text), posix=True, punctuation_chars=",")
     lexer.whitespace_split = True
     lexer.commenters = ""  # "#" is part of names (llama#2), not a comment
     try:
-        words = list(lexer)
+        words = [word.replace(_KEPT, "'") for word in lexer]
     except ValueError:
-        raise Problem('A quote is not closed: put the cron schedule in "double quotes".') from None
+        raise Problem(
+            'A quote is not closed: close it, or put words with quotes in "double quotes".'
+        ) from None
     # shlex groups adjacent punctuation (",,"): one comma, one token.
     return [part for word in words for part in (list(word) if set(word) == {","} else [word])]
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """`` Did you mean `list`?`` for a word close to one of ``choices`` ('' when none is)."""
+    close = difflib.get_close_matches(word.lower(), list(choices), n=1, cutoff=0.75)
+    return f" Did you mean `{close[0]}`?" if close else ""
+
+
+def known_verbs() -> list[str]:
+    return [k.value for k in OpKind] + list(ALIASES)
 
 
 def provider(value: str) -> ProviderName:
@@ -47,7 +67,10 @@ def provider(value: str) -> ProviderName:
     for name in PROVIDER_NAMES:
         if value == name:
             return name
-    raise Problem(f"Unknown provider “{value}”: use nosana, akash or neuranet.")
+    raise Problem(
+        f"Unknown provider “{value}”: use nosana, akash or neuranet."
+        + did_you_mean(value, PROVIDER_NAMES)
+    )
 
 
 def is_provider(value: str) -> bool:

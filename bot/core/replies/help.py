@@ -107,6 +107,9 @@ _NO_TARGET = frozenset(
     {
         "help",
         "providers",
+        "list",
+        "balance",
+        "watching",
         "connect",
         "disconnect",
         "markets",
@@ -159,4 +162,8 @@ def _help_reply(topic: str | None, problem: str | None) -> Reply:
 
 
 def usage_reply(usage: Usage) -> Reply:
+    """What was wrong, with the usage of the command it was about; never the whole help."""
+    if usage.topic is None and usage.problem:
+        text = f"{escape(usage.problem)} Type /deploy help for the commands."
+        return Reply(text=text, blocks=[section(f":information_source: {text}")])
     return help_reply(usage.topic, usage.problem)
