@@ -24,12 +24,11 @@ from typing import Any
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_sdk.signature import SignatureVerifier
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import metrics
 from bot.app import DeployBot, build_bot, check_slack_settings, parse_slack_body
 from bot.config import Settings
+from bot.db.engine import ping
 from bot.runtime import Storage, open_storage
 
 log = logging.getLogger(__name__)
@@ -156,11 +155,6 @@ def _is_ssl_check(body: str, content_type: str | None) -> bool:
         return False
 
 
-async def _ping(engine: AsyncEngine) -> None:
-    async with engine.connect() as conn:
-        await conn.execute(text("SELECT 1"))
-
-
 async def livez(request: web.Request) -> web.Response:
     """200 while the process runs and its event loop answers (no dependency is checked: a
     database outage must not get every replica restarted)."""
@@ -177,7 +171,7 @@ async def readyz(request: web.Request) -> web.Response:
         ok = False
         checks["shutdown"] = "draining"
     try:
-        await asyncio.wait_for(_ping(bot.storage.engine), DATABASE_CHECK_TIMEOUT)
+        await asyncio.wait_for(ping(bot.storage.engine), DATABASE_CHECK_TIMEOUT)
         checks["database"] = "ok"
     except Exception as exc:
         ok = False
