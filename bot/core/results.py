@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from bot.core import replies
 from bot.core.operations import Operation
-from bot.core.replies import Reply
-from bot.providers.models import Capability, Deployment
+from bot.core.registry import OpKind
+from bot.core.render import PROVIDER_LABEL, deployment_list, escape
+from bot.core.replies import BalanceLine, ConnectedProvider, Reply
+from bot.providers.models import (
+    Capability,
+    Deployment,
+    Event,
+    Job,
+    LogLine,
+    Market,
+    ProviderName,
+)
 
 
 @dataclass(frozen=True)
@@ -50,3 +61,117 @@ def render_changed(changed: Changed) -> Reply:
         allowed=changed.allowed,
         now=changed.at,
     )
+
+
+# -- what a read found ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Help:
+    topic: str | None = None
+
+
+@dataclass(frozen=True)
+class Providers:
+    connected: Sequence[ConnectedProvider]
+
+
+@dataclass(frozen=True)
+class Listing:
+    """One page of deployments across providers (``next_value`` asks for the next page)."""
+
+    items: Sequence[Deployment]
+    providers: Sequence[ProviderName]
+    status: str | None
+    number: int
+    next_value: str | None
+    #: Providers that could not be listed, with why.
+    problems: Sequence[str]
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Card:
+    deployment: Deployment
+    allowed: frozenset[Capability]
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Logs:
+    deployment: Deployment
+    lines: Sequence[LogLine]
+
+
+@dataclass(frozen=True)
+class Events:
+    deployment: Deployment
+    events: Sequence[Event]
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Jobs:
+    deployment: Deployment
+    jobs: Sequence[Job]
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Nosana markets or NeuraNET nodes, as asked for."""
+
+    kind: OpKind
+    items: Sequence[Market]
+    filters: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Balances:
+    lines: Sequence[BalanceLine]
+
+
+Reading = Help | Providers | Listing | Card | Logs | Events | Jobs | Catalog | Balances
+Result = Changed | Reading
+
+
+def render(result: Result) -> Reply:
+    """The one rendering step of the pipeline: what happened or what was found → Block Kit."""
+    match result:
+        case Changed():
+            return render_changed(result)
+        case Help(topic=topic):
+            return replies.help_reply(topic)
+        case Providers(connected=connected):
+            return replies.providers_reply(connected)
+        case Listing():
+            return render_listing(result)
+        case Card(deployment=deployment, allowed=allowed, at=at):
+            return replies.card_reply(deployment, allowed, at)
+        case Logs(deployment=deployment, lines=lines):
+            return replies.logs_reply(deployment, lines)
+        case Events(deployment=deployment, events=events, at=at):
+            return replies.events_reply(deployment, events, at)
+        case Jobs(deployment=deployment, jobs=jobs):
+            return replies.jobs_reply(deployment, jobs)
+        case Catalog(kind=kind, items=items, filters=filters):
+            return replies.markets_reply(kind, items, filters)
+        case Balances(lines=lines):
+            return replies.balance_reply(lines)
+
+
+def render_listing(listing: Listing) -> Reply:
+    where = ", ".join(PROVIDER_LABEL[p] for p in listing.providers)
+    title = f"Deployments on {where}" + (f" ({listing.status})" if listing.status else "")
+    if listing.number > 1:
+        title += f", page {listing.number}"
+    blocks = deployment_list(
+        listing.items, now=listing.at, title=title, next_value=listing.next_value
+    )
+    if listing.status is None:
+        blocks.insert(
+            len(blocks) - (1 if listing.next_value else 0),
+            replies.context("Archived and closed deployments are hidden: `/deploy list all`."),
+        )
+    for problem in listing.problems:
+        blocks.insert(1, replies.context(f":warning: {escape(problem)}"))
+    return Reply(text=f"{title}: {len(listing.items)} shown", blocks=blocks[:50])
