@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import re
 import secrets
 import sys
 from collections.abc import Awaitable, Callable
@@ -122,16 +123,13 @@ class Shell:
 
     def _show(self, header: str, body: dict[str, Any], response_url: str) -> None:
         rendered = render_message(body.get("text"), body.get("blocks"))
-        text = rendered.text
         offset = len(self.clickables)
+        labels = {element.number: element.label for element in rendered.elements}
         for element in rendered.elements:
-            number = offset + element.number
-            text = text.replace(
-                f"[{element.number}] {element.label}", f"[{number}] {element.label}", 1
-            )
-            self.clickables[number] = _Clickable(
+            self.clickables[offset + element.number] = _Clickable(
                 element, response_url, {"ts": body.get("ts", ""), **body}
             )
+        text = _renumber(rendered.text, labels, offset)
         for code, char in EMOJI.items():
             text = text.replace(code, char)
         self.write(f"{header}\n{_indent(text)}")
@@ -377,6 +375,22 @@ class Shell:
                 await self.click(int(line))
                 continue
             await self.command(line)
+
+
+def _renumber(text: str, labels: dict[int, str], offset: int) -> str:
+    """The message's buttons numbered after those already on screen, in one pass: renumbering
+    label by label would take "[2] Accept" for the first button once it became [2] itself."""
+
+    def shifted(match: re.Match[str]) -> str:
+        number = int(match.group(1))
+        if labels.get(number) != match.group(2):
+            return match.group(0)
+        return f"[{offset + number}] {match.group(2)}"
+
+    names = "|".join(re.escape(label) for label in sorted(set(labels.values()), key=len)[::-1])
+    if not names:
+        return text
+    return re.sub(rf"\[(\d+)\] ({names})", shifted, text)
 
 
 def _indent(text: str, prefix: str = "  ") -> str:
