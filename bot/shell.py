@@ -71,6 +71,37 @@ EMOJI = {
     ":electric_plug:": "🔌",
 }
 
+#: Channels typed as ``#name`` get an id of their own (``#local`` is the shell's channel).
+CHANNELS = {"local": CHANNEL_ID}
+_MENTION = re.compile(r"(?<![<\w])@([a-z][\w.-]*)", re.I)
+_CHANNEL = re.compile(r"(?<![<\w&])#([a-z0-9][\w-]*)", re.I)
+
+
+def channel_id(name: str) -> str:
+    """The local id of ``#name`` (made up once, the same every time)."""
+    name = name.lower()
+    if name not in CHANNELS:
+        CHANNELS[name] = "C0" + re.sub(r"[^A-Z0-9]", "", name.upper())[:9]
+    return CHANNELS[name]
+
+
+def as_slack_text(text: str) -> str:
+    """What Slack sends for what a person types: ``@sam`` becomes a mention and ``#ops`` a
+    channel link (unknown names stay as typed)."""
+
+    def person(match: re.Match[str]) -> str:
+        user = PEOPLE.get(match.group(1).lower())
+        return f"<@{user}|{match.group(1)}>" if user else match.group(0)
+
+    text = _MENTION.sub(person, text)
+    return _CHANNEL.sub(lambda m: f"<#{channel_id(m.group(1))}|{m.group(1).lower()}>", text)
+
+
+def channel_name(channel: str) -> str:
+    names = {v: k for k, v in CHANNELS.items()}
+    return f"#{names.get(channel, channel)}"
+
+
 Reader = Callable[[str], Awaitable[str | None]]
 Writer = Callable[[str], None]
 
@@ -155,12 +186,13 @@ class Shell:
                 if channel in names:
                     where = f"direct message to {names[channel]}"
                 elif body.get("thread_ts"):
-                    where = "#local (in the thread)"
+                    where = f"{channel_name(channel)} (in the thread)"
                 else:
-                    where = "#local"
+                    where = channel_name(channel)
                 self._show(f"deploybot → {where}:", message, self.slack.response_url())
             case "chat.update":
-                self._show("deploybot → #local (edited):", body, self.slack.response_url())
+                where = channel_name(str(body.get("channel") or CHANNEL_ID))
+                self._show(f"deploybot → {where} (edited):", body, self.slack.response_url())
             case "chat.postEphemeral":
                 self._show("deploybot → only you:", body, self.slack.response_url())
             case "views.open" | "views.push" | "views.update":
@@ -201,7 +233,7 @@ class Shell:
         response = await self.dispatch(
             payloads.slash_command(
                 secret=self.secret,
-                text=text,
+                text=as_slack_text(text),
                 response_url=url,
                 team_id=TEAM_ID,
                 user_id=self.user_id,

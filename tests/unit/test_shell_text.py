@@ -1,0 +1,35 @@
+"""What a person types in the shell becomes what Slack would send."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.core.governance import RoleCommand
+from bot.core.operations import Operation
+from bot.core.parsing import parse
+from bot.shell import TEAMMATE_ID, as_slack_text, channel_id, channel_name
+
+
+@pytest.mark.parametrize(
+    ("typed", "sent"),
+    [
+        ("role grant @sam operator", f"role grant <@{TEAMMATE_ID}|sam> operator"),
+        ("watch llama3-chat #ops", "watch llama3-chat <#C0OPS|ops>"),
+        ("rename llama#2 a@b", "rename llama#2 a@b"),  # not a mention, not a channel
+        ("role grant @nobody admin", "role grant @nobody admin"),  # unknown people stay typed
+    ],
+)
+def test_mentions_and_channels_are_typed_naturally(typed: str, sent: str) -> None:
+    assert as_slack_text(typed) == sent
+
+
+def test_a_typed_mention_reaches_the_parser_as_a_person() -> None:
+    parsed = parse(as_slack_text("role grant @sam operator"))
+    assert isinstance(parsed, Operation)
+    command = parsed.args.command
+    assert isinstance(command, RoleCommand) and command.subject_id == TEAMMATE_ID
+
+
+def test_posts_name_their_channel() -> None:
+    assert channel_name(channel_id("ops")) == "#ops"
+    assert channel_name("C0LOCAL") == "#local"
