@@ -69,6 +69,23 @@ EMOJI = {
     ":heavy_minus_sign:": "➖",
     ":information_source:": "ℹ️",
     ":electric_plug:": "🔌",
+    ":alarm_clock:": "⏰",
+    ":scroll:": "📜",
+    ":mag:": "🔍",
+    ":eyes:": "👀",
+    ":bust_in_silhouette:": "👤",
+    ":see_no_evil:": "🙈",
+    ":scales:": "⚖️",
+    ":rotating_light:": "🚨",
+    ":rocket:": "🚀",
+    ":pencil2:": "✏️",
+    ":page_facing_up:": "📄",
+    ":no_entry_sign:": "🚫",
+    ":no_entry:": "⛔",
+    ":moneybag:": "💰",
+    ":hourglass:": "⌛",
+    ":gear:": "⚙️",
+    ":bell:": "🔔",
 }
 
 #: Channels typed as ``#name`` get an id of their own (``#local`` is the shell's channel).

@@ -33,3 +33,18 @@ def test_a_typed_mention_reaches_the_parser_as_a_person() -> None:
 def test_posts_name_their_channel() -> None:
     assert channel_name(channel_id("ops")) == "#ops"
     assert channel_name("C0LOCAL") == "#local"
+
+
+def test_every_emoji_deploybot_sends_prints_as_an_emoji() -> None:
+    import pathlib
+    import re
+
+    from bot.shell import EMOJI
+
+    root = pathlib.Path(__file__).resolve().parents[2]
+    sources = [*root.joinpath("bot").rglob("*.py"), *root.joinpath("handlers").rglob("*.py")]
+    used = {code for path in sources for code in re.findall(r":[a-z][a-z0-9_]*:", path.read_text())}
+    # Sphinx roles in docstrings, SQLite's in-memory name, a comment about emoji codes.
+    not_emoji = {":mod:", ":class:", ":func:", ":meth:", ":attr:", ":data:", ":memory:", ":codes:"}
+    missing = sorted(used - not_emoji - set(EMOJI))
+    assert not missing, missing
