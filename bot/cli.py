@@ -7,8 +7,10 @@ import asyncio
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from pydantic import ValidationError
+from sqlalchemy.engine import make_url
 
 from bot import __version__
 from bot.config import Settings
@@ -252,7 +254,13 @@ def _db(args: argparse.Namespace, via_run: bool) -> int:
 def _audit(args: argparse.Namespace, via_run: bool) -> int:
     from bot.config import get_settings
 
-    return asyncio.run(verify_audit(get_settings()))
+    settings = get_settings().for_local_tools()
+    url = make_url(settings.effective_database_url)
+    if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists():
+        print(f"deploybot: no database at {url.database}: nothing to verify", file=sys.stderr)
+        return 2
+    print(f"checking {url.render_as_string(hide_password=True)}")
+    return asyncio.run(verify_audit(settings))
 
 
 def _store(args: argparse.Namespace, via_run: bool) -> int:

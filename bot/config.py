@@ -94,6 +94,22 @@ class Settings(BaseSettings):
         return f"sqlite:///{(self.data_dir / 'deploybot.db').resolve()}"
 
     @property
+    def shell_database_path(self) -> Path:
+        """The database ``deploybot run`` / ``shell`` keeps when it runs the sandboxes."""
+        return (self.data_dir / "shell.db").resolve()
+
+    def for_local_tools(self) -> Settings:
+        """The settings the command-line tools (audit verify, roles) use: without a
+        DATABASE_URL and a ``data/deploybot.db``, the local shell's database when it has one."""
+        configured = self.database_url is not None and self.database_url.get_secret_value().strip()
+        default = (self.data_dir / "deploybot.db").resolve()
+        if configured or default.exists() or not self.shell_database_path.exists():
+            return self
+        return self.model_copy(
+            update={"database_url": SecretStr(f"sqlite:///{self.shell_database_path}")}
+        )
+
+    @property
     def key_file(self) -> Path:
         """The local encryption key file: next to the SQLite database."""
         url = make_url(self.effective_database_url)

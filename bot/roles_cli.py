@@ -124,7 +124,7 @@ async def _list(access: AccessStore, actor: Actor) -> int:
 
 def run_roles_command(args: argparse.Namespace) -> int:
     try:
-        return asyncio.run(_run(args, get_settings()))
+        return asyncio.run(_run(args, get_settings().for_local_tools()))
     except UsageError as exc:
         print(f"deploybot: {exc}", file=sys.stderr)
         return 2

@@ -131,3 +131,22 @@ async def test_keys_refuse_postgres_without_encryption_keys(tmp_path: Path) -> N
     code, _, err = await _cli("keys", "list", env=env)
     assert code == 1
     assert "DEPLOYBOT_ENCRYPTION_KEYS must be set" in err
+
+
+async def test_audit_verify_checks_the_local_shells_database_and_never_makes_an_empty_one(
+    tmp_path: Path,
+) -> None:
+    env = {**os.environ, "DEPLOYBOT_DATA_DIR": str(tmp_path)}
+    env.pop("DATABASE_URL", None)
+    code, _, err = await _cli("audit", "verify", env=env)
+    assert code == 2 and "no database at" in err and "nothing to verify" in err
+    assert not (tmp_path / "deploybot.db").exists()
+    # The local shell's database (what `make run` writes) is the one checked when it exists.
+    from bot.db.migrate import upgrade_async
+
+    await upgrade_async(f"sqlite:///{tmp_path / 'shell.db'}")
+    code, out, _ = await _cli("audit", "verify", env=env)
+    assert code == 0, out
+    assert f"checking sqlite:///{tmp_path / 'shell.db'}" in out
+    assert "audit log intact: 0 entries" in out
+    assert not (tmp_path / "deploybot.db").exists()
