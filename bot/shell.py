@@ -50,6 +50,8 @@ PEOPLE = {"you": USER_ID, "sam": TEAMMATE_ID}
 CHANNEL_ID = "C0LOCAL"
 BOT_TOKEN = "xoxb-local-shell"
 WAIT_FOR_WORK = 120.0
+#: What Bolt's asyncio runner names the task that runs a listener after its ack.
+BOLT_LISTENER_TASK = "run_ack_function_asynchronously"
 #: The emoji deploybot uses, for terminals (Slack renders the :codes: itself).
 EMOJI = {
     ":memo:": "📝",
@@ -178,9 +180,7 @@ class Shell:
                 element, response_url, {"ts": body.get("ts", ""), **body}
             )
         text = _renumber(rendered.text, labels, offset)
-        for code, char in EMOJI.items():
-            text = text.replace(code, char)
-        self.write(f"{header}\n{_indent(text)}")
+        self.write(f"{header}\n{_indent(_for_people(text))}")
 
     def _on_call(self, call: SlackCall) -> None:
         body = call.body
@@ -219,8 +219,8 @@ class Shell:
                 self.modal = view or body.get("view")
             case "views.publish":
                 view = body.get("view") or {}
-                rendered = render_view(view)
-                self.write(f"App Home:\n{_indent(rendered.text)}")
+                home = {"text": "", "blocks": view.get("blocks") or []}
+                self._show("App Home:", home, self.slack.response_url())
             case _:
                 return
 
@@ -266,6 +266,16 @@ class Shell:
             self._show(f"deploybot → {where}:", body, url)
         await self.settle()
 
+    async def open_home(self) -> None:
+        """Open deploybot's App Home tab, as Slack does when the person clicks on the app."""
+        event = {"type": "app_home_opened", "user": self.user_id, "tab": "home"}
+        response = await self.dispatch(
+            payloads.event_callback(secret=self.secret, event=event, team_id=TEAM_ID)
+        )
+        if response.status != 200:
+            self.write("App Home could not be opened.")
+        await self.settle()
+
     async def click(self, number: int) -> None:
         target = self.clickables.get(number)
         if target is None:
@@ -297,7 +307,15 @@ class Shell:
         await self.settle()
 
     async def settle(self) -> None:
-        """Wait for the work a request started, then walk through any form it opened."""
+        """Wait for the work a request started (the listeners Bolt still runs after their ack,
+        then background work), then walk through any form it opened."""
+        listeners = [
+            task
+            for task in asyncio.all_tasks()
+            if getattr(task.get_coro(), "__qualname__", "").endswith(BOLT_LISTENER_TASK)
+        ]
+        if listeners:
+            await asyncio.wait(listeners, timeout=WAIT_FOR_WORK)
         if not await self.bot.work.drain(WAIT_FOR_WORK):
             self.write("(still working in the background…)")
         while self.modal is not None:
@@ -402,8 +420,8 @@ class Shell:
     async def loop(self) -> int:
         self.write(
             "Type what you would type after /deploy (try `help` or `list`), a number to click "
-            "a button, `as sam` / `as you` to switch person (sam, another admin, approves "
-            "your stops and starts), or `quit`."
+            "a button, `home` for the App Home tab, `as sam` / `as you` to switch person (sam, "
+            "another admin, approves your stops and starts), or `quit`."
         )
         while True:
             line = await self.read("/deploy ")
@@ -423,7 +441,21 @@ class Shell:
             if line.isdigit():
                 await self.click(int(line))
                 continue
+            if line == "home":
+                await self.open_home()
+                continue
             await self.command(line)
+
+
+def _for_people(text: str) -> str:
+    """Emoji as emoji, people and channels by their names (Slack's client does the same)."""
+    for code, char in EMOJI.items():
+        text = text.replace(code, char)
+    for name, user in PEOPLE.items():
+        text = text.replace(f"@{user}", f"@{name}")
+    for name, channel in CHANNELS.items():
+        text = text.replace(f"#{channel}", f"#{name}")
+    return text
 
 
 def _renumber(text: str, labels: dict[int, str], offset: int) -> str:

@@ -63,7 +63,7 @@ async def test_shell_lists_shows_and_clicks_a_confirmed_button(tmp_path: Path) -
     assert "asks to run a destructive operation" in screen
     assert "direct message to sam" in screen
     assert "You are now sam." in screen
-    assert "Approved by @U0SAM and done" in screen
+    assert "Approved by @sam and done" in screen
     assert "stopped *llama3-chat*" in screen
 
 
@@ -131,7 +131,7 @@ async def test_shell_creates_a_nosana_deployment_through_the_form_and_review(
     assert "Submitted" in screen
     # creating spends money: sam, another admin, approves the request
     assert "asks to run a spend operation" in screen
-    assert "Approved by @U0SAM" in screen
+    assert "Approved by @sam" in screen
     assert "shell-llama" in screen and "requested by" in screen
 
 
@@ -165,4 +165,15 @@ async def test_the_shell_shows_watch_notifications(tmp_path: Path) -> None:
     assert code == 0
     assert "to watch *llama3-chat*" in screen
     assert "deploybot → #local (edited):" in screen
-    assert "running → stopping, by @U0LOCAL via /deploy stop" in screen
+    assert "running → stopping, by @you via /deploy stop" in screen
+
+
+async def test_home_opens_the_app_home_tab_and_its_buttons_work(tmp_path: Path) -> None:
+    code, screen = await run(tmp_path, ["stop llama3-chat", "as sam", "home", "quit"])
+    assert code == 0
+    home = screen.split("/deploy home", 1)[1]
+    assert "App Home:" in home
+    assert "*Running deployments*" in home or "Running deployments" in home
+    # sam can approve the stop from Home: its buttons are numbered like any other
+    assert re.search(r"\[\d+\] Approve", home), home
+    assert ":large_green_circle:" not in home  # emoji print as emoji
