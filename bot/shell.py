@@ -163,6 +163,9 @@ class Shell:
         self.write = write
         self.clickables: dict[int, _Clickable] = {}
         self.modal: dict[str, Any] | None = None
+        #: A form's answers kept across a round of field errors, and the fields to ask again.
+        self._kept: dict[tuple[str, str], str] = {}
+        self._redo: set[str] | None = None
         #: Who is typing and clicking (`as sam` / `as you`).
         self.user_id = USER_ID
         #: Response URLs whose message was already replaced or deleted (a late ack is stale).
@@ -340,7 +343,7 @@ class Shell:
             lines: list[str] = []
             while True:
                 line = await self.read("  | ")
-                if line is None:
+                if line is None or (not lines and line.strip().lower() == "cancel"):
                     return None
                 if line.strip() == ".":
                     break
@@ -366,21 +369,23 @@ class Shell:
             answer = await self.read(f"│ {rendered.submit_label}? [y/N] ")
             if answer is None or answer.strip().lower() not in ("y", "yes"):
                 self.write("└ form closed")
-                self.modal = None
+                self._close_form()
                 return False
-        answers: dict[tuple[str, str], str] = {}
-        previous: dict[tuple[str, str], str] = {}
+        answers = self._kept
         values: dict[str, Any] = {}
         if rendered.inputs:
             self.write("│ (type 'cancel' at any prompt to close the form)")
         while rendered.inputs:
             for field in rendered.inputs:
-                answer = await self._ask(field, previous.get((field.block_id, field.action_id)))
+                key = (field.block_id, field.action_id)
+                if self._redo is not None and field.block_id not in self._redo and key in answers:
+                    continue  # answered, and not what the form objected to
+                answer = await self._ask(field, answers.get(key))
                 if answer is None or answer.strip().lower() == "cancel":
                     self.write("└ form closed")
-                    self.modal = None
+                    self._close_form()
                     return False
-                answers[(field.block_id, field.action_id)] = answer
+                answers[key] = answer
             try:
                 values = state_values(rendered.inputs, answers)
             except ValueError as exc:
@@ -402,16 +407,22 @@ class Shell:
         body = self._ack_body(response)
         action = body.get("response_action")
         if action == "errors":
-            for block_id, message in (body.get("errors") or {}).items():
+            errors = body.get("errors") or {}
+            for block_id, message in errors.items():
                 self.write(f"│ ✗ {block_id}: {message}")
-            self.modal = view
+            self.write("│ (only those are asked again; your other answers are kept)")
+            self.modal, self._kept, self._redo = view, answers, set(errors)
             return True
+        self._kept, self._redo = {}, None
         if action in ("update", "push") and isinstance(body.get("view"), dict):
             self.modal = body["view"]
             return True
         self.write("└ submitted")
         self.modal = None
         return False
+
+    def _close_form(self) -> None:
+        self.modal, self._kept, self._redo = None, {}, None
 
     @property
     def user_name(self) -> str:

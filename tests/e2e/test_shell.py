@@ -177,3 +177,21 @@ async def test_home_opens_the_app_home_tab_and_its_buttons_work(tmp_path: Path) 
     # sam can approve the stop from Home: its buttons are numbered like any other
     assert re.search(r"\[\d+\] Approve", home), home
     assert ":large_green_circle:" not in home  # emoji print as emoji
+
+
+async def test_a_form_error_asks_again_only_for_the_field_it_names(tmp_path: Path) -> None:
+    answers = ["create nosana", "shell-llama", "no-such-gpu", "", "", "", "", "", "ubuntu"]
+    answers += ["", "", "", ".", ".", "", ""]  # the rest of the form, as in the test above
+    answers += ["nvidia-4090", "y", "quit"]  # only the market is asked again
+    code, screen = await run(tmp_path, answers)
+    assert code == 0
+    assert "✗ market" in screen and "only those are asked again" in screen
+    assert screen.count("  Name") == 1  # the name was kept, not asked twice
+    assert "Review deployment" in screen and "Submitted" in screen
+
+
+async def test_cancel_closes_a_form_even_in_a_multiline_field(tmp_path: Path) -> None:
+    code, screen = await run(tmp_path, ["revise llama3-chat", "cancel", "list", "quit"])
+    assert code == 0
+    assert "form closed" in screen
+    assert "Deployments on" in screen  # the prompt is back for the next command
