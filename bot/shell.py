@@ -35,6 +35,8 @@ from bot.slack_local.text import (
     InputField,
     Interactive,
     confirm_text,
+    match_option,
+    option_letter,
     render_message,
     render_view,
     state_values,
@@ -350,10 +352,55 @@ class Shell:
                 lines.append(line)
             return "\n".join(lines) if lines else (current or "")
         keep = f" [{current}]" if current and "key" not in field.label.lower() else ""
-        answer = await self.read(f"  {label}{keep}: ")
-        if answer is None:
+        while True:
+            answer = await self.read(f"  {label}{keep}: ")
+            if answer is None or answer.strip().lower() == "cancel":
+                return answer
+            if not answer.strip():
+                return current or ""
+            if not (field.kind.endswith("external_select") and not field.options):
+                return answer
+            found = await self._search(field, answer.strip())
+            if found is not None:
+                return found
+
+    async def _search(self, field: InputField, typed: str) -> str | None:
+        """A type-ahead field: ask the app for matches, as Slack does while someone types; the
+        value picked, or None to ask again."""
+        response = await self.dispatch(
+            payloads.block_suggestion(
+                secret=self.secret,
+                action_id=field.action_id,
+                value=typed,
+                block_id=field.block_id,
+                team_id=TEAM_ID,
+                user_id=self.user_id,
+                view=self.modal,
+                user_name=self.user_name,
+            )
+        )
+        body = self._ack_body(response)
+        groups = [body, *(body.get("option_groups") or [])]
+        options = [
+            (str(o["text"]["text"]), str(o["value"]))
+            for g in groups
+            for o in g.get("options") or []
+        ]
+        if not options:
+            self.write(f"    nothing matches “{typed}”; try other words")
             return None
-        return answer if answer.strip() else (current or "")
+        exact = next((value for _, value in options if value == typed), None)
+        if exact is not None or len(options) == 1:
+            value = exact or options[0][1]
+            self.write(f"    → {next(text for text, v in options if v == value)}")
+            return value
+        for i, (text, _) in enumerate(options):
+            self.write(f"    {option_letter(i)}) {text}")
+        pick = await self.read("  which one (letter, or other words to search again)? ")
+        chosen = match_option(options, pick or "")
+        if chosen is not None:
+            return chosen[1]
+        return await self._search(field, pick.strip()) if pick and pick.strip() else None
 
     async def _fill_modal(self) -> bool:
         view = self.modal

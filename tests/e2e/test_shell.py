@@ -180,12 +180,12 @@ async def test_home_opens_the_app_home_tab_and_its_buttons_work(tmp_path: Path) 
 
 
 async def test_a_form_error_asks_again_only_for_the_field_it_names(tmp_path: Path) -> None:
-    answers = ["create nosana", "shell-llama", "no-such-gpu", "", "", "", "", "", "ubuntu"]
+    answers = ["create nosana", "shell-llama", "4090", "many", "", "", "", "", "ubuntu"]
     answers += ["", "", "", ".", ".", "", ""]  # the rest of the form, as in the test above
-    answers += ["nvidia-4090", "y", "quit"]  # only the market is asked again
+    answers += ["2", "y", "quit"]  # only the replicas are asked again
     code, screen = await run(tmp_path, answers)
     assert code == 0
-    assert "✗ market" in screen and "only those are asked again" in screen
+    assert "✗ replicas" in screen and "only those are asked again" in screen
     assert screen.count("  Name") == 1  # the name was kept, not asked twice
     assert "Review deployment" in screen and "Submitted" in screen
 
@@ -195,3 +195,12 @@ async def test_cancel_closes_a_form_even_in_a_multiline_field(tmp_path: Path) ->
     assert code == 0
     assert "form closed" in screen
     assert "Deployments on" in screen  # the prompt is back for the next command
+
+
+async def test_a_type_to_search_field_searches(tmp_path: Path) -> None:
+    answers = ["create nosana", "shell-llama", "zzz-nothing", "4090", "", "", "", "", ""]
+    answers += ["ubuntu", "", "", "", ".", ".", "", "", "cancel", "quit"]
+    code, screen = await run(tmp_path, answers)
+    assert code == 0
+    assert "nothing matches “zzz-nothing”" in screen
+    assert "→ NVIDIA RTX 4090" in screen
