@@ -30,6 +30,9 @@ from bot.services.errors import NoMatchError, ServiceError
 
 
 class LeaseFlow(CreateBase):
+    """After the create: Akash bids and the lease (a spend), closing without a lease,
+    following the new deployment, and resuming all of it at start-up."""
+
     async def wait_for_bids(self, request_id: str) -> None:
         """Poll for bids until one is accepted, the wait times out, or bids stop changing.
 

@@ -16,12 +16,14 @@ from bot.providers.models import (
 from bot.services.create.base import (
     CreateBase,
 )
-from bot.services.create.status_message import title as _title
+from bot.services.create.status_message import title
 from bot.services.deployments import Actor
 from bot.services.errors import NoMatchError, ServiceError
 
 
 class TemplateOps(CreateBase):
+    """Saved create forms of a workspace, and the plain-text summary approvers read."""
+
     async def save_template(
         self, actor: Actor, name: str, ref: str, provider: ProviderName | None
     ) -> Reply:
@@ -79,7 +81,7 @@ class TemplateOps(CreateBase):
         row = await self._row(request_id)
         facts = CreateFacts(
             provider=row.provider,
-            title=_title(row),
+            title=title(row),
             spec=row.spec,
             estimate=core.Estimate.from_json(row.estimate),
             deployment_id=row.deployment_id,
