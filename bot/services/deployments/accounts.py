@@ -17,7 +17,7 @@ from bot.services.deployments.model import Actor
 from bot.services.pool import ProviderPool
 
 
-def _now() -> datetime:
+def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
@@ -25,7 +25,7 @@ class Accounts:
     """The stored keys and the pool of provider clients built from them."""
 
     def __init__(
-        self, keys: KeyStore, pool: ProviderPool, *, clock: Callable[[], datetime] = _now
+        self, keys: KeyStore, pool: ProviderPool, *, clock: Callable[[], datetime] = utc_now
     ) -> None:
         self.keys = keys
         self.pool = pool

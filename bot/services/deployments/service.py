@@ -23,7 +23,7 @@ from bot.providers.base import BaseProvider
 from bot.providers.models import Capability, ProviderName
 from bot.services.deployments import catalog, changes, listing, reads
 from bot.services.deployments import resolve as resolving
-from bot.services.deployments.accounts import Accounts, _now
+from bot.services.deployments.accounts import Accounts, utc_now
 from bot.services.deployments.model import (
     Actor,
     ChangeRecorder,
@@ -41,7 +41,7 @@ class DeploymentService(Accounts):
         keys: KeyStore,
         pool: ProviderPool,
         *,
-        clock: Callable[[], datetime] = _now,
+        clock: Callable[[], datetime] = utc_now,
         recorder: ChangeRecorder | None = None,
     ) -> None:
         super().__init__(keys, pool, clock=clock)
