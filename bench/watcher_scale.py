@@ -188,15 +188,6 @@ def current_rss_mb() -> float:
 
 
 async def run_size(args: argparse.Namespace, total: int) -> list[Figures]:
-    from bot.config import Settings
-    from bot.db.keys import KeyStore
-    from bot.providers import http as provider_http
-    from bot.providers.errors import ProviderError
-    from bot.runtime import open_storage
-    from bot.services.pool import ProviderPool
-    from bot.watch.poller import Poller
-    from bot.watch.store import WatchStore
-
     workspaces = args.workspaces
     per_workspace = max(1, total // workspaces)
     parent, child = multiprocessing.Pipe()
@@ -212,148 +203,194 @@ async def run_size(args: argparse.Namespace, total: int) -> list[Figures]:
             f"{info['seed_seconds']:.1f} s, in its own process)"
         )
         with tempfile.TemporaryDirectory() as tmp:
-            url = args.database_url or f"sqlite:///{tmp}/bench.db"
-            settings = Settings(
-                NOSANA_API_URL=info["urls"]["nosana"],
-                AKASH_API_URL=info["urls"]["akash"],
-                NEURANET_API_URL=info["urls"]["neuranet"],
-                DATABASE_URL=SecretStr(url),
-                DEPLOYBOT_DATA_DIR=Path(tmp),
-                DEPLOYBOT_ENCRYPTION_KEYS=SecretStr(ENCRYPTION_KEYS),
-            )
-            storage = await open_storage(settings)
-            if args.database_url:  # start from empty watcher tables
-                from sqlalchemy import text
-
-                async with storage.engine.begin() as conn:
-                    for table in (
-                        "watches",
-                        "watched_states",
-                        "notification_outbox",
-                        "poll_leases",
-                        "provider_keys",
-                    ):
-                        await conn.execute(text(f"DELETE FROM {table}"))
-            keys: KeyStore = storage.keys
-            store = WatchStore(storage.engine)
-            teams: list[tuple[str, str, str]] = []
-            for i, (provider, key) in enumerate(info["keys"]):
-                team = f"TBENCH{i:04d}"
-                await keys.put(
-                    team_id=team, provider=provider, api_key=SecretStr(key), connected_by="U1"
-                )
-                await store.add_watch(
-                    team_id=team,
-                    enterprise_id=None,
-                    provider="",
-                    deployment_id="",
-                    label="",
-                    channel_id="CBENCH",
-                    user_id="U1",
-                )
-                teams.append((team, provider, key))
-            pool = ProviderPool(settings, keys)
-            poller = Poller(store, pool, interval=30, concurrency=args.concurrency)
-            counter = CallCounter()
-            provider_http.CALL_OBSERVERS.append(counter)
-            rows: list[Figures] = []
-            floor = await _page_floor(pool, teams, args.concurrency)
-            try:
-                # The floor first (it warms the sandboxes' caches for the cycles too).
-                figures, (pages, items) = await measure("floor (GET + json)", counter, floor.walk)
-                figures.pages = pages
-                figures.note = f"{items:,} items"
-                rows.append(figures)
-                for label in ("cycle 1 (baseline)", "cycle 2 (steady)"):
-                    profiler = cProfile.Profile() if args.profile and "steady" in label else None
-                    if profiler is not None:
-                        profiler.enable()
-                    figures, stats = await measure(
-                        label, counter, lambda: poller.poll_once(force=True, limit=10_000)
-                    )
-                    if profiler is not None:
-                        profiler.disable()
-                        out = io.StringIO()
-                        stats_ = pstats.Stats(profiler, stream=out)
-                        stats_.sort_stats("tottime").print_stats(20)
-                        stats_.sort_stats("cumulative").print_stats(
-                            r"watch/|pool.py|keys.py|crypto|list_page|_list_all", 25
-                        )
-                        print(out.getvalue())
-                    figures.pages = stats.list_calls
-                    figures.notifications = stats.notifications
-                    errors = [k.error for k in stats.keys if k.error]
-                    if errors:
-                        figures.note = f"errors: {errors[:3]}"
-                    rows.append(figures)
-                await _repeat(args, rows, counter, floor, poller)
-                if args.changes:
-                    parent.send(("change", args.changes))
-                    changed = parent.recv()
-                    figures, stats = await measure(
-                        f"cycle 3 ({changed} changed)",
-                        counter,
-                        lambda: poller.poll_once(force=True, limit=10_000),
-                    )
-                    figures.pages = stats.list_calls
-                    figures.notifications = stats.notifications
-                    rows.append(figures)
-
-                if args.latency_changes and total <= args.latency_max:
-                    await _latency(
-                        args=args, store=store, pool=pool, teams=teams, info=info, parent=parent
-                    )
-
-                if args.replicas and args.database_url:
-                    await _replicas(args, storage.engine, info, url, tmp)
-
-                # The naive poller: one GET per deployment.
-                every = [
-                    (team, provider, dep)
-                    for team, provider, key in teams
-                    for dep in info["ids"][key]
-                ]
-                sample = every
-                note = ""
-                if len(every) > args.naive_limit:
-                    step = len(every) / args.naive_limit
-                    sample = [every[int(i * step)] for i in range(args.naive_limit)]
-                    note = f"timed on {len(sample):,}, extrapolated ×{len(every) / len(sample):.0f}"
-                statuses: dict[str, str] = {}
-                slots = asyncio.Semaphore(NAIVE_CONCURRENCY)
-
-                async def naive_one(team: str, provider: str, dep: str) -> None:
-                    async with slots:
-                        client = await pool.get(team, provider)  # type: ignore[arg-type]
-                        try:
-                            found = await client.get(dep)
-                        except ProviderError:
-                            return
-                        if statuses.get(dep) != found.status.value:
-                            statuses[dep] = found.status.value
-
-                async def naive() -> None:
-                    await asyncio.gather(*(naive_one(*item) for item in sample))
-
-                figures, _ = await measure("naive (GET each)", counter, naive)
-                if sample is not every:
-                    scale = len(every) / len(sample)
-                    figures.wall *= scale
-                    figures.cpu *= scale
-                    figures.calls = round(figures.calls * scale)
-                figures.note = note
-                rows.append(figures)
-            finally:
-                provider_http.CALL_OBSERVERS.remove(counter)
-                await floor.aclose()
-                await pool.aclose()
-                await storage.aclose()
-        return rows
+            return await _run_against(args, total, info, parent, tmp)
     finally:
         parent.send(("stop",))
         process.join(timeout=30)
         if process.is_alive():
             process.terminate()
+
+
+async def _run_against(
+    args: argparse.Namespace, total: int, info: dict[str, Any], parent: Any, tmp: str
+) -> list[Figures]:
+    """Every measurement of one size, against the seeded sandbox described by ``info``."""
+    from bot.providers import http as provider_http
+    from bot.services.pool import ProviderPool
+    from bot.watch.poller import Poller
+    from bot.watch.store import WatchStore
+
+    settings, storage, url = await _open_bench_storage(args, info, tmp)
+    store = WatchStore(storage.engine)
+    teams = await _seed_watches(storage.keys, store, info)
+    pool = ProviderPool(settings, storage.keys)
+    poller = Poller(store, pool, interval=30, concurrency=args.concurrency)
+    counter = CallCounter()
+    provider_http.CALL_OBSERVERS.append(counter)
+    rows: list[Figures] = []
+    floor = await _page_floor(pool, teams, args.concurrency)
+    try:
+        # The floor first (it warms the sandboxes' caches for the cycles too).
+        figures, (pages, items) = await measure("floor (GET + json)", counter, floor.walk)
+        figures.pages = pages
+        figures.note = f"{items:,} items"
+        rows.append(figures)
+        for label in ("cycle 1 (baseline)", "cycle 2 (steady)"):
+            rows.append(await _cycle(args, label, counter, poller))
+        await _repeat(args, rows, counter, floor, poller)
+        if args.changes:
+            rows.append(await _changed_cycle(args, parent, counter, poller))
+
+        if args.latency_changes and total <= args.latency_max:
+            await _latency(args=args, store=store, pool=pool, teams=teams, info=info, parent=parent)
+
+        if args.replicas and args.database_url:
+            await _replicas(args, storage.engine, info, url, tmp)
+
+        rows.append(await _naive(args, pool, teams, info, counter))
+    finally:
+        provider_http.CALL_OBSERVERS.remove(counter)
+        await floor.aclose()
+        await pool.aclose()
+        await storage.aclose()
+    return rows
+
+
+async def _open_bench_storage(
+    args: argparse.Namespace, info: dict[str, Any], tmp: str
+) -> tuple[Any, Any, str]:
+    """Settings pointing at the sandbox, and the storage (emptied watcher tables on a server)."""
+    from bot.config import Settings
+    from bot.runtime import open_storage
+
+    url = args.database_url or f"sqlite:///{tmp}/bench.db"
+    settings = Settings(
+        NOSANA_API_URL=info["urls"]["nosana"],
+        AKASH_API_URL=info["urls"]["akash"],
+        NEURANET_API_URL=info["urls"]["neuranet"],
+        DATABASE_URL=SecretStr(url),
+        DEPLOYBOT_DATA_DIR=Path(tmp),
+        DEPLOYBOT_ENCRYPTION_KEYS=SecretStr(ENCRYPTION_KEYS),
+    )
+    storage = await open_storage(settings)
+    if args.database_url:  # start from empty watcher tables
+        from sqlalchemy import text
+
+        async with storage.engine.begin() as conn:
+            for table in (
+                "watches",
+                "watched_states",
+                "notification_outbox",
+                "poll_leases",
+                "provider_keys",
+            ):
+                await conn.execute(text(f"DELETE FROM {table}"))
+    return settings, storage, url
+
+
+async def _seed_watches(keys: Any, store: Any, info: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """One workspace per sandbox key, with its key connected and a watch on everything."""
+    teams: list[tuple[str, str, str]] = []
+    for i, (provider, key) in enumerate(info["keys"]):
+        team = f"TBENCH{i:04d}"
+        await keys.put(team_id=team, provider=provider, api_key=SecretStr(key), connected_by="U1")
+        await store.add_watch(
+            team_id=team,
+            enterprise_id=None,
+            provider="",
+            deployment_id="",
+            label="",
+            channel_id="CBENCH",
+            user_id="U1",
+        )
+        teams.append((team, provider, key))
+    return teams
+
+
+async def _cycle(
+    args: argparse.Namespace, label: str, counter: CallCounter, poller: Any
+) -> Figures:
+    """One forced poll cycle (profiled when asked, for the steady one)."""
+    profiler = cProfile.Profile() if args.profile and "steady" in label else None
+    if profiler is not None:
+        profiler.enable()
+    figures, stats = await measure(
+        label, counter, lambda: poller.poll_once(force=True, limit=10_000)
+    )
+    if profiler is not None:
+        profiler.disable()
+        out = io.StringIO()
+        stats_ = pstats.Stats(profiler, stream=out)
+        stats_.sort_stats("tottime").print_stats(20)
+        stats_.sort_stats("cumulative").print_stats(
+            r"watch/|pool.py|keys.py|crypto|list_page|_list_all", 25
+        )
+        print(out.getvalue())
+    figures.pages = stats.list_calls
+    figures.notifications = stats.notifications
+    errors = [k.error for k in stats.keys if k.error]
+    if errors:
+        figures.note = f"errors: {errors[:3]}"
+    return figures
+
+
+async def _changed_cycle(
+    args: argparse.Namespace, parent: Any, counter: CallCounter, poller: Any
+) -> Figures:
+    """A cycle after the sandbox changed ``--changes`` deployments of each key."""
+    parent.send(("change", args.changes))
+    changed = parent.recv()
+    figures, stats = await measure(
+        f"cycle 3 ({changed} changed)",
+        counter,
+        lambda: poller.poll_once(force=True, limit=10_000),
+    )
+    figures.pages = stats.list_calls
+    figures.notifications = stats.notifications
+    return figures
+
+
+async def _naive(
+    args: argparse.Namespace,
+    pool: Any,
+    teams: list[tuple[str, str, str]],
+    info: dict[str, Any],
+    counter: CallCounter,
+) -> Figures:
+    """The naive poller: one GET per deployment (sampled and extrapolated when large)."""
+    from bot.providers.errors import ProviderError
+
+    every = [(team, provider, dep) for team, provider, key in teams for dep in info["ids"][key]]
+    sample = every
+    note = ""
+    if len(every) > args.naive_limit:
+        step = len(every) / args.naive_limit
+        sample = [every[int(i * step)] for i in range(args.naive_limit)]
+        note = f"timed on {len(sample):,}, extrapolated ×{len(every) / len(sample):.0f}"
+    statuses: dict[str, str] = {}
+    slots = asyncio.Semaphore(NAIVE_CONCURRENCY)
+
+    async def naive_one(team: str, provider: str, dep: str) -> None:
+        async with slots:
+            client = await pool.get(team, provider)
+            try:
+                found = await client.get(dep)
+            except ProviderError:
+                return
+            if statuses.get(dep) != found.status.value:
+                statuses[dep] = found.status.value
+
+    async def naive() -> None:
+        await asyncio.gather(*(naive_one(*item) for item in sample))
+
+    figures, _ = await measure("naive (GET each)", counter, naive)
+    if sample is not every:
+        scale = len(every) / len(sample)
+        figures.wall *= scale
+        figures.cpu *= scale
+        figures.calls = round(figures.calls * scale)
+    figures.note = note
+    return figures
 
 
 async def _latency(

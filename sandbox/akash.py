@@ -1790,30 +1790,7 @@ class AkashSandbox(SandboxAPI):
             zod._type([], "object", body, True)
             zod.check()
         manifest = zod.string(body, "manifest", [])
-        entries: list[tuple[str, int, int, str]] = []
-        raw_leases = body.get("leases")
-        if not isinstance(raw_leases, list):
-            zod._type(["leases"], "array", raw_leases, "leases" in body)
-        else:
-            for i, entry in enumerate(raw_leases):
-                path = ["leases", i]
-                if not isinstance(entry, dict):
-                    zod._type(path, "object", entry, True)
-                    continue
-                dseq = zod.dseq(entry.get("dseq"), [*path, "dseq"], present="dseq" in entry)
-                seqs = [zod.number(entry, key, path) for key in ("gseq", "oseq")]
-                provider = zod.string(entry, "provider", path)
-                if provider is not None and not ADDRESS_RE.match(provider):
-                    zod.issues.append(
-                        {
-                            "code": "custom",
-                            "message": "Invalid akash address",
-                            "path": [*path, "provider"],
-                        }
-                    )
-                    provider = None
-                if dseq and seqs[0] is not None and seqs[1] is not None and provider:
-                    entries.append((dseq, int(seqs[0]), int(seqs[1]), provider))
+        entries = _lease_entries(zod, body)
         if self.certificates_required:
             self._certificate_issues(zod, body, [])
         zod.check()
@@ -1834,35 +1811,10 @@ class AkashSandbox(SandboxAPI):
             account.certificates
         )
         delivered = manifest_ok and cert_ok
-        chosen: dict[str, list[FakeBid]] = {}
-        skipped: set[str] = set()
-        for dseq, dep in deps.items():
-            if not self.certificates_required and any(
-                lease.state != "closed" for lease in dep.leases
-            ):
-                # era C: a non-closed lease exists → skip creation, re-send the manifest.
-                skipped.add(dseq)
-                if delivered:
-                    for lease in dep.leases:
-                        if lease.state == "active" and not lease.manifest_ok:
-                            lease.manifest_ok = True
-                            lease.ready_at = now + self.lease_ready_delay
-        for dseq, gseq, oseq, provider in entries:
-            if dseq in skipped:
-                continue
-            dep = deps[dseq]
-            bid = next(
-                (
-                    b
-                    for b in dep.bids
-                    if (b.gseq, b.oseq, b.provider.owner) == (gseq, oseq, provider)
-                    and b.state == "open"
-                ),
-                None,
-            )
-            if bid is None:
-                return _error(400, LEASE_NOT_OPEN)
-            chosen.setdefault(dseq, []).append(bid)
+        skipped = self._resend_manifests(deps, now, delivered=delivered)
+        chosen = _chosen_bids(entries, deps, skipped)
+        if chosen is None:
+            return _error(400, LEASE_NOT_OPEN)
         for dseq, bids in chosen.items():
             self._create_leases(deps[dseq], bids, now, manifest_ok=delivered)
         if not cert_ok:
@@ -1871,6 +1823,25 @@ class AkashSandbox(SandboxAPI):
             return _error(400, "manifest version validation failed", error="ProviderError")
         first = deps[entries[0][0]]
         return json_response({"data": self._deployment_json(first, now)})
+
+    def _resend_manifests(
+        self, deps: dict[str, FakeDeployment], now: float, *, delivered: bool
+    ) -> set[str]:
+        """Era C: a deployment with a non-closed lease gets no new lease; the manifest is sent
+        again to its active leases instead. The dseqs skipped."""
+        skipped: set[str] = set()
+        if self.certificates_required:
+            return skipped
+        for dseq, dep in deps.items():
+            if not any(lease.state != "closed" for lease in dep.leases):
+                continue
+            skipped.add(dseq)
+            if delivered:
+                for lease in dep.leases:
+                    if lease.state == "active" and not lease.manifest_ok:
+                        lease.manifest_ok = True
+                        lease.ready_at = now + self.lease_ready_delay
+        return skipped
 
     @staticmethod
     def _manifest_matches(manifest: str, deps: dict[str, FakeDeployment]) -> bool:
@@ -1970,3 +1941,62 @@ class AkashSandbox(SandboxAPI):
         self._schedule(now + self.bid_delay, "bids", fresh)
         self._close_deployment(closed, now - 3600, reason="lease_closed_owner")
         self.advance()
+
+
+def _lease_entries(zod: _Zod, body: dict[str, Any]) -> list[tuple[str, int, int, str]]:
+    """The valid (dseq, gseq, oseq, provider) of ``body["leases"]``; problems go to ``zod``."""
+    entries: list[tuple[str, int, int, str]] = []
+    raw_leases = body.get("leases")
+    if not isinstance(raw_leases, list):
+        zod._type(["leases"], "array", raw_leases, "leases" in body)
+        return entries
+    for i, entry in enumerate(raw_leases):
+        path: list[str | int] = ["leases", i]
+        if not isinstance(entry, dict):
+            zod._type(path, "object", entry, True)
+            continue
+        parsed = _lease_entry(zod, entry, path)
+        if parsed is not None:
+            entries.append(parsed)
+    return entries
+
+
+def _lease_entry(
+    zod: _Zod, entry: dict[str, Any], path: list[str | int]
+) -> tuple[str, int, int, str] | None:
+    dseq = zod.dseq(entry.get("dseq"), [*path, "dseq"], present="dseq" in entry)
+    seqs = [zod.number(entry, key, path) for key in ("gseq", "oseq")]
+    provider = zod.string(entry, "provider", path)
+    if provider is not None and not ADDRESS_RE.match(provider):
+        zod.issues.append(
+            {"code": "custom", "message": "Invalid akash address", "path": [*path, "provider"]}
+        )
+        provider = None
+    if dseq and seqs[0] is not None and seqs[1] is not None and provider:
+        return (dseq, int(seqs[0]), int(seqs[1]), provider)
+    return None
+
+
+def _chosen_bids(
+    entries: list[tuple[str, int, int, str]],
+    deps: dict[str, FakeDeployment],
+    skipped: set[str],
+) -> dict[str, list[FakeBid]] | None:
+    """The open bid each entry names, per dseq (None: an entry names no open bid)."""
+    chosen: dict[str, list[FakeBid]] = {}
+    for dseq, gseq, oseq, provider in entries:
+        if dseq in skipped:
+            continue
+        bid = next(
+            (
+                b
+                for b in deps[dseq].bids
+                if (b.gseq, b.oseq, b.provider.owner) == (gseq, oseq, provider)
+                and b.state == "open"
+            ),
+            None,
+        )
+        if bid is None:
+            return None
+        chosen.setdefault(dseq, []).append(bid)
+    return chosen

@@ -7,22 +7,18 @@ One replica at a time delivers a channel's outbox (a channel lease), and marks e
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Table, and_, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.db.models import DeploymentMessage, NotificationChannel, NotificationOutbox
+from bot.watch.store_base import SqlStore
 
 OUTBOX: Table = NotificationOutbox.__table__  # type: ignore[assignment]
 MESSAGES: Table = DeploymentMessage.__table__  # type: ignore[assignment]
 CHANNELS: Table = NotificationChannel.__table__  # type: ignore[assignment]
-
-#: Rows per INSERT statement (a large baseline is recorded in chunks).
-CHUNK = 2000
 
 
 @dataclass(frozen=True)
@@ -40,23 +36,7 @@ class Pending:
     attempts: int
 
 
-class OutboxStore:
-    engine: AsyncEngine
-    clock: Callable[[], float]
-    postgres: bool
-
-    # -- helpers ---------------------------------------------------------------------------
-
-    async def _insert_ignore(
-        self, conn: AsyncConnection, table: Table, rows: Sequence[dict[str, Any]]
-    ) -> None:
-        if not rows:
-            return
-        dialect = postgresql if self.postgres else sqlite
-        for start in range(0, len(rows), CHUNK):
-            stmt = dialect.insert(table).on_conflict_do_nothing()
-            await conn.execute(stmt, list(rows[start : start + CHUNK]))
-
+class OutboxStore(SqlStore):
     # -- the outbox ------------------------------------------------------------------------
 
     async def outbox_depth(self) -> int:

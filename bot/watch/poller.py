@@ -215,94 +215,13 @@ class Poller:
         poll = KeyPoll(key, client, stats, watches, thresholds, recent, prints, started_at)
         await self._walk(poll)
         stats.deployments = len(poll.listed)
-        known = poll.known
-        new_states, updates, changes = poll.new_states, poll.updates, poll.changes
-        consider = poll.consider
-
-        # Watched deployments that left the list: a direct look-up says what became of them.
-        missing = [
-            dep_id
-            for dep_id, fp in prints.items()
-            if dep_id and dep_id not in poll.listed and not fp.startswith(GONE)
-        ][:MAX_LOOKUPS]
-        if missing:
-            known.update(await self.store.known_states(key, missing))
-        for dep_id in missing:
-            if dep_id not in known:
-                continue
-            try:
-                found: Deployment | None = await client.get(dep_id)
-            except (NotFoundError, ValidationError):
-                found = None
-            except ProviderError:
-                continue  # look again next cycle
-            finally:
-                stats.other_calls += 1
-            if found is None:
-                consider(None, dep_id, diff.DELETED, known[dep_id][1].name, "")
-            else:
-                consider(found, dep_id, found.status.value, found.name, "")
-
-        # The account's credits, where they are watched: they move slowly, so every
-        # BALANCE_EVERY seconds (and at once when the threshold changed), not every cycle.
-        slot = (key.enterprise_id, key.team_id, key.provider)
-        checked = self._balance_checked.get(slot)
-        if (
-            key.provider in diff.CREDIT_ALERT_PROVIDERS
-            and thresholds.credits_usd > 0
-            and Capability.BALANCE in client.capabilities
-            and (
-                checked is None
-                or checked[1] != thresholds
-                or started_at - checked[0] >= BALANCE_EVERY
-            )
-        ):
-            self._balance_checked[slot] = (started_at, thresholds)
-            try:
-                balance = await client.balance()
-                credits: float | None = float(balance.available_usd)
-            except ProviderError:
-                credits = None
-            stats.other_calls += 1
-            if "" in prints and "" not in known:
-                known.update(await self.store.known_states(key, [""]))
-            entry = known.get("")
-            account = diff.account_change(
-                key.provider, credits, thresholds, entry[1] if entry else None
-            )
-            if account is not None:
-                encoded = diff.encode_alerts(account.alerts)
-                if entry is None:
-                    new_states.append(StateRow("", account.name, "ok", encoded))
-                    updates.append(StateUpdate("", 0, account.name, "ok", encoded, False))
-                else:
-                    updates.append(
-                        StateUpdate("", entry[1].seq, account.name, "ok", encoded, False)
-                    )
-                if account.triggered or account.recovered:
-                    changes.append((account, None, entry[1] if entry else None))
-
-        outbox: list[OutboxRow] = []
-        now_dt = datetime.fromtimestamp(self.clock(), UTC)
-        for change, d, previous in changes:
-            channels = diff.channels_for(watches, key.provider, change.deployment_id)
-            if not channels:
-                continue
-            if d is not None and any(
-                a in ("failed", "insufficient_funds") for a in change.triggered
-            ):
-                event = await self._latest_event(client, d, stats)
-                if event:
-                    change.details["event"] = event
-            seq = (previous.seq if previous is not None else 0) + 1
-            text, reply_blocks, card = _render(change, d, client, key.provider, now_dt)
-            for channel in channels:
-                outbox.append(
-                    OutboxRow(change.deployment_id, channel, seq, text, reply_blocks, card)
-                )
-        stats.changes = len(changes)
+        await self._look_up_missing(poll)
+        if self._balance_due(poll):
+            await self._check_credits(poll)
+        outbox = await self._outbox(poll)
+        stats.changes = len(poll.changes)
         stats.notifications = len(outbox)
-        if not (new_states or updates or outbox) and key in context.batch:
+        if not (poll.new_states or poll.updates or outbox) and key in context.batch:
             # Nothing to write (the common case): the cycle releases these leases together.
             context.quiet.append((key, started_at + self.interval))
             return
@@ -310,10 +229,102 @@ class Poller:
             key,
             self.owner,
             next_due=started_at + self.interval,
-            new_states=new_states,
-            updates=updates,
+            new_states=poll.new_states,
+            updates=poll.updates,
             outbox=outbox,
         )
+
+    async def _look_up_missing(self, poll: KeyPoll) -> None:
+        """Watched deployments that left the list: a direct look-up says what became of them."""
+        known = poll.known
+        missing = [
+            dep_id
+            for dep_id, fp in poll.prints.items()
+            if dep_id and dep_id not in poll.listed and not fp.startswith(GONE)
+        ][:MAX_LOOKUPS]
+        if missing:
+            known.update(await self.store.known_states(poll.key, missing))
+        for dep_id in missing:
+            if dep_id not in known:
+                continue
+            try:
+                found: Deployment | None = await poll.client.get(dep_id)
+            except (NotFoundError, ValidationError):
+                found = None
+            except ProviderError:
+                continue  # look again next cycle
+            finally:
+                poll.stats.other_calls += 1
+            if found is None:
+                poll.consider(None, dep_id, diff.DELETED, known[dep_id][1].name, "")
+            else:
+                poll.consider(found, dep_id, found.status.value, found.name, "")
+
+    def _balance_due(self, poll: KeyPoll) -> bool:
+        """The account's credits, where they are watched: they move slowly, so every
+        BALANCE_EVERY seconds (and at once when the threshold changed), not every cycle."""
+        key, thresholds = poll.key, poll.thresholds
+        if not (
+            key.provider in diff.CREDIT_ALERT_PROVIDERS
+            and thresholds.credits_usd > 0
+            and Capability.BALANCE in poll.client.capabilities
+        ):
+            return False
+        checked = self._balance_checked.get((key.enterprise_id, key.team_id, key.provider))
+        return checked is None or checked[1] != thresholds or poll.now - checked[0] >= BALANCE_EVERY
+
+    async def _check_credits(self, poll: KeyPoll) -> None:
+        """Read the balance and record the account's state row (and a change, if any)."""
+        key, known = poll.key, poll.known
+        self._balance_checked[(key.enterprise_id, key.team_id, key.provider)] = (
+            poll.now,
+            poll.thresholds,
+        )
+        try:
+            balance = await poll.client.balance()
+            credits: float | None = float(balance.available_usd)
+        except ProviderError:
+            credits = None
+        poll.stats.other_calls += 1
+        if "" in poll.prints and "" not in known:
+            known.update(await self.store.known_states(key, [""]))
+        entry = known.get("")
+        account = diff.account_change(
+            key.provider, credits, poll.thresholds, entry[1] if entry else None
+        )
+        if account is None:
+            return
+        encoded = diff.encode_alerts(account.alerts)
+        if entry is None:
+            poll.new_states.append(StateRow("", account.name, "ok", encoded))
+            poll.updates.append(StateUpdate("", 0, account.name, "ok", encoded, False))
+        else:
+            poll.updates.append(StateUpdate("", entry[1].seq, account.name, "ok", encoded, False))
+        if account.triggered or account.recovered:
+            poll.changes.append((account, None, entry[1] if entry else None))
+
+    async def _outbox(self, poll: KeyPoll) -> list[OutboxRow]:
+        """One notification per change and channel watching it."""
+        outbox: list[OutboxRow] = []
+        now_dt = datetime.fromtimestamp(self.clock(), UTC)
+        provider = poll.key.provider
+        for change, d, previous in poll.changes:
+            channels = diff.channels_for(poll.watches, provider, change.deployment_id)
+            if not channels:
+                continue
+            if d is not None and any(
+                a in ("failed", "insufficient_funds") for a in change.triggered
+            ):
+                event = await self._latest_event(poll.client, d, poll.stats)
+                if event:
+                    change.details["event"] = event
+            seq = (previous.seq if previous is not None else 0) + 1
+            text, reply_blocks, card = _render(change, d, poll.client, provider, now_dt)
+            for channel in channels:
+                outbox.append(
+                    OutboxRow(change.deployment_id, channel, seq, text, reply_blocks, card)
+                )
+        return outbox
 
     async def _latest_event(
         self, client: BaseProvider, deployment: Deployment, stats: PollStats

@@ -1,0 +1,77 @@
+"""The status message of a deployment request, rendered from its row (any replica can)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.core import create_views as views
+from bot.core.render import PROVIDER_LABEL
+from bot.core.replies import Reply
+from bot.db.create_store import RequestRow
+from bot.providers.errors import ProviderError
+from bot.providers.models import (
+    Capability,
+    Deployment,
+)
+from bot.services.deployments import Actor, DeploymentService
+from bot.services.errors import ServiceError
+
+
+async def render_status(row: RequestRow, deployments: DeploymentService, now: datetime) -> Reply:
+    """The status message for the request as it stands."""
+    deployment: Deployment | None = None
+    raw = row.result.get("deployment")
+    if isinstance(raw, dict) and row.state in ("created", "leased"):
+        try:
+            deployment = Deployment.model_validate(raw)
+        except ValueError:
+            deployment = None
+    allowed: frozenset[Capability] = frozenset()
+    if deployment is not None:
+        try:
+            client = await deployments.client(actor_of(row), row.provider)  # type: ignore[arg-type]
+            allowed = client.available_actions(deployment)
+        except (ServiceError, ProviderError):
+            allowed = frozenset()
+    reply = views.status_message(
+        request_id=row.id,
+        provider=row.provider,
+        state=row.state,
+        user_id=row.user_id,
+        title=title(row),
+        deployment=deployment,
+        deployment_id=row.deployment_id,
+        bids=row.bids,
+        providers=row.result.get("providers") or {},
+        accepted=row.accepted_bid,
+        error=row.error,
+        allowed=allowed,
+        now=now,
+    )
+    if row.error and row.state == "bidding" and reply.blocks is not None:
+        reply.blocks.insert(
+            1,
+            {
+                "type": "context",
+                "elements": [{"type": "mrkdwn", "text": f":warning: {row.error[:500]}"}],
+            },
+        )
+    return reply
+
+
+def title(row: RequestRow) -> str:
+    name = row.spec.get("name") or row.form.get("name")
+    if name:
+        return str(name)
+    image = row.form.get("image") or row.form.get("custom_image") or row.form.get("template_id")
+    return str(image or f"{PROVIDER_LABEL.get(row.provider, row.provider)} deployment")
+
+
+def actor_of(row: RequestRow) -> Actor:
+    """Who asked for the request, from where (for the clients used on its behalf)."""
+    return Actor(
+        team_id=row.team_id,
+        user_id=row.user_id,
+        enterprise_id=row.enterprise_id or None,
+        channel_id=row.channel_id,
+    )

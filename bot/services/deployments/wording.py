@@ -1,0 +1,40 @@
+"""Small pieces of wording shared by the deployment service's answers."""
+
+from __future__ import annotations
+
+from bot.providers.errors import ProviderError
+from bot.providers.models import Capability
+from bot.services.errors import ServiceError
+
+#: How "can't …" reads for capabilities whose name is not a verb.
+_ABILITIES: dict[Capability, str] = {
+    Capability.LOGS: "show logs",
+    Capability.EVENTS: "show events",
+    Capability.JOBS: "list jobs",
+    Capability.MARKETS: "list markets",
+    Capability.NODES: "list nodes",
+    Capability.BALANCE: "show a balance",
+    Capability.TIMEOUT: "change timeouts",
+    Capability.SCHEDULE: "change schedules",
+    Capability.REVISE: "take new revisions",
+    Capability.DEPOSIT: "take deposits",
+}
+
+
+def ability(capability: Capability) -> str:
+    return _ABILITIES.get(capability, capability.value)
+
+
+def article(word: str) -> str:
+    return "an" if word[:1].lower() in "aeiou" else "a"
+
+
+def sentence(text: str) -> str:
+    text = text.rstrip()
+    return text if text.endswith((".", "!", "?", "…")) else text + "."
+
+
+def message(exc: BaseException) -> str:
+    if isinstance(exc, ProviderError | ServiceError):
+        return exc.message
+    return "something went wrong"

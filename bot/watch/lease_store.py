@@ -1,0 +1,159 @@
+"""Poll keys and their leases: one (workspace, provider) key per connected provider with a
+watch, claimed by one replica at a time with a conditional update, released after its poll."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import and_, delete, or_, select, update
+
+from bot.providers.models import PROVIDER_NAMES
+from bot.watch.store_base import (
+    CHUNK,
+    KEYS,
+    LEASES,
+    WATCHES,
+    SqlStore,
+)
+from bot.watch.store_records import (
+    PollKey,
+)
+
+
+class PollLeaseStore(SqlStore):
+    # -- poll keys and leases --------------------------------------------------------------
+
+    async def sync_poll_keys(self, *, team_id: str | None = None) -> None:
+        """Make the poll keys match the watches: one per (workspace, connected provider)
+        covered by a watch; keys nobody watches any more are deleted."""
+        async with self.engine.begin() as conn:
+            watch_q = select(
+                WATCHES.c.enterprise_id, WATCHES.c.team_id, WATCHES.c.provider
+            ).distinct()
+            key_q = select(KEYS.c.enterprise_id, KEYS.c.team_id, KEYS.c.provider)
+            lease_q = select(
+                LEASES.c.id, LEASES.c.enterprise_id, LEASES.c.team_id, LEASES.c.provider
+            )
+            if team_id is not None:
+                watch_q = watch_q.where(WATCHES.c.team_id == team_id)
+                key_q = key_q.where(KEYS.c.team_id == team_id)
+                lease_q = lease_q.where(LEASES.c.team_id == team_id)
+            connected: dict[tuple[str, str], set[str]] = {}
+            for ent, team, provider in (await conn.execute(key_q)).all():
+                if provider in PROVIDER_NAMES:
+                    connected.setdefault((ent, team), set()).add(provider)
+            wanted: set[tuple[str, str, str]] = set()
+            for ent, team, provider in (await conn.execute(watch_q)).all():
+                for name in connected.get((ent, team), set()):
+                    if not provider or provider == name:
+                        wanted.add((ent, team, name))
+            existing = {(e, t, p): i for i, e, t, p in (await conn.execute(lease_q)).all()}
+            stale = [i for k, i in existing.items() if k not in wanted]
+            if stale:
+                await conn.execute(delete(LEASES).where(LEASES.c.id.in_(stale)))
+            await self._insert_ignore(
+                conn,
+                LEASES,
+                [
+                    {"enterprise_id": e, "team_id": t, "provider": p, "next_due": 0.0}
+                    for (e, t, p) in sorted(wanted - existing.keys())
+                ],
+            )
+
+    async def claim_due_keys(
+        self, owner: str, *, limit: int, lease_seconds: float, force: bool = False
+    ) -> list[PollKey]:
+        """Claim up to ``limit`` keys that are due and not leased (or whose lease expired)."""
+        now = self.clock()
+        free = or_(LEASES.c.lease_until.is_(None), LEASES.c.lease_until < now)
+        due = free if force else and_(free, LEASES.c.next_due <= now)
+        claimed: list[PollKey] = []
+        async with self.engine.begin() as conn:
+            query = select(
+                LEASES.c.id,
+                LEASES.c.enterprise_id,
+                LEASES.c.team_id,
+                LEASES.c.provider,
+                LEASES.c.baselined,
+            ).where(due)
+            query = query.order_by(LEASES.c.next_due).limit(limit)
+            if self.postgres:
+                query = query.with_for_update(skip_locked=True)
+            rows = {row.id: row for row in (await conn.execute(query)).all()}
+            if not rows:
+                return []
+            # One conditional UPDATE claims them all; the rows it changed carry this stamp.
+            stamp = now + lease_seconds
+            await conn.execute(
+                update(LEASES)
+                .where(LEASES.c.id.in_(list(rows)), free)
+                .values(lease_owner=owner, lease_until=stamp)
+            )
+            mine = await conn.execute(
+                select(LEASES.c.id).where(
+                    LEASES.c.id.in_(list(rows)),
+                    LEASES.c.lease_owner == owner,
+                    LEASES.c.lease_until == stamp,
+                )
+            )
+            for (row_id,) in mine.all():
+                row = rows[row_id]
+                claimed.append(
+                    PollKey(row.id, row.enterprise_id, row.team_id, row.provider, row.baselined)
+                )
+        return claimed
+
+    async def release_key(
+        self, key: PollKey, owner: str, *, next_due: float, error: str | None
+    ) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(LEASES)
+                .where(LEASES.c.id == key.id, LEASES.c.lease_owner == owner)
+                .values(
+                    lease_owner=None,
+                    lease_until=None,
+                    next_due=next_due,
+                    last_error=error[:200] if error else None,
+                )
+            )
+
+    async def poll_soon(self, team_id: str, enterprise_id: str | None, provider: str) -> None:
+        """Make a key due now (after deploybot itself changed one of its deployments)."""
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(LEASES)
+                .where(
+                    LEASES.c.team_id == team_id,
+                    LEASES.c.enterprise_id == (enterprise_id or ""),
+                    LEASES.c.provider == provider,
+                )
+                .values(next_due=0.0)
+            )
+
+    async def release_quiet(self, keys: Sequence[tuple[PollKey, float]], owner: str) -> None:
+        """Release, in one statement per due time, the leases of keys polled without changes."""
+        if not keys:
+            return
+        now = self.clock()
+        by_due: dict[float, list[int]] = {}
+        for key, next_due in keys:
+            by_due.setdefault(next_due, []).append(key.id)
+        async with self.engine.begin() as conn:
+            for next_due, ids in by_due.items():
+                for start in range(0, len(ids), CHUNK):
+                    await conn.execute(
+                        update(LEASES)
+                        .where(
+                            LEASES.c.id.in_(ids[start : start + CHUNK]),
+                            LEASES.c.lease_owner == owner,
+                        )
+                        .values(
+                            lease_owner=None,
+                            lease_until=None,
+                            next_due=next_due,
+                            baselined=True,
+                            last_polled_at=now,
+                            last_error=None,
+                        )
+                    )

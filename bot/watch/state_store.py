@@ -1,0 +1,266 @@
+"""Watched states: what one poll cycle reads (watches, thresholds, recent actions, last-known
+states and fingerprints) and the one transaction that writes a poll's results."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import and_, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.watch.attribution import Action, decode_effect
+from bot.watch.diff import Known, Thresholds, decode_alerts
+from bot.watch.outbox_store import OUTBOX
+from bot.watch.store_base import (
+    ATTRIBUTIONS,
+    CHUNK,
+    LEASES,
+    SETTINGS,
+    STATES,
+    WATCHES,
+    SqlStore,
+)
+from bot.watch.store_records import (
+    GONE,
+    CycleContext,
+    LostLease,
+    OutboxRow,
+    PollKey,
+    Recent,
+    StateRow,
+    StateUpdate,
+)
+
+
+class StateStore(SqlStore):
+    # -- what one poll reads ---------------------------------------------------------------
+
+    async def cycle_context(self, keys: Sequence[PollKey], since: float) -> CycleContext:
+        """Watches, thresholds and recent attributions of every claimed key's workspace, read
+        in a few queries for the whole cycle (not a few per key)."""
+        context = CycleContext()
+        teams = sorted({k.team_id for k in keys})
+        async with self.engine.connect() as conn:
+            for start in range(0, len(teams), CHUNK // 4):
+                chunk = teams[start : start + CHUNK // 4]
+                for ent, team, provider, dep, channel in (
+                    await conn.execute(
+                        select(
+                            WATCHES.c.enterprise_id,
+                            WATCHES.c.team_id,
+                            WATCHES.c.provider,
+                            WATCHES.c.deployment_id,
+                            WATCHES.c.channel_id,
+                        ).where(WATCHES.c.team_id.in_(chunk))
+                    )
+                ).all():
+                    context.watches.setdefault((ent, team), []).append((provider, dep, channel))
+                for ent, team, runway, credits in (
+                    await conn.execute(
+                        select(
+                            SETTINGS.c.enterprise_id,
+                            SETTINGS.c.team_id,
+                            SETTINGS.c.runway_hours,
+                            SETTINGS.c.credits_usd,
+                        ).where(SETTINGS.c.team_id.in_(chunk))
+                    )
+                ).all():
+                    context.thresholds[(ent, team)] = Thresholds(float(runway), float(credits))
+                await self._recent_actions(conn, chunk, since, context)
+        return context
+
+    async def _recent_actions(
+        self, conn: AsyncConnection, teams: Sequence[str], since: float, context: CycleContext
+    ) -> None:
+        """The operations since ``since`` of these workspaces, with their state rows' times."""
+        joined = ATTRIBUTIONS.outerjoin(
+            STATES,
+            and_(
+                STATES.c.enterprise_id == ATTRIBUTIONS.c.enterprise_id,
+                STATES.c.team_id == ATTRIBUTIONS.c.team_id,
+                STATES.c.provider == ATTRIBUTIONS.c.provider,
+                STATES.c.deployment_id == ATTRIBUTIONS.c.deployment_id,
+            ),
+        )
+        result = await conn.execute(
+            select(
+                ATTRIBUTIONS.c.enterprise_id,
+                ATTRIBUTIONS.c.team_id,
+                ATTRIBUTIONS.c.provider,
+                ATTRIBUTIONS.c.deployment_id,
+                ATTRIBUTIONS.c.user_id,
+                ATTRIBUTIONS.c.via,
+                ATTRIBUTIONS.c.op_kind,
+                ATTRIBUTIONS.c.expects,
+                ATTRIBUTIONS.c.created_at,
+                STATES.c.updated_at,
+            )
+            .select_from(joined)
+            .where(ATTRIBUTIONS.c.team_id.in_(teams), ATTRIBUTIONS.c.created_at >= since)
+            .order_by(ATTRIBUTIONS.c.created_at, ATTRIBUTIONS.c.id)
+        )
+        for ent, team, provider, dep, user, via, kind, expects, at, changed_at in result.all():
+            effect = decode_effect(kind, expects)
+            if effect is None:
+                continue  # recorded before effects were (or an operation that changes nothing)
+            recent = context.actions.setdefault((ent, team, provider), {}).setdefault(dep, Recent())
+            recent.actions.append(Action(user, via, effect, float(at)))
+            recent.state_changed_at = float(changed_at) if changed_at is not None else None
+
+    async def fingerprints(self, key: PollKey) -> dict[str, str]:
+        """deployment id → fingerprint of the key's last-known states, compactly: a state the
+        provider no longer lists (gone) has its fingerprint prefixed with ``GONE``, so it never
+        equals a listed item's. Rows are streamed, not held."""
+        prints: dict[str, str] = {}
+        async with self.engine.connect() as conn:
+            result = await conn.stream(
+                select(STATES.c.deployment_id, STATES.c.fingerprint, STATES.c.gone).where(
+                    STATES.c.team_id == key.team_id,
+                    STATES.c.enterprise_id == key.enterprise_id,
+                    STATES.c.provider == key.provider,
+                )
+            )
+            async for rows in result.partitions(CHUNK):
+                for dep_id, fp, gone in rows:
+                    prints[dep_id] = GONE + fp if gone else fp
+        return prints
+
+    async def known_states(
+        self, key: PollKey, ids: Sequence[str] | None = None
+    ) -> dict[str, tuple[int, Known]]:
+        """deployment id → (row id, what is known), of all the key's deployments or ``ids``."""
+        if ids is None:
+            return await self._known_states(key, None)
+        known: dict[str, tuple[int, Known]] = {}
+        for start in range(0, len(ids), CHUNK // 4):
+            known.update(await self._known_states(key, ids[start : start + CHUNK // 4]))
+        return known
+
+    async def _known_states(
+        self, key: PollKey, ids: Sequence[str] | None
+    ) -> dict[str, tuple[int, Known]]:
+        where = [
+            STATES.c.team_id == key.team_id,
+            STATES.c.enterprise_id == key.enterprise_id,
+            STATES.c.provider == key.provider,
+        ]
+        if ids is not None:
+            where.append(STATES.c.deployment_id.in_(ids))
+        async with self.engine.connect() as conn:
+            result = await conn.execute(
+                select(
+                    STATES.c.id,
+                    STATES.c.deployment_id,
+                    STATES.c.status,
+                    STATES.c.alerts,
+                    STATES.c.seq,
+                    STATES.c.name,
+                    STATES.c.gone,
+                ).where(*where)
+            )
+            cache: dict[str, frozenset[str]] = {}
+            known: dict[str, tuple[int, Known]] = {}
+            for row_id, dep_id, status, alerts, seq, name, gone in result.all():
+                decoded = cache.get(alerts)
+                if decoded is None:
+                    decoded = cache[alerts] = decode_alerts(alerts)
+                known[dep_id] = (row_id, Known(status, decoded, seq, name, bool(gone)))
+            return known
+
+    # -- what one poll writes --------------------------------------------------------------
+
+    async def commit_poll(
+        self,
+        key: PollKey,
+        owner: str,
+        *,
+        next_due: float,
+        new_states: Iterable[StateRow],
+        updates: Iterable[StateUpdate],
+        outbox: Iterable[OutboxRow],
+    ) -> None:
+        """Record one poll in one transaction; raises LostLease when another replica owns the
+        key now or recorded the same changes first (nothing is written then)."""
+        now = self.clock()
+        base = {"enterprise_id": key.enterprise_id, "team_id": key.team_id}
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                update(LEASES)
+                .where(LEASES.c.id == key.id, LEASES.c.lease_owner == owner)
+                .values(
+                    lease_owner=None,
+                    lease_until=None,
+                    next_due=next_due,
+                    baselined=True,
+                    last_polled_at=now,
+                    last_error=None,
+                )
+            )
+            if result.rowcount != 1:
+                raise LostLease(key.provider)
+            new_states = list(new_states)
+            for start in range(0, len(new_states), CHUNK):
+                rows = [
+                    {
+                        **base,
+                        "provider": key.provider,
+                        "deployment_id": s.deployment_id,
+                        "name": s.name[:200],
+                        "status": s.status,
+                        "alerts": s.alerts,
+                        "seq": 0,
+                        "gone": s.gone,
+                        "fingerprint": s.fingerprint,
+                        "updated_at": now,
+                    }
+                    for s in new_states[start : start + CHUNK]
+                ]
+                try:
+                    await conn.execute(insert(STATES), rows)
+                except IntegrityError:
+                    raise LostLease(key.provider) from None
+            for u in updates:
+                result = await conn.execute(
+                    update(STATES)
+                    .where(
+                        STATES.c.team_id == key.team_id,
+                        STATES.c.enterprise_id == key.enterprise_id,
+                        STATES.c.provider == key.provider,
+                        STATES.c.deployment_id == u.deployment_id,
+                        STATES.c.seq == u.expected_seq,
+                    )
+                    .values(
+                        name=u.name[:200],
+                        status=u.status,
+                        alerts=u.alerts,
+                        gone=u.gone,
+                        fingerprint=u.fingerprint,
+                        seq=u.expected_seq + 1,
+                        **({"updated_at": now} if u.touch else {}),
+                    )
+                )
+                if result.rowcount != 1:
+                    raise LostLease(key.provider)
+            out = [
+                {
+                    **base,
+                    "provider": key.provider,
+                    "deployment_id": o.deployment_id,
+                    "channel_id": o.channel_id,
+                    "seq": o.seq,
+                    "text": o.text,
+                    "reply_blocks": o.reply_blocks,
+                    "card": o.card,
+                    "state": "pending",
+                    "attempts": 0,
+                    "not_before": now,
+                    "created_at": now,
+                }
+                for o in outbox
+            ]
+            if out:
+                try:
+                    await conn.execute(insert(OUTBOX), out)
+                except IntegrityError:
+                    raise LostLease(key.provider) from None

@@ -1,0 +1,46 @@
+"""What the watcher's store modules share: the engine and clock, the watcher's tables, and an
+insert that skips rows already there (both dialects)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy import Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from bot.db.models import (
+    ChangeAttribution,
+    PollLease,
+    ProviderKey,
+    Watch,
+    WatchedState,
+    WatchSettings,
+)
+
+WATCHES: Table = Watch.__table__  # type: ignore[assignment]
+SETTINGS: Table = WatchSettings.__table__  # type: ignore[assignment]
+STATES: Table = WatchedState.__table__  # type: ignore[assignment]
+LEASES: Table = PollLease.__table__  # type: ignore[assignment]
+ATTRIBUTIONS: Table = ChangeAttribution.__table__  # type: ignore[assignment]
+KEYS: Table = ProviderKey.__table__  # type: ignore[assignment]
+
+#: Rows per INSERT statement (a large baseline is recorded in chunks).
+CHUNK = 2000
+
+
+class SqlStore:
+    engine: AsyncEngine
+    clock: Callable[[], float]
+    postgres: bool
+
+    async def _insert_ignore(
+        self, conn: AsyncConnection, table: Table, rows: Sequence[dict[str, Any]]
+    ) -> None:
+        if not rows:
+            return
+        dialect = postgresql if self.postgres else sqlite
+        for start in range(0, len(rows), CHUNK):
+            stmt = dialect.insert(table).on_conflict_do_nothing()
+            await conn.execute(stmt, list(rows[start : start + CHUNK]))

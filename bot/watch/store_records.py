@@ -1,0 +1,95 @@
+"""The watcher store's records: poll keys, state rows and updates, outbox rows, what one poll
+cycle reads."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from bot.watch.attribution import Action
+from bot.watch.diff import Thresholds
+
+#: Prefix of a gone state's fingerprint in ``WatchStore.fingerprints``.
+GONE = "!"
+
+Clock = Callable[[], float]
+
+
+@dataclass(frozen=True)
+class PollKey:
+    id: int
+    enterprise_id: str
+    team_id: str
+    provider: str
+    baselined: bool
+
+
+@dataclass(frozen=True)
+class StateRow:
+    deployment_id: str
+    name: str
+    status: str
+    alerts: str
+    gone: bool = False
+    fingerprint: str = ""
+
+
+@dataclass(frozen=True)
+class StateUpdate:
+    deployment_id: str
+    expected_seq: int
+    name: str
+    status: str
+    alerts: str
+    gone: bool
+    fingerprint: str = ""
+    #: False when only the fingerprint moved (the state's change time stays).
+    touch: bool = True
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    deployment_id: str
+    channel_id: str
+    seq: int
+    text: str
+    reply_blocks: str | None
+    card: str | None
+
+
+@dataclass
+class Recent:
+    """A deployment's recent deploybot operations and when its state row last changed."""
+
+    actions: list[Action] = field(default_factory=list)
+    state_changed_at: float | None = None
+
+
+@dataclass
+class CycleContext:
+    """What a poll cycle reads once for all its keys (see ``WatchStore.cycle_context``)."""
+
+    watches: dict[tuple[str, str], list[tuple[str, str, str]]] = field(default_factory=dict)
+    thresholds: dict[tuple[str, str], Thresholds] = field(default_factory=dict)
+    #: Operations deploybot executed recently, per key and deployment, with when the
+    #: deployment's state row last changed (None: no row yet).
+    actions: dict[tuple[str, str, str], dict[str, Recent]] = field(default_factory=dict)
+    #: Keys polled without anything to write: their leases are released together.
+    quiet: list[tuple[PollKey, float]] = field(default_factory=list)
+    #: The keys whose quiet leases this cycle releases (others commit on their own).
+    batch: set[PollKey] = field(default_factory=set)
+
+    def for_key(
+        self, key: PollKey
+    ) -> tuple[list[tuple[str, str, str]], Thresholds, dict[str, Recent]]:
+        team = (key.enterprise_id, key.team_id)
+        watches = [w for w in self.watches.get(team, []) if not w[0] or w[0] == key.provider]
+        return (
+            watches,
+            self.thresholds.get(team, Thresholds()),
+            self.actions.get((*team, key.provider), {}),
+        )
+
+
+class LostLease(Exception):
+    """Another replica took the poll lease over (this one was too slow): its results stand."""
