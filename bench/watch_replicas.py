@@ -21,10 +21,10 @@ def _replica_main(conn: Any, settings: dict[str, str], concurrency: int) -> None
     from pydantic import SecretStr
 
     from bot.config import Settings
+    from bot.db.watch.store import WatchStore
     from bot.runtime import open_storage
     from bot.services.pool import ProviderPool
     from bot.watch.poller import Poller
-    from bot.watch.store import WatchStore
 
     async def main() -> None:
         config = Settings(

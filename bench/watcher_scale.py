@@ -215,10 +215,10 @@ async def _run_against(
     args: argparse.Namespace, total: int, info: dict[str, Any], parent: Any, tmp: str
 ) -> list[Figures]:
     """Every measurement of one size, against the seeded sandbox described by ``info``."""
+    from bot.db.watch.store import WatchStore
     from bot.providers import http as provider_http
     from bot.services.pool import ProviderPool
     from bot.watch.poller import Poller
-    from bot.watch.store import WatchStore
 
     settings, storage, url = await _open_bench_storage(args, info, tmp)
     store = WatchStore(storage.engine)

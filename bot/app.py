@@ -41,6 +41,7 @@ from bot.db.audit import AuditLog
 from bot.db.create_store import CreateStore
 from bot.db.engine import is_database_outage
 from bot.db.schema import SLACK_BOTS, SLACK_INSTALLATIONS, SLACK_OAUTH_STATES
+from bot.db.watch.store import WatchStore
 from bot.runtime import Storage
 from bot.services.audit import AuditService
 from bot.services.audit_trail import AuditTrail
@@ -59,7 +60,6 @@ from bot.watch.recorder import ChangeRecorder
 from bot.watch.runner import WatchRunner
 from bot.watch.sender import Sender
 from bot.watch.service import WatchService
-from bot.watch.store import WatchStore
 from handlers.common import attach_actor
 
 log = logging.getLogger(__name__)

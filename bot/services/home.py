@@ -15,11 +15,11 @@ from typing import Any
 
 from bot.core.home import RecentAction, home_view
 from bot.core.render import PROVIDER_LABEL
+from bot.db.watch.store import WatchStore
 from bot.providers.errors import ProviderError
 from bot.providers.models import Deployment
 from bot.services.deployments import Actor, DeploymentService
 from bot.services.errors import ServiceError
-from bot.watch.store import WatchStore
 
 log = logging.getLogger(__name__)
 

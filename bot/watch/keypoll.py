@@ -12,11 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.db.watch.store import PollKey, Recent, StateRow, StateUpdate
 from bot.providers.base import BaseProvider
 from bot.providers.models import Deployment, DeploymentStatus
 from bot.watch import attribution, diff
 from bot.watch.diff import Attribution, Change, Known, Thresholds
-from bot.watch.store import PollKey, Recent, StateRow, StateUpdate
 
 #: Statuses of a deployment that is still doing something (worth looking up when unlisted).
 LIVE = frozenset(

@@ -23,15 +23,7 @@ from typing import Any
 
 from bot import metrics
 from bot.core.render import PROVIDER_LABEL, action_value, clip, deployment_card, escape
-from bot.providers.base import BaseProvider
-from bot.providers.errors import NotFoundError, ProviderError, ValidationError
-from bot.providers.models import Capability, Deployment
-from bot.services.errors import ServiceError
-from bot.services.pool import ProviderPool
-from bot.watch import attribution, diff
-from bot.watch.diff import Change, Thresholds
-from bot.watch.keypoll import KeyPoll
-from bot.watch.store import (
+from bot.db.watch.store import (
     GONE,
     CycleContext,
     LostLease,
@@ -41,6 +33,14 @@ from bot.watch.store import (
     StateUpdate,
     WatchStore,
 )
+from bot.providers.base import BaseProvider
+from bot.providers.errors import NotFoundError, ProviderError, ValidationError
+from bot.providers.models import Capability, Deployment
+from bot.services.errors import ServiceError
+from bot.services.pool import ProviderPool
+from bot.watch import attribution, diff
+from bot.watch.diff import Change, Thresholds
+from bot.watch.keypoll import KeyPoll
 
 log = logging.getLogger(__name__)
 

@@ -4,10 +4,10 @@ watcher can credit the transition that follows to that person (bot/watch/attribu
 from __future__ import annotations
 
 from bot.core.operations import Operation
+from bot.db.watch.store import WatchStore
 from bot.providers.models import ProviderName
 from bot.services.deployments import Actor
 from bot.watch.attribution import effect_of, encode_effect
-from bot.watch.store import WatchStore
 
 
 class ChangeRecorder:

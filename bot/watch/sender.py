@@ -36,8 +36,8 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import metrics
-from bot.watch.outbox_store import Pending
-from bot.watch.store import WatchStore
+from bot.db.watch.outbox_store import Pending
+from bot.db.watch.store import WatchStore
 
 log = logging.getLogger(__name__)
 

@@ -10,9 +10,9 @@ from bot.core.arguments import Watch
 from bot.core.operations import Operation, OpKind
 from bot.core.render import PROVIDER_LABEL, clip, escape
 from bot.core.replies import Reply
+from bot.db.watch.store import WatchStore
 from bot.services.deployments import Actor, DeploymentService
 from bot.services.errors import NotConnectedError, ServiceError
-from bot.watch.store import WatchStore
 
 log = logging.getLogger(__name__)
 

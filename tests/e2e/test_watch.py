@@ -332,8 +332,8 @@ async def test_metrics_and_the_loops_run_and_stop(env: SlackEnv) -> None:
 
 
 async def test_a_replica_that_dies_mid_cycle_loses_nothing(env: SlackEnv) -> None:
+    from bot.db.watch.store import WatchStore
     from bot.watch.poller import Poller
-    from bot.watch.store import WatchStore
 
     await env.command("watch neuranet")
     now = [1_000_000.0]

@@ -8,16 +8,16 @@ from typing import Any
 from sqlalchemy import and_, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from bot.watch.diff import Thresholds, channels_for
-from bot.watch.lease_store import PollLeaseStore
-from bot.watch.outbox_store import CHANNELS, MESSAGES, OUTBOX
-from bot.watch.store_base import (
+from bot.db.watch.lease_store import PollLeaseStore
+from bot.db.watch.outbox_store import CHANNELS, MESSAGES, OUTBOX
+from bot.db.watch.store_base import (
     ATTRIBUTIONS,
     LEASES,
     SETTINGS,
     STATES,
     WATCHES,
 )
+from bot.watch.diff import Thresholds, channels_for
 
 
 class SubscriptionStore(PollLeaseStore):

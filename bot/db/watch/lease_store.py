@@ -7,17 +7,17 @@ from collections.abc import Sequence
 
 from sqlalchemy import and_, delete, or_, select, update
 
-from bot.providers.models import PROVIDER_NAMES
-from bot.watch.store_base import (
+from bot.db.watch.store_base import (
     CHUNK,
     KEYS,
     LEASES,
     WATCHES,
     SqlStore,
 )
-from bot.watch.store_records import (
+from bot.db.watch.store_records import (
     PollKey,
 )
+from bot.providers.models import PROVIDER_NAMES
 
 
 class PollLeaseStore(SqlStore):

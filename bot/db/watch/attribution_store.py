@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import insert, select
 
-from bot.watch.store_base import (
+from bot.db.watch.store_base import (
     ATTRIBUTIONS,
     SqlStore,
 )

@@ -26,11 +26,11 @@ from collections.abc import Sequence
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.watch.attribution_store import AttributionStore
-from bot.watch.outbox_store import OUTBOX, OutboxStore
-from bot.watch.state_store import StateStore
-from bot.watch.store_base import ATTRIBUTIONS
-from bot.watch.store_records import (
+from bot.db.watch.attribution_store import AttributionStore
+from bot.db.watch.outbox_store import OUTBOX, OutboxStore
+from bot.db.watch.state_store import StateStore
+from bot.db.watch.store_base import ATTRIBUTIONS
+from bot.db.watch.store_records import (
     GONE,
     Clock,
     CycleContext,
@@ -41,7 +41,7 @@ from bot.watch.store_records import (
     StateRow,
     StateUpdate,
 )
-from bot.watch.subscription_store import SubscriptionStore
+from bot.db.watch.subscription_store import SubscriptionStore
 
 
 class WatchStore(SubscriptionStore, StateStore, AttributionStore, OutboxStore):

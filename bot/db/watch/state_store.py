@@ -9,10 +9,8 @@ from sqlalchemy import and_, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.watch.attribution import Action, decode_effect
-from bot.watch.diff import Known, Thresholds, decode_alerts
-from bot.watch.outbox_store import OUTBOX
-from bot.watch.store_base import (
+from bot.db.watch.outbox_store import OUTBOX
+from bot.db.watch.store_base import (
     ATTRIBUTIONS,
     CHUNK,
     LEASES,
@@ -21,7 +19,7 @@ from bot.watch.store_base import (
     WATCHES,
     SqlStore,
 )
-from bot.watch.store_records import (
+from bot.db.watch.store_records import (
     GONE,
     CycleContext,
     LostLease,
@@ -31,6 +29,8 @@ from bot.watch.store_records import (
     StateRow,
     StateUpdate,
 )
+from bot.watch.attribution import Action, decode_effect
+from bot.watch.diff import Known, Thresholds, decode_alerts
 
 
 class StateStore(SqlStore):

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Table, and_, func, or_, select, update
 
 from bot.db.models import DeploymentMessage, NotificationChannel, NotificationOutbox
-from bot.watch.store_base import SqlStore
+from bot.db.watch.store_base import SqlStore
 
 OUTBOX: Table = NotificationOutbox.__table__  # type: ignore[assignment]
 MESSAGES: Table = DeploymentMessage.__table__  # type: ignore[assignment]
