@@ -15,6 +15,7 @@ from bot.core import modals, replies
 from bot.core.arguments import args_for
 from bot.core.operations import Operation, OpKind
 from bot.core.replies import decode_pick
+from bot.core.results import render
 from bot.services.deployments import Actor
 from bot.services.outcomes import Pending, Refused
 from handlers import commands
@@ -75,7 +76,7 @@ def register(bot: DeployBot) -> None:
         state = _action(body).get("value") or ""
 
         async def work() -> None:
-            reply = await bot.service.list_reply(actor, None, None, state=state)
+            reply = render(await bot.service.list_page(actor, None, None, state=state))
             await respond(**reply.payload(), replace_original=True)
 
         bot.work.spawn(guarded(respond, work, replace=False))

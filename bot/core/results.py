@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.core import replies
-from bot.core.operations import Operation
+from bot.core.operations import Chain, Operation
 from bot.core.registry import OpKind
-from bot.core.render import PROVIDER_LABEL, deployment_list, escape
+from bot.core.render import PROVIDER_LABEL, deployment_card, deployment_list, escape
 from bot.core.replies import BalanceLine, ConnectedProvider, Reply
 from bot.providers.models import (
     Capability,
@@ -130,8 +130,21 @@ class Balances:
     lines: Sequence[BalanceLine]
 
 
+@dataclass(frozen=True)
+class ChainRun:
+    """Where a chain stands: a mark and a note per step, and the deployment after the last
+    step that changed it."""
+
+    chain: Chain
+    statuses: Sequence[tuple[str, str]]
+    after: Deployment | None = None
+    allowed: frozenset[Capability] = frozenset()
+    at: datetime | None = None
+    failed: bool = False
+
+
 Reading = Help | Providers | Listing | Card | Logs | Events | Jobs | Catalog | Balances
-Result = Changed | Reading
+Result = Changed | ChainRun | Reading
 
 
 def render(result: Result) -> Reply:
@@ -139,6 +152,8 @@ def render(result: Result) -> Reply:
     match result:
         case Changed():
             return render_changed(result)
+        case ChainRun():
+            return render_chain(result)
         case Help(topic=topic):
             return replies.help_reply(topic)
         case Providers(connected=connected):
@@ -157,6 +172,15 @@ def render(result: Result) -> Reply:
             return replies.markets_reply(kind, items, filters)
         case Balances(lines=lines):
             return replies.balance_reply(lines)
+
+
+def render_chain(run: ChainRun) -> Reply:
+    card = None
+    if run.after is not None and run.at is not None:
+        card = deployment_card(run.after, allowed=run.allowed, now=run.at)
+    reply = replies.chain_reply(run.chain, list(run.statuses), card)
+    reply.error = run.failed
+    return reply
 
 
 def render_listing(listing: Listing) -> Reply:

@@ -37,7 +37,7 @@ from bot.core.preflight import Refused as NotPossible
 from bot.core.registry import MUTATIONS, Area, in_area
 from bot.core.render import PROVIDER_LABEL, escape
 from bot.core.replies import Reply, context, section
-from bot.core.results import Changed, render_changed
+from bot.core.results import ChainRun, Changed, render, render_changed
 from bot.db import approvals as states
 from bot.db.access import AccessStore, Grant
 from bot.db.approvals import ApprovalStore
@@ -57,7 +57,6 @@ from bot.services.create_pipeline import SPEND_KINDS, CreatePipeline
 from bot.services.deployments import (
     Actor,
     DeploymentService,
-    Progress,
     Resolved,
     error_reply,
 )
@@ -148,7 +147,7 @@ class Gate:
         op: Operation | Chain,
         slack: SlackIO,
         *,
-        progress: Progress | None = None,
+        progress: Show | None = None,
     ) -> Outcome:
         if isinstance(op, Chain):
             return await self._run_chain(actor, op, slack, progress)
@@ -162,7 +161,8 @@ class Gate:
             return Done(await self._watch(actor, op, slack))
         if op.kind not in MUTATIONS:
             await self.people.check_read(actor, op)
-            return Done(await self.service.execute(actor, op))
+            found = await self.service.execute(actor, op)
+            return Done(render(found), result=found)
         assert op.kind.capability is not None
         resolved = await self.service.resolve(
             actor, op.target or "", op.provider, op.kind.capability
@@ -227,7 +227,7 @@ class Gate:
         return changed
 
     async def _run_chain(
-        self, actor: Actor, chain: Chain, slack: SlackIO, progress: Progress | None
+        self, actor: Actor, chain: Chain, slack: SlackIO, progress: Show | None
     ) -> Outcome:
         first = chain.steps[0]
         resolved = await self.service.resolve(
@@ -250,11 +250,12 @@ class Gate:
             return await self._request(
                 actor, chain, before, decision, slack, warnings=checked.warnings
             )
-        final = await self.service.run_chain(actor, named, progress or _ignore)
+        final = await self.service.run_chain(actor, named, _showing(progress))
+        reply = render(final)
         await self.trail.chain(
-            actor, chain, "allow", "error" if final.error else "ok", detail=plain(final.text)
+            actor, chain, "allow", "error" if final.failed else "ok", detail=plain(reply.text)
         )
-        return Done(_warned(final, checked.warnings))
+        return Done(_warned(reply, checked.warnings), result=final)
 
     # -- accounts ----------------------------------------------------------------------------
 
@@ -424,7 +425,7 @@ class Gate:
             return await self.creates.carry_out(row, actor, approvers)
         if row.kind == "chain":
             chain = Chain.model_validate_json(row.operation)
-            reply = await self.service.run_chain(actor, chain, _ignore)
+            reply = render(await self.service.run_chain(actor, chain, _showing(None)))
             await self.trail.chain(
                 actor,
                 chain,
@@ -526,5 +527,15 @@ def _risk(op: Operation, before: Deployment) -> Risk:
     )
 
 
-async def _ignore(reply: Reply) -> None:
-    return None
+#: Shows a chain's progress to the person (the delivery step: a message edited in place).
+Show = Callable[[Reply], Awaitable[None]]
+
+
+def _showing(show: Show | None) -> Callable[[ChainRun], Awaitable[None]]:
+    """The chain's progress, rendered, for ``show`` (nothing when there is nobody to show)."""
+
+    async def rendered(run: ChainRun) -> None:
+        if show is not None:
+            await show(render(run))
+
+    return rendered

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from bot.core import replies
 from bot.core.render import escape
 from bot.core.replies import Reply
-from bot.core.results import Changed
+from bot.core.results import Result
 from bot.services.approvals import Filed
 
 
@@ -16,7 +16,7 @@ class Done:
     """It ran (or was a read): here is the answer, and for a change what it changed."""
 
     reply: Reply
-    result: Changed | None = None
+    result: Result | None = None
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 
 from pydantic import SecretStr
 
-from bot.core import replies
-from bot.core.replies import ConnectedProvider, Reply
+from bot.core import results
+from bot.core.replies import ConnectedProvider
 from bot.db.keys import KeyStore, StoredKeyInfo
 from bot.providers.base import BaseProvider
 from bot.providers.models import PROVIDER_NAMES, ProviderName
@@ -39,9 +39,9 @@ class Accounts:
         names = {r.provider for r in await self.connected(actor)}
         return [p for p in PROVIDER_NAMES if p in names]
 
-    async def providers_reply(self, actor: Actor) -> Reply:
+    async def providers(self, actor: Actor) -> results.Providers:
         rows = await self.connected(actor)
-        return replies.providers_reply(
+        return results.Providers(
             [
                 ConnectedProvider(
                     provider=r.provider,

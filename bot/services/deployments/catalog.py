@@ -6,10 +6,10 @@ import asyncio
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from bot.core import replies
+from bot.core import results
 from bot.core.arguments import Catalog
 from bot.core.operations import Operation, OpKind
-from bot.core.replies import BalanceLine, Reply
+from bot.core.replies import BalanceLine
 from bot.providers.base import BaseProvider
 from bot.providers.errors import ProviderError
 from bot.providers.models import Capability, Market, ProviderName
@@ -19,7 +19,7 @@ from bot.services.deployments.wording import message
 from bot.services.errors import NotConnectedError, ServiceError, UnsupportedError
 
 
-async def markets(accounts: Accounts, actor: Actor, op: Operation) -> Reply:
+async def markets(accounts: Accounts, actor: Actor, op: Operation) -> results.Catalog:
     provider = op.provider or ("nosana" if op.kind is OpKind.MARKETS else "neuranet")
     capability = op.kind.capability
     client = await accounts.client(actor, provider)
@@ -39,10 +39,12 @@ async def markets(accounts: Accounts, actor: Actor, op: Operation) -> Reply:
         items = await client.nodes(**_node_filters(filters))
     if gpu:
         items = [m for m in items if m.gpu and gpu.casefold() in m.gpu.casefold()]
-    return replies.markets_reply(op.kind, items, asked)
+    return results.Catalog(op.kind, items, asked)
 
 
-async def balance(accounts: Accounts, actor: Actor, provider: ProviderName | None) -> Reply:
+async def balance(
+    accounts: Accounts, actor: Actor, provider: ProviderName | None
+) -> results.Balances:
     names = [provider] if provider else await accounts.connected_names(actor)
     if not names:
         raise NotConnectedError(
@@ -54,7 +56,7 @@ async def balance(accounts: Accounts, actor: Actor, provider: ProviderName | Non
         raise UnsupportedError(
             ", ".join(c.display_name for c in clients) + " has no account balance to show."
         )
-    return replies.balance_reply(await asyncio.gather(*(_line(c) for c in with_balance)))
+    return results.Balances(await asyncio.gather(*(_line(c) for c in with_balance)))
 
 
 async def _line(client: BaseProvider) -> BalanceLine:

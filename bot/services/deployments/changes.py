@@ -7,15 +7,12 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
-from bot.core import replies
 from bot.core.arguments import Deposit, Rename, Revise, Rollback, Scale, Schedule, Timeout
 from bot.core.operations import Chain, Operation, OpKind
 from bot.core.registry import MUTATIONS
-from bot.core.render import deployment_card, escape
-from bot.core.replies import Reply
-from bot.core.results import Changed
+from bot.core.render import escape
+from bot.core.results import ChainRun, Changed
 from bot.providers.base import BaseProvider
 from bot.providers.errors import ProviderError
 from bot.providers.models import Capability, Deployment
@@ -76,14 +73,14 @@ async def run_chain(
     *,
     recorder: ChangeRecorder | None,
     clock: Callable[[], datetime],
-) -> Reply:
+) -> ChainRun:
     """Run the steps in order on ``resolved``, reporting each; stop at the first failure."""
     statuses: list[tuple[str, str]] = [(":white_circle:", "")] * len(chain.steps)
-    card: list[dict[str, Any]] | None = None
+    last: Changed | None = None
     target_id = resolved.deployment.id
     for i, step in enumerate(chain.steps):
         statuses[i] = (":hourglass_flowing_sand:", "running")
-        await progress(replies.chain_reply(chain, statuses))
+        await progress(_run(chain, statuses, last))
         try:
             if step.kind.capability not in resolved.provider.capabilities:
                 raise UnsupportedError(
@@ -101,13 +98,24 @@ async def run_chain(
             statuses[i] = (":x:", escape(message(exc)))
             for j in range(i + 1, len(chain.steps)):
                 statuses[j] = (":heavy_minus_sign:", "skipped")
-            reply = replies.chain_reply(chain, statuses, card)
-            reply.error = True
-            return reply
+            return _run(chain, statuses, last, failed=True)
         statuses[i] = (":white_check_mark:", "")
         if changed.after is not None:
-            card = deployment_card(changed.after, allowed=changed.allowed, now=changed.at)
-    return replies.chain_reply(chain, statuses, card)
+            last = changed
+    return _run(chain, statuses, last)
+
+
+def _run(
+    chain: Chain, statuses: list[tuple[str, str]], last: Changed | None, *, failed: bool = False
+) -> ChainRun:
+    return ChainRun(
+        chain=chain,
+        statuses=tuple(statuses),
+        after=last.after if last else None,
+        allowed=last.allowed if last else frozenset(),
+        at=last.at if last else None,
+        failed=failed,
+    )
 
 
 async def _call(client: BaseProvider, did: str, op: Operation) -> Deployment | None:

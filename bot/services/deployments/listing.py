@@ -5,12 +5,10 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
-from bot.core import replies
-from bot.core.render import PROVIDER_LABEL, deployment_list, escape
-from bot.core.replies import Reply
+from bot.core import results
+from bot.core.render import PROVIDER_LABEL
 from bot.providers.base import BaseProvider
 from bot.providers.errors import ProviderError
 from bot.providers.models import PROVIDER_NAMES, Deployment, DeploymentStatus, ProviderName
@@ -36,14 +34,14 @@ class _Page:
     notes: list[str] = field(default_factory=list)
 
 
-async def list_reply(
+async def list_page(
     accounts: Accounts,
     actor: Actor,
     provider: ProviderName | None,
     status: str | None,
     *,
     state: str | None,
-) -> Reply:
+) -> results.Listing:
     """One page of deployments across the chosen providers; ``state`` comes from Next."""
     page = await _start(accounts, actor, provider, status, state)
     shown = list(page.providers)
@@ -54,7 +52,15 @@ async def list_reply(
         if remaining
         else None
     )
-    return _render(page, shown, next_value, accounts.clock())
+    return results.Listing(
+        items=page.items,
+        providers=shown,
+        status=page.status,
+        number=page.number,
+        next_value=next_value,
+        problems=page.notes,
+        at=accounts.clock(),
+    )
 
 
 async def _start(
@@ -102,24 +108,6 @@ async def _fill(page: _Page, clients: dict[ProviderName, BaseProvider]) -> list[
             remaining.pop(0)
             page.cursor = None
     return remaining
-
-
-def _render(
-    page: _Page, providers: list[ProviderName], next_value: str | None, now: datetime
-) -> Reply:
-    where = ", ".join(PROVIDER_LABEL[p] for p in providers)
-    title = f"Deployments on {where}" + (f" ({page.status})" if page.status else "")
-    if page.number > 1:
-        title += f", page {page.number}"
-    blocks = deployment_list(page.items, now=now, title=title, next_value=next_value)
-    if page.status is None:
-        blocks.insert(
-            len(blocks) - (1 if next_value else 0),
-            replies.context("Archived and closed deployments are hidden: `/deploy list all`."),
-        )
-    for note in page.notes:
-        blocks.insert(1, replies.context(f":warning: {escape(note)}"))
-    return Reply(text=f"{title}: {len(page.items)} shown", blocks=blocks[:50])
 
 
 def _wanted(deployment: Deployment, status: str | None) -> bool:

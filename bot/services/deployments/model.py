@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from bot.core.operations import Operation
-from bot.core.replies import Reply
+from bot.core.results import ChainRun
 from bot.providers.base import BaseProvider
 from bot.providers.models import Deployment, ProviderName
 
@@ -36,7 +36,7 @@ class RevisionForm:
     language: str
 
 
-Progress = Callable[[Reply], Awaitable[None]]
+Progress = Callable[[ChainRun], Awaitable[None]]
 
 
 class ChangeRecorder(Protocol):

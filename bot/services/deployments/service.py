@@ -1,4 +1,5 @@
-"""The deployment service: an Operation in, a Reply out, via the workspace's provider clients.
+"""The deployment service: an Operation in, a typed result out (rendering is the pipeline's
+step), via the workspace's provider clients.
 
 Every entry point (slash command, button, modal, chain, the local shell) ends here, so the
 rules live in one place: which deployment a reference means, whether the provider can do the
@@ -12,12 +13,11 @@ from collections.abc import Callable
 from datetime import datetime
 
 from bot import metrics
-from bot.core import replies
+from bot.core import results
 from bot.core.arguments import Help, Listing
 from bot.core.operations import Chain, Operation, OpKind
 from bot.core.registry import MUTATIONS
-from bot.core.replies import Reply
-from bot.core.results import Changed, render_changed
+from bot.core.results import ChainRun, Changed
 from bot.db.keys import KeyStore
 from bot.providers.base import BaseProvider
 from bot.providers.models import Capability, ProviderName
@@ -67,25 +67,25 @@ class DeploymentService(Accounts):
 
     # -- running operations --------------------------------------------------------------------
 
-    async def execute(self, actor: Actor, op: Operation) -> Reply:
+    async def execute(self, actor: Actor, op: Operation) -> results.Result:
         """Run one operation and say how it went (raises ServiceError/ProviderError)."""
         try:
-            reply = await self._execute(actor, op)
+            result = await self._execute(actor, op)
         except Exception:
             metrics.OPERATIONS.labels(op.kind.value, "error").inc()
             raise
         metrics.OPERATIONS.labels(op.kind.value, "ok").inc()
-        return reply
+        return result
 
-    async def _execute(self, actor: Actor, op: Operation) -> Reply:
+    async def _execute(self, actor: Actor, op: Operation) -> results.Result:
         match op.kind:
             case OpKind.HELP:
-                return replies.help_reply(op.args.topic if isinstance(op.args, Help) else None)
+                return results.Help(op.args.topic if isinstance(op.args, Help) else None)
             case OpKind.PROVIDERS:
-                return await self.providers_reply(actor)
+                return await self.providers(actor)
             case OpKind.LIST:
                 status = op.args.status if isinstance(op.args, Listing) else None
-                return await self.list_reply(actor, op.provider, status, state=None)
+                return await self.list_page(actor, op.provider, status, state=None)
             case OpKind.MARKETS | OpKind.NODES:
                 return await catalog.markets(self, actor, op)
             case OpKind.BALANCE:
@@ -94,7 +94,7 @@ class DeploymentService(Accounts):
                 resolved = await self.resolve(
                     actor, op.target or "", op.provider, op.kind.capability
                 )
-                return render_changed(await self._mutate(actor, op, resolved))
+                return await self._mutate(actor, op, resolved)
             case OpKind.SHOW | OpKind.LOGS | OpKind.EVENTS | OpKind.JOBS:
                 resolved = await self.resolve(
                     actor, op.target or "", op.provider, op.kind.capability
@@ -109,7 +109,7 @@ class DeploymentService(Accounts):
     async def _mutate(self, actor: Actor, op: Operation, resolved: Resolved) -> Changed:
         return await changes.mutate(actor, op, resolved, recorder=self.recorder, clock=self.clock)
 
-    async def run_chain(self, actor: Actor, chain: Chain, progress: Progress) -> Reply:
+    async def run_chain(self, actor: Actor, chain: Chain, progress: Progress) -> ChainRun:
         """Run the steps in order, reporting each; stop at the first failure."""
         first = chain.steps[0]
         resolved = await self.resolve(actor, chain.target, chain.provider, first.kind.capability)
@@ -119,16 +119,16 @@ class DeploymentService(Accounts):
 
     # -- listing -------------------------------------------------------------------------------
 
-    async def list_reply(
+    async def list_page(
         self,
         actor: Actor,
         provider: ProviderName | None,
         status: str | None,
         *,
         state: str | None,
-    ) -> Reply:
+    ) -> results.Listing:
         """One page of deployments across the chosen providers; ``state`` comes from Next."""
-        return await listing.list_reply(self, actor, provider, status, state=state)
+        return await listing.list_page(self, actor, provider, status, state=state)
 
     # -- revisions -----------------------------------------------------------------------------
 
