@@ -306,7 +306,7 @@ class NosanaProvider(NosanaActions):
         ]
         return sorted(revisions, key=lambda r: r.revision)
 
-    # -- changing deployments ------------------------------------------------------------------
+    # -- revisions ------------------------------------------------------------------
 
     def check_revision(self, definition: str) -> str | None:
         try:

@@ -126,6 +126,3 @@ class NosanaCreateSpec(BaseModel):
         if not self.autostart:
             del body["autostart"]  # older servers predate the field; leave it out when False
         return body
-
-
-# -- the client ------------------------------------------------------------------------------

@@ -1,0 +1,305 @@
+"""Raw Akash objects (deployment details, bids, providers) as the shared models."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from bot.providers.akash.convert import (
+    _coin_total,
+    _dec,
+    _dseq_time,
+    _int_or_none,
+    _json_decimal,
+    _lease_id,
+    _usd,
+    is_usd_denom,
+)
+from bot.providers.akash.leases import (
+    _INSUFFICIENT_FUNDS_REASON,
+    _lease_endpoints,
+    _service_ready,
+)
+from bot.providers.akash_sdl import BLOCK_SECONDS, usd_per_hour
+from bot.providers.models import (
+    Bid,
+    Deployment,
+    DeploymentStatus,
+    Endpoint,
+    ProviderInfo,
+)
+
+
+def normalize_deployment(item: Mapping[str, Any]) -> Deployment:
+    """A ``DeploymentDetail`` (or a list item) as a :class:`Deployment`; never raises on
+    unexpected values (unknown states → ``UNKNOWN``, nulls → empty).
+
+    Status: deployment ``active`` with no lease → PENDING (raw ``active (waiting for bids)``);
+    with an active lease → RUNNING, or STARTING while the provider reports fewer services
+    available than total; a lease in ``insufficient_funds`` (or an overdrawn escrow) →
+    INSUFFICIENT_FUNDS; ``closed`` → CLOSED. List items carry no lease ``status`` and a GET
+    answers ``status: null`` when the provider cannot be reached: then readiness is unknown and
+    an active lease counts as RUNNING (``extras["lease_status_known"]`` is False).
+    """
+    dep = item.get("deployment") if isinstance(item.get("deployment"), dict) else {}
+    dep = dep or {}
+    dep_id = dep.get("id") or dep.get("deployment_id") or {}
+    dep_id = dep_id if isinstance(dep_id, dict) else {}
+    dseq = str(dep_id.get("dseq") or "")
+    owner = dep_id.get("owner")
+    state = str(dep.get("state") or "")
+    raw_leases = item.get("leases")
+    raw_leases = raw_leases if isinstance(raw_leases, list) else []
+    leases = [lease for lease in raw_leases if isinstance(lease, dict)]
+
+    escrow = item.get("escrow_account") if isinstance(item.get("escrow_account"), dict) else {}
+    escrow = escrow or {}
+    escrow_state_obj = escrow.get("state")
+    if isinstance(escrow_state_obj, dict):  # era B/C: nested
+        esc = escrow_state_obj
+        escrow_state = str(esc.get("state") or "")
+    else:  # era A: flat
+        esc = escrow
+        escrow_state = str(escrow_state_obj or "")
+    funds, funds_denom = _coin_total(esc.get("funds"))
+    transferred, _ = _coin_total(esc.get("transferred"))
+
+    lease_extras: list[dict[str, Any]] = []
+    endpoints: list[Endpoint] = []
+    active_rate = Decimal(0)
+    rate_is_usd = True
+    active = 0
+    insufficient = False
+    status_known = True
+    starting = False
+    replicas = 0
+    replicas_known = False
+    started_at: datetime | None = None
+    created_time = _dseq_time(dseq)
+    created_height = _int_or_none(dep.get("created_at"))
+    for lease in leases:
+        ident = _lease_id(lease)
+        lease_state = str(lease.get("state") or "")
+        price = lease.get("price") if isinstance(lease.get("price"), dict) else {}
+        price = price or {}
+        amount = _dec(price.get("amount"), Decimal(0)) or Decimal(0)
+        denom = price.get("denom")
+        lease_extras.append(
+            {
+                "provider": ident.get("provider"),
+                "gseq": _int_or_none(ident.get("gseq")),
+                "oseq": _int_or_none(ident.get("oseq")),
+                "bseq": _int_or_none(ident.get("bseq")),
+                "state": lease_state,
+                "price_per_block": _json_decimal(amount),
+                "denom": denom,
+                "price_per_hour_usd": _json_decimal(usd_per_hour(amount))
+                if is_usd_denom(denom)
+                else None,
+                "reason": lease.get("reason"),
+                "created_at": lease.get("created_at"),
+                "closed_on": lease.get("closed_on"),
+            }
+        )
+        if lease_state == "insufficient_funds" or lease.get("reason") == _INSUFFICIENT_FUNDS_REASON:
+            insufficient = True
+        if lease_state != "active":
+            continue
+        active += 1
+        active_rate += amount
+        rate_is_usd = rate_is_usd and is_usd_denom(denom)
+        lease_height = _int_or_none(lease.get("created_at"))
+        if created_time and created_height is not None and lease_height is not None:
+            guess = created_time + timedelta(
+                seconds=(lease_height - created_height) * BLOCK_SECONDS
+            )
+            started_at = guess if started_at is None else min(started_at, guess)
+        status = lease.get("status")
+        if not isinstance(status, dict):
+            status_known = False
+            continue
+        endpoints.extend(_lease_endpoints(status))
+        services = status.get("services") or {}
+        if isinstance(services, dict) and services:
+            for service in services.values():
+                if not isinstance(service, dict):
+                    continue
+                replicas_known = True
+                replicas += _int_or_none(service.get("total")) or 0
+                if not _service_ready(service):
+                    starting = True
+        else:
+            starting = True  # the provider has nothing running yet
+
+    if escrow_state == "overdrawn":
+        insufficient = True
+    if insufficient:
+        status_ = DeploymentStatus.INSUFFICIENT_FUNDS
+        raw = f"{state} (insufficient funds)" if state else "insufficient_funds"
+    elif state == "closed":
+        status_, raw = DeploymentStatus.CLOSED, "closed"
+    elif state == "active" and not leases:
+        status_, raw = DeploymentStatus.PENDING, "active (waiting for bids)"
+    elif state == "active" and active == 0:
+        # Every lease was closed (by the provider); the deployment keeps its escrow.
+        status_, raw = DeploymentStatus.FAILED, "active (lease closed)"
+    elif state == "active" and starting:
+        status_, raw = DeploymentStatus.STARTING, "active (lease starting)"
+    elif state == "active":
+        status_, raw = DeploymentStatus.RUNNING, "active"
+    else:
+        status_, raw = DeploymentStatus.UNKNOWN, state or "unknown"
+
+    runway = None
+    if state == "active" and active_rate > 0:
+        runway = int(funds // active_rate) * BLOCK_SECONDS
+    extras: dict[str, Any] = {
+        "dseq": dseq,
+        "owner": owner,
+        "state": state,
+        "manifest_hash": dep.get("hash") or dep.get("version"),
+        "created_height": dep.get("created_at"),
+        "escrow_state": escrow_state or None,
+        "escrow_funds": _json_decimal(funds),
+        "escrow_denom": funds_denom,
+        "escrow_funds_usd": _json_decimal(_usd(funds)) if is_usd_denom(funds_denom) else None,
+        "escrow_transferred_usd": _json_decimal(_usd(transferred))
+        if is_usd_denom(funds_denom)
+        else None,
+        "escrow_settled_at": esc.get("settled_at"),
+        "price_per_block": _json_decimal(active_rate),
+        "runway_seconds": runway,
+        "lease_status_known": status_known,
+        "leases": lease_extras,
+    }
+    cost = usd_per_hour(active_rate) if rate_is_usd else None
+    return Deployment(
+        provider="akash",
+        id=dseq,
+        name=f"dseq {dseq}" if dseq else "unknown",
+        status=status_,
+        raw_status=raw,
+        replicas=replicas if replicas_known else None,
+        endpoints=tuple(endpoints),
+        cost_per_hour_usd=cost,
+        total_cost_usd=_usd(transferred) if is_usd_denom(funds_denom) else None,
+        created_at=created_time,
+        started_at=started_at,
+        extras=extras,
+    )
+
+
+def escrow_runway(deployment: Deployment) -> timedelta | None:
+    """How long the escrow lasts at the current burn: funds ÷ Σ active lease price per block,
+    times ~6 s (whole blocks, so never optimistic). None when nothing is drawn or it is closed.
+
+    The funds are those the API reported (as of ``escrow_settled_at``); the chain settles
+    lazily, so against a real server this is an upper bound.
+    """
+    extras = deployment.extras
+    if extras.get("state") != "active":
+        return None
+    funds = _dec(extras.get("escrow_funds"))
+    rate = _dec(extras.get("price_per_block"))
+    if funds is None or rate is None or rate <= 0:
+        return None
+    blocks = max(Decimal(0), funds) // rate
+    return timedelta(seconds=int(blocks) * BLOCK_SECONDS)
+
+
+def _gpu_from_attributes(attributes: Any) -> tuple[str | None, dict[str, str]]:
+    for attr in attributes or []:
+        key = attr.get("key") if isinstance(attr, dict) else None
+        if not isinstance(key, str) or not key.startswith("vendor/"):
+            continue
+        parts = key.split("/")
+        details = {parts[i]: parts[i + 1] for i in range(0, len(parts) - 1, 2)}
+        return details.get("model"), details
+    return None, {}
+
+
+def normalize_bid(item: Mapping[str, Any]) -> Bid:
+    """One ``GET /v1/bids`` item as a :class:`Bid` (era C ``bid.id``; era A ``bid.bid_id``)."""
+    bid = item.get("bid") if isinstance(item.get("bid"), dict) else {}
+    bid = bid or {}
+    ident = bid.get("id") or bid.get("bid_id") or {}
+    ident = ident if isinstance(ident, dict) else {}
+    price = bid.get("price") if isinstance(bid.get("price"), dict) else {}
+    price = price or {}
+    amount = _dec(price.get("amount"), Decimal(0)) or Decimal(0)
+    denom = str(price.get("denom") or "")
+    gpu: str | None = None
+    gpu_details: dict[str, str] = {}
+    gpu_units = 0
+    cpu_millis = 0
+    memory = 0
+    storage = 0
+    for offer in bid.get("resources_offer") or []:
+        if not isinstance(offer, dict):
+            continue
+        count = _int_or_none(offer.get("count")) or 1
+        res = offer.get("resources") or {}
+        gpu_block = res.get("gpu") or {}
+        units = _int_or_none((gpu_block.get("units") or {}).get("val")) or 0
+        gpu_units += units * count
+        if units and gpu is None:
+            gpu, gpu_details = _gpu_from_attributes(gpu_block.get("attributes"))
+        cpu_millis += (
+            _int_or_none(((res.get("cpu") or {}).get("units") or {}).get("val")) or 0
+        ) * count
+        memory += (
+            _int_or_none(((res.get("memory") or {}).get("quantity") or {}).get("val")) or 0
+        ) * count
+        for volume in res.get("storage") or []:
+            if isinstance(volume, dict):
+                storage += (_int_or_none((volume.get("quantity") or {}).get("val")) or 0) * count
+    extras: dict[str, Any] = {
+        "owner": ident.get("owner"),
+        "created_at": bid.get("created_at"),
+        "gpu_units": gpu_units,
+        "gpu_vendor": gpu_details.get("vendor"),
+        "gpu_ram": gpu_details.get("ram"),
+        "gpu_interface": gpu_details.get("interface"),
+        "cpu_millis": cpu_millis,
+        "memory_bytes": memory,
+        "storage_bytes": storage,
+        "price_is_usd": is_usd_denom(denom),
+    }
+    if "isCertificateRequired" in item:
+        extras["certificate_required"] = bool(item.get("isCertificateRequired"))
+    if bid.get("reclamation_window"):
+        extras["reclamation_window"] = bid.get("reclamation_window")
+    return Bid(
+        deployment_id=str(ident.get("dseq") or ""),
+        provider_address=str(ident.get("provider") or ""),
+        gseq=_int_or_none(ident.get("gseq")) or 0,
+        oseq=_int_or_none(ident.get("oseq")) or 0,
+        bseq=_int_or_none(ident.get("bseq")),
+        state=str(bid.get("state") or "unknown"),
+        price_per_block=amount,
+        denom=denom,
+        price_per_hour_usd=usd_per_hour(amount),
+        gpu=gpu if gpu != "*" else None,
+        extras=extras,
+    )
+
+
+def _provider_info(body: Mapping[str, Any]) -> ProviderInfo:
+    uptime = body.get("uptime7d")
+    region = ", ".join(str(p) for p in (body.get("ipRegion"), body.get("ipCountry")) if p) or None
+    models: list[str] = []
+    for gpu in body.get("gpuModels") or []:
+        if isinstance(gpu, dict) and gpu.get("model") and gpu["model"] not in models:
+            models.append(str(gpu["model"]))
+    return ProviderInfo(
+        address=str(body.get("owner") or ""),
+        name=body.get("name"),
+        host_uri=body.get("hostUri"),
+        is_audited=body.get("isAudited"),
+        is_online=body.get("isOnline"),
+        uptime_7d=float(uptime) if isinstance(uptime, int | float) else None,
+        region=region,
+        gpu_models=tuple(models),
+    )
