@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
-from bot.providers.akash.convert import (
-    _int_or_none,
-)
-from bot.providers.models import (
-    Endpoint,
-)
+from bot.providers.akash.convert import _dec, _int_or_none, _json_decimal, _lease_id, is_usd_denom
+from bot.providers.akash_sdl import BLOCK_SECONDS, usd_per_hour
+from bot.providers.models import Endpoint
 
 _INSUFFICIENT_FUNDS_REASON = "lease_closed_reason_insufficient_funds"
 
@@ -58,3 +58,112 @@ def _lease_endpoints(service_name_status: Mapping[str, Any]) -> list[Endpoint]:
                 url = f"{entry['IP']}:{external}" if external else str(entry["IP"])
                 endpoints.append(Endpoint(url=url, port=external, label=str(name)))
     return endpoints
+
+
+@dataclass
+class LeaseSummary:
+    """What a deployment's leases say, folded over them (see :func:`summarize_leases`)."""
+
+    #: One ``extras["leases"]`` entry per lease, in the answer's order.
+    extras: list[dict[str, Any]] = field(default_factory=list)
+    endpoints: list[Endpoint] = field(default_factory=list)
+    #: Σ price per block of the active leases (micro-units of their denom).
+    active_rate: Decimal = Decimal(0)
+    #: False when an active lease is priced in something other than micro-USD.
+    rate_is_usd: bool = True
+    active: int = 0
+    insufficient: bool = False
+    #: False when an active lease has no provider status (list items; unreachable provider).
+    status_known: bool = True
+    starting: bool = False
+    replicas: int = 0
+    replicas_known: bool = False
+    #: The earliest active lease's start, guessed from block heights (era C dseqs only).
+    started_at: datetime | None = None
+
+
+def _lease_price(lease: Mapping[str, Any]) -> tuple[Decimal, Any]:
+    price = lease.get("price") if isinstance(lease.get("price"), dict) else {}
+    price = price or {}
+    return _dec(price.get("amount"), Decimal(0)) or Decimal(0), price.get("denom")
+
+
+def _lease_extras(
+    lease: Mapping[str, Any], state: str, amount: Decimal, denom: Any
+) -> dict[str, Any]:
+    ident = _lease_id(lease)
+    return {
+        "provider": ident.get("provider"),
+        "gseq": _int_or_none(ident.get("gseq")),
+        "oseq": _int_or_none(ident.get("oseq")),
+        "bseq": _int_or_none(ident.get("bseq")),
+        "state": state,
+        "price_per_block": _json_decimal(amount),
+        "denom": denom,
+        "price_per_hour_usd": _json_decimal(usd_per_hour(amount)) if is_usd_denom(denom) else None,
+        "reason": lease.get("reason"),
+        "created_at": lease.get("created_at"),
+        "closed_on": lease.get("closed_on"),
+    }
+
+
+def _lease_start(
+    lease: Mapping[str, Any], created_time: datetime | None, created_height: int | None
+) -> datetime | None:
+    """When a lease started: the deployment's time plus the blocks between the two heights."""
+    lease_height = _int_or_none(lease.get("created_at"))
+    if created_time and created_height is not None and lease_height is not None:
+        return created_time + timedelta(seconds=(lease_height - created_height) * BLOCK_SECONDS)
+    return None
+
+
+def _add_service_status(summary: LeaseSummary, status: Mapping[str, Any]) -> None:
+    """One active lease's provider status: its endpoints, replicas and readiness."""
+    summary.endpoints.extend(_lease_endpoints(status))
+    services = status.get("services") or {}
+    if not isinstance(services, dict) or not services:
+        summary.starting = True  # the provider has nothing running yet
+        return
+    for service in services.values():
+        if not isinstance(service, dict):
+            continue
+        summary.replicas_known = True
+        summary.replicas += _int_or_none(service.get("total")) or 0
+        if not _service_ready(service):
+            summary.starting = True
+
+
+def _add_active_lease(
+    summary: LeaseSummary,
+    lease: Mapping[str, Any],
+    amount: Decimal,
+    denom: Any,
+    start: datetime | None,
+) -> None:
+    summary.active += 1
+    summary.active_rate += amount
+    summary.rate_is_usd = summary.rate_is_usd and is_usd_denom(denom)
+    if start is not None:
+        summary.started_at = start if summary.started_at is None else min(summary.started_at, start)
+    status = lease.get("status")
+    if isinstance(status, dict):
+        _add_service_status(summary, status)
+    else:
+        summary.status_known = False
+
+
+def summarize_leases(
+    leases: Sequence[Mapping[str, Any]], created_time: datetime | None, created_height: int | None
+) -> LeaseSummary:
+    """Fold a deployment's leases: prices, states, endpoints and readiness of the active ones."""
+    summary = LeaseSummary()
+    for lease in leases:
+        state = str(lease.get("state") or "")
+        amount, denom = _lease_price(lease)
+        summary.extras.append(_lease_extras(lease, state, amount, denom))
+        if state == "insufficient_funds" or lease.get("reason") == _INSUFFICIENT_FUNDS_REASON:
+            summary.insufficient = True
+        if state == "active":
+            start = _lease_start(lease, created_time, created_height)
+            _add_active_lease(summary, lease, amount, denom, start)
+    return summary

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -13,21 +13,18 @@ from bot.providers.akash.convert import (
     _dseq_time,
     _int_or_none,
     _json_decimal,
-    _lease_id,
     _usd,
     is_usd_denom,
 )
 from bot.providers.akash.leases import (
-    _INSUFFICIENT_FUNDS_REASON,
-    _lease_endpoints,
-    _service_ready,
+    LeaseSummary,
+    summarize_leases,
 )
 from bot.providers.akash_sdl import BLOCK_SECONDS, usd_per_hour
 from bot.providers.models import (
     Bid,
     Deployment,
     DeploymentStatus,
-    Endpoint,
     ProviderInfo,
 )
 
@@ -43,118 +40,21 @@ def normalize_deployment(item: Mapping[str, Any]) -> Deployment:
     answers ``status: null`` when the provider cannot be reached: then readiness is unknown and
     an active lease counts as RUNNING (``extras["lease_status_known"]`` is False).
     """
-    dep = item.get("deployment") if isinstance(item.get("deployment"), dict) else {}
-    dep = dep or {}
-    dep_id = dep.get("id") or dep.get("deployment_id") or {}
-    dep_id = dep_id if isinstance(dep_id, dict) else {}
-    dseq = str(dep_id.get("dseq") or "")
-    owner = dep_id.get("owner")
+    dep, dseq, owner = _identity(item)
     state = str(dep.get("state") or "")
     raw_leases = item.get("leases")
     raw_leases = raw_leases if isinstance(raw_leases, list) else []
     leases = [lease for lease in raw_leases if isinstance(lease, dict)]
-
-    escrow = item.get("escrow_account") if isinstance(item.get("escrow_account"), dict) else {}
-    escrow = escrow or {}
-    escrow_state_obj = escrow.get("state")
-    if isinstance(escrow_state_obj, dict):  # era B/C: nested
-        esc = escrow_state_obj
-        escrow_state = str(esc.get("state") or "")
-    else:  # era A: flat
-        esc = escrow
-        escrow_state = str(escrow_state_obj or "")
+    esc, escrow_state = _escrow(item)
     funds, funds_denom = _coin_total(esc.get("funds"))
     transferred, _ = _coin_total(esc.get("transferred"))
-
-    lease_extras: list[dict[str, Any]] = []
-    endpoints: list[Endpoint] = []
-    active_rate = Decimal(0)
-    rate_is_usd = True
-    active = 0
-    insufficient = False
-    status_known = True
-    starting = False
-    replicas = 0
-    replicas_known = False
-    started_at: datetime | None = None
+    usd_escrow = is_usd_denom(funds_denom)
     created_time = _dseq_time(dseq)
-    created_height = _int_or_none(dep.get("created_at"))
-    for lease in leases:
-        ident = _lease_id(lease)
-        lease_state = str(lease.get("state") or "")
-        price = lease.get("price") if isinstance(lease.get("price"), dict) else {}
-        price = price or {}
-        amount = _dec(price.get("amount"), Decimal(0)) or Decimal(0)
-        denom = price.get("denom")
-        lease_extras.append(
-            {
-                "provider": ident.get("provider"),
-                "gseq": _int_or_none(ident.get("gseq")),
-                "oseq": _int_or_none(ident.get("oseq")),
-                "bseq": _int_or_none(ident.get("bseq")),
-                "state": lease_state,
-                "price_per_block": _json_decimal(amount),
-                "denom": denom,
-                "price_per_hour_usd": _json_decimal(usd_per_hour(amount))
-                if is_usd_denom(denom)
-                else None,
-                "reason": lease.get("reason"),
-                "created_at": lease.get("created_at"),
-                "closed_on": lease.get("closed_on"),
-            }
-        )
-        if lease_state == "insufficient_funds" or lease.get("reason") == _INSUFFICIENT_FUNDS_REASON:
-            insufficient = True
-        if lease_state != "active":
-            continue
-        active += 1
-        active_rate += amount
-        rate_is_usd = rate_is_usd and is_usd_denom(denom)
-        lease_height = _int_or_none(lease.get("created_at"))
-        if created_time and created_height is not None and lease_height is not None:
-            guess = created_time + timedelta(
-                seconds=(lease_height - created_height) * BLOCK_SECONDS
-            )
-            started_at = guess if started_at is None else min(started_at, guess)
-        status = lease.get("status")
-        if not isinstance(status, dict):
-            status_known = False
-            continue
-        endpoints.extend(_lease_endpoints(status))
-        services = status.get("services") or {}
-        if isinstance(services, dict) and services:
-            for service in services.values():
-                if not isinstance(service, dict):
-                    continue
-                replicas_known = True
-                replicas += _int_or_none(service.get("total")) or 0
-                if not _service_ready(service):
-                    starting = True
-        else:
-            starting = True  # the provider has nothing running yet
-
-    if escrow_state == "overdrawn":
-        insufficient = True
-    if insufficient:
-        status_ = DeploymentStatus.INSUFFICIENT_FUNDS
-        raw = f"{state} (insufficient funds)" if state else "insufficient_funds"
-    elif state == "closed":
-        status_, raw = DeploymentStatus.CLOSED, "closed"
-    elif state == "active" and not leases:
-        status_, raw = DeploymentStatus.PENDING, "active (waiting for bids)"
-    elif state == "active" and active == 0:
-        # Every lease was closed (by the provider); the deployment keeps its escrow.
-        status_, raw = DeploymentStatus.FAILED, "active (lease closed)"
-    elif state == "active" and starting:
-        status_, raw = DeploymentStatus.STARTING, "active (lease starting)"
-    elif state == "active":
-        status_, raw = DeploymentStatus.RUNNING, "active"
-    else:
-        status_, raw = DeploymentStatus.UNKNOWN, state or "unknown"
-
+    summary = summarize_leases(leases, created_time, _int_or_none(dep.get("created_at")))
+    status, raw = _status(state, bool(leases), summary, escrow_state == "overdrawn")
     runway = None
-    if state == "active" and active_rate > 0:
-        runway = int(funds // active_rate) * BLOCK_SECONDS
+    if state == "active" and summary.active_rate > 0:
+        runway = int(funds // summary.active_rate) * BLOCK_SECONDS
     extras: dict[str, Any] = {
         "dseq": dseq,
         "owner": owner,
@@ -164,31 +64,71 @@ def normalize_deployment(item: Mapping[str, Any]) -> Deployment:
         "escrow_state": escrow_state or None,
         "escrow_funds": _json_decimal(funds),
         "escrow_denom": funds_denom,
-        "escrow_funds_usd": _json_decimal(_usd(funds)) if is_usd_denom(funds_denom) else None,
-        "escrow_transferred_usd": _json_decimal(_usd(transferred))
-        if is_usd_denom(funds_denom)
-        else None,
+        "escrow_funds_usd": _json_decimal(_usd(funds)) if usd_escrow else None,
+        "escrow_transferred_usd": _json_decimal(_usd(transferred)) if usd_escrow else None,
         "escrow_settled_at": esc.get("settled_at"),
-        "price_per_block": _json_decimal(active_rate),
+        "price_per_block": _json_decimal(summary.active_rate),
         "runway_seconds": runway,
-        "lease_status_known": status_known,
-        "leases": lease_extras,
+        "lease_status_known": summary.status_known,
+        "leases": summary.extras,
     }
-    cost = usd_per_hour(active_rate) if rate_is_usd else None
     return Deployment(
         provider="akash",
         id=dseq,
         name=f"dseq {dseq}" if dseq else "unknown",
-        status=status_,
+        status=status,
         raw_status=raw,
-        replicas=replicas if replicas_known else None,
-        endpoints=tuple(endpoints),
-        cost_per_hour_usd=cost,
-        total_cost_usd=_usd(transferred) if is_usd_denom(funds_denom) else None,
+        replicas=summary.replicas if summary.replicas_known else None,
+        endpoints=tuple(summary.endpoints),
+        cost_per_hour_usd=usd_per_hour(summary.active_rate) if summary.rate_is_usd else None,
+        total_cost_usd=_usd(transferred) if usd_escrow else None,
         created_at=created_time,
-        started_at=started_at,
+        started_at=summary.started_at,
         extras=extras,
     )
+
+
+def _identity(item: Mapping[str, Any]) -> tuple[Mapping[str, Any], str, Any]:
+    """The ``deployment`` object of a detail or list item, its dseq and its owner."""
+    dep = item.get("deployment") if isinstance(item.get("deployment"), dict) else {}
+    dep = dep or {}
+    dep_id = dep.get("id") or dep.get("deployment_id") or {}
+    dep_id = dep_id if isinstance(dep_id, dict) else {}
+    return dep, str(dep_id.get("dseq") or ""), dep_id.get("owner")
+
+
+def _escrow(item: Mapping[str, Any]) -> tuple[Mapping[str, Any], str]:
+    """The escrow account's fields (era B/C nest them under ``state``; era A is flat) and its
+    state word."""
+    escrow = item.get("escrow_account") if isinstance(item.get("escrow_account"), dict) else {}
+    escrow = escrow or {}
+    nested = escrow.get("state")
+    if isinstance(nested, dict):  # era B/C
+        return nested, str(nested.get("state") or "")
+    return escrow, str(nested or "")  # era A
+
+
+def _status(
+    state: str, has_leases: bool, leases: LeaseSummary, overdrawn: bool
+) -> tuple[DeploymentStatus, str]:
+    """The normalized status and the raw status text (see :func:`normalize_deployment`)."""
+    if leases.insufficient or overdrawn:
+        return (
+            DeploymentStatus.INSUFFICIENT_FUNDS,
+            f"{state} (insufficient funds)" if state else "insufficient_funds",
+        )
+    if state == "closed":
+        return DeploymentStatus.CLOSED, "closed"
+    if state != "active":
+        return DeploymentStatus.UNKNOWN, state or "unknown"
+    if not has_leases:
+        return DeploymentStatus.PENDING, "active (waiting for bids)"
+    if leases.active == 0:
+        # Every lease was closed (by the provider); the deployment keeps its escrow.
+        return DeploymentStatus.FAILED, "active (lease closed)"
+    if leases.starting:
+        return DeploymentStatus.STARTING, "active (lease starting)"
+    return DeploymentStatus.RUNNING, "active"
 
 
 def escrow_runway(deployment: Deployment) -> timedelta | None:
