@@ -15,20 +15,20 @@ from pydantic import BaseModel
 from bot.providers import akash_sdl
 from bot.providers.akash import watch
 from bot.providers.akash.convert import (
-    _dec,
-    _dseq_time,
-    _int_or_none,
-    _json_decimal,
+    dseq_time,
+    int_or_none,
+    json_decimal,
+    to_decimal,
 )
-from bot.providers.akash.errors import _one_line
+from bot.providers.akash.errors import clipped_line
 from bot.providers.akash.leasing import AkashLeasing
 from bot.providers.akash.normalize import (
-    _provider_info,
     escrow_runway,
     normalize_deployment,
+    normalize_provider,
 )
 from bot.providers.akash.plumbing import (
-    _ADDRESS_RE,
+    ADDRESS_RE,
     LEASE_TIMEOUT,
     TX_TIMEOUT,
 )
@@ -85,7 +85,7 @@ class AkashProvider(AkashLeasing):
 
     def check_revision(self, definition: str) -> str | None:
         problems = akash_sdl.check_sdl(definition)
-        return _one_line(akash_sdl.format_problems(problems)) if problems else None
+        return clipped_line(akash_sdl.format_problems(problems)) if problems else None
 
     async def revision_template(self, deployment: Deployment) -> tuple[str, str]:
         """Akash Console does not hand back a deployment's SDL: start from an empty form."""
@@ -104,7 +104,7 @@ class AkashProvider(AkashLeasing):
                 spec = AkashCreateSpec.model_validate(spec.model_dump())
             except pydantic.ValidationError as exc:
                 raise ValidationError(
-                    f"Not an Akash deployment spec: {_one_line(str(exc))}", provider=self.name
+                    f"Not an Akash deployment spec: {clipped_line(str(exc))}", provider=self.name
                 ) from None
         assert isinstance(spec, AkashCreateSpec)
         self._check_sdl(spec.sdl)
@@ -138,7 +138,7 @@ class AkashProvider(AkashLeasing):
                 status=DeploymentStatus.PENDING,
                 raw_status="active (waiting for bids)",
                 cost_per_hour_usd=Decimal(0),
-                created_at=_dseq_time(dseq),
+                created_at=dseq_time(dseq),
                 extras={"dseq": dseq, "state": "active", "leases": []},
             )
         max_hour = akash_sdl.max_price_per_hour_usd(doc)
@@ -151,8 +151,8 @@ class AkashProvider(AkashLeasing):
                 # the deployment version as the chain has it (None if the follow-up GET failed)
                 "manifest_hash": deployment.extras.get("manifest_hash"),
                 "transaction_hash": (sign_tx or {}).get("transactionHash"),
-                "max_price_per_hour_usd": _json_decimal(max_hour),
-                "deposit_usd": _json_decimal(Decimal(str(deposit))),
+                "max_price_per_hour_usd": json_decimal(max_hour),
+                "deposit_usd": json_decimal(Decimal(str(deposit))),
             },
         )
 
@@ -203,7 +203,7 @@ class AkashProvider(AkashLeasing):
         next_cursor = (
             str(skip + len(raw_items)) if pagination.get("hasMore") and raw_items else None
         )
-        total = _int_or_none(pagination.get("total"))
+        total = int_or_none(pagination.get("total"))
         return Page[Deployment](items=items, next_cursor=next_cursor, total=total)
 
     async def list_raw_page(self, *, cursor: str | None = None, limit: int = 100) -> RawPage:
@@ -296,14 +296,14 @@ class AkashProvider(AkashLeasing):
         details = {
             key: value
             for key in ("balance", "deployments", "total")
-            if (value := _dec(data.get(key))) is not None
+            if (value := to_decimal(data.get(key))) is not None
         }
         return Balance(available_usd=details.get("balance", Decimal(0)), details=details)
 
     async def provider_info(self, address: str) -> ProviderInfo:
         """``GET /v1/providers/{address}`` (public, bare object)."""
         address = str(address).strip()
-        if not _ADDRESS_RE.match(address):
+        if not ADDRESS_RE.match(address):
             raise ValidationError(
                 f"{address!r} is not an Akash provider address (akash1…).",
                 field_errors={"address": "must be an akash1… address"},
@@ -313,7 +313,7 @@ class AkashProvider(AkashLeasing):
         body = self.http.json(response)
         if not isinstance(body, dict):
             raise UnavailableError("Akash Console answered the provider oddly.", provider=self.name)
-        return _provider_info(body)
+        return normalize_provider(body)
 
     async def providers(self, addresses: Sequence[str] | None = None) -> list[ProviderInfo]:
         """``GET /v1/providers`` (public; ``addresses`` ≤ 20 narrows it)."""
@@ -330,4 +330,4 @@ class AkashProvider(AkashLeasing):
         body = self.http.json(response)
         if not isinstance(body, list):
             raise UnavailableError("Akash Console answered providers oddly.", provider=self.name)
-        return [_provider_info(p) for p in body if isinstance(p, dict)]
+        return [normalize_provider(p) for p in body if isinstance(p, dict)]

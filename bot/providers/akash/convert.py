@@ -15,13 +15,13 @@ _USD_DENOMS = ("uact", "usdc")
 _MS_DSEQ_MIN = 1_000_000_000_000
 
 
-def _decimal_places(value: Decimal) -> int:
+def decimal_places(value: Decimal) -> int:
     """Significant decimal places (``Decimal("5.250000")`` has 2)."""
     exponent = value.normalize().as_tuple().exponent
     return max(0, -exponent) if isinstance(exponent, int) else 0
 
 
-def _dec(value: Any, default: Decimal | None = None) -> Decimal | None:
+def to_decimal(value: Any, default: Decimal | None = None) -> Decimal | None:
     if value is None or isinstance(value, bool):
         return default
     try:
@@ -40,9 +40,9 @@ def _coins(value: Any) -> list[dict[str, Any]]:
     return []
 
 
-def _coin_total(value: Any) -> tuple[Decimal, str | None]:
+def coin_total(value: Any) -> tuple[Decimal, str | None]:
     coins = _coins(value)
-    total = sum((_dec(c.get("amount"), Decimal(0)) or Decimal(0) for c in coins), Decimal(0))
+    total = sum((to_decimal(c.get("amount"), Decimal(0)) or Decimal(0) for c in coins), Decimal(0))
     denom = next((str(c["denom"]) for c in coins if c.get("denom")), None)
     return total, denom
 
@@ -54,23 +54,23 @@ def is_usd_denom(denom: str | None) -> bool:
     return denom in _USD_DENOMS or denom.startswith("ibc/")
 
 
-def _usd(amount_micro: Decimal) -> Decimal:
+def micro_to_usd(amount_micro: Decimal) -> Decimal:
     return amount_micro / MICRO
 
 
-def _json_decimal(value: Decimal | None) -> str | None:
+def json_decimal(value: Decimal | None) -> str | None:
     if value is None:
         return None
     text = format(value.normalize(), "f")
     return text
 
 
-def _lease_id(lease: Mapping[str, Any]) -> dict[str, Any]:
+def lease_ident(lease: Mapping[str, Any]) -> dict[str, Any]:
     ident = lease.get("id") or lease.get("lease_id") or lease.get("bid_id") or {}
     return ident if isinstance(ident, dict) else {}
 
 
-def _int_or_none(value: Any) -> int | None:
+def int_or_none(value: Any) -> int | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
@@ -82,8 +82,8 @@ def _int_or_none(value: Any) -> int | None:
     return None
 
 
-def _dseq_time(dseq: str) -> datetime | None:
-    number = _int_or_none(dseq)
+def dseq_time(dseq: str) -> datetime | None:
+    number = int_or_none(dseq)
     if number is None or number < _MS_DSEQ_MIN:
         return None
     try:

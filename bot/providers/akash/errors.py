@@ -26,7 +26,7 @@ from bot.providers.models import (
 )
 
 
-def _field_errors_from_problems(problems: Sequence[akash_sdl.Problem]) -> dict[str, str]:
+def field_errors_from_problems(problems: Sequence[akash_sdl.Problem]) -> dict[str, str]:
     errors: dict[str, str] = {}
     for path, message in problems:
         key = "sdl" + ("." + akash_sdl.pointer_to_dotted(path) if path else "")
@@ -34,7 +34,7 @@ def _field_errors_from_problems(problems: Sequence[akash_sdl.Problem]) -> dict[s
     return errors
 
 
-def _one_line(text: str, limit: int = 300) -> str:
+def clipped_line(text: str, limit: int = 300) -> str:
     text = " ".join(str(text).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -49,7 +49,7 @@ def _zod_field_errors(issues: list[Any]) -> dict[str, str]:
         if path and path[0] == "data":
             path = path[1:]
         key = ".".join(path) or "request"
-        message = _one_line(str(issue.get("message") or "invalid"))
+        message = clipped_line(str(issue.get("message") or "invalid"))
         field_errors[key] = f"{field_errors[key]}; {message}" if key in field_errors else message
     return field_errors
 
@@ -126,7 +126,7 @@ def map_error(response: httpx.Response, provider: ProviderName) -> ProviderError
         field_errors = _zod_field_errors(issues)
         summary = "; ".join(f"{k}: {v}" for k, v in field_errors.items()) or text
         return ValidationError(
-            f"Akash Console refused the request as invalid ({_one_line(summary)}).",
+            f"Akash Console refused the request as invalid ({clipped_line(summary)}).",
             field_errors=field_errors,
             **kw,
         )

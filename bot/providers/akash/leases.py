@@ -8,7 +8,13 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from bot.providers.akash.convert import _dec, _int_or_none, _json_decimal, _lease_id, is_usd_denom
+from bot.providers.akash.convert import (
+    int_or_none,
+    is_usd_denom,
+    json_decimal,
+    lease_ident,
+    to_decimal,
+)
 from bot.providers.akash_sdl import BLOCK_SECONDS, usd_per_hour
 from bot.providers.models import Endpoint
 
@@ -16,12 +22,12 @@ _INSUFFICIENT_FUNDS_REASON = "lease_closed_reason_insufficient_funds"
 
 
 def _service_ready(service: Mapping[str, Any]) -> bool:
-    available = _int_or_none(service.get("available")) or 0
-    total = _int_or_none(service.get("total"))
+    available = int_or_none(service.get("available")) or 0
+    total = int_or_none(service.get("total"))
     if total is not None and total > 0:
         return available >= total
-    replicas = _int_or_none(service.get("replicas")) or 0
-    ready = _int_or_none(service.get("ready_replicas")) or 0
+    replicas = int_or_none(service.get("replicas")) or 0
+    ready = int_or_none(service.get("ready_replicas")) or 0
     return replicas > 0 and ready >= replicas
 
 
@@ -44,7 +50,7 @@ def _lease_endpoints(service_name_status: Mapping[str, Any]) -> list[Endpoint]:
                 if not isinstance(port, dict):
                     continue
                 host = port.get("host")
-                external = _int_or_none(port.get("externalPort"))
+                external = int_or_none(port.get("externalPort"))
                 if not host or external is None:
                     continue
                 endpoints.append(Endpoint(url=f"{host}:{external}", port=external, label=str(name)))
@@ -54,7 +60,7 @@ def _lease_endpoints(service_name_status: Mapping[str, Any]) -> list[Endpoint]:
             for entry in entries or []:
                 if not isinstance(entry, dict) or not entry.get("IP"):
                     continue
-                external = _int_or_none(entry.get("ExternalPort"))
+                external = int_or_none(entry.get("ExternalPort"))
                 url = f"{entry['IP']}:{external}" if external else str(entry["IP"])
                 endpoints.append(Endpoint(url=url, port=external, label=str(name)))
     return endpoints
@@ -85,22 +91,22 @@ class LeaseSummary:
 def _lease_price(lease: Mapping[str, Any]) -> tuple[Decimal, Any]:
     price = lease.get("price") if isinstance(lease.get("price"), dict) else {}
     price = price or {}
-    return _dec(price.get("amount"), Decimal(0)) or Decimal(0), price.get("denom")
+    return to_decimal(price.get("amount"), Decimal(0)) or Decimal(0), price.get("denom")
 
 
 def _lease_extras(
     lease: Mapping[str, Any], state: str, amount: Decimal, denom: Any
 ) -> dict[str, Any]:
-    ident = _lease_id(lease)
+    ident = lease_ident(lease)
     return {
         "provider": ident.get("provider"),
-        "gseq": _int_or_none(ident.get("gseq")),
-        "oseq": _int_or_none(ident.get("oseq")),
-        "bseq": _int_or_none(ident.get("bseq")),
+        "gseq": int_or_none(ident.get("gseq")),
+        "oseq": int_or_none(ident.get("oseq")),
+        "bseq": int_or_none(ident.get("bseq")),
         "state": state,
-        "price_per_block": _json_decimal(amount),
+        "price_per_block": json_decimal(amount),
         "denom": denom,
-        "price_per_hour_usd": _json_decimal(usd_per_hour(amount)) if is_usd_denom(denom) else None,
+        "price_per_hour_usd": json_decimal(usd_per_hour(amount)) if is_usd_denom(denom) else None,
         "reason": lease.get("reason"),
         "created_at": lease.get("created_at"),
         "closed_on": lease.get("closed_on"),
@@ -111,7 +117,7 @@ def _lease_start(
     lease: Mapping[str, Any], created_time: datetime | None, created_height: int | None
 ) -> datetime | None:
     """When a lease started: the deployment's time plus the blocks between the two heights."""
-    lease_height = _int_or_none(lease.get("created_at"))
+    lease_height = int_or_none(lease.get("created_at"))
     if created_time and created_height is not None and lease_height is not None:
         return created_time + timedelta(seconds=(lease_height - created_height) * BLOCK_SECONDS)
     return None
@@ -128,7 +134,7 @@ def _add_service_status(summary: LeaseSummary, status: Mapping[str, Any]) -> Non
         if not isinstance(service, dict):
             continue
         summary.replicas_known = True
-        summary.replicas += _int_or_none(service.get("total")) or 0
+        summary.replicas += int_or_none(service.get("total")) or 0
         if not _service_ready(service):
             summary.starting = True
 

@@ -12,7 +12,7 @@ from bot.providers.akash.normalize import (
     normalize_bid,
 )
 from bot.providers.akash.plumbing import (
-    _ADDRESS_RE,
+    ADDRESS_RE,
     LEASE_TIMEOUT,
     TX_TIMEOUT,
     AkashPlumbing,
@@ -119,7 +119,7 @@ class AkashLeasing(AkashPlumbing):
         for i, bid in enumerate(bids):
             if bid.deployment_id and bid.deployment_id != dseq:
                 errors[f"bids.{i}"] = f"bid is for deployment {bid.deployment_id}, not {dseq}"
-            if not _ADDRESS_RE.match(bid.provider_address):
+            if not ADDRESS_RE.match(bid.provider_address):
                 errors[f"bids.{i}.provider"] = "not an akash1… provider address"
             if (bid.gseq, bid.oseq) in seen:
                 errors[f"bids.{i}"] = f"two bids for group {bid.gseq}/{bid.oseq}; choose one"

@@ -8,13 +8,13 @@ from decimal import Decimal
 from typing import Any
 
 from bot.providers.akash.convert import (
-    _coin_total,
-    _dec,
-    _dseq_time,
-    _int_or_none,
-    _json_decimal,
-    _usd,
+    coin_total,
+    dseq_time,
+    int_or_none,
     is_usd_denom,
+    json_decimal,
+    micro_to_usd,
+    to_decimal,
 )
 from bot.providers.akash.leases import (
     LeaseSummary,
@@ -46,11 +46,11 @@ def normalize_deployment(item: Mapping[str, Any]) -> Deployment:
     raw_leases = raw_leases if isinstance(raw_leases, list) else []
     leases = [lease for lease in raw_leases if isinstance(lease, dict)]
     esc, escrow_state = _escrow(item)
-    funds, funds_denom = _coin_total(esc.get("funds"))
-    transferred, _ = _coin_total(esc.get("transferred"))
+    funds, funds_denom = coin_total(esc.get("funds"))
+    transferred, _ = coin_total(esc.get("transferred"))
     usd_escrow = is_usd_denom(funds_denom)
-    created_time = _dseq_time(dseq)
-    summary = summarize_leases(leases, created_time, _int_or_none(dep.get("created_at")))
+    created_time = dseq_time(dseq)
+    summary = summarize_leases(leases, created_time, int_or_none(dep.get("created_at")))
     status, raw = _status(state, bool(leases), summary, escrow_state == "overdrawn")
     runway = None
     if state == "active" and summary.active_rate > 0:
@@ -62,12 +62,12 @@ def normalize_deployment(item: Mapping[str, Any]) -> Deployment:
         "manifest_hash": dep.get("hash") or dep.get("version"),
         "created_height": dep.get("created_at"),
         "escrow_state": escrow_state or None,
-        "escrow_funds": _json_decimal(funds),
+        "escrow_funds": json_decimal(funds),
         "escrow_denom": funds_denom,
-        "escrow_funds_usd": _json_decimal(_usd(funds)) if usd_escrow else None,
-        "escrow_transferred_usd": _json_decimal(_usd(transferred)) if usd_escrow else None,
+        "escrow_funds_usd": json_decimal(micro_to_usd(funds)) if usd_escrow else None,
+        "escrow_transferred_usd": json_decimal(micro_to_usd(transferred)) if usd_escrow else None,
         "escrow_settled_at": esc.get("settled_at"),
-        "price_per_block": _json_decimal(summary.active_rate),
+        "price_per_block": json_decimal(summary.active_rate),
         "runway_seconds": runway,
         "lease_status_known": summary.status_known,
         "leases": summary.extras,
@@ -81,7 +81,7 @@ def normalize_deployment(item: Mapping[str, Any]) -> Deployment:
         replicas=summary.replicas if summary.replicas_known else None,
         endpoints=tuple(summary.endpoints),
         cost_per_hour_usd=usd_per_hour(summary.active_rate) if summary.rate_is_usd else None,
-        total_cost_usd=_usd(transferred) if usd_escrow else None,
+        total_cost_usd=micro_to_usd(transferred) if usd_escrow else None,
         created_at=created_time,
         started_at=summary.started_at,
         extras=extras,
@@ -141,8 +141,8 @@ def escrow_runway(deployment: Deployment) -> timedelta | None:
     extras = deployment.extras
     if extras.get("state") != "active":
         return None
-    funds = _dec(extras.get("escrow_funds"))
-    rate = _dec(extras.get("price_per_block"))
+    funds = to_decimal(extras.get("escrow_funds"))
+    rate = to_decimal(extras.get("price_per_block"))
     if funds is None or rate is None or rate <= 0:
         return None
     blocks = max(Decimal(0), funds) // rate
@@ -168,7 +168,7 @@ def normalize_bid(item: Mapping[str, Any]) -> Bid:
     ident = ident if isinstance(ident, dict) else {}
     price = bid.get("price") if isinstance(bid.get("price"), dict) else {}
     price = price or {}
-    amount = _dec(price.get("amount"), Decimal(0)) or Decimal(0)
+    amount = to_decimal(price.get("amount"), Decimal(0)) or Decimal(0)
     denom = str(price.get("denom") or "")
     gpu: str | None = None
     gpu_details: dict[str, str] = {}
@@ -179,22 +179,22 @@ def normalize_bid(item: Mapping[str, Any]) -> Bid:
     for offer in bid.get("resources_offer") or []:
         if not isinstance(offer, dict):
             continue
-        count = _int_or_none(offer.get("count")) or 1
+        count = int_or_none(offer.get("count")) or 1
         res = offer.get("resources") or {}
         gpu_block = res.get("gpu") or {}
-        units = _int_or_none((gpu_block.get("units") or {}).get("val")) or 0
+        units = int_or_none((gpu_block.get("units") or {}).get("val")) or 0
         gpu_units += units * count
         if units and gpu is None:
             gpu, gpu_details = _gpu_from_attributes(gpu_block.get("attributes"))
         cpu_millis += (
-            _int_or_none(((res.get("cpu") or {}).get("units") or {}).get("val")) or 0
+            int_or_none(((res.get("cpu") or {}).get("units") or {}).get("val")) or 0
         ) * count
         memory += (
-            _int_or_none(((res.get("memory") or {}).get("quantity") or {}).get("val")) or 0
+            int_or_none(((res.get("memory") or {}).get("quantity") or {}).get("val")) or 0
         ) * count
         for volume in res.get("storage") or []:
             if isinstance(volume, dict):
-                storage += (_int_or_none((volume.get("quantity") or {}).get("val")) or 0) * count
+                storage += (int_or_none((volume.get("quantity") or {}).get("val")) or 0) * count
     extras: dict[str, Any] = {
         "owner": ident.get("owner"),
         "created_at": bid.get("created_at"),
@@ -214,9 +214,9 @@ def normalize_bid(item: Mapping[str, Any]) -> Bid:
     return Bid(
         deployment_id=str(ident.get("dseq") or ""),
         provider_address=str(ident.get("provider") or ""),
-        gseq=_int_or_none(ident.get("gseq")) or 0,
-        oseq=_int_or_none(ident.get("oseq")) or 0,
-        bseq=_int_or_none(ident.get("bseq")),
+        gseq=int_or_none(ident.get("gseq")) or 0,
+        oseq=int_or_none(ident.get("oseq")) or 0,
+        bseq=int_or_none(ident.get("bseq")),
         state=str(bid.get("state") or "unknown"),
         price_per_block=amount,
         denom=denom,
@@ -226,7 +226,7 @@ def normalize_bid(item: Mapping[str, Any]) -> Bid:
     )
 
 
-def _provider_info(body: Mapping[str, Any]) -> ProviderInfo:
+def normalize_provider(body: Mapping[str, Any]) -> ProviderInfo:
     uptime = body.get("uptime7d")
     region = ", ".join(str(p) for p in (body.get("ipRegion"), body.get("ipCountry")) if p) or None
     models: list[str] = []

@@ -13,10 +13,10 @@ from pydantic import SecretStr
 
 from bot.providers import akash_sdl
 from bot.providers.akash.convert import (
-    _dec,
-    _decimal_places,
+    decimal_places,
+    to_decimal,
 )
-from bot.providers.akash.errors import _field_errors_from_problems, _one_line
+from bot.providers.akash.errors import clipped_line, field_errors_from_problems
 from bot.providers.akash.errors import map_error as map_akash_error
 from bot.providers.akash.normalize import (
     normalize_deployment,
@@ -39,7 +39,7 @@ TX_TIMEOUT = httpx.Timeout(connect=5.0, read=60.0, write=10.0, pool=5.0)
 
 _DSEQ_RE = re.compile(r"^[0-9]{1,20}$")
 #: bech32 account address on Akash (``akash1`` + 38 data/checksum characters).
-_ADDRESS_RE = re.compile(r"^akash1[02-9ac-hj-np-z]{38}$")
+ADDRESS_RE = re.compile(r"^akash1[02-9ac-hj-np-z]{38}$")
 
 
 class AkashPlumbing(BaseProvider):
@@ -92,20 +92,20 @@ class AkashPlumbing(BaseProvider):
         problems = akash_sdl.check_sdl(sdl)
         if problems:
             raise ValidationError(
-                f"The SDL is not valid: {_one_line(akash_sdl.format_problems(problems))}",
-                field_errors=_field_errors_from_problems(problems),
+                f"The SDL is not valid: {clipped_line(akash_sdl.format_problems(problems))}",
+                field_errors=field_errors_from_problems(problems),
                 provider=self.name,
             )
 
     def _usd_number(self, amount: Decimal | int | float | str, field: str) -> int | float:
-        value = _dec(amount)
+        value = to_decimal(amount)
         if value is None or value <= 0:
             raise ValidationError(
                 f"The {field} must be a positive USD amount (got {amount!r}).",
                 field_errors={field: "must be greater than 0"},
                 provider=self.name,
             )
-        if _decimal_places(value) > 6:
+        if decimal_places(value) > 6:
             raise ValidationError(
                 f"The {field} can have at most 6 decimal places (got {amount!r}).",
                 field_errors={field: "at most 6 decimal places"},

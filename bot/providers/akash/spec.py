@@ -7,7 +7,7 @@ from decimal import Decimal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from bot.providers.akash.convert import (
-    _decimal_places,
+    decimal_places,
 )
 
 
@@ -44,6 +44,6 @@ class AkashCreateSpec(BaseModel):
     @field_validator("deposit_usd")
     @classmethod
     def _micro_precision(cls, value: Decimal) -> Decimal:
-        if not value.is_finite() or _decimal_places(value) > 6:
+        if not value.is_finite() or decimal_places(value) > 6:
             raise ValueError("deposit can have at most 6 decimal places (micro-USD)")
         return value

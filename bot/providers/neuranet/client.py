@@ -30,18 +30,18 @@ from bot.providers.neuranet.errors import map_error as map_neuranet_error
 from bot.providers.neuranet.nodes import NeuraNetNodes
 from bot.providers.neuranet.normalize import (
     MAX_LIMIT,
-    _int_or_none,
-    _iso_z,
-    _json_safe,
     cents_to_usd,
+    int_or_none,
+    iso_z,
+    json_safe,
     normalize_deployment,
     normalize_log_line,
 )
 from bot.providers.neuranet.spec import (
     NeuraNetCreateSpec,
-    _deployment_path,
-    _page_number,
-    _validation,
+    deployment_path,
+    page_number,
+    validation_error,
 )
 
 
@@ -97,7 +97,7 @@ class NeuraNetProvider(NeuraNetNodes):
         self, *, cursor: str | None = None, limit: int = 50, status: str | None = None
     ) -> Page[Deployment]:
         """One page; ``cursor`` is the page number (as text) from the previous page."""
-        page = _page_number(cursor)
+        page = page_number(cursor)
         limit = max(1, min(MAX_LIMIT, int(limit)))
         params: dict[str, str] = {"page": str(page), "limit": str(limit)}
         if status:
@@ -112,8 +112,8 @@ class NeuraNetProvider(NeuraNetNodes):
 
         pagination = body.get("pagination")
         pagination = pagination if isinstance(pagination, Mapping) else {}
-        total = _int_or_none(pagination.get("total"))
-        total_pages = _int_or_none(pagination.get("totalPages"))
+        total = int_or_none(pagination.get("total"))
+        total_pages = int_or_none(pagination.get("totalPages"))
         if total_pages is None and total is not None:
             total_pages = math.ceil(total / limit)
         # Without a pagination block, a full page suggests there may be more.
@@ -122,7 +122,7 @@ class NeuraNetProvider(NeuraNetNodes):
 
     async def list_raw_page(self, *, cursor: str | None = None, limit: int = 100) -> RawPage:
         """One page of raw deployment objects (see ``normalize_listed``)."""
-        page = _page_number(cursor)
+        page = page_number(cursor)
         limit = max(1, min(MAX_LIMIT, int(limit)))
         body = await self._get_object(
             "/deployments", params={"page": str(page), "limit": str(limit)}
@@ -132,8 +132,8 @@ class NeuraNetProvider(NeuraNetNodes):
             raise self._malformed("GET /deployments", "no deployments list")
         pagination = body.get("pagination")
         pagination = pagination if isinstance(pagination, Mapping) else {}
-        total_pages = _int_or_none(pagination.get("totalPages"))
-        total = _int_or_none(pagination.get("total"))
+        total_pages = int_or_none(pagination.get("totalPages"))
+        total = int_or_none(pagination.get("total"))
         if total_pages is None and total is not None:
             total_pages = math.ceil(total / limit)
         has_more = page < total_pages if total_pages is not None else len(raw_items) >= limit
@@ -171,7 +171,7 @@ class NeuraNetProvider(NeuraNetNodes):
         )
 
     async def get(self, deployment_id: str) -> Deployment:
-        body = await self._get_object(_deployment_path(deployment_id))
+        body = await self._get_object(deployment_path(deployment_id))
         raw = body.get("deployment")
         if not isinstance(raw, Mapping):
             raise self._malformed("GET /deployments/:id", "no deployment object")
@@ -198,7 +198,7 @@ class NeuraNetProvider(NeuraNetNodes):
         return CreateResult(
             deployment=deployment,
             estimated_cost_per_hour_usd=estimate,
-            extras={"estimated_hourly_cost_cents": _json_safe(body.get("estimatedHourlyCost"))},
+            extras={"estimated_hourly_cost_cents": json_safe(body.get("estimatedHourlyCost"))},
         )
 
     async def start(self, deployment_id: str) -> Deployment:
@@ -215,7 +215,7 @@ class NeuraNetProvider(NeuraNetNodes):
         """Delete (NeuraNET stops it first when running). Not re-sent on a lost answer."""
         check = "`/deploy list`"
         response = await self.http.request(
-            "DELETE", _deployment_path(deployment_id), idempotent=False, check=check
+            "DELETE", deployment_path(deployment_id), idempotent=False, check=check
         )
         body = self.http.json(response, check=check)  # {success, message}
         if not isinstance(body, Mapping) or not isinstance(body.get("success"), bool):
@@ -244,10 +244,10 @@ class NeuraNetProvider(NeuraNetNodes):
             if since.tzinfo is None or since.utcoffset() is None:
                 errors["since"] = "Give a time with a timezone (e.g. UTC)."
             else:
-                params["since"] = _iso_z(since)
+                params["since"] = iso_z(since)
         if errors:
-            raise _validation("logs not requested", errors)
-        body = await self._get_object(_deployment_path(deployment_id) + "/logs", params=params)
+            raise validation_error("logs not requested", errors)
+        body = await self._get_object(deployment_path(deployment_id) + "/logs", params=params)
         raw = body.get("logs")
         if not isinstance(raw, list):
             raise self._malformed("GET /deployments/:id/logs", "no logs list")
@@ -258,7 +258,7 @@ class NeuraNetProvider(NeuraNetNodes):
     async def _action(self, deployment_id: str, action: Literal["start", "stop"]) -> None:
         check = f"its status with `/deploy show {deployment_id}`"
         response = await self.http.request(
-            "POST", f"{_deployment_path(deployment_id)}/{action}", idempotent=False, check=check
+            "POST", f"{deployment_path(deployment_id)}/{action}", idempotent=False, check=check
         )
         body = self.http.json(response, check=check)  # {deployment: {id, status}}
         if not isinstance(body, Mapping) or not isinstance(body.get("deployment"), Mapping):

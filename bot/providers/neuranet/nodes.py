@@ -23,13 +23,13 @@ from bot.providers.models import (
 from bot.providers.neuranet.normalize import (
     MAX_LIMIT,
     NODE_CACHE_TTL,
-    _int_or_none,
+    int_or_none,
     node_to_market,
     normalize_deployment,
 )
 from bot.providers.neuranet.spec import (
     NeuraNetNodeFilters,
-    _check_id,
+    check_id,
 )
 
 log = logging.getLogger(__name__)
@@ -81,7 +81,7 @@ class NeuraNetNodes(BaseProvider):
                         markets.append(market)
             pagination = body.get("pagination")
             pagination = pagination if isinstance(pagination, Mapping) else {}
-            total_pages = _int_or_none(pagination.get("totalPages"))
+            total_pages = int_or_none(pagination.get("totalPages"))
             more = page < total_pages if total_pages is not None else len(raw) >= MAX_LIMIT
             if not more or not raw:
                 return markets
@@ -92,7 +92,7 @@ class NeuraNetNodes(BaseProvider):
 
     async def node(self, node_id: str) -> Market:
         """One node in detail (operator, OS, Docker version, GPU driver …, in ``extras``)."""
-        _check_id(node_id, "node_id")
+        check_id(node_id, "node_id")
         body = await self._get_object(f"/nodes/{quote(node_id, safe='')}")
         raw = body.get("node")
         if not isinstance(raw, Mapping):

@@ -111,7 +111,7 @@ def normalize_status(raw: Any) -> tuple[DeploymentStatus, str]:
     return STATUS_MAP.get(text.strip().lower(), DeploymentStatus.UNKNOWN), text
 
 
-def _int_or_none(value: Any) -> int | None:
+def int_or_none(value: Any) -> int | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
@@ -123,16 +123,16 @@ def _int_or_none(value: Any) -> int | None:
     return None
 
 
-def _json_safe(value: Any) -> Any:
+def json_safe(value: Any) -> Any:
     """A copy of ``value`` made only of JSON types (anything else becomes its text)."""
     if value is None or isinstance(value, bool | int | str):
         return value
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, Mapping):
-        return {str(k): _json_safe(v) for k, v in value.items()}
+        return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
+        return [json_safe(v) for v in value]
     return str(value)
 
 
@@ -150,21 +150,21 @@ def node_to_market(raw: Mapping[str, Any]) -> Market:
             gpu = names[0] if len(names) == 1 else f"{len(names)}x {names[0]}"
         else:
             gpu = ", ".join(names)
-    vrams = [v for v in (_int_or_none(g.get("vramMb")) for g in gpus) if v is not None]
-    active = _int_or_none(raw.get("activeDeployments"))
-    maximum = _int_or_none(raw.get("maxDeployments"))
+    vrams = [v for v in (int_or_none(g.get("vramMb")) for g in gpus) if v is not None]
+    active = int_or_none(raw.get("activeDeployments"))
+    maximum = int_or_none(raw.get("maxDeployments"))
     load = f"{active}/{maximum}" if active is not None and maximum is not None else None
     status = raw.get("status")
     status_text = status if isinstance(status, str) else None
     extras: dict[str, Any] = {
         "country": raw.get("country"),
         "gpu_count": len(gpus),
-        "gpus": _json_safe(gpus),
-        "specs": _json_safe(raw.get("specs") or {}),
-        "uptime_percent": _json_safe(raw.get("uptimePercent")),
+        "gpus": json_safe(gpus),
+        "specs": json_safe(raw.get("specs") or {}),
+        "uptime_percent": json_safe(raw.get("uptimePercent")),
         "active_deployments": active,
         "max_deployments": maximum,
-        "hourly_rate_cents": _json_safe(raw.get("hourlyRateCents")),
+        "hourly_rate_cents": json_safe(raw.get("hourlyRateCents")),
         "accepting": status_text == "online"
         and (active is None or maximum is None or active < maximum),
     }
@@ -175,7 +175,7 @@ def node_to_market(raw: Mapping[str, Any]) -> Market:
         ("createdAt", "created_at"),
     ):
         if wire in raw:
-            extras[key] = _json_safe(raw[wire])
+            extras[key] = json_safe(raw[wire])
     return Market(
         id=node_id,
         name=str(raw.get("name") or node_id),
@@ -233,11 +233,11 @@ def normalize_deployment(
     node_id = raw.get("nodeId")
     extras: dict[str, Any] = {
         "node_id": str(node_id) if node_id is not None else None,
-        "template_id": _json_safe(raw.get("templateId")),
-        "custom_image": _json_safe(raw.get("customImage")),
-        "user_id": _json_safe(raw.get("userId")),
+        "template_id": json_safe(raw.get("templateId")),
+        "custom_image": json_safe(raw.get("customImage")),
+        "user_id": json_safe(raw.get("userId")),
         "env_keys": sorted(str(k) for k in env) if isinstance(env, Mapping) else [],
-        "total_cost_cents": _json_safe(raw.get("totalCost")),
+        "total_cost_cents": json_safe(raw.get("totalCost")),
     }
     if rate is not None:
         extras["node_hourly_rate_usd"] = str(rate)
@@ -279,6 +279,6 @@ def normalize_log_line(item: Any) -> LogLine:
     return LogLine(message=str(item))
 
 
-def _iso_z(moment: datetime) -> str:
+def iso_z(moment: datetime) -> str:
     utc = moment.astimezone(UTC)
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"

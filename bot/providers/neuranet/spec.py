@@ -248,28 +248,30 @@ class NeuraNetNodeFilters(BaseModel):
         return query
 
 
-def _page_number(cursor: str | None) -> int:
+def page_number(cursor: str | None) -> int:
     if cursor is None or cursor == "":
         return 1
     text = str(cursor).strip()
     if not text.isdigit() or int(text) < 1:
-        raise _validation("page not requested", {"cursor": "Expected a page number from a list."})
+        raise validation_error(
+            "page not requested", {"cursor": "Expected a page number from a list."}
+        )
     return int(text)
 
 
-def _check_id(value: str, field: str) -> None:
+def check_id(value: str, field: str) -> None:
     if not isinstance(value, str) or not _ID_RE.match(value):
-        raise _validation(
+        raise validation_error(
             "request not sent", {field: "Expected an id such as dep_xyz789 (letters, digits, _ -)."}
         )
 
 
-def _deployment_path(deployment_id: str) -> str:
-    _check_id(deployment_id, "deployment_id")
+def deployment_path(deployment_id: str) -> str:
+    check_id(deployment_id, "deployment_id")
     return f"/deployments/{quote(deployment_id, safe='')}"
 
 
-def _validation(what: str, fields: Mapping[str, str]) -> ValidationError:
+def validation_error(what: str, fields: Mapping[str, str]) -> ValidationError:
     summary = "; ".join(f"{k}: {v}" for k, v in fields.items())
     return ValidationError(
         f"NeuraNET {what}: {summary}", field_errors=dict(fields), provider="neuranet"

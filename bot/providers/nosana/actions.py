@@ -23,9 +23,9 @@ from bot.providers.nosana.errors import (
 )
 from bot.providers.nosana.markets import NosanaMarkets
 from bot.providers.nosana.normalize import (
-    _ALLOWED_FROM,
-    _check_id,
-    _invalid,
+    ALLOWED_FROM,
+    check_id,
+    invalid_field,
 )
 from bot.providers.nosana.spec import (
     NosanaCreateSpec,
@@ -54,7 +54,7 @@ class NosanaActions(NosanaMarkets):
         )
 
     async def _post_action(self, deployment_id: str, action: str) -> Deployment:
-        did = _check_id(deployment_id)
+        did = check_id(deployment_id)
         check = f"its status with `/deploy show {did}`"
         try:
             response = await self.http.request(
@@ -68,7 +68,7 @@ class NosanaActions(NosanaMarkets):
         return await self.get(did)
 
     def _explain(self, exc: WrongStateError, action: str) -> WrongStateError:
-        hint = f" Nosana can {action} a deployment only when it is {_ALLOWED_FROM[action]}."
+        hint = f" Nosana can {action} a deployment only when it is {ALLOWED_FROM[action]}."
         if exc.provider_text == "Cannot modify an archived deployment.":
             hint = " Archived deployments cannot be changed."
         return WrongStateError(
@@ -89,7 +89,7 @@ class NosanaActions(NosanaMarkets):
 
     async def delete(self, deployment_id: str) -> None:
         """Delete a STOPPED deployment for good (204)."""
-        did = _check_id(deployment_id)
+        did = check_id(deployment_id)
         try:
             await self.http.request(
                 "DELETE", f"/deployments/{did}", expected=(204,), check="`/deploy list`"
@@ -98,7 +98,7 @@ class NosanaActions(NosanaMarkets):
             raise self._explain(exc, "delete") from None
 
     async def _patch(self, deployment_id: str, route: str, body: dict[str, Any]) -> Deployment:
-        did = _check_id(deployment_id)
+        did = check_id(deployment_id)
         await self.http.request("PATCH", f"/deployments/{did}/{route}", json=body, idempotent=True)
         return await self.get(did)
 
@@ -108,7 +108,7 @@ class NosanaActions(NosanaMarkets):
             try:
                 definition = json.loads(definition)
             except ValueError as exc:
-                raise _invalid("job_definition", f"is not valid JSON ({exc})") from None
+                raise invalid_field("job_definition", f"is not valid JSON ({exc})") from None
         problems = validate_job_definition(definition)
         if problems:
             errors = field_errors(problems)
@@ -119,7 +119,7 @@ class NosanaActions(NosanaMarkets):
                 field_errors=errors,
                 provider=self.name,
             )
-        did = _check_id(deployment_id)
+        did = check_id(deployment_id)
         check = f"its revisions with `/deploy show {did}`"
         response = await self.http.request(
             "POST",
@@ -135,25 +135,25 @@ class NosanaActions(NosanaMarkets):
 
     async def rollback(self, deployment_id: str, revision: int) -> Deployment:
         if isinstance(revision, bool) or not isinstance(revision, int) or revision < 1:
-            raise _invalid("active_revision", "must be a revision number (1 or more)")
+            raise invalid_field("active_revision", "must be a revision number (1 or more)")
         return await self._patch(
             deployment_id, "update-active-revision", {"active_revision": revision}
         )
 
     async def scale(self, deployment_id: str, replicas: int) -> Deployment:
         if isinstance(replicas, bool) or not isinstance(replicas, int) or replicas < 0:
-            raise _invalid("replicas", "must be a whole number, 0 or more")
+            raise invalid_field("replicas", "must be a whole number, 0 or more")
         return await self._patch(deployment_id, "update-replica-count", {"replicas": replicas})
 
     async def set_timeout(self, deployment_id: str, minutes: int) -> Deployment:
         if isinstance(minutes, bool) or not isinstance(minutes, int) or minutes < 60:
-            raise _invalid("timeout", "must be at least 60 minutes")
+            raise invalid_field("timeout", "must be at least 60 minutes")
         return await self._patch(deployment_id, "update-timeout", {"timeout": minutes})
 
     async def set_schedule(self, deployment_id: str, cron: str) -> Deployment:
         problem = cron_problem(cron)
         if problem:
-            raise _invalid("schedule", problem)
+            raise invalid_field("schedule", problem)
         try:
             return await self._patch(
                 deployment_id, "update-schedule", {"schedule": " ".join(cron.split())}
@@ -170,7 +170,7 @@ class NosanaActions(NosanaMarkets):
 
     async def rename(self, deployment_id: str, name: str) -> Deployment:
         if not isinstance(name, str) or not name.strip():
-            raise _invalid("name", "must not be empty")
+            raise invalid_field("name", "must not be empty")
         try:
             return await self._patch(deployment_id, "update-name", {"name": name.strip()})
         except RouteNotFoundError:

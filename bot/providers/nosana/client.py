@@ -28,20 +28,20 @@ from bot.providers.models import (
 from bot.providers.nosana.actions import NosanaActions
 from bot.providers.nosana.errors import map_error as map_nosana_error
 from bot.providers.nosana.normalize import (
-    _RAW_STATUS,
     JOB_STATES,
+    RAW_STATUS,
     START_FROM,
     STATUS_MAP,
     STOP_FROM,
     STRATEGIES,
-    _check_id,
-    _int,
-    _invalid,
-    _result_lines,
-    _time,
+    check_id,
+    invalid_field,
     page_limit,
+    result_lines,
     to_deployment,
+    to_int,
     to_job,
+    to_time,
 )
 from bot.providers.nosana_jobdef import field_errors, validate_job_definition
 
@@ -109,9 +109,9 @@ class NosanaProvider(NosanaActions):
     def _status_filter(self, status: str) -> str:
         raws = []
         for value in (v.strip() for v in status.split(",") if v.strip()):
-            raw = value.upper() if value.upper() in STATUS_MAP else _RAW_STATUS.get(value.lower())
+            raw = value.upper() if value.upper() in STATUS_MAP else RAW_STATUS.get(value.lower())
             if raw is None:
-                raise _invalid("status", f"'{value}' is not a Nosana status")
+                raise invalid_field("status", f"'{value}' is not a Nosana status")
             raws.append(raw)
         return ",".join(dict.fromkeys(raws))
 
@@ -135,7 +135,9 @@ class NosanaProvider(NosanaActions):
         if strategy:
             wanted = [s.strip().upper() for s in strategy.split(",") if s.strip()]
             if not wanted or any(s not in STRATEGIES for s in wanted):
-                raise _invalid("strategy", "must be SIMPLE, SIMPLE-EXTEND, SCHEDULED or INFINITE")
+                raise invalid_field(
+                    "strategy", "must be SIMPLE, SIMPLE-EXTEND, SCHEDULED or INFINITE"
+                )
             params["strategy"] = ",".join(wanted)
         if search:
             params["search"] = search
@@ -148,7 +150,7 @@ class NosanaProvider(NosanaActions):
         elif isinstance(body, Mapping) and isinstance(body.get("deployments"), list):
             pagination = body.get("pagination") or {}
             items, next_cursor = body["deployments"], pagination.get("cursor_next") or None
-            total = _int(pagination.get("total_items"))
+            total = to_int(pagination.get("total_items"))
         else:
             raise UnavailableError(
                 "Nosana answered the deployment list with an unexpected shape.", provider=self.name
@@ -178,7 +180,7 @@ class NosanaProvider(NosanaActions):
         return raw["id"], fingerprint(raw.get("status"), raw.get("name"), raw.get("replicas"))
 
     async def get(self, deployment_id: str) -> Deployment:
-        raw = await self.http.get_json(f"/deployments/{_check_id(deployment_id)}")
+        raw = await self.http.get_json(f"/deployments/{check_id(deployment_id)}")
         return await self._normalize(raw)
 
     async def _walk(
@@ -211,9 +213,9 @@ class NosanaProvider(NosanaActions):
         if state:
             states = [s.strip().upper() for s in state.split(",") if s.strip()]
             if not states or any(s not in JOB_STATES for s in states):
-                raise _invalid("state", "must be QUEUED, RUNNING, COMPLETED or STOPPED")
+                raise invalid_field("state", "must be QUEUED, RUNNING, COMPLETED or STOPPED")
             params["state"] = ",".join(states)
-        path = f"/deployments/{_check_id(deployment_id)}/jobs"
+        path = f"/deployments/{check_id(deployment_id)}/jobs"
         return [
             to_job(j)
             for j in await self._walk(path, "jobs", limit, params)
@@ -222,7 +224,7 @@ class NosanaProvider(NosanaActions):
 
     async def job(self, deployment_id: str, job_id: str) -> Job:
         """One job with its definition and results (``extras["result"]``: per-op states, logs)."""
-        path = f"/deployments/{_check_id(deployment_id)}/jobs/{_check_id(job_id, 'job_id')}"
+        path = f"/deployments/{check_id(deployment_id)}/jobs/{check_id(job_id, 'job_id')}"
         raw = await self.http.get_json(path)
         if not isinstance(raw, Mapping):
             raise UnavailableError(
@@ -241,10 +243,10 @@ class NosanaProvider(NosanaActions):
             id=job_id,
             state=str(state),
             node=raw.get("node") if isinstance(raw.get("node"), str) else None,
-            revision=_int(raw.get("revision")),
-            started_at=_time(raw.get("timeStart")),
-            ended_at=_time(raw.get("timeEnd")),
-            created_at=_time(raw.get("listedAt")),
+            revision=to_int(raw.get("revision")),
+            started_at=to_time(raw.get("timeStart")),
+            ended_at=to_time(raw.get("timeEnd")),
+            created_at=to_time(raw.get("listedAt")),
             extras={k: v for k, v in extras.items() if v is not None},
         )
 
@@ -257,7 +259,7 @@ class NosanaProvider(NosanaActions):
         last lines, ``since`` drops lines (and whole jobs) that ended earlier.
         """
         if tail is not None and tail < 1:
-            raise _invalid("tail", "must be at least 1")
+            raise invalid_field("tail", "must be at least 1")
         if since is not None and since.tzinfo is None:
             since = since.replace(tzinfo=UTC)
         jobs = await self.jobs(deployment_id, limit=self.max_log_jobs)
@@ -270,7 +272,7 @@ class NosanaProvider(NosanaActions):
             ]
             details = await asyncio.gather(*(self.job(deployment_id, j.id) for j in batch))
             for detail in details:
-                lines.extend(_result_lines(detail))
+                lines.extend(result_lines(detail))
             if tail is not None and len(lines) >= tail:
                 break
         if since is not None:
@@ -280,12 +282,12 @@ class NosanaProvider(NosanaActions):
         return lines[-tail:] if tail is not None else lines
 
     async def events(self, deployment_id: str, *, limit: int = 50) -> list[Event]:
-        path = f"/deployments/{_check_id(deployment_id)}/events"
+        path = f"/deployments/{check_id(deployment_id)}/events"
         return [
             Event(
                 type=str(e.get("type") or ""),
                 message=str(e.get("message") or ""),
-                created_at=_time(e.get("created_at")),
+                created_at=to_time(e.get("created_at")),
                 category=e.get("category"),
                 tx=e.get("tx"),
             )
@@ -294,15 +296,15 @@ class NosanaProvider(NosanaActions):
         ]
 
     async def revisions(self, deployment_id: str) -> list[Revision]:
-        path = f"/deployments/{_check_id(deployment_id)}/revisions"
+        path = f"/deployments/{check_id(deployment_id)}/revisions"
         revisions = [
             Revision(
                 revision=int(r["revision"]),
-                created_at=_time(r.get("created_at")),
+                created_at=to_time(r.get("created_at")),
                 definition=r.get("job_definition") or {},
             )
             for r in await self._walk(path, "revisions", 10_000)
-            if isinstance(r, Mapping) and _int(r.get("revision")) is not None
+            if isinstance(r, Mapping) and to_int(r.get("revision")) is not None
         ]
         return sorted(revisions, key=lambda r: r.revision)
 

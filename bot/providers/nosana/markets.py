@@ -23,11 +23,11 @@ from bot.providers.models import (
     Market,
 )
 from bot.providers.nosana.normalize import (
-    _PUBKEY,
     MARKET_TYPES,
-    _check_id,
-    _decimal,
-    _invalid,
+    PUBKEY,
+    check_id,
+    invalid_field,
+    to_decimal,
     to_deployment,
     to_market,
 )
@@ -61,7 +61,7 @@ class NosanaMarkets(BaseProvider):
                 "Nosana answered the balance with an unexpected shape.", provider=self.name
             )
         parts = {
-            name: _decimal(body.get(key)) or Decimal(0)
+            name: to_decimal(body.get(key)) or Decimal(0)
             for name, key in (
                 ("assigned", "assignedCredits"),
                 ("reserved", "reservedCredits"),
@@ -78,7 +78,7 @@ class NosanaMarkets(BaseProvider):
         filters = {aliases.get(k, k): v for k, v in filters.items() if v is not None}
         unknown = set(filters) - {"type", "filter_key", "filter_value", "limit"}
         if unknown:
-            raise _invalid(
+            raise invalid_field(
                 sorted(unknown)[0],
                 "is not a market filter (use type, filter_key, filter_value, limit)",
             )
@@ -86,17 +86,17 @@ class NosanaMarkets(BaseProvider):
         if "type" in filters:
             kind = str(filters["type"]).upper()
             if kind not in MARKET_TYPES:
-                raise _invalid("type", "must be PREMIUM, COMMUNITY or OTHER")
+                raise invalid_field("type", "must be PREMIUM, COMMUNITY or OTHER")
             params["type"] = kind
         if ("filter_key" in filters) != ("filter_value" in filters):
-            raise _invalid("filter_key", "filter_key and filter_value go together")
+            raise invalid_field("filter_key", "filter_key and filter_value go together")
         if "filter_key" in filters:
             params["filterKey"] = str(filters["filter_key"])
             params["filterValue"] = str(filters["filter_value"])
         if "limit" in filters:
             limit = filters["limit"]
             if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-                raise _invalid("limit", "must be a whole number, 1 or more")
+                raise invalid_field("limit", "must be a whole number, 1 or more")
             params["limit"] = str(limit)
         body = await self.http.get_json("/markets/", params=params)
         if not isinstance(body, list):
@@ -113,7 +113,7 @@ class NosanaMarkets(BaseProvider):
 
     async def market(self, address: str) -> Market:
         """One GPU market by address."""
-        body = await self.http.get_json(f"/markets/{_check_id(address, 'market')}/")
+        body = await self.http.get_json(f"/markets/{check_id(address, 'market')}/")
         if not isinstance(body, Mapping):
             raise UnavailableError(
                 "Nosana answered a market with an unexpected shape.", provider=self.name
@@ -127,7 +127,7 @@ class NosanaMarkets(BaseProvider):
 
         Best effort: a deployment is still shown (without a cost) when markets cannot be read.
         """
-        wanted = {a for a in addresses if isinstance(a, str) and _PUBKEY.match(a)}
+        wanted = {a for a in addresses if isinstance(a, str) and PUBKEY.match(a)}
         now = self._monotonic()
 
         def fresh(address: str) -> bool:

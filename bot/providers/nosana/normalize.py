@@ -37,19 +37,19 @@ STATUS_MAP: dict[str, DeploymentStatus] = {
     "INSUFFICIENT_FUNDS": DeploymentStatus.INSUFFICIENT_FUNDS,
     "ARCHIVED": DeploymentStatus.ARCHIVED,
 }
-_RAW_STATUS = {normalized.value: raw for raw, normalized in STATUS_MAP.items()}
+RAW_STATUS = {normalized.value: raw for raw, normalized in STATUS_MAP.items()}
 JOB_STATES: tuple[str, ...] = ("QUEUED", "RUNNING", "COMPLETED", "STOPPED")
 
 #: The state machine of spec §4.1/§8.2: where each action is allowed from.
 START_FROM = frozenset({"DRAFT", "STOPPED", "ERROR", "INSUFFICIENT_FUNDS"})
 STOP_FROM = frozenset({"RUNNING", "ERROR", "INSUFFICIENT_FUNDS"})
-_ALLOWED_FROM = {
+ALLOWED_FROM = {
     "start": "DRAFT, STOPPED, ERROR or INSUFFICIENT_FUNDS",
     "stop": "RUNNING, ERROR or INSUFFICIENT_FUNDS",
     "archive": "STOPPED",
     "delete": "STOPPED",
 }
-_PUBKEY = re.compile(r"^[1-9A-HJ-NP-Za-km-z]{43,44}$")
+PUBKEY = re.compile(r"^[1-9A-HJ-NP-Za-km-z]{43,44}$")
 
 
 # -- pure helpers --------------------------------------------------------------------------------
@@ -57,7 +57,7 @@ _PUBKEY = re.compile(r"^[1-9A-HJ-NP-Za-km-z]{43,44}$")
 
 def _mb(gb: Any) -> int | None:
     """Gigabytes (a number the API sends) as megabytes."""
-    return int(gb * 1024) if _int(gb) is not None else None
+    return int(gb * 1024) if to_int(gb) is not None else None
 
 
 def page_limit(requested: int) -> int:
@@ -65,7 +65,7 @@ def page_limit(requested: int) -> int:
     return next((allowed for allowed in PAGE_LIMITS if requested <= allowed), PAGE_LIMITS[-1])
 
 
-def _decimal(value: Any) -> Decimal | None:
+def to_decimal(value: Any) -> Decimal | None:
     if isinstance(value, bool) or value is None:
         return None
     try:
@@ -77,14 +77,14 @@ def _decimal(value: Any) -> Decimal | None:
 
 def market_price_per_hour(usd_reward_per_hour: Any, network_fee_percentage: Any) -> Decimal | None:
     """USD a client pays per job-hour: ``usd_reward_per_hour × (1 + fee / 100)``."""
-    reward = _decimal(usd_reward_per_hour)
+    reward = to_decimal(usd_reward_per_hour)
     if reward is None:
         return None
-    fee = _decimal(network_fee_percentage) or Decimal(0)
+    fee = to_decimal(network_fee_percentage) or Decimal(0)
     return reward * (1 + fee / 100)
 
 
-def _time(value: Any) -> datetime | None:
+def to_time(value: Any) -> datetime | None:
     """An aware datetime from an ISO string or unix seconds/milliseconds; None otherwise."""
     if isinstance(value, bool) or value in (None, "", 0):
         return None
@@ -103,15 +103,15 @@ def _time(value: Any) -> datetime | None:
     return None
 
 
-def _int(value: Any) -> int | None:
+def to_int(value: Any) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     return int(value) if math.isfinite(value) else None
 
 
-def _check_id(deployment_id: str, what: str = "deployment_id") -> str:
+def check_id(deployment_id: str, what: str = "deployment_id") -> str:
     value = deployment_id.strip() if isinstance(deployment_id, str) else ""
-    if not _PUBKEY.match(value):
+    if not PUBKEY.match(value):
         raise ValidationError(
             f"'{deployment_id}' is not a Nosana id (a 43–44 character base58 address).",
             field_errors={what: "must be a 43–44 character base58 address"},
@@ -120,7 +120,7 @@ def _check_id(deployment_id: str, what: str = "deployment_id") -> str:
     return value
 
 
-def _invalid(field: str, message: str) -> ValidationError:
+def invalid_field(field: str, message: str) -> ValidationError:
     return ValidationError(f"{field}: {message}", field_errors={field: message}, provider="nosana")
 
 
@@ -136,7 +136,7 @@ def to_deployment(raw: Any, price_per_hour: Decimal | None = None) -> Deployment
             "Nosana answered with something that is not a deployment.", provider="nosana"
         )
     raw_status = str(raw.get("status") or "")
-    replicas = _int(raw.get("replicas"))
+    replicas = to_int(raw.get("replicas"))
     endpoints = tuple(
         Endpoint(
             url=e["url"],
@@ -146,7 +146,7 @@ def to_deployment(raw: Any, price_per_hour: Decimal | None = None) -> Deployment
         for e in raw.get("endpoints") or []
         if isinstance(e, Mapping) and isinstance(e.get("url"), str)
     )
-    active_jobs = _int(raw.get("active_jobs"))
+    active_jobs = to_int(raw.get("active_jobs"))
     legacy = isinstance(raw.get("jobs"), list)
     if active_jobs is None and legacy:
         active_jobs = sum(
@@ -186,9 +186,9 @@ def to_deployment(raw: Any, price_per_hour: Decimal | None = None) -> Deployment
         replicas=replicas,
         endpoints=endpoints,
         cost_per_hour_usd=cost,
-        created_at=_time(raw.get("created_at")),
-        updated_at=_time(raw.get("updated_at")),
-        active_revision=_int(raw.get("active_revision")),
+        created_at=to_time(raw.get("created_at")),
+        updated_at=to_time(raw.get("updated_at")),
+        active_revision=to_int(raw.get("active_revision")),
         extras={k: v for k, v in extras.items() if v is not None},
     )
 
@@ -226,15 +226,15 @@ def to_job(raw: Mapping[str, Any]) -> Job:
         id=str(raw.get("job") or ""),
         state=state,
         node=raw.get("node") if isinstance(raw.get("node"), str) else None,
-        revision=_int(raw.get("revision")),
-        started_at=_time(raw.get("time_start")),
-        ended_at=_time(raw.get("updated_at")) if finished else None,
-        created_at=_time(raw.get("created_at")),
+        revision=to_int(raw.get("revision")),
+        started_at=to_time(raw.get("time_start")),
+        ended_at=to_time(raw.get("updated_at")) if finished else None,
+        created_at=to_time(raw.get("created_at")),
         extras={k: v for k, v in extras.items() if v is not None},
     )
 
 
-def _result_lines(job: Job) -> list[LogLine]:
+def result_lines(job: Job) -> list[LogLine]:
     """The log lines of one job's results (``opStates[].logs``)."""
     result = job.extras.get("result")
     if not isinstance(result, Mapping):
@@ -251,7 +251,7 @@ def _result_lines(job: Job) -> list[LogLine]:
                 LogLine(
                     message=entry["log"].rstrip("\n"),
                     stream=str(entry.get("type") or "stdout"),
-                    timestamp=_time(entry.get("timestamp")),
+                    timestamp=to_time(entry.get("timestamp")),
                     source=source,
                 )
             )

@@ -12,7 +12,7 @@ from bot.providers.errors import (
     ValidationError,
 )
 from bot.providers.nosana.normalize import (
-    _PUBKEY,
+    PUBKEY,
     Strategy,
 )
 from bot.providers.nosana_jobdef import cron_problem, field_errors, validate_job_definition
@@ -50,7 +50,7 @@ class NosanaCreateSpec(BaseModel):
     @classmethod
     def _market(cls, value: str) -> str:
         value = value.strip()
-        if not _PUBKEY.match(value):
+        if not PUBKEY.match(value):
             raise ValueError("must be a GPU market address (43–44 base58 characters)")
         return value
 
