@@ -14,35 +14,15 @@ from pydantic import BaseModel
 
 from bot.providers import akash_sdl
 from bot.providers.akash import watch
-from bot.providers.akash.convert import (
-    dseq_time,
-    int_or_none,
-    json_decimal,
-    to_decimal,
-)
+from bot.providers.akash.convert import dseq_time, int_or_none, json_decimal, to_decimal
 from bot.providers.akash.errors import clipped_line
 from bot.providers.akash.leasing import AkashLeasing
-from bot.providers.akash.normalize import (
-    escrow_runway,
-    normalize_deployment,
-    normalize_provider,
-)
-from bot.providers.akash.plumbing import (
-    ADDRESS_RE,
-    LEASE_TIMEOUT,
-    TX_TIMEOUT,
-)
-from bot.providers.akash.spec import (
-    AkashCreateSpec,
-)
+from bot.providers.akash.normalize import escrow_runway, normalize_deployment, normalize_provider
+from bot.providers.akash.plumbing import ADDRESS_RE, LEASE_TIMEOUT, TX_TIMEOUT
+from bot.providers.akash.spec import AkashCreateSpec
 from bot.providers.akash_sdl import SdlError
 from bot.providers.base import RawPage
-from bot.providers.errors import (
-    ProviderError,
-    UnavailableError,
-    ValidationError,
-    WrongStateError,
-)
+from bot.providers.errors import ProviderError, UnavailableError, ValidationError, WrongStateError
 from bot.providers.models import (
     Balance,
     Capability,

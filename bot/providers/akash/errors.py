@@ -21,9 +21,7 @@ from bot.providers.errors import (
     WrongStateError,
 )
 from bot.providers.http import parse_retry_after, response_text
-from bot.providers.models import (
-    ProviderName,
-)
+from bot.providers.models import ProviderName
 
 
 def field_errors_from_problems(problems: Sequence[akash_sdl.Problem]) -> dict[str, str]:

@@ -8,27 +8,11 @@ from typing import Any
 import pydantic
 from pydantic import SecretStr
 
-from bot.providers.akash.normalize import (
-    normalize_bid,
-)
-from bot.providers.akash.plumbing import (
-    ADDRESS_RE,
-    LEASE_TIMEOUT,
-    TX_TIMEOUT,
-    AkashPlumbing,
-)
-from bot.providers.akash.spec import (
-    AkashCertificate,
-)
-from bot.providers.errors import (
-    NotSupportedError,
-    UnavailableError,
-    ValidationError,
-)
-from bot.providers.models import (
-    Bid,
-    Deployment,
-)
+from bot.providers.akash.normalize import normalize_bid
+from bot.providers.akash.plumbing import ADDRESS_RE, LEASE_TIMEOUT, TX_TIMEOUT, AkashPlumbing
+from bot.providers.akash.spec import AkashCertificate
+from bot.providers.errors import NotSupportedError, UnavailableError, ValidationError
+from bot.providers.models import Bid, Deployment
 
 
 class AkashLeasing(AkashPlumbing):

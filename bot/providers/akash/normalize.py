@@ -16,17 +16,9 @@ from bot.providers.akash.convert import (
     micro_to_usd,
     to_decimal,
 )
-from bot.providers.akash.leases import (
-    LeaseSummary,
-    summarize_leases,
-)
+from bot.providers.akash.leases import LeaseSummary, summarize_leases
 from bot.providers.akash_sdl import BLOCK_SECONDS, usd_per_hour
-from bot.providers.models import (
-    Bid,
-    Deployment,
-    DeploymentStatus,
-    ProviderInfo,
-)
+from bot.providers.models import Bid, Deployment, DeploymentStatus, ProviderInfo
 
 
 def normalize_deployment(item: Mapping[str, Any]) -> Deployment:

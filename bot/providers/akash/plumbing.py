@@ -12,24 +12,14 @@ import httpx
 from pydantic import SecretStr
 
 from bot.providers import akash_sdl
-from bot.providers.akash.convert import (
-    decimal_places,
-    to_decimal,
-)
+from bot.providers.akash.convert import decimal_places, to_decimal
 from bot.providers.akash.errors import clipped_line, field_errors_from_problems
 from bot.providers.akash.errors import map_error as map_akash_error
-from bot.providers.akash.normalize import (
-    normalize_deployment,
-)
+from bot.providers.akash.normalize import normalize_deployment
 from bot.providers.akash.spec import AkashCertificate
 from bot.providers.base import BaseProvider
-from bot.providers.errors import (
-    ProviderError,
-    ValidationError,
-)
-from bot.providers.models import (
-    Deployment,
-)
+from bot.providers.errors import ProviderError, ValidationError
+from bot.providers.models import Deployment
 
 #: ``POST /v1/leases`` broadcasts a tx then PUTs the manifest to every provider, retrying up to
 #: 3x with 6 s pauses: it can take tens of seconds (spec §3.4 says use ≥ 120 s).

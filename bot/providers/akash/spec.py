@@ -6,9 +6,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from bot.providers.akash.convert import (
-    decimal_places,
-)
+from bot.providers.akash.convert import decimal_places
 
 
 class AkashCertificate(BaseModel):

@@ -11,11 +11,7 @@ import httpx
 from pydantic import BaseModel, SecretStr
 
 from bot.providers.base import MAX_PAGES, RawPage, fingerprint
-from bot.providers.errors import (
-    ProviderError,
-    UnavailableError,
-    WrongStateError,
-)
+from bot.providers.errors import ProviderError, UnavailableError, WrongStateError
 from bot.providers.models import (
     Capability,
     CreateResult,

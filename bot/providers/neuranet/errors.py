@@ -21,12 +21,8 @@ from bot.providers.errors import (
     WrongStateError,
 )
 from bot.providers.http import parse_retry_after, response_text
-from bot.providers.models import (
-    ProviderName,
-)
-from bot.providers.neuranet.normalize import (
-    WIRE_FIELDS,
-)
+from bot.providers.models import ProviderName
+from bot.providers.neuranet.normalize import WIRE_FIELDS
 
 _WRONG_STATE_RE = re.compile(
     r"not running|not stopped|already (?:running|started|stopped|stopping|starting|deleted)"

@@ -11,15 +11,8 @@ from urllib.parse import quote
 from pydantic import SecretStr
 
 from bot.providers.base import MAX_PAGES, BaseProvider
-from bot.providers.errors import (
-    NotFoundError,
-    ProviderError,
-    UnavailableError,
-)
-from bot.providers.models import (
-    Deployment,
-    Market,
-)
+from bot.providers.errors import NotFoundError, ProviderError, UnavailableError
+from bot.providers.models import Deployment, Market
 from bot.providers.neuranet.normalize import (
     MAX_LIMIT,
     NODE_CACHE_TTL,
@@ -27,10 +20,7 @@ from bot.providers.neuranet.normalize import (
     node_to_market,
     normalize_deployment,
 )
-from bot.providers.neuranet.spec import (
-    NeuraNetNodeFilters,
-    check_id,
-)
+from bot.providers.neuranet.spec import NeuraNetNodeFilters, check_id
 
 log = logging.getLogger(__name__)
 

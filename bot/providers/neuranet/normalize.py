@@ -8,16 +8,8 @@ from datetime import UTC, datetime
 from decimal import ROUND_FLOOR, Decimal, InvalidOperation, localcontext
 from typing import Any
 
-from bot.providers.errors import (
-    UnavailableError,
-)
-from bot.providers.models import (
-    Deployment,
-    DeploymentStatus,
-    Endpoint,
-    LogLine,
-    Market,
-)
+from bot.providers.errors import UnavailableError
+from bot.providers.models import Deployment, DeploymentStatus, Endpoint, LogLine, Market
 
 #: The API's largest page size.
 MAX_LIMIT = 100

@@ -12,12 +12,8 @@ from urllib.parse import quote
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic import ValidationError as PydanticValidationError
 
-from bot.providers.errors import (
-    ValidationError,
-)
-from bot.providers.neuranet.normalize import (
-    usd_to_cents_floor,
-)
+from bot.providers.errors import ValidationError
+from bot.providers.neuranet.normalize import usd_to_cents_floor
 
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
 _TEMPLATE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,63}$")

@@ -9,27 +9,12 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from bot.providers.errors import (
-    NotSupportedError,
-    ValidationError,
-    WrongStateError,
-)
-from bot.providers.models import (
-    CreateResult,
-    Deployment,
-)
-from bot.providers.nosana.errors import (
-    RouteNotFoundError,
-)
+from bot.providers.errors import NotSupportedError, ValidationError, WrongStateError
+from bot.providers.models import CreateResult, Deployment
+from bot.providers.nosana.errors import RouteNotFoundError
 from bot.providers.nosana.markets import NosanaMarkets
-from bot.providers.nosana.normalize import (
-    ALLOWED_FROM,
-    check_id,
-    invalid_field,
-)
-from bot.providers.nosana.spec import (
-    NosanaCreateSpec,
-)
+from bot.providers.nosana.normalize import ALLOWED_FROM, check_id, invalid_field
+from bot.providers.nosana.spec import NosanaCreateSpec
 from bot.providers.nosana_jobdef import cron_problem, field_errors, validate_job_definition
 
 

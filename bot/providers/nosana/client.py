@@ -12,19 +12,8 @@ import httpx
 from pydantic import SecretStr
 
 from bot.providers.base import RawPage, fingerprint
-from bot.providers.errors import (
-    ProviderError,
-    UnavailableError,
-)
-from bot.providers.models import (
-    Capability,
-    Deployment,
-    Event,
-    Job,
-    LogLine,
-    Page,
-    Revision,
-)
+from bot.providers.errors import ProviderError, UnavailableError
+from bot.providers.models import Capability, Deployment, Event, Job, LogLine, Page, Revision
 from bot.providers.nosana.actions import NosanaActions
 from bot.providers.nosana.errors import map_error as map_nosana_error
 from bot.providers.nosana.normalize import (

@@ -12,16 +12,8 @@ from pydantic import SecretStr
 
 from bot.config import NOSANA_PRODUCTION_URL
 from bot.providers.base import BaseProvider
-from bot.providers.errors import (
-    NotFoundError,
-    ProviderError,
-    UnavailableError,
-)
-from bot.providers.models import (
-    Balance,
-    Deployment,
-    Market,
-)
+from bot.providers.errors import NotFoundError, ProviderError, UnavailableError
+from bot.providers.models import Balance, Deployment, Market
 from bot.providers.nosana.normalize import (
     MARKET_TYPES,
     PUBKEY,

@@ -9,18 +9,8 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
-from bot.providers.errors import (
-    UnavailableError,
-    ValidationError,
-)
-from bot.providers.models import (
-    Deployment,
-    DeploymentStatus,
-    Endpoint,
-    Job,
-    LogLine,
-    Market,
-)
+from bot.providers.errors import UnavailableError, ValidationError
+from bot.providers.models import Deployment, DeploymentStatus, Endpoint, Job, LogLine, Market
 
 Strategy = Literal["SIMPLE", "SIMPLE-EXTEND", "SCHEDULED", "INFINITE"]
 STRATEGIES: tuple[str, ...] = ("SIMPLE", "SIMPLE-EXTEND", "SCHEDULED", "INFINITE")

@@ -8,13 +8,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic import ValidationError as PydanticValidationError
 
-from bot.providers.errors import (
-    ValidationError,
-)
-from bot.providers.nosana.normalize import (
-    PUBKEY,
-    Strategy,
-)
+from bot.providers.errors import ValidationError
+from bot.providers.nosana.normalize import PUBKEY, Strategy
 from bot.providers.nosana_jobdef import cron_problem, field_errors, validate_job_definition
 
 
