@@ -6,6 +6,7 @@ import csv
 import io
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
@@ -152,3 +153,35 @@ __all__ = [
     "exported",
     "verified",
 ]
+
+
+@dataclass(frozen=True)
+class AuditListing:
+    rows: Sequence[AuditEntry]
+
+
+@dataclass(frozen=True)
+class Verified:
+    entries: int
+    first_broken: str | None
+
+
+@dataclass(frozen=True)
+class Exported:
+    filename: str
+    entries: int
+    uploaded: bool
+
+
+AuditResult = AuditListing | Verified | Exported
+
+
+def render(result: AuditResult) -> Reply:
+    """What an audit command answers."""
+    match result:
+        case AuditListing(rows=rows):
+            return audit_listing(rows)
+        case Verified(entries=entries, first_broken=broken):
+            return verified(entries, broken)
+        case Exported(filename=filename, entries=entries):
+            return exported(filename, entries)

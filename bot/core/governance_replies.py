@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from bot.core.policy import Role, WorkspacePolicy, describe
 from bot.core.replies import Reply, notice, section
@@ -81,3 +82,57 @@ __all__ = [
     "role_revoked",
     "roles_listing",
 ]
+
+
+@dataclass(frozen=True)
+class RoleListing:
+    me: Role
+    grants: list[RoleHolder]
+    default: Role
+
+
+@dataclass(frozen=True)
+class RoleGranted:
+    by: str
+    subject_type: SubjectType
+    subject_id: str
+    role: Role
+    previous: Role | None
+
+
+@dataclass(frozen=True)
+class RoleRevoked:
+    by: str
+    subject_type: SubjectType
+    subject_id: str
+    removed: Role | None
+    default: Role
+
+
+@dataclass(frozen=True)
+class PolicyShown:
+    policy: WorkspacePolicy
+
+
+@dataclass(frozen=True)
+class PolicyChanged:
+    by: str
+    policy: WorkspacePolicy
+
+
+GovernanceResult = RoleListing | RoleGranted | RoleRevoked | PolicyShown | PolicyChanged
+
+
+def render(result: GovernanceResult) -> Reply:
+    """What a roles or policy command answers."""
+    match result:
+        case RoleListing(me=me, grants=grants, default=default):
+            return roles_listing(me, grants, default)
+        case RoleGranted(by=by, subject_type=kind, subject_id=who, role=role, previous=was):
+            return role_granted(by, kind, who, role, was)
+        case RoleRevoked(by=by, subject_type=kind, subject_id=who, removed=gone, default=default):
+            return role_revoked(by, kind, who, gone, default)
+        case PolicyShown(policy=policy):
+            return policy_shown(policy)
+        case PolicyChanged(by=by, policy=policy):
+            return policy_changed(by, policy)

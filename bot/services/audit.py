@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bot.core import audit_replies as view
 from bot.core.governance import AuditCommand
-from bot.core.replies import Reply
 from bot.db.audit import AuditLog, AuditRow, VerifyReport
 from bot.services.audit_trail import AuditTrail
 from bot.services.deployments import Actor
@@ -22,13 +20,6 @@ log = logging.getLogger("deploybot.audit")
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-@dataclass(frozen=True)
-class Exported:
-    filename: str
-    entries: int
-    uploaded: bool
 
 
 class AuditService:
@@ -45,19 +36,18 @@ class AuditService:
         self._trail = trail
         self._clock = clock
 
-    async def reply(self, actor: Actor, command: AuditCommand, slack: SlackIO) -> Reply:
+    async def run(self, actor: Actor, command: AuditCommand, slack: SlackIO) -> view.AuditResult:
         match command.action:
             case "show":
-                return view.audit_listing(await self.recent(actor, command))
+                return view.AuditListing(await self.recent(actor, command))
             case "verify":
                 report = await self.verify(actor, slack)
                 broken = str(report.broken[0]) if report.broken else None
-                return view.verified(report.entries, broken)
-            case _:
-                done = await self.export(actor, command, slack)
-                if not done.uploaded:
-                    raise ServiceError(view.UPLOAD_REFUSED)
-                return view.exported(done.filename, done.entries)
+                return view.Verified(report.entries, broken)
+        done = await self.export(actor, command, slack)
+        if not done.uploaded:
+            raise ServiceError(view.UPLOAD_REFUSED)
+        return done
 
     async def recent(self, actor: Actor, command: AuditCommand) -> list[AuditRow]:
         """Anyone may read the log (newest first), filtered by person and deployment."""
@@ -73,7 +63,7 @@ class AuditService:
         await self._people.authorize(actor, "audit.verify", slack, what="verify the audit log")
         return await self._audit.verify(team_id=actor.team_id, enterprise_id=actor.enterprise_id)
 
-    async def export(self, actor: Actor, command: AuditCommand, slack: SlackIO) -> Exported:
+    async def export(self, actor: Actor, command: AuditCommand, slack: SlackIO) -> view.Exported:
         """Upload the whole log as a file where the command was typed (admins only)."""
         await self._people.authorize(actor, "audit.export", slack, what="export the audit log")
         rows = await self._audit.export(team_id=actor.team_id, enterprise_id=actor.enterprise_id)
@@ -92,7 +82,7 @@ class AuditService:
             "ok" if uploaded else "error",
             params={"format": command.format, "entries": len(rows)},
         )
-        return Exported(filename, len(rows), uploaded)
+        return view.Exported(filename, len(rows), uploaded)
 
 
-__all__ = ["AuditService", "Exported"]
+__all__ = ["AuditService"]

@@ -18,6 +18,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.core import approvals as msg
+from bot.core import audit_replies as audit_view
+from bot.core import governance_replies as governance_view
 from bot.core import replies
 from bot.core.arguments import Governance, Scale, Timeout, Watch
 from bot.core.governance import AuditCommand, PolicyCommand
@@ -490,8 +492,8 @@ class Gate:
     async def _governance(self, actor: Actor, op: Operation, slack: SlackIO) -> Reply:
         command = op.args.command if isinstance(op.args, Governance) else None
         if isinstance(command, AuditCommand):
-            return await self.audit_commands.reply(actor, command, slack)
-        reply = await self.governance.reply(actor, command, slack)
+            return audit_view.render(await self.audit_commands.run(actor, command, slack))
+        reply = governance_view.render(await self.governance.run(actor, command, slack))
         if isinstance(command, PolicyCommand) and command.action != "show":
             await self.policy_changed(actor, slack)
         return reply

@@ -9,13 +9,11 @@ second check puts back whichever change left the workspace without an admin.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from bot.core import governance_replies as view
 from bot.core.governance import PolicyCommand, RoleCommand
-from bot.core.policy import Role, WorkspacePolicy
-from bot.core.replies import Reply
+from bot.core.policy import WorkspacePolicy
 from bot.core.roles import (
     INSTEAD,
     GrantRole,
@@ -24,7 +22,6 @@ from bot.core.roles import (
     RoleFacts,
     RoleHolder,
     SetDefaultRole,
-    SubjectType,
     has_admin,
     refusal,
 )
@@ -40,29 +37,6 @@ LOCKED = (
     "This and another role change made at the same moment would together have left nobody "
     f"who can manage roles, so nothing changed: {INSTEAD}."
 )
-
-
-@dataclass(frozen=True)
-class RoleListing:
-    me: Role
-    grants: list[RoleHolder]
-    default: Role
-
-
-@dataclass(frozen=True)
-class RoleGranted:
-    subject_type: SubjectType
-    subject_id: str
-    role: Role
-    previous: Role | None
-
-
-@dataclass(frozen=True)
-class RoleRevoked:
-    subject_type: SubjectType
-    subject_id: str
-    removed: Role | None
-    default: Role
 
 
 def holders(grants: Sequence[Grant]) -> list[RoleHolder]:
@@ -83,50 +57,33 @@ class GovernanceService:
         self._people = people
         self._trail = trail
 
-    async def reply(
+    async def run(
         self, actor: Actor, command: RoleCommand | PolicyCommand | None, slack: SlackIO
-    ) -> Reply:
+    ) -> view.GovernanceResult:
         if isinstance(command, RoleCommand):
-            return await self._role_reply(actor, command, slack)
+            match command.action:
+                case "list":
+                    return await self.roles(actor, slack)
+                case "grant":
+                    return await self.grant(actor, command, slack)
+            return await self.revoke(actor, command, slack)
         if isinstance(command, PolicyCommand):
             if command.action == "show":
-                return view.policy_shown(await self.policy(actor))
-            return view.policy_changed(
+                return view.PolicyShown(await self.policy(actor))
+            return view.PolicyChanged(
                 actor.user_id, await self.change_policy(actor, command, slack)
             )
         raise ServiceError(MORE_WORDS)
 
-    async def _role_reply(self, actor: Actor, command: RoleCommand, slack: SlackIO) -> Reply:
-        if command.action == "list":
-            listing = await self.roles(actor, slack)
-            return view.roles_listing(listing.me, listing.grants, listing.default)
-        if command.action == "grant":
-            granted = await self.grant(actor, command, slack)
-            return view.role_granted(
-                actor.user_id,
-                granted.subject_type,
-                granted.subject_id,
-                granted.role,
-                granted.previous,
-            )
-        revoked = await self.revoke(actor, command, slack)
-        return view.role_revoked(
-            actor.user_id,
-            revoked.subject_type,
-            revoked.subject_id,
-            revoked.removed,
-            revoked.default,
-        )
-
     # -- roles -------------------------------------------------------------------------------
 
-    async def roles(self, actor: Actor, slack: SlackIO) -> RoleListing:
+    async def roles(self, actor: Actor, slack: SlackIO) -> view.RoleListing:
         policy = await self._access.policy(actor.team_id, actor.enterprise_id)
         grants = await self._access.grants(actor.team_id, actor.enterprise_id)
         me = (await self._people.person(actor, slack, policy, grants)).role
-        return RoleListing(me, holders(grants), policy.default_role)
+        return view.RoleListing(me, holders(grants), policy.default_role)
 
-    async def grant(self, actor: Actor, command: RoleCommand, slack: SlackIO) -> RoleGranted:
+    async def grant(self, actor: Actor, command: RoleCommand, slack: SlackIO) -> view.RoleGranted:
         await self._people.authorize(actor, "role.grant", slack, what="change roles")
         assert command.subject_id is not None and command.subject_type is not None
         assert command.role is not None
@@ -152,9 +109,11 @@ class GovernanceService:
             target=change.subject_id,
             params={"role": change.role.value, "previous": previous and previous.value},
         )
-        return RoleGranted(change.subject_type, change.subject_id, change.role, previous)
+        return view.RoleGranted(
+            actor.user_id, change.subject_type, change.subject_id, change.role, previous
+        )
 
-    async def revoke(self, actor: Actor, command: RoleCommand, slack: SlackIO) -> RoleRevoked:
+    async def revoke(self, actor: Actor, command: RoleCommand, slack: SlackIO) -> view.RoleRevoked:
         await self._people.authorize(actor, "role.revoke", slack, what="change roles")
         assert command.subject_id is not None and command.subject_type is not None
         change = RevokeRole(command.subject_id)
@@ -173,7 +132,9 @@ class GovernanceService:
             params={"previous": removed and removed.value},
         )
         policy = await self.policy(actor)
-        return RoleRevoked(command.subject_type, change.subject_id, removed, policy.default_role)
+        return view.RoleRevoked(
+            actor.user_id, command.subject_type, change.subject_id, removed, policy.default_role
+        )
 
     async def _held(self, actor: Actor, subject_id: str) -> Grant | None:
         grants = await self._access.grants(actor.team_id, actor.enterprise_id)
@@ -285,4 +246,4 @@ def changed_policy(
             )
 
 
-__all__ = ["GovernanceService", "RoleGranted", "RoleListing", "RoleRevoked", "changed_policy"]
+__all__ = ["GovernanceService", "changed_policy"]
