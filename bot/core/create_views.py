@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -454,3 +455,45 @@ __all__ = [
     "status_message",
     "templates_reply",
 ]
+
+
+@dataclass(frozen=True)
+class Status:
+    """Where a deployment request stands: everything its status message shows."""
+
+    request_id: str
+    provider: str
+    state: str
+    user_id: str
+    title: str
+    now: datetime
+    deployment: Deployment | None = None
+    deployment_id: str | None = None
+    bids: Sequence[Mapping[str, Any]] = ()
+    providers: Mapping[str, Mapping[str, Any]] | None = None
+    accepted: str | None = None
+    error: str | None = None
+    allowed: frozenset[Capability] = frozenset()
+
+
+def render_status(status: Status) -> Reply:
+    """The status message; while bids are awaited after a problem, the problem above them."""
+    reply = status_message(
+        request_id=status.request_id,
+        provider=status.provider,
+        state=status.state,
+        user_id=status.user_id,
+        title=status.title,
+        deployment=status.deployment,
+        deployment_id=status.deployment_id,
+        bids=status.bids,
+        providers=status.providers,
+        accepted=status.accepted,
+        error=status.error,
+        allowed=status.allowed,
+        now=status.now,
+    )
+    if status.error and status.state == "bidding" and reply.blocks is not None:
+        problem = context(f":warning: {escape(clip(status.error, 500))}")
+        reply = replace(reply, blocks=[reply.blocks[0], problem, *reply.blocks[1:]])
+    return reply

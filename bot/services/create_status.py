@@ -3,7 +3,7 @@ in place as it is created, gets bids, is leased or fails — from any replica.""
 
 from __future__ import annotations
 
-from bot.core.replies import Reply
+from bot.core.create_views import Status, render_status
 from bot.db.create_store import CreateStore, RequestRow
 from bot.services.errors import ServiceError
 from bot.slack_gateway import SlackGateway
@@ -14,7 +14,8 @@ class StatusMessages:
         self.slack = slack
         self.store = store
 
-    async def publish(self, row: RequestRow, reply: Reply) -> None:
+    async def publish(self, row: RequestRow, status: Status) -> None:
+        reply = render_status(status)
         client = await self.slack.client_for(row.team_id, row.enterprise_id or None)
         if client is None:
             raise ServiceError("deploybot is no longer installed in that workspace")

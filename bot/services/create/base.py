@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict
 from bot.background import BackgroundWork
 from bot.config import Settings
 from bot.core import create as core
-from bot.core.replies import Reply
+from bot.core import create_views as views
 from bot.db.create_store import CreateStore, RequestRow
 from bot.providers.base import BaseProvider
 from bot.providers.models import (
@@ -24,7 +24,7 @@ from bot.providers.models import (
     Market,
     ProviderName,
 )
-from bot.services.create.status_message import render_status
+from bot.services.create.status_message import status_of
 from bot.services.deployments import Actor, DeploymentService
 from bot.services.errors import NoMatchError, UnsupportedError
 
@@ -41,7 +41,7 @@ DRAFT_TTL = timedelta(days=2)
 #: A create or lease still "in progress" this long after its last change was interrupted.
 INTERRUPTED_AFTER = timedelta(minutes=15)
 
-Publisher = Callable[[RequestRow, Reply], Awaitable[None]]
+Publisher = Callable[[RequestRow, views.Status], Awaitable[None]]
 
 
 class Spec(BaseModel):
@@ -121,14 +121,14 @@ class CreateBase:
 
     # -- the status message -----------------------------------------------------------------------
 
-    async def render(self, row: RequestRow) -> Reply:
-        return await render_status(row, self.deployments, self.clock())
+    async def status(self, row: RequestRow) -> views.Status:
+        return await status_of(row, self.deployments, self.clock())
 
     async def _publish(self, row: RequestRow) -> None:
         if self.publisher is None:
             return
         try:
-            await self.publisher(row, await self.render(row))
+            await self.publisher(row, await self.status(row))
         except Exception:
             log.warning("could not update the status message", exc_info=True)
 

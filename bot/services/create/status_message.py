@@ -6,7 +6,6 @@ from datetime import datetime
 
 from bot.core import create_views as views
 from bot.core.render import PROVIDER_LABEL
-from bot.core.replies import Reply
 from bot.db.create_store import RequestRow
 from bot.providers.errors import ProviderError
 from bot.providers.models import (
@@ -17,8 +16,8 @@ from bot.services.deployments import Actor, DeploymentService
 from bot.services.errors import ServiceError
 
 
-async def render_status(row: RequestRow, deployments: DeploymentService, now: datetime) -> Reply:
-    """The status message for the request as it stands."""
+async def status_of(row: RequestRow, deployments: DeploymentService, now: datetime) -> views.Status:
+    """Where the request stands, from its row (and the provider's word on what it can do)."""
     deployment: Deployment | None = None
     raw = row.result.get("deployment")
     if isinstance(raw, dict) and row.state in ("created", "leased"):
@@ -33,7 +32,7 @@ async def render_status(row: RequestRow, deployments: DeploymentService, now: da
             allowed = client.available_actions(deployment)
         except (ServiceError, ProviderError):
             allowed = frozenset()
-    reply = views.status_message(
+    return views.Status(
         request_id=row.id,
         provider=row.provider,
         state=row.state,
@@ -48,15 +47,6 @@ async def render_status(row: RequestRow, deployments: DeploymentService, now: da
         allowed=allowed,
         now=now,
     )
-    if row.error and row.state == "bidding" and reply.blocks is not None:
-        reply.blocks.insert(
-            1,
-            {
-                "type": "context",
-                "elements": [{"type": "mrkdwn", "text": f":warning: {row.error[:500]}"}],
-            },
-        )
-    return reply
 
 
 def title(row: RequestRow) -> str:
