@@ -108,12 +108,13 @@ async def dispatch(
         svc = _svc(bot)
         reply: Reply
         if args.sub == "list":
-            reply = await svc.list_templates(actor)
+            reply = views.templates_reply(await svc.list_templates(actor))
         elif args.sub == "delete":
-            reply = await svc.delete_template(actor, args.template or "")
+            reply = views.template_deleted(await svc.delete_template(actor, args.template or ""))
         else:
             name = args.template or ""
-            reply = await svc.save_template(actor, name, op.target or "", op.provider)
+            saved = await svc.save_template(actor, name, op.target or "", op.provider)
+            reply = views.template_saved(saved)
         await respond(**reply.payload(), replace_original=True)
 
     await guarded(respond, work, op)

@@ -497,3 +497,23 @@ def render_status(status: Status) -> Reply:
         problem = context(f":warning: {escape(clip(status.error, 500))}")
         reply = replace(reply, blocks=[reply.blocks[0], problem, *reply.blocks[1:]])
     return reply
+
+
+@dataclass(frozen=True)
+class TemplateSaved:
+    name: str
+    provider: str
+    replaced: bool = False
+
+
+def template_saved(saved: TemplateSaved) -> Reply:
+    verb = "Replaced" if saved.replaced else "Saved"
+    label = PROVIDER_LABEL.get(saved.provider, saved.provider)
+    return Reply(
+        text=f":white_check_mark: {verb} template `{escape(saved.name)}` ({label}). "
+        f"Use it: `/deploy create --template {escape(saved.name)}`."
+    )
+
+
+def template_deleted(name: str) -> Reply:
+    return Reply(text=f"Deleted template `{escape(name)}`.")

@@ -6,8 +6,6 @@ from __future__ import annotations
 from bot.core import create as core
 from bot.core import create_views as views
 from bot.core.create_summary import CreateFacts, create_summary, lease_summary
-from bot.core.render import PROVIDER_LABEL
-from bot.core.replies import Reply
 from bot.db.create_store import TemplateRow
 from bot.providers.errors import ProviderError
 from bot.providers.models import (
@@ -26,7 +24,7 @@ class TemplateOps(CreateBase):
 
     async def save_template(
         self, actor: Actor, name: str, ref: str, provider: ProviderName | None
-    ) -> Reply:
+    ) -> views.TemplateSaved:
         if not core.TEMPLATE_NAME.match(name):
             raise ServiceError("A template name is lowercase letters, digits, . _ - (≤ 64).")
         resolved = await self.deployments.resolve(actor, ref, provider)
@@ -48,24 +46,19 @@ class TemplateOps(CreateBase):
             form=form,
             created_by=actor.user_id,
         )
-        verb = "Replaced" if replaced else "Saved"
-        return Reply(
-            text=f":white_check_mark: {verb} template `{name}` "
-            f"({PROVIDER_LABEL[resolved.deployment.provider]}). "
-            f"Use it: `/deploy create --template {name}`."
-        )
+        return views.TemplateSaved(name, resolved.deployment.provider, replaced=bool(replaced))
 
-    async def list_templates(self, actor: Actor) -> Reply:
-        rows = await self.store.templates(team_id=actor.team_id, enterprise_id=actor.enterprise_id)
-        return views.templates_reply(rows)
+    async def list_templates(self, actor: Actor) -> list[TemplateRow]:
+        return await self.store.templates(team_id=actor.team_id, enterprise_id=actor.enterprise_id)
 
-    async def delete_template(self, actor: Actor, name: str) -> Reply:
+    async def delete_template(self, actor: Actor, name: str) -> str:
+        """Forget a template; its name."""
         removed = await self.store.delete_template(
             team_id=actor.team_id, enterprise_id=actor.enterprise_id, name=name
         )
         if not removed:
             raise NoMatchError(f"There is no template `{name}`: `/deploy template list`.")
-        return Reply(text=f"Deleted template `{name}`.")
+        return name
 
     async def template(self, actor: Actor, name: str) -> TemplateRow:
         row = await self.store.template(
