@@ -48,9 +48,9 @@ from bot.services.audit_trail import AuditTrail
 from bot.services.create import CreateService
 from bot.services.create_status import StatusMessages
 from bot.services.deployments import Actor, DeploymentService
-from bot.services.gate import Gate
 from bot.services.governance import GovernanceService
 from bot.services.people import People
+from bot.services.pipeline import Pipeline
 from bot.services.pool import ProviderPool
 from bot.services.slack_io import DirectoryCache, SlackIO
 from bot.slack_gateway import SlackGateway, web_client
@@ -92,8 +92,8 @@ class DeployBot:
     storage: Storage
     service: DeploymentService
     pool: ProviderPool
-    #: The policy gate every operation passes (roles, approvals, audit).
-    gate: Gate
+    #: The pipeline every operation passes (preflight, policy, approvals, audit).
+    gate: Pipeline
     #: Every per-workspace Web API client comes from here.
     slack: SlackGateway
     work: BackgroundWork = field(default_factory=BackgroundWork)
@@ -354,7 +354,7 @@ def build_bot(
         publisher=StatusMessages(slack, create_store).publish,
     )
     watches = WatchService(watch_store, service)
-    gate = Gate(
+    gate = Pipeline(
         service,
         access,
         ApprovalStore(storage.engine),

@@ -1,0 +1,543 @@
+"""The pipeline: every operation from every entry point passes here.
+
+``Pipeline.run`` resolves the deployment, runs **preflight** (can this succeed from the state the
+deployment is in?), asks :func:`bot.core.policy.decide`, and then executes, files an
+approval request, or refuses — and writes the audit row. The outcome is typed:
+``Done | Pending | Refused``. An Approve click that completes the quorum comes back here:
+preflight runs again against the live state, and a request the world has overtaken ends
+"no longer applicable" without a provider call. The approval lifecycle itself (votes, deny,
+cancel, expiry, reminders, superseding) lives in :mod:`bot.services.approvals`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.core import approvals as msg
+from bot.core import audit_replies as audit_view
+from bot.core import governance_replies as governance_view
+from bot.core import replies
+from bot.core.arguments import Governance, Scale, Timeout, Watch
+from bot.core.governance import AuditCommand, PolicyCommand
+from bot.core.operations import WATCH_KINDS, Chain, Operation, OpKind
+from bot.core.policy import (
+    ADMIN_ONLY,
+    Allow,
+    Deny,
+    NeedsApproval,
+    Risk,
+    Step,
+    WorkspacePolicy,
+    classify,
+)
+from bot.core.preflight import Cleared, preflight
+from bot.core.preflight import Refused as NotPossible
+from bot.core.registry import MUTATIONS, Area, in_area
+from bot.core.render import PROVIDER_LABEL, escape
+from bot.core.replies import Reply, context, section
+from bot.core.results import ChainRun, Changed, render, render_changed
+from bot.db import approvals as states
+from bot.db.access import AccessStore, Grant
+from bot.db.approvals import ApprovalStore
+from bot.db.models import ApprovalRequest
+from bot.providers.errors import NotFoundError, ProviderError
+from bot.providers.models import Deployment
+from bot.services.approvals import (
+    ApprovalLifecycle,
+    NewFiling,
+    Quorum,
+    requester_of,
+)
+from bot.services.audit import AuditService
+from bot.services.audit_trail import AuditTrail, plain
+from bot.services.create import CreateService
+from bot.services.create_pipeline import SPEND_KINDS, CreatePipeline
+from bot.services.deployments import (
+    Actor,
+    DeploymentService,
+    Resolved,
+    error_reply,
+)
+from bot.services.errors import NoMatchError, NotPermittedError, ServiceError
+from bot.services.governance import GovernanceService
+from bot.services.outcomes import Done, Outcome, Pending, pending, refused
+from bot.services.people import People, Person
+from bot.services.preflight import gather
+from bot.services.slack_io import SlackIO
+from bot.watch.service import WatchService
+
+log = logging.getLogger("deploybot.gate")
+
+GOVERNANCE = in_area(Area.GOVERNANCE)
+
+__all__ = ["Pipeline"]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Pipeline:
+    def __init__(
+        self,
+        service: DeploymentService,
+        access: AccessStore,
+        approvals: ApprovalStore,
+        people: People,
+        trail: AuditTrail,
+        *,
+        governance: GovernanceService,
+        audit_commands: AuditService,
+        creator: CreateService | None = None,
+        watches: WatchService | None = None,
+        clock: Callable[[], datetime] = _now,
+    ) -> None:
+        self.service = service
+        self.access = access
+        self.approvals = approvals
+        self.trail = trail
+        self.people = people
+        #: ``/deploy roles``, ``role …`` and ``policy …``.
+        self.governance = governance
+        #: ``/deploy audit …``.
+        self.audit_commands = audit_commands
+        self.lifecycle = ApprovalLifecycle(
+            approvals, access, self.people, self.trail, clock=self._time
+        )
+        self.creates = CreatePipeline(creator, self.lifecycle, people, trail)
+        self._clock = clock
+        #: Creates, leases and closes of new deployments pass the gate too.
+        self.creator = creator
+        #: Watch commands pass the gate too.
+        self.watches = watches
+
+    def _time(self) -> datetime:
+        return self._clock()
+
+    @property
+    def clock(self) -> Callable[[], datetime]:
+        return self._clock
+
+    @clock.setter
+    def clock(self, value: Callable[[], datetime]) -> None:
+        self._clock = value
+
+    # -- who ---------------------------------------------------------------------------------
+
+    async def person(
+        self,
+        actor: Actor,
+        slack: SlackIO,
+        policy: WorkspacePolicy,
+        grants: Sequence[Grant] | None = None,
+        extra_groups: set[str] | None = None,
+    ) -> Person:
+        return await self.people.person(actor, slack, policy, grants, extra_groups)
+
+    async def authorize(self, actor: Actor, kind: str, slack: SlackIO, *, what: str) -> None:
+        await self.people.authorize(actor, kind, slack, what=what)
+
+    # -- running -----------------------------------------------------------------------------
+
+    async def run(
+        self,
+        actor: Actor,
+        op: Operation | Chain,
+        slack: SlackIO,
+        *,
+        progress: Show | None = None,
+    ) -> Outcome:
+        if isinstance(op, Chain):
+            return await self._run_chain(actor, op, slack, progress)
+        if op.kind in GOVERNANCE:
+            return Done(await self._governance(actor, op, slack))
+        if op.kind is OpKind.APPROVALS:
+            return Done(await self.lifecycle.pending_reply(actor))
+        if op.kind.value in ADMIN_ONLY:
+            return Done(await self._account(actor, op, slack))
+        if op.kind in WATCH_KINDS and self.watches is not None:
+            return Done(await self._watch(actor, op, slack))
+        if op.kind not in MUTATIONS:
+            await self.people.check_read(actor, op)
+            found = await self.service.execute(actor, op)
+            return Done(render(found), result=found)
+        assert op.kind.capability is not None
+        resolved = await self.service.resolve(
+            actor, op.target or "", op.provider, op.kind.capability
+        )
+        before = resolved.deployment
+        op = op.retarget(resolved.provider.name, before.id)
+        checked = await self._preflight(resolved, op)
+        if isinstance(checked, NotPossible):  # it cannot succeed, so nobody is asked
+            await self.trail.refused(actor, op, checked.reason)
+            return refused(checked.reason)
+        step = Step(op.kind.value, _risk(op, before))
+        decision = await self.people.decide(actor, slack, resolved.provider.name, (step,))
+        if isinstance(decision, Deny):
+            await self.trail.operation(actor, op, "deny", "refused", detail=decision.reason)
+            raise NotPermittedError(decision.reason, mrkdwn=True)
+        if isinstance(decision, NeedsApproval):
+            return await self._request(
+                actor, op, before, decision, slack, warnings=checked.warnings
+            )
+        changed = await self._execute(actor, op, resolved, decision="allow")
+        return Done(_warned(render_changed(changed), checked.warnings), result=changed)
+
+    async def _preflight(self, resolved: Resolved, op: Operation | Chain) -> Cleared | NotPossible:
+        """Can this succeed from the deployment's current state, within the provider's limits
+        and with the money the account has? At most one provider read (the balance)."""
+        facts = await gather(resolved.provider, op, resolved.deployment, clock=self.clock)
+        return preflight(facts)
+
+    async def _execute(
+        self,
+        actor: Actor,
+        op: Operation,
+        resolved: Resolved,
+        *,
+        decision: str,
+        approvers: Sequence[str] = (),
+        request_id: str | None = None,
+    ) -> Changed:
+        """Carry out a decided change and audit it from what happened."""
+        try:
+            changed = await self.service.apply(actor, op, resolved)
+        except (ServiceError, ProviderError) as exc:
+            await self.trail.operation(
+                actor,
+                op,
+                decision,
+                "error",
+                detail=getattr(exc, "message", str(exc)),
+                approvers=approvers,
+                request_id=request_id,
+            )
+            raise
+        await self.trail.operation(
+            actor,
+            op,
+            decision,
+            "ok",
+            approvers=approvers,
+            request_id=request_id,
+            provider_ref=changed.provider_ref,
+        )
+        return changed
+
+    async def _run_chain(
+        self, actor: Actor, chain: Chain, slack: SlackIO, progress: Show | None
+    ) -> Outcome:
+        first = chain.steps[0]
+        resolved = await self.service.resolve(
+            actor, chain.target, chain.provider, first.kind.capability
+        )
+        before = resolved.deployment
+        # Run by the name people used (the status message shows it); store by id.
+        named = chain.model_copy(update={"provider": resolved.provider.name})
+        chain = chain.retarget(resolved.provider.name, before.id)
+        checked = await self._preflight(resolved, chain)
+        if isinstance(checked, NotPossible):
+            await self.trail.refused(actor, chain, checked.reason)
+            return refused(checked.reason)
+        steps = tuple(Step(s.kind.value, _risk(s, before)) for s in chain.steps)
+        decision = await self.people.decide(actor, slack, resolved.provider.name, steps)
+        if isinstance(decision, Deny):
+            await self.trail.chain(actor, chain, "deny", "refused", detail=decision.reason)
+            raise NotPermittedError(decision.reason, mrkdwn=True)
+        if isinstance(decision, NeedsApproval):
+            return await self._request(
+                actor, chain, before, decision, slack, warnings=checked.warnings
+            )
+        final = await self.service.run_chain(actor, named, _showing(progress))
+        reply = render(final)
+        await self.trail.chain(
+            actor, chain, "allow", "error" if final.failed else "ok", detail=plain(reply.text)
+        )
+        return Done(_warned(reply, checked.warnings), result=final)
+
+    # -- accounts ----------------------------------------------------------------------------
+
+    async def _account(self, actor: Actor, op: Operation, slack: SlackIO) -> Reply:
+        assert op.provider is not None
+        label = PROVIDER_LABEL[op.provider]
+        if op.kind is OpKind.DISCONNECT:
+            await self.authorize(actor, "disconnect", slack, what="disconnect a provider")
+            removed = await self.service.disconnect(actor, op.provider)
+            await self.trail.record(
+                actor, "disconnect", "allow", "ok" if removed else "noop", provider=op.provider
+            )
+            if removed:
+                return replies.notice(
+                    f":electric_plug: <@{actor.user_id}> disconnected {label}; its key is deleted.",
+                    public=True,
+                )
+            return replies.notice(f"{label} wasn't connected.")
+        raise ServiceError("Connect a provider with `/deploy connect <provider>`.")
+
+    async def _watch(self, actor: Actor, op: Operation, slack: SlackIO) -> Reply:
+        """Watching only posts what anyone may read; the alert thresholds are admin settings."""
+        args = op.args
+        if isinstance(args, Watch) and args.kind is OpKind.WATCH and args.topic == "settings":
+            if args.filters:
+                await self.authorize(actor, "watch.settings", slack, what="change alert thresholds")
+                await self.trail.record(
+                    actor, "watch.settings", "allow", "ok", params=dict(args.filters)
+                )
+        elif op.provider is not None:
+            await self.people.check_read(actor, op)
+        assert self.watches is not None  # run() routes watch commands here only when it is set
+        return await self.watches.execute(actor, op)
+
+    async def record_connect(self, actor: Actor, provider: str, key_hint: str) -> None:
+        await self.trail.record(
+            actor, "connect", "allow", "ok", provider=provider, params={"key": key_hint}
+        )
+
+    # -- approval requests -------------------------------------------------------------------
+
+    async def _request(
+        self,
+        actor: Actor,
+        op: Operation | Chain,
+        before: Deployment | None,
+        decision: NeedsApproval,
+        slack: SlackIO,
+        *,
+        warnings: Sequence[str] = (),
+    ) -> Pending:
+        summary = "\n".join(
+            [msg.summarize(op, before), *(f":warning: {escape(w)}" for w in warnings)]
+        )
+        filed = await self.lifecycle.file(
+            actor,
+            NewFiling(
+                kind="chain" if isinstance(op, Chain) else "operation",
+                payload=op.model_dump_json(),
+                provider=op.provider,
+                target=before.id if before else op.target,
+                summary=summary,
+                reason=op.reason,
+            ),
+            decision,
+            slack,
+        )
+        if not filed.duplicate:
+            await self.trail.request(actor, op, decision, filed.request_id)
+        return pending(filed)
+
+    # -- creates, leases and closes of new deployments ---------------------------------------
+
+    async def create(self, actor: Actor, request_id: str, slack: SlackIO) -> Outcome:
+        return await self.creates.create(actor, request_id, slack)
+
+    async def accept(self, actor: Actor, request_id: str, bid_key: str, slack: SlackIO) -> Outcome:
+        return await self.creates.accept(actor, request_id, bid_key, slack)
+
+    async def close_request(self, actor: Actor, request_id: str, slack: SlackIO) -> Outcome:
+        return await self.creates.close_request(actor, request_id, slack)
+
+    # -- approvals: clicks come here; the lifecycle keeps the request -----------------------
+
+    def view_of(self, row: ApprovalRequest) -> Any:
+        return self.lifecycle.view(row, [])
+
+    async def approve(self, actor: Actor, request_id: str, slack: SlackIO) -> str | None:
+        """An Approve click. Returns a note for the clicker only (None: the message says it)."""
+        result = await self.lifecycle.vote(actor, request_id, slack)
+        if isinstance(result, Quorum):
+            await self._carry_out(result.row.id, result.voters, slack)
+            return None
+        return result
+
+    async def deny(
+        self, actor: Actor, request_id: str, note: str | None, slack: SlackIO
+    ) -> str | None:
+        return await self.lifecycle.deny(actor, request_id, note, slack)
+
+    async def cancel(self, actor: Actor, request_id: str, slack: SlackIO) -> str | None:
+        return await self.lifecycle.cancel(actor, request_id, slack)
+
+    async def why_not_approver(
+        self, actor: Actor, row: ApprovalRequest, slack: SlackIO
+    ) -> str | None:
+        return await self.lifecycle.why_not_approver(actor, row, slack)
+
+    async def waiting_for(self, actor: Actor, slack: SlackIO) -> list[ApprovalRequest]:
+        return await self.lifecycle.waiting_for(actor, slack)
+
+    async def pending_reply(self, actor: Actor) -> Reply:
+        return await self.lifecycle.pending_reply(actor)
+
+    async def sweep(
+        self, slack_for: Callable[[str, str | None], Awaitable[SlackIO | None]]
+    ) -> dict[str, int]:
+        return await self.lifecycle.sweep(slack_for)
+
+    async def _carry_out(self, request_id: str, voters: list[str], slack: SlackIO) -> None:
+        """Run an approved request (only the caller that won the approval gets here).
+        Preflight runs again first: a request the world has overtaken is not run."""
+        row = await self.lifecycle.refresh(request_id, slack)
+        assert row is not None
+        actor = requester_of(row)
+        approvers = [v for v in voters if v != row.requester_id] or voters
+        try:
+            stale = await self._stale(row, actor)
+            if stale is not None:
+                await self.lifecycle.conclude(row, states.NOT_APPLICABLE, stale, slack)
+                return
+            reply = await self._run_approved(row, actor, approvers)
+            state = states.FAILED if reply.error else states.DONE
+        except Exception as exc:
+            if not isinstance(exc, ServiceError | ProviderError):
+                log.error("approved operation failed: %s", type(exc).__name__, exc_info=exc)
+            reply = error_reply(exc)
+            state = states.FAILED
+        await self.lifecycle.finish(row, state, reply.text, slack)
+        fresh = await self.approvals.get(row.id)
+        await self.lifecycle.say_in_thread(fresh, reply.text, slack)
+
+    async def _stale(self, row: ApprovalRequest, actor: Actor) -> str | None:
+        """Preflight again, against the deployment as it is now: why the approved request no
+        longer applies (None: it still does)."""
+        if row.kind in SPEND_KINDS:
+            return None
+        op: Operation | Chain
+        if row.kind == "chain":
+            op = Chain.model_validate_json(row.operation)
+            first = op.steps[0]
+        else:
+            op = first = Operation.model_validate_json(row.operation)
+        try:
+            resolved = await self.service.resolve(
+                actor, first.target or "", first.provider, first.kind.capability
+            )
+        except (NoMatchError, NotFoundError):
+            return f"the deployment {first.target or ''} no longer exists"
+        checked = await self._preflight(resolved, op)
+        return checked.reason if isinstance(checked, NotPossible) else None
+
+    async def _run_approved(
+        self, row: ApprovalRequest, actor: Actor, approvers: Sequence[str]
+    ) -> Reply:
+        if row.kind in SPEND_KINDS:
+            return await self.creates.carry_out(row, actor, approvers)
+        if row.kind == "chain":
+            chain = Chain.model_validate_json(row.operation)
+            reply = render(await self.service.run_chain(actor, chain, _showing(None)))
+            await self.trail.chain(
+                actor,
+                chain,
+                "approved",
+                "error" if reply.error else "ok",
+                approvers=approvers,
+                request_id=row.id,
+                detail=plain(reply.text),
+            )
+            return reply
+        op = Operation.model_validate_json(row.operation)
+        assert op.kind.capability is not None
+        resolved = await self.service.resolve(
+            actor, op.target or "", op.provider, op.kind.capability
+        )
+        changed = await self._execute(
+            actor, op, resolved, decision="approved", approvers=approvers, request_id=row.id
+        )
+        return render_changed(changed)
+
+    # -- a policy change decides what it no longer needs to wait for ---------------------------
+
+    async def policy_changed(self, actor: Actor, slack: SlackIO) -> None:
+        """Re-decide the workspace's pending operations under the new policy: what needs no
+        approval any more runs now (preflight first), what is now refused ends; each says so
+        in its thread. Requests that still need approval stay as they are."""
+        rows = await self.approvals.pending(
+            team_id=actor.team_id, enterprise_id=actor.enterprise_id, limit=200
+        )
+        for row in rows:
+            if row.kind not in ("operation", "chain") or not row.provider:
+                continue
+            requester = requester_of(row)
+            op = _stored(row)
+            steps = tuple(Step(s.kind.value, Risk(row.risk)) for s in _steps(op))
+            decision = await self.people.decide(requester, slack, row.provider, steps)
+            if isinstance(decision, Deny):
+                note = f"<@{actor.user_id}> changed the policy, which now refuses this: " + (
+                    decision.reason
+                )
+                await self.lifecycle.conclude(
+                    row, states.RESOLVED, note, slack, from_states=[states.PENDING]
+                )
+            elif isinstance(decision, Allow) and await self.approvals.transition(
+                row.id,
+                from_states=[states.PENDING],
+                to=states.APPROVED,
+                decided_at=self.clock(),
+                decided_by=actor.user_id,
+                decision_note="the policy no longer requires approval",
+            ):
+                await self.lifecycle.say_in_thread(
+                    row,
+                    f"<@{row.requester_id}>, <@{actor.user_id}> changed the policy: this no "
+                    "longer needs approval, so I am running it now.",
+                    slack,
+                )
+                await self._carry_out(row.id, [], slack)
+
+    # -- roles, policy, audit: their services answer; a policy change decides what waits ----
+
+    async def _governance(self, actor: Actor, op: Operation, slack: SlackIO) -> Reply:
+        command = op.args.command if isinstance(op.args, Governance) else None
+        if isinstance(command, AuditCommand):
+            return audit_view.render(await self.audit_commands.run(actor, command, slack))
+        reply = governance_view.render(await self.governance.run(actor, command, slack))
+        if isinstance(command, PolicyCommand) and command.action != "show":
+            await self.policy_changed(actor, slack)
+        return reply
+
+
+def _stored(row: ApprovalRequest) -> Operation | Chain:
+    if row.kind == "chain":
+        return Chain.model_validate_json(row.operation)
+    return Operation.model_validate_json(row.operation)
+
+
+def _steps(op: Operation | Chain) -> tuple[Operation, ...]:
+    return op.steps if isinstance(op, Chain) else (op,)
+
+
+def _warned(reply: Reply, warnings: Sequence[str]) -> Reply:
+    """A result with preflight's warnings (money running out soon) below it."""
+    if not warnings:
+        return reply
+    lines = [f":warning: {escape(w)}" for w in warnings]
+    blocks = [*(reply.blocks or [section(reply.text)]), context("\n".join(lines))]
+    return replace(reply, text=reply.text + "\n" + "\n".join(lines), blocks=blocks)
+
+
+def _risk(op: Operation, before: Deployment) -> Risk:
+    minutes = before.extras.get("timeout_minutes")
+    return classify(
+        op.kind.value,
+        replicas=op.args.replicas if isinstance(op.args, Scale) else None,
+        current_replicas=before.replicas,
+        minutes=op.args.minutes if isinstance(op.args, Timeout) else None,
+        current_minutes=minutes if isinstance(minutes, int) else None,
+    )
+
+
+#: Shows a chain's progress to the person (the delivery step: a message edited in place).
+Show = Callable[[Reply], Awaitable[None]]
+
+
+def _showing(show: Show | None) -> Callable[[ChainRun], Awaitable[None]]:
+    """The chain's progress, rendered, for ``show`` (nothing when there is nobody to show)."""
+
+    async def rendered(run: ChainRun) -> None:
+        if show is not None:
+            await show(render(run))
+
+    return rendered
