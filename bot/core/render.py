@@ -24,6 +24,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from bot.core.registry import SPECS, Risk
 from bot.providers.models import Capability, Deployment, DeploymentStatus
 
 MAX_BLOCKS = 50
@@ -58,7 +59,10 @@ CARD_ACTIONS: tuple[Capability, ...] = (
     Capability.DELETE,
     Capability.CLOSE,
 )
-DESTRUCTIVE = frozenset({Capability.STOP, Capability.ARCHIVE, Capability.DELETE, Capability.CLOSE})
+#: Buttons that ask first: the capabilities of the operations the registry calls destructive.
+DESTRUCTIVE = frozenset(
+    s.capability for s in SPECS.values() if s.risk is Risk.DESTRUCTIVE and s.capability
+)
 _ACTION_LABEL = {
     Capability.START: "Start",
     Capability.STOP: "Stop",

@@ -84,3 +84,12 @@ def test_a_reason_goes_with_every_change(kind: OpKind) -> None:
 
 def test_a_reason_goes_with_nothing_else() -> None:
     assert not isinstance(parsing.parse("list --reason because"), Operation)
+
+
+def test_help_and_cards_read_the_registry() -> None:
+    from bot.core.render import DESTRUCTIVE
+    from bot.core.replies.help import COMMANDS
+
+    assert {c[0] for c in COMMANDS} <= {k.value for k in OpKind} | {"chain"}
+    destructive = {s.capability for s in SPECS.values() if s.risk is Risk.DESTRUCTIVE}
+    assert destructive - {None} == DESTRUCTIVE

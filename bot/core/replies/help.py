@@ -7,6 +7,7 @@ from functools import lru_cache
 from typing import Any
 
 from bot.core.operations import Usage
+from bot.core.registry import OpKind
 from bot.core.render import escape
 from bot.core.replies.base import Reply, context, section
 
@@ -103,26 +104,8 @@ TARGET_HELP = (
 )
 
 
-_NO_TARGET = frozenset(
-    {
-        "help",
-        "providers",
-        "list",
-        "balance",
-        "watching",
-        "connect",
-        "disconnect",
-        "markets",
-        "nodes",
-        "approvals",
-        "roles",
-        "role",
-        "policy",
-        "audit",
-        "create",
-        "template",
-    }
-)
+#: Commands that name no deployment (the registry says which); watch may name one.
+_NO_TARGET = frozenset(k.value for k in OpKind if not k.spec.targets) - {"watch", "unwatch"}
 
 
 def help_reply(topic: str | None = None, problem: str | None = None) -> Reply:
