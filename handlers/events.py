@@ -117,14 +117,9 @@ async def forget(
     tokens = event.get("tokens") or {}
     if kind == "app_uninstalled" or tokens.get("bot"):
         team_id = context.team_id or body.get("team_id") or ""
-        removed = await bot.service.forget_workspace(team_id, context.enterprise_id)
-        if kind == "app_uninstalled":  # roles and policy go; the audit log stays
-            await bot.gate.access.forget_workspace(team_id, context.enterprise_id)
-        if bot.create is not None:
-            await bot.create.store.forget_workspace(team_id, context.enterprise_id)
-        if bot.watches is not None:
-            await bot.watches.store.forget_workspace(team_id, context.enterprise_id)
-        log.info("workspace %s cleaned up: %d provider keys deleted", team_id, removed)
+        await bot.gate.forget_workspace(
+            team_id, context.enterprise_id, uninstalled=kind == "app_uninstalled"
+        )
 
 
 __all__ = ["forget", "publish_home", "register"]

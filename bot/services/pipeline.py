@@ -292,6 +292,24 @@ class Pipeline:
         assert self.watches is not None  # run() routes watch commands here only when it is set
         return await self.watches.execute(actor, op)
 
+    async def forget_workspace(
+        self, team_id: str, enterprise_id: str | None, *, uninstalled: bool
+    ) -> None:
+        """The app was uninstalled (or its bot token revoked): forget the workspace's keys,
+        create requests, templates and watches; on uninstall its roles and policy too. The
+        audit log stays, with a row saying so."""
+        removed = await self.service.forget_workspace(team_id, enterprise_id)
+        if uninstalled:
+            await self.access.forget_workspace(team_id, enterprise_id)
+        if self.creator is not None:
+            await self.creator.store.forget_workspace(team_id, enterprise_id)
+        if self.watches is not None:
+            await self.watches.store.forget_workspace(team_id, enterprise_id)
+        actor = Actor(team_id=team_id, user_id="slack", enterprise_id=enterprise_id)
+        action = "uninstall" if uninstalled else "tokens_revoked"
+        await self.trail.record(actor, action, "allow", "ok", params={"keys_deleted": removed})
+        log.info("workspace %s cleaned up: %d provider keys deleted", team_id, removed)
+
     async def record_connect(self, actor: Actor, provider: str, key_hint: str) -> None:
         await self.trail.record(
             actor, "connect", "allow", "ok", provider=provider, params={"key": key_hint}

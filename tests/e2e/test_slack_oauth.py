@@ -24,6 +24,7 @@ from sqlalchemy import column, func, select, table
 
 from bot.app import UNKNOWN_WORKSPACE, build_bot
 from bot.config import Settings
+from bot.db.audit import AuditLog
 from bot.db.schema import SLACK_BOTS, SLACK_INSTALLATIONS
 from bot.providers.http import RetryPolicy
 from bot.runtime import open_storage
@@ -243,6 +244,11 @@ async def test_app_uninstalled_deletes_installation_and_keys(
     assert [k.provider for k in await oauth.storage.keys.list(team_id=NEW_TEAM)] == ["akash"]
     cleaned = [r for r in caplog.records if "cleaned up" in r.getMessage()]
     assert len(cleaned) == 1
+    # The audit log stays, and says what happened.
+    rows = await AuditLog(oauth.storage.engine).export(team_id=TEAM)
+    assert [(r.action, r.result, r.params) for r in rows][-1:] == [
+        ("uninstall", "ok", {"keys_deleted": 3})
+    ]
 
     # Its next command is told to reinstall; nothing reaches a provider.
     before = provider_calls(oauth)
