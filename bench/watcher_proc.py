@@ -67,7 +67,7 @@ def memory_mb() -> tuple[float, float]:
 def watcher_main(conn: Any, settings: dict[str, str], concurrency: int) -> None:
     """Child process: build the watcher for ``settings`` and run cycles on request."""
     logging.basicConfig(level=logging.WARNING)
-    if settings.get("trace_memory"):
+    if int(settings.get("trace_memory") or 0) > 0:
         tracemalloc.start(int(settings["trace_memory"]))
     asyncio.run(_serve(conn, settings, concurrency))
 

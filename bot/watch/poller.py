@@ -30,7 +30,7 @@ from bot.services.errors import ServiceError
 from bot.services.pool import ProviderPool
 from bot.watch import attribution, diff
 from bot.watch.diff import Change, Thresholds
-from bot.watch.keypoll import KeyPoll
+from bot.watch.keypoll import SEEN, KeyPoll
 from bot.watch.store import (
     GONE,
     CycleContext,
@@ -214,7 +214,7 @@ class Poller:
         started_at = self.clock()
         poll = KeyPoll(key, client, stats, watches, thresholds, recent, prints, started_at)
         await self._walk(poll)
-        stats.deployments = len(poll.listed)
+        stats.deployments = poll.listed_count
         known = poll.known
         new_states, updates, changes = poll.new_states, poll.updates, poll.changes
         consider = poll.consider
@@ -223,7 +223,7 @@ class Poller:
         missing = [
             dep_id
             for dep_id, fp in prints.items()
-            if dep_id and dep_id not in poll.listed and not fp.startswith(GONE)
+            if dep_id and fp != SEEN and not fp.startswith(GONE)
         ][:MAX_LOOKUPS]
         if missing:
             known.update(await self.store.known_states(key, missing))
