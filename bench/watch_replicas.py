@@ -34,6 +34,9 @@ class ReplicaRound:
     figures: list[CycleFigures] = field(default_factory=list)
     #: CPU seconds the sandbox process spent during the round (None: not measured).
     sandbox_cpu: float | None = None
+    #: How busy the whole machine's CPUs were during the round (0..1, every process on it,
+    #: PostgreSQL and other people's work included; None where ``/proc/stat`` is missing).
+    machine_busy: float | None = None
 
     @property
     def cpu(self) -> float:
@@ -90,6 +93,7 @@ async def _rounds(
             async with engine.begin() as conn:
                 await conn.execute(text("UPDATE poll_leases SET next_due = 0"))
             box = await sandbox_cpu() if sandbox_cpu is not None else None
+            ticks = machine_ticks()
             started = time.time()
             for pipe in pipes:
                 pipe.send(("cycle", False, None, False))
@@ -100,7 +104,7 @@ async def _rounds(
             spent = (
                 (await sandbox_cpu()) - box if sandbox_cpu is not None and box is not None else None
             )
-            result = ReplicaRound(count, wall, answers, spent)
+            result = ReplicaRound(count, wall, answers, spent, busy_between(ticks, machine_ticks()))
             if best is None or result.wall < best.wall:
                 best = result
         assert best is not None
@@ -112,6 +116,23 @@ async def _rounds(
             process.join(timeout=30)
             if process.is_alive():
                 process.terminate()
+
+
+def machine_ticks() -> tuple[int, int] | None:
+    """(busy, total) CPU ticks of the whole machine since boot (``/proc/stat``)."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(v) for v in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def busy_between(before: tuple[int, int] | None, after: tuple[int, int] | None) -> float | None:
+    if before is None or after is None or after[1] == before[1]:
+        return None
+    return (after[0] - before[0]) / (after[1] - before[1])
 
 
 def report(rows: list[ReplicaRound]) -> None:
@@ -130,7 +151,12 @@ def report(rows: list[ReplicaRound]) -> None:
         print(
             f"{row.replicas} replica(s) on PostgreSQL: steady cycle {row.wall:.2f} s wall "
             f"({speedup:.2f}× one replica); {row.cpu:.2f} s CPU over replicas{box}; "
-            f"{busy:.2f} of {cpus} CPUs busy"
+            f"{busy:.2f} of {cpus} CPUs busy with these processes"
+            + (
+                f", {row.machine_busy:.0%} of the machine's CPU busy overall"
+                if row.machine_busy is not None
+                else ""
+            )
         )
         for i, f in enumerate(row.figures, 1):
             print(
