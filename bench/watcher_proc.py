@@ -81,13 +81,15 @@ async def _serve(conn: Any, settings: dict[str, str], concurrency: int) -> None:
     from bot.watch.poller import Poller
     from bot.watch.store import WatchStore
 
-    config = Settings(
-        NOSANA_API_URL=settings["nosana"],
-        AKASH_API_URL=settings["akash"],
-        NEURANET_API_URL=settings["neuranet"],
-        DATABASE_URL=SecretStr(settings["database_url"]),
-        DEPLOYBOT_DATA_DIR=Path(settings["data_dir"]),
-        DEPLOYBOT_ENCRYPTION_KEYS=SecretStr(settings["encryption_keys"]),
+    config = Settings.model_validate(
+        {
+            "NOSANA_API_URL": settings["nosana"],
+            "AKASH_API_URL": settings["akash"],
+            "NEURANET_API_URL": settings["neuranet"],
+            "DATABASE_URL": SecretStr(settings["database_url"]),
+            "DEPLOYBOT_DATA_DIR": Path(settings["data_dir"]),
+            "DEPLOYBOT_ENCRYPTION_KEYS": SecretStr(settings["encryption_keys"]),
+        }
     )
     storage = await open_storage(config, migrate=False)
     pool = ProviderPool(config, storage.keys)
