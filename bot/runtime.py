@@ -10,7 +10,6 @@ from bot.config import Settings
 from bot.crypto import KeyRing
 from bot.db.engine import create_engine, is_sqlite, normalize_database_url
 from bot.db.keys import KeyStore
-from bot.db.migrate import upgrade_async
 
 
 @dataclass
@@ -29,6 +28,9 @@ async def open_storage(settings: Settings, *, migrate: bool = True) -> Storage:
     sqlite = is_sqlite(normalize_database_url(url)[0])
     keyring = KeyRing.load(settings.encryption_keys, sqlite=sqlite, key_file=settings.key_file)
     if migrate:
+        # Alembic is loaded only by the processes that migrate (not by the watcher replicas).
+        from bot.db.migrate import upgrade_async
+
         await upgrade_async(url)
     engine = create_engine(url)
     return Storage(engine=engine, keyring=keyring, keys=KeyStore(engine, keyring))

@@ -7,10 +7,10 @@ asyncpg rejects ``sslmode``, so :func:`normalize_database_url` rewrites the sche
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 from sqlalchemy import event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
@@ -77,6 +77,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=5000")
+    # 512 KiB of page cache per connection, not the default 2 MiB: each pooled connection
+    # keeps its cache, and the watcher's concurrent key polls fill several (the OS caches the
+    # file anyway; 100k watched: peak RSS 115 → 107 MB, cycle CPU unchanged).
+    cursor.execute("PRAGMA cache_size=-512")
     cursor.close()
 
 
@@ -111,4 +115,11 @@ def is_database_outage(exc: BaseException) -> bool:
     # asyncpg raises OSError itself when it can't connect (refused, reset, unreachable).
     # aiohttp's connection errors (a Slack call) are OSErrors too, and so is TimeoutError (any
     # budget running out, a slow provider's included): neither says the database is down.
-    return isinstance(exc, OSError) and not isinstance(exc, TimeoutError | aiohttp.ClientError)
+    return isinstance(exc, OSError) and not isinstance(exc, TimeoutError) and not _http_error(exc)
+
+
+def _http_error(exc: BaseException) -> bool:
+    """An aiohttp client error. aiohttp is not imported for it: a process that never imported
+    aiohttp (a watcher-only process) cannot have raised one."""
+    aiohttp = sys.modules.get("aiohttp")
+    return aiohttp is not None and isinstance(exc, aiohttp.ClientError)

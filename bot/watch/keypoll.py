@@ -18,6 +18,11 @@ from bot.providers.models import Deployment, DeploymentStatus
 from bot.watch import attribution, diff
 from bot.watch.diff import Attribution, Change, Known, Thresholds
 
+#: What :meth:`KeyPoll.diff_page` puts in place of a stored fingerprint once the deployment
+#: is listed: the stored fingerprint is no longer needed, and the dict of fingerprints doubles
+#: as the record of which known deployments were listed (no set of ids beside it).
+SEEN = "\x00listed"
+
 #: Statuses of a deployment that is still doing something (worth looking up when unlisted).
 LIVE = frozenset(
     s.value
@@ -57,12 +62,16 @@ class KeyPoll:
     watches: list[tuple[str, str, str]]
     thresholds: Thresholds
     recent: dict[str, Recent]
-    #: deployment id → fingerprint of the stored states (see ``WatchStore.fingerprints``).
+    #: deployment id → fingerprint of the stored states (see ``WatchStore.fingerprints``);
+    #: :data:`SEEN` once the walk listed it.
     prints: dict[str, str]
     now: float
     #: Full stored states, read for the changed deployments only.
     known: dict[str, tuple[int, Known]] = field(default_factory=dict)
-    listed: set[str] = field(default_factory=set)
+    #: Listed deployments with no stored state (the known ones are marked in ``prints``).
+    fresh: set[str] = field(default_factory=set)
+    #: How many distinct deployments the walk listed.
+    listed_count: int = 0
     #: (id, fingerprint) of the current page's changed items.
     pending: list[tuple[str, str]] = field(default_factory=list)
     new_states: list[StateRow] = field(default_factory=list)
@@ -78,21 +87,33 @@ class KeyPoll:
         """The page's items whose fingerprint changed (their ids go to ``pending``)."""
         changed: list[Any] = []
         watch_fields = self.client.watch_fields
-        prints, listed, tag = self.prints, self.listed, self.tag
+        prints, fresh, tag = self.prints, self.fresh, self.tag
         for raw in items:
             fields = watch_fields(raw)
             if fields is None:
                 continue
             dep_id, fp = fields
-            if dep_id in listed:
-                continue  # page-number pagination may repeat an item: the first one counts
-            listed.add(dep_id)
+            # Page-number pagination may repeat an item: the first one counts.
+            stored = prints.get(dep_id)
+            if stored is None:
+                if dep_id in fresh:
+                    continue
+                fresh.add(dep_id)
+            elif stored == SEEN:
+                continue
+            else:
+                prints[dep_id] = SEEN
+            self.listed_count += 1
             stamp = fp + tag
-            if prints.get(dep_id) == stamp:
+            if stored == stamp:
                 continue  # the common case: nothing changed
             changed.append(raw)
             self.pending.append((dep_id, stamp))
         return changed
+
+    def is_listed(self, dep_id: str) -> bool:
+        """Whether the walk so far listed ``dep_id``."""
+        return self.prints.get(dep_id) == SEEN or dep_id in self.fresh
 
     def consider(
         self, d: Deployment | None, dep_id: str, status: str, name: str, stamp: str
@@ -109,15 +130,16 @@ class KeyPoll:
             self.key.provider, status, runway, thresholds, previous, attributed=credited is not None
         )
         encoded = diff.encode_alerts(alerts)
-        gone = dep_id not in self.listed and (d is None or status not in LIVE)
+        gone = not self.is_listed(dep_id) and (d is None or status not in LIVE)
         if (
             previous is not None
             and previous.status == status
             and previous.alerts == alerts
             and not previous.gone
         ):
-            # Nothing the watcher reports changed: remember the new fingerprint (and name).
-            if stamp and (self.prints.get(dep_id) != stamp or previous.name != name):
+            # Nothing the watcher reports changed: remember the new fingerprint (and name). A
+            # stamp comes with a listed item whose fingerprint differed from the stored one.
+            if stamp:
                 self.updates.append(
                     StateUpdate(
                         dep_id, previous.seq, name, status, encoded, gone, stamp, touch=False

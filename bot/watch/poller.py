@@ -40,7 +40,7 @@ from bot.services.errors import ServiceError
 from bot.services.pool import ProviderPool
 from bot.watch import attribution, diff
 from bot.watch.diff import Change, Thresholds
-from bot.watch.keypoll import KeyPoll
+from bot.watch.keypoll import SEEN, KeyPoll
 
 log = logging.getLogger(__name__)
 
@@ -214,7 +214,7 @@ class Poller:
         started_at = self.clock()
         poll = KeyPoll(key, client, stats, watches, thresholds, recent, prints, started_at)
         await self._walk(poll)
-        stats.deployments = len(poll.listed)
+        stats.deployments = poll.listed_count
         await self._look_up_missing(poll)
         if self._balance_due(poll):
             await self._check_credits(poll)
@@ -240,7 +240,7 @@ class Poller:
         missing = [
             dep_id
             for dep_id, fp in poll.prints.items()
-            if dep_id and dep_id not in poll.listed and not fp.startswith(GONE)
+            if dep_id and fp != SEEN and not fp.startswith(GONE)
         ][:MAX_LOOKUPS]
         if missing:
             known.update(await self.store.known_states(poll.key, missing))

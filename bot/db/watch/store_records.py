@@ -24,7 +24,7 @@ class PollKey:
     baselined: bool
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StateRow:
     deployment_id: str
     name: str
@@ -34,7 +34,7 @@ class StateRow:
     fingerprint: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StateUpdate:
     deployment_id: str
     expected_seq: int
@@ -47,7 +47,7 @@ class StateUpdate:
     touch: bool = True
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class OutboxRow:
     deployment_id: str
     channel_id: str
