@@ -7,7 +7,6 @@ import sys
 from typing import Any
 
 from bot.db.watch.store import PollKey
-
 from bot.watch.diff import Thresholds
 from bot.watch.keypoll import SEEN, KeyPoll
 
