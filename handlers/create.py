@@ -237,7 +237,7 @@ async def spend_accept(
 
     async def work() -> None:
         outcome = await bot.gate.accept(actor, request_id, bid, bot.slack.io(client, actor.team_id))
-        if isinstance(outcome, Pending):
+        if isinstance(outcome, Pending | Refused):
             await respond(**outcome.reply.payload(), replace_original=False)
 
     await guarded(respond, work, replace=False)
@@ -411,7 +411,7 @@ def _register_buttons(bot: DeployBot, svc: CreateService) -> None:
             outcome = await bot.gate.close_request(
                 actor, request_id, bot.slack.io(client, actor.team_id)
             )
-            if isinstance(outcome, Pending):
+            if isinstance(outcome, Pending | Refused):
                 await respond(**outcome.reply.payload(), replace_original=False)
 
         bot.work.spawn(guarded(respond, work, replace=False))

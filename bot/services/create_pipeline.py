@@ -151,6 +151,17 @@ class CreatePipeline:
     async def accept(self, actor: Actor, request_id: str, bid_key: str, slack: SlackIO) -> Outcome:
         """An Accept on a bid: a spend (the lease starts paying the provider)."""
         creator = self._creator()
+        checked = await creator.preflight_accept(actor, request_id, bid_key)
+        if isinstance(checked, NotPossible):  # it cannot succeed: nobody is asked
+            await self.trail.record(
+                actor,
+                "accept",
+                "preflight",
+                "refused",
+                detail=checked.reason,
+                params={"request": request_id, "bid": bid_key},
+            )
+            return refused(checked.reason)
         return await self._gate_request(
             actor,
             slack,

@@ -124,6 +124,24 @@ async def test_accepting_a_bid_waits_for_approval_and_leases_once(env: SlackEnv)
     assert address not in text
 
 
+async def test_accepting_a_bid_of_a_closed_deployment_is_refused_before_anyone_is_asked(
+    env: SlackEnv,
+) -> None:
+    await env.command("policy create allow on akash", user=ADMIN)  # only the lease waits
+    answer, _ = await review(env, "akash", QUICK)
+    await confirm(env, answer)
+    dep = await created_dseq(env)
+    status = last_status(env)
+    accept = {k: v for k, v in buttons(status).items() if k.startswith(views.ACCEPT_ACTION)}
+    action, value = next(iter(accept.items()))
+    env.api("akash").force_close(dep.dseq)  # closed meanwhile (from the Console, say)
+    clicked = await env.click(action, value)
+    assert approval_requests(env) == []
+    [note] = [b for b in env.responses(clicked.response_key) if b.get("text")]
+    assert "there are no bids to accept" in note["text"] or "is closed" in note["text"], note
+    assert len(dep.leases) == 0
+
+
 # -- what approvers see -----------------------------------------------------------------------
 
 

@@ -15,11 +15,13 @@ from datetime import timedelta
 from decimal import Decimal
 
 from bot.core import create as core
+from bot.core import create_views as views
 from bot.core.preflight import Cleared, Refused
-from bot.core.preflight_create import preflight_create
+from bot.core.preflight_create import AcceptFacts, preflight_accept, preflight_create
 from bot.db.create_store import RequestRow
 from bot.providers.errors import ProviderError
 from bot.providers.models import (
+    Bid,
     Capability,
     Market,
     ProviderName,
@@ -129,6 +131,29 @@ class CreateService(LeaseFlow, TemplateOps):
                 items = None
             place = next((m for m in items or [] if m.id == place_id), None)
         return preflight_create(await gather_create(client, spec, place))
+
+    async def preflight_accept(
+        self, actor: Actor, request_id: str, bid_key: str
+    ) -> Cleared | Refused:
+        """Can this bid be leased now? The deployment as Akash has it now (one read): still
+        open and without a lease, the bid still open, and how long the escrow lasts at its
+        price. When Akash can't be asked, the accept goes ahead (it checks again itself)."""
+        row = await self._own(actor, request_id)
+        bid = next((b for b in row.bids if views.bid_key(b) == bid_key), None)
+        if bid is None:
+            return Refused("That bid is no longer listed: use a button from the latest message.")
+        client = await self.client(actor_of(row), row.provider)  # type: ignore[arg-type]
+        try:
+            deployment = await client.get(row.deployment_id or "")
+        except ProviderError as exc:
+            return Cleared(warnings=(f"The lease was not checked first: {exc.message}",))
+        facts = AcceptFacts(
+            deployment=deployment,
+            bids=(Bid.model_validate(bid),),
+            allowed=client.available_actions(deployment),
+            now=self.clock(),
+        )
+        return preflight_accept(facts)
 
     async def submit(self, actor: Actor, request_id: str) -> RequestRow:
         """Create the deployment of a stored, validated request — at most once.
