@@ -302,14 +302,17 @@ def home_section(
     return blocks
 
 
-def pending_reply(rows: Sequence[tuple[str, str, str, datetime]]) -> Reply:
-    """``/deploy approvals``: (requester, summary, channel, expires) of pending requests."""
+def pending_reply(rows: Sequence[tuple[str, str, str, str, datetime]]) -> Reply:
+    """``/deploy approvals``: (id, requester, summary, channel, expires) of pending requests."""
     if not rows:
         return Reply(text="No approval requests are waiting.")
-    lines = [f"*{len(rows)} waiting for approval*"]
-    for requester, summary, channel, expires in rows:
+    lines = [f"*{len(rows)} waiting for approval* · `/deploy approve|deny|cancel <id>`"]
+    for request_id, requester, summary, channel, expires in rows:
         where = f" in <#{channel}>" if channel else ""
-        lines.append(f"• <@{requester}>{where}: {gist(summary, 300)} — expires {when(expires)}")
+        lines.append(
+            f"• `{request_id}` <@{requester}>{where}: {gist(summary, 300)} — "
+            f"expires {when(expires)}"
+        )
     return Reply(text="\n".join(lines), blocks=sections("\n".join(lines)))
 
 

@@ -111,6 +111,15 @@ class Governance(_Args):
     command: Command | None = None
 
 
+class Decide(_Args):
+    """``approve|deny|cancel <request id> [reason]``."""
+
+    kind: Literal[K.APPROVE, K.DENY, K.CANCEL]
+    request_id: str
+    #: Why it is denied (``deny`` only).
+    note: str | None = None
+
+
 class Create(_Args):
     kind: Literal[K.CREATE]
     #: ``create --template <name>``.
@@ -148,6 +157,7 @@ Args = Annotated[
     | Deposit
     | Catalog
     | Governance
+    | Decide
     | Create
     | Template
     | Watch,
@@ -170,6 +180,7 @@ ARG_FIELDS = frozenset(
         Deposit,
         Catalog,
         Governance,
+        Decide,
         Create,
         Template,
         Watch,

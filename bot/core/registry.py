@@ -59,6 +59,9 @@ class OpKind(StrEnum):
     POLICY = "policy"
     AUDIT = "audit"
     APPROVALS = "approvals"
+    APPROVE = "approve"
+    DENY = "deny"
+    CANCEL = "cancel"
     # creating deployments and templates
     CREATE = "create"
     TEMPLATE = "template"
@@ -88,6 +91,9 @@ class Area(StrEnum):
     ACCOUNTS = "accounts"
     GOVERNANCE = "governance"
     APPROVALS = "approvals"
+    APPROVE = "approve"
+    DENY = "deny"
+    CANCEL = "cancel"
     CREATE = "create"
     WATCH = "watch"
 
@@ -206,6 +212,10 @@ _SPECS: tuple[Spec, ...] = (
     _read("policy", area=Area.GOVERNANCE),
     _read("audit", area=Area.GOVERNANCE),
     _read("approvals", area=Area.APPROVALS),
+    # Deciding a request by its id (the buttons' command form); who may is the approval rule's.
+    Spec("approve", Risk.CHANGE, area=Area.APPROVALS),
+    Spec("deny", Risk.CHANGE, area=Area.APPROVALS),
+    Spec("cancel", Risk.CHANGE, area=Area.APPROVALS),
     Spec("create", Risk.SPEND, area=Area.CREATE, ruled=True, aliases=("new",)),
     Spec("template", Risk.CHANGE, area=Area.CREATE, aliases=("templates",)),
     Spec("watch", Risk.CHANGE, area=Area.WATCH),

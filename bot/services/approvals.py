@@ -516,7 +516,7 @@ class ApprovalLifecycle:
             team_id=actor.team_id, enterprise_id=actor.enterprise_id
         )
         return msg.pending_reply(
-            [(r.requester_id, r.summary, r.channel_id or "", r.expires_at) for r in rows]
+            [(r.id, r.requester_id, r.summary, r.channel_id or "", r.expires_at) for r in rows]
         )
 
     async def waiting_for(self, actor: Actor, slack: SlackIO) -> list[ApprovalRequest]:

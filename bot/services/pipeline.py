@@ -21,7 +21,7 @@ from bot.core import approvals as msg
 from bot.core import audit_replies as audit_view
 from bot.core import governance_replies as governance_view
 from bot.core import replies
-from bot.core.arguments import Governance, Scale, Timeout, Watch
+from bot.core.arguments import Decide, Governance, Scale, Timeout, Watch
 from bot.core.governance import AuditCommand, PolicyCommand
 from bot.core.operations import WATCH_KINDS, Chain, Operation, OpKind
 from bot.core.policy import (
@@ -157,6 +157,8 @@ class Pipeline:
             return Done(await self._governance(actor, op, slack))
         if op.kind is OpKind.APPROVALS:
             return Done(await self.lifecycle.pending_reply(actor))
+        if isinstance(op.args, Decide):
+            return Done(await self._decide_by_command(actor, op.args, slack))
         if op.kind.value in ADMIN_ONLY:
             return Done(await self._account(actor, op, slack))
         if op.kind in WATCH_KINDS and self.watches is not None:
@@ -465,6 +467,20 @@ class Pipeline:
             actor, op, resolved, decision="approved", approvers=approvers, request_id=row.id
         )
         return render_changed(changed)
+
+    async def _decide_by_command(self, actor: Actor, args: Decide, slack: SlackIO) -> Reply:
+        """``/deploy approve|deny|cancel <id>``: what the buttons do, typed."""
+        match args.kind:
+            case OpKind.APPROVE:
+                note = await self.approve(actor, args.request_id, slack)
+                done = ":white_check_mark: Approved: the request message says how it went."
+            case OpKind.DENY:
+                note = await self.deny(actor, args.request_id, args.note, slack)
+                done = ":no_entry: Denied."
+            case _:
+                note = await self.cancel(actor, args.request_id, slack)
+                done = ":heavy_minus_sign: Cancelled."
+        return replies.notice(note or done)  # our own words (mrkdwn with mentions)
 
     # -- a policy change decides what it no longer needs to wait for ---------------------------
 

@@ -235,3 +235,39 @@ async def test_a_scale_that_runs_the_credits_out_within_a_day_warns_the_approver
     text = message_text(post.body)
     assert ":warning:" in text and "run out" in text
     assert env.api("nosana").count("POST", SCALE) == 0
+
+
+# -- deciding by command ------------------------------------------------------------------------
+
+
+async def test_a_request_is_approved_denied_or_cancelled_by_its_id(env: SlackEnv) -> None:
+    await env.command("stop llama3-chat", user=MEMBER)
+    [post] = requests_posted(env)
+    request_id = buttons(post.body)[msg.APPROVE]
+    listed = await env.command("approvals", user=ADMIN)
+    assert f"`{request_id}`" in note(env, listed.response_key)
+
+    refused = await env.command(f"approve {request_id}", user=MEMBER)  # not their own
+    assert "can't approve" in note(env, refused.response_key)
+    assert env.api("nosana").count("POST", STOP) == 0
+
+    approved = await env.command(f"approve {request_id}", user=ADMIN)
+    assert "Approved" in note(env, approved.response_key)
+    assert env.api("nosana").count("POST", STOP) == 1
+    again = await env.command(f"approve {request_id}", user=ADMIN)
+    assert "already" in note(env, again.response_key)
+    assert env.api("nosana").count("POST", STOP) == 1
+
+    await env.command("stop comfyui-dev", user=MEMBER)
+    second = buttons(requests_posted(env)[-1].body)[msg.APPROVE]
+    denied = await env.command(f"deny {second} not during the demo", user=ADMIN)
+    assert "Denied" in note(env, denied.response_key)
+    assert "not during the demo" in last_update(env, requests_posted(env)[-1])
+
+    await env.command("stop eval-sweep", user=MEMBER)
+    third = buttons(requests_posted(env)[-1].body)[msg.APPROVE]
+    cancelled = await env.command(f"cancel {third}", user=MEMBER)
+    assert "Cancelled" in note(env, cancelled.response_key)
+    assert env.api("nosana").count("POST", STOP) == 1
+    bad = await env.command("approve nope", user=ADMIN)
+    assert "is not a request id" in message_text(bad.body)

@@ -475,12 +475,14 @@ def test_notification_text_keeps_whole_lines_of_the_summary() -> None:
 
 def test_the_pending_list_shows_each_request_in_a_line() -> None:
     long = create_summary(facts("nosana", NOSANA, [RTX4090]), NOW)
-    rows = [("U1", long, "C1", NOW)] * 30
+    rows = [("a1b2c3d4e5f60718", "U1", long, "C1", NOW)] * 30
     reply = msg.pending_reply(rows)
     assert reply.blocks is not None and 1 < len(reply.blocks) <= msg.MAX_SUMMARY_SECTIONS
     assert all(len(b["text"]["text"]) <= SECTION_TEXT for b in reply.blocks)
     first = reply.text.splitlines()[1]
-    assert first.startswith("• <@U1> in <#C1>: create Nosana deployment whisper-api")
+    assert first.startswith(
+        "• `a1b2c3d4e5f60718` <@U1> in <#C1>: create Nosana deployment whisper-api"
+    )
     assert "— expires <!date^" in first
 
 

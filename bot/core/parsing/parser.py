@@ -12,7 +12,7 @@ from bot.core.arguments import args_for
 from bot.core.operations import Chain, Operation, OpKind, Usage
 from bot.core.parsing import values, verbs
 from bot.core.parsing.create import p_create, p_template
-from bot.core.parsing.governance import p_approvals, p_governance
+from bot.core.parsing.governance import p_approvals, p_decide, p_governance
 from bot.core.parsing.problem import Problem
 from bot.core.parsing.watch import p_watch
 from bot.core.parsing.words import (
@@ -64,6 +64,9 @@ PARSERS: dict[OpKind, verbs.Parser] = {
     OpKind.POLICY: p_governance,
     OpKind.AUDIT: p_governance,
     OpKind.APPROVALS: p_approvals,
+    OpKind.APPROVE: p_decide,
+    OpKind.DENY: p_decide,
+    OpKind.CANCEL: p_decide,
     OpKind.WATCH: p_watch,
     OpKind.UNWATCH: p_watch,
     OpKind.WATCHING: p_watch,
