@@ -16,7 +16,6 @@ from bot import metrics
 from bot.core import results
 from bot.core.arguments import Help, Listing
 from bot.core.operations import Chain, Operation, OpKind
-from bot.core.registry import MUTATIONS
 from bot.core.results import ChainRun, Changed
 from bot.db.keys import KeyStore
 from bot.providers.base import BaseProvider
@@ -67,8 +66,9 @@ class DeploymentService(Accounts):
 
     # -- running operations --------------------------------------------------------------------
 
-    async def execute(self, actor: Actor, op: Operation) -> results.Result:
-        """Run one operation and say how it went (raises ServiceError/ProviderError)."""
+    async def execute(self, actor: Actor, op: Operation) -> results.Reading:
+        """Answer one read (raises ServiceError/ProviderError). Changes don't come here: they
+        take the pipeline's road (preflight, the policy) and reach :meth:`apply`."""
         try:
             result = await self._execute(actor, op)
         except Exception:
@@ -77,7 +77,7 @@ class DeploymentService(Accounts):
         metrics.OPERATIONS.labels(op.kind.value, "ok").inc()
         return result
 
-    async def _execute(self, actor: Actor, op: Operation) -> results.Result:
+    async def _execute(self, actor: Actor, op: Operation) -> results.Reading:
         match op.kind:
             case OpKind.HELP:
                 return results.Help(op.args.topic if isinstance(op.args, Help) else None)
@@ -90,11 +90,6 @@ class DeploymentService(Accounts):
                 return await catalog.markets(self, actor, op)
             case OpKind.BALANCE:
                 return await catalog.balance(self, actor, op.provider)
-            case kind if kind in MUTATIONS:
-                resolved = await self.resolve(
-                    actor, op.target or "", op.provider, op.kind.capability
-                )
-                return await self._mutate(actor, op, resolved)
             case OpKind.SHOW | OpKind.LOGS | OpKind.EVENTS | OpKind.JOBS:
                 resolved = await self.resolve(
                     actor, op.target or "", op.provider, op.kind.capability
