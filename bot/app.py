@@ -40,8 +40,12 @@ from bot.db.approvals import ApprovalStore
 from bot.db.audit import AuditLog
 from bot.db.create_store import CreateStore
 from bot.db.engine import is_database_outage
+from bot.db.jobs import JobStore, NewJob
 from bot.db.schema import SLACK_BOTS, SLACK_INSTALLATIONS, SLACK_OAUTH_STATES
 from bot.db.watch.store import WatchStore
+from bot.jobs.queue import JobQueue
+from bot.jobs.worker import Handler as JobHandler
+from bot.jobs.worker import Worker
 from bot.runtime import Storage
 from bot.services.audit import AuditService
 from bot.services.audit_trail import AuditTrail
@@ -140,6 +144,62 @@ class DeployBot:
     )
     #: The bot token of a workspace, for work no Slack request started (the watcher's posts).
     token_for: Callable[[str, str], Awaitable[str | None]] | None = field(default=None, repr=False)
+    #: Durable work: the job table (written before the ack) and this process's worker.
+    jobs: JobQueue | None = None
+    worker: Worker | None = None
+    #: kind → what runs a job of that kind (each listener module registers its own).
+    job_handlers: dict[str, JobHandler] = field(default_factory=dict)
+
+    def job(self, kind: str) -> Callable[[JobHandler], JobHandler]:
+        """Register the handler of one job kind (a decorator)."""
+
+        def register(handler: JobHandler) -> JobHandler:
+            if kind in self.job_handlers:
+                raise ValueError(f"job kind {kind!r} is registered twice")
+            self.job_handlers[kind] = handler
+            return handler
+
+        return register
+
+    async def defer(
+        self,
+        kind: str,
+        *,
+        key: str,
+        actor: Actor | None,
+        data: dict[str, Any],
+        response_url: str | None = None,
+        while_running: bool = False,
+        run_after: float | None = None,
+    ) -> bool:
+        """Write a job (committed on return): False when ``key`` was already taken (a retry
+        or a double click). Raises what the database raised: the caller tells the person."""
+        assert self.jobs is not None
+        if kind not in self.job_handlers:
+            raise ValueError(f"no handler for job kind {kind!r}")
+        payload: dict[str, Any] = {"data": data}
+        if actor is not None:
+            payload["actor"] = actor.as_json()
+        if response_url:
+            payload["response_url"] = response_url
+        return await self.jobs.put(
+            NewJob(
+                kind=kind,
+                key=key,
+                payload=payload,
+                team_id=actor.team_id if actor else "",
+                user_id=actor.user_id if actor else "",
+                while_running=while_running,
+                run_after=run_after,
+            )
+        )
+
+    def start_worker(self) -> Worker:
+        """Run jobs in this process (``worker``, ``run``, the shell, the tests)."""
+        assert self.worker is not None and self.jobs is not None
+        self.work.attach_jobs(self.jobs.store, self.worker)
+        self.worker.start()
+        return self.worker
 
     def start_watcher(
         self,
@@ -178,6 +238,12 @@ class DeployBot:
         close provider clients."""
         if self.watcher is not None:
             await self.watcher.stop()
+        if (
+            self.worker is not None
+            and self.worker.started
+            and not await self.worker.stop(drain_timeout)
+        ):
+            log.warning("stopping with jobs unfinished: another worker takes them over")
         for task in self.loops:
             task.cancel()
         await asyncio.gather(*self.loops, return_exceptions=True)
@@ -366,6 +432,8 @@ def build_bot(
         watches=watches,
     )
 
+    job_store = JobStore(storage.engine)
+    queue = JobQueue(job_store)
     bot = DeployBot(
         app=app,
         slack=slack,
@@ -380,8 +448,20 @@ def build_bot(
         verifier=SignatureVerifier(secret) if secret else None,
         watches=watches,
         token_for=token_for,
+        jobs=queue,
     )
     from handlers import register_all
+    from handlers.jobs import give_up, resume
 
     register_all(bot)
+    bot.worker = Worker(
+        job_store,
+        bot.job_handlers,
+        resume=partial(resume, bot),
+        give_up=partial(give_up, bot),
+        slots=settings.job_slots,
+        lease=settings.job_lease_seconds,
+        poll=settings.job_poll_seconds,
+    )
+    queue.listeners.append(bot.worker.wake)
     return bot

@@ -100,7 +100,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser(
         "serve",
-        help="serve Slack over HTTP on $PORT (Socket Mode too when SLACK_APP_TOKEN is set)",
+        help="the web process: serve Slack over HTTP on $PORT (Socket Mode too when "
+        "SLACK_APP_TOKEN is set); acks and writes jobs, run by `deploybot worker`",
+    )
+    sub.add_parser(
+        "worker",
+        help="the worker process: runs jobs, the watcher, notifications and the approval "
+        "sweeper (/livez, /readyz, /metrics on $DEPLOYBOT_WORKER_PORT)",
     )
     shell = sub.add_parser(
         "shell",
@@ -122,7 +128,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub.add_parser(
         "run",
-        help="serve Slack when Slack credentials are configured, else start the local shell",
+        help="serve Slack and run jobs in one process when Slack credentials are configured, "
+        "else start the local shell",
     )
 
     db = sub.add_parser("db", help="database migrations")
@@ -217,10 +224,11 @@ def _serve(args: argparse.Namespace, via_run: bool) -> int:
     # the server's imports: some of them log.)
     configure_logging(settings.log_format or ("text" if via_run else "json"), verbose=args.verbose)
     from bot.app import ConfigurationError
-    from bot.server import serve
+    from bot.server import Role, serve
 
+    role: Role = "all" if via_run else "worker" if args.command == "worker" else "web"
     try:
-        serve(settings)
+        serve(settings, role)
     except ConfigurationError as exc:
         print(f"deploybot: {exc}", file=sys.stderr)
         return 2
@@ -270,6 +278,7 @@ def _store(args: argparse.Namespace, via_run: bool) -> int:
 _COMMANDS: dict[str, Callable[[argparse.Namespace, bool], int]] = {
     "sandbox": _sandbox,
     "serve": _serve,
+    "worker": _serve,
     "shell": _shell,
     "db": _db,
     "audit": _audit,

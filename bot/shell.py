@@ -591,6 +591,7 @@ async def run_shell(
         )
         stack.push_async_callback(bot.aclose)
         bot.start_loops()
+        bot.start_worker()  # the shell is web and worker in one process, like `deploybot run`
         if bot.create is not None:  # new deployments' progress shows up while you wait
             bot.create.poll_interval = min(bot.create.poll_interval, 1.0)
             bot.create.bid_timeout = min(bot.create.bid_timeout, 60.0)

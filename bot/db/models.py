@@ -432,3 +432,36 @@ class ChangeAttribution(Base):
     op_kind: Mapped[str] = mapped_column(String(16), default="", server_default="", nullable=False)
     expects: Mapped[str] = mapped_column(String(200), default="", server_default="", nullable=False)
     created_at: Mapped[float] = mapped_column(Float, nullable=False)
+
+
+class Job(Base):
+    """One piece of work acknowledged to Slack and not yet finished: written before the ack,
+    claimed by a worker under a heartbeat lease, taken over by another when the lease expires.
+
+    ``key`` makes a Slack retry or a double click one job; ``calls`` records each
+    non-idempotent provider call before it is sent (and confirms it after), so a job taken over
+    from a dead worker never re-sends one blindly.
+    """
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_due", "state", "run_after"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True, nullable=False)
+    kind: Mapped[str] = mapped_column(String(40), nullable=False)
+    #: The work's inputs (JSON): who asked, where to answer, what to do.
+    payload: Mapped[str] = mapped_column(Text, nullable=False)
+    #: queued → running → done | failed (a running job whose lease ran out is claimable).
+    state: Mapped[str] = mapped_column(String(16), default="queued", nullable=False)
+    team_id: Mapped[str] = mapped_column(String(32), default="", nullable=False)
+    user_id: Mapped[str] = mapped_column(String(32), default="", nullable=False)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[float | None] = mapped_column(Float)
+    run_after: Mapped[float] = mapped_column(Float, nullable=False)
+    #: Provider calls recorded before sending (JSON list): what, on which deployment, and
+    #: whether the answer was seen.
+    calls: Mapped[str] = mapped_column(Text, default="[]", server_default="[]", nullable=False)
+    error: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[float] = mapped_column(Float, nullable=False)
+    finished_at: Mapped[float | None] = mapped_column(Float)

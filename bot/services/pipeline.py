@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.core import approvals as msg
@@ -77,6 +77,10 @@ GOVERNANCE = in_area(Area.GOVERNANCE)
 __all__ = ["Pipeline"]
 
 
+#: An approved request with no run after this long gets one (see ``sweep``).
+ORPHANED_AFTER = timedelta(seconds=60)
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -114,6 +118,9 @@ class Pipeline:
         self.creator = creator
         #: Watch commands pass the gate too.
         self.watches = watches
+        #: Where an approved request goes to run: a durable job (set by the app); None runs
+        #: it at once, in the approving call.
+        self.run_approved: Callable[[str], Awaitable[None]] | None = None
 
     def _time(self) -> datetime:
         return self._clock()
@@ -369,7 +376,10 @@ class Pipeline:
         """An Approve click. Returns a note for the clicker only (None: the message says it)."""
         result = await self.lifecycle.vote(actor, request_id, slack)
         if isinstance(result, Quorum):
-            await self._carry_out(result.row.id, result.voters, slack)
+            if self.run_approved is not None:
+                await self.run_approved(result.row.id)
+            else:
+                await self._carry_out(result.row.id, result.voters, slack)
             return None
         return result
 
@@ -395,7 +405,25 @@ class Pipeline:
     async def sweep(
         self, slack_for: Callable[[str, str | None], Awaitable[SlackIO | None]]
     ) -> dict[str, int]:
-        return await self.lifecycle.sweep(slack_for)
+        done = await self.lifecycle.sweep(slack_for)
+        if self.run_approved is not None:
+            # approved, but the run was never written (its approver's worker died in between):
+            # write it now (a run already written keeps its key: nothing twice)
+            for row in await self.approvals.stuck(self.clock() - ORPHANED_AFTER):
+                await self.run_approved(row.id)
+        return done
+
+    async def carry_out(
+        self, request_id: str, slack_for: Callable[[str, str | None], Awaitable[SlackIO | None]]
+    ) -> None:
+        """Run an approved request that is still approved and unfinished (a durable job)."""
+        row = await self.approvals.get(request_id)
+        if row is None or row.state != states.APPROVED:
+            return
+        slack = await slack_for(row.team_id, row.enterprise_id or None)
+        if slack is None:
+            return
+        await self._carry_out(row.id, await self.approvals.voters(row.id), slack)
 
     async def _carry_out(self, request_id: str, voters: list[str], slack: SlackIO) -> None:
         """Run an approved request (only the caller that won the approval gets here).
