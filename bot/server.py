@@ -281,9 +281,7 @@ async def create_server_app(settings: Settings, role: Role = "all") -> web.Appli
         raise
     if role == "worker":
         return build_worker_app(bot)
-    return build_web_app(
-        bot, socket_mode=socket_mode, watch=role == "all", worker=role == "all"
-    )
+    return build_web_app(bot, socket_mode=socket_mode, watch=role == "all", worker=role == "all")
 
 
 def serve(settings: Settings, role: Role = "all") -> None:

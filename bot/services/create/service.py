@@ -229,7 +229,9 @@ class CreateService(LeaseFlow, TemplateOps):
             await self.wait_later("follow", request_id)
         return await self._row(request_id)
 
-    async def reconciled(self, team_id: str, name: str, found: Deployment | None, note: str) -> bool:
+    async def reconciled(
+        self, team_id: str, name: str, found: Deployment | None, note: str
+    ) -> bool:
         """A create whose worker died mid-call was reconciled against the provider: adopt the
         deployment found (then follow it as usual), or end the request with ``note`` (it may or
         may not exist). False when no request of that name was being created."""
