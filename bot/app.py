@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -83,6 +84,10 @@ NO_CREDENTIALS = (
 )
 
 
+#: Ended jobs are forgotten after this many seconds.
+JOB_RETENTION = 24 * 3600.0
+
+
 class ConfigurationError(Exception):
     """The settings can't run Slack (e.g. HTTP mode without a signing secret)."""
 
@@ -119,7 +124,12 @@ class DeployBot:
             self.loops.append(asyncio.create_task(self._sweep_forever(), name="approval-sweeper"))
 
     async def sweep_once(self) -> dict[str, int]:
-        return await self.gate.sweep(self.slack_for)
+        done = await self.gate.sweep(self.slack_for)
+        if self.jobs is not None:  # ended jobs are kept a day (what happened, for operators)
+            done["jobs_purged"] = await self.jobs.store.purge(
+                older_than=time.time() - JOB_RETENTION
+            )
+        return done
 
     async def _sweep_forever(self) -> None:
         while True:

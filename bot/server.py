@@ -202,6 +202,13 @@ async def metrics_endpoint(request: web.Request) -> web.Response:
             metrics.OUTBOX_DEPTH.set(depth)
         except Exception as exc:
             log.info("could not read the outbox depth: %s", type(exc).__name__)
+    if bot.jobs is not None:
+        try:
+            counts = await asyncio.wait_for(bot.jobs.store.counts(), DATABASE_CHECK_TIMEOUT)
+            for state in ("queued", "running", "done", "failed"):
+                metrics.JOBS.labels(state).set(counts.get(state, 0))
+        except Exception as exc:
+            log.info("could not read the job counts: %s", type(exc).__name__)
     body, content_type = metrics.render()
     response = web.Response(body=body)
     response.headers["Content-Type"] = content_type

@@ -15,7 +15,7 @@ import secrets
 import socket
 from collections.abc import Awaitable, Callable, Mapping
 
-from bot import logs
+from bot import logs, metrics
 from bot.db.engine import is_database_outage
 from bot.db.jobs import ClaimedJob, JobStore
 from bot.jobs.journal import CURRENT, JobRun
@@ -184,6 +184,7 @@ class Worker:
                     outcome = "abandoned"
                 else:
                     log.error("job %s (%s) failed", job.id, job.kind, exc_info=exc)
+                    metrics.JOBS_RUN.labels(job.kind, "failed").inc()
                     await self._end(job, failed=True, error=type(exc).__name__)
             finally:
                 CURRENT.reset(token)
@@ -195,6 +196,9 @@ class Worker:
             self.failed += 1
 
     async def _attempt(self, job: ClaimedJob, run: JobRun) -> str:
+        if job.taken_over:
+            metrics.JOBS_TAKEN_OVER.inc()
+            log.info("job %s (%s): taken over (attempt %d)", job.id, job.kind, job.attempts)
         handler = self.handlers.get(job.kind)
         if handler is None or job.attempts > MAX_ATTEMPTS:
             why = "unknown kind" if handler is None else f"{job.attempts - 1} tries"
@@ -202,14 +206,17 @@ class Worker:
             if self.give_up is not None:
                 await self.give_up(job, why)
             await self._end(job, failed=True, error=why)
+            metrics.JOBS_RUN.labels(job.kind, "failed").inc()
             return "failed"
         if job.unconfirmed and self.resume is not None:
             if await self.resume(job, run):
                 await self._end(job)
+                metrics.JOBS_RUN.labels(job.kind, "resumed").inc()
                 return "done"
             await run.forget_unanswered()
         await handler(job)
         await self._end(job)
+        metrics.JOBS_RUN.labels(job.kind, "done").inc()
         return "done"
 
     async def _end(
