@@ -115,8 +115,9 @@ def register(bot: DeployBot) -> None:
                 actor=actor,
                 data={"request_id": request_id, "note": note},
             )
-        except NotTaken as exc:
-            await ack(response_action="errors", errors={msg.DENY_BLOCK: exc.message})
+        except NotTaken as exc:  # the form closes; the person is told by direct message
+            await ack(response_action="clear")
+            await bot.slack.io(client, actor.team_id).ephemeral(None, actor.user_id, exc.message)
             return
         await ack(response_action="clear")
 

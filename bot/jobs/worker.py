@@ -226,12 +226,22 @@ class Worker:
             log.warning("job %s ended here but another worker holds it now", job.id)
 
 
+async def _busy(store: JobStore) -> int:
+    """Jobs due or running; 0 while the database is unreachable (nothing can run then)."""
+    try:
+        return await store.busy()
+    except Exception as exc:
+        if not is_database_outage(exc):
+            raise
+        return 0
+
+
 async def drain(store: JobStore, workers: list[Worker], timeout: float) -> bool:
     """Wait (bounded) until no job is due or running (in any worker sharing the database)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while loop.time() < deadline:
-        if not any(w.running for w in workers) and await store.busy() == 0:
+        if not any(w.running for w in workers) and await _busy(store) == 0:
             return True
         for worker in workers:
             worker.wake()

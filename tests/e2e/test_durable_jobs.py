@@ -11,6 +11,7 @@ one of them killed mid-job.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -179,3 +180,32 @@ async def test_an_approved_run_killed_mid_call_is_finished_by_another_instance(
             c.body.get("text", "") for c in env.calls("chat.postMessage") if c.body.get("thread_ts")
         ]
         assert any("went through" in t for t in thread), thread
+
+
+async def test_a_retried_form_submission_is_one_job_a_new_form_another(env: SlackEnv) -> None:
+    from bot.core import modals
+    from bot.slack_local.payloads import input_values
+    from tests.e2e.test_slack_interactions import akash_leased
+
+    akash = env.api("akash")
+    dseq = akash_leased(env)[0]
+    meta = json.dumps({"p": "akash", "d": dseq, "c": "C111"})
+    amount = input_values({(modals.AMOUNT_BLOCK, modals.AMOUNT_ACTION): "5"})
+    for _ in range(2):  # Slack retries the same submission (same view id)
+        done = await env.submit(modals.DEPOSIT, amount, private_metadata=meta, view_id="VSAME")
+        assert done.body == {"response_action": "clear"}
+    assert akash.count("POST", r"/v1/deposit-deployment") == 1
+    await env.submit(modals.DEPOSIT, amount, private_metadata=meta)  # a new form: new deposit
+    assert akash.count("POST", r"/v1/deposit-deployment") == 2
+
+
+async def test_a_double_click_while_the_job_waits_is_one_job(env: SlackEnv) -> None:
+    assert env.bot.worker is not None
+    await env.bot.worker.kill()  # nothing runs: both clicks find the first job waiting
+    value = json.dumps({"s": "", "p": None})
+    first = await env.click("list_next", value, settle=False)
+    second = await env.click("list_next", value, settle=False)
+    assert first.status == second.status == 200
+    store = env.bot.jobs.store if env.bot.jobs else None
+    assert store is not None
+    assert (await store.counts()) == {"queued": 1}
