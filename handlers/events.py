@@ -37,10 +37,29 @@ def register(bot: DeployBot) -> None:
     async def workspace_gone(
         event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext
     ) -> None:
-        """``app_uninstalled`` and ``tokens_revoked``. Bolt runs event listeners as
-        fire-and-forget tasks, so the cleanup goes through BackgroundWork: strongly referenced,
-        and finished (not dropped) when the server stops."""
-        bot.work.spawn(forget(bot, event, body, context), name="workspace_gone")
+        """``app_uninstalled`` and ``tokens_revoked``: the cleanup is a job (a Slack retry of
+        the event, same ``event_id``, is the same job; a worker that dies mid-way hands it on)."""
+        team_id = context.team_id or body.get("team_id") or ""
+        data = {
+            "event": {"type": event.get("type"), "tokens": event.get("tokens") or {}},
+            "team": team_id,
+            "enterprise": context.enterprise_id or "",
+        }
+        key = f"gone:{team_id}:{body.get('event_id') or secrets.token_hex(8)}"
+        try:
+            await defer(bot, "workspace_gone", key=key, actor=None, data=data)
+        except NotTaken:  # nothing can be cleaned up without the database either
+            log.warning("%s not recorded: the database is unreachable", event.get("type"))
+
+    @bot.job("workspace_gone")
+    async def workspace_gone_job(job: ClaimedJob) -> None:
+        data = job.payload.get("data") or {}
+        context = AsyncBoltContext(
+            team_id=str(data.get("team") or ""),
+            enterprise_id=str(data.get("enterprise") or "") or None,
+        )
+        event = dict(data.get("event") or {})
+        await forget(bot, event, {"team_id": context.team_id}, context)
 
     app.event("app_uninstalled")(workspace_gone)
     app.event("tokens_revoked")(workspace_gone)
