@@ -472,6 +472,7 @@ def build_bot(
         slots=settings.job_slots,
         lease=settings.job_lease_seconds,
         poll=settings.job_poll_seconds,
+        waiting_kinds=frozenset({"create_bids", "create_follow"}),
     )
     queue.listeners.append(bot.worker.wake)
     return bot
