@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable, Sequence
+from decimal import Decimal
 from typing import Any
 
+from bot.core import budget
 from bot.core.policy import Deny, NeedsApproval, Risk, Step
+from bot.core.preflight import Cleared
 from bot.core.preflight import Refused as NotPossible
 from bot.core.render import PROVIDER_LABEL, escape
 from bot.core.replies import Reply
@@ -16,6 +19,7 @@ from bot.db.models import ApprovalRequest
 from bot.providers.errors import ProviderError
 from bot.services.approvals import ApprovalLifecycle, NewFiling
 from bot.services.audit_trail import AuditTrail
+from bot.services.budget import BudgetService
 from bot.services.create import CreateService
 from bot.services.deployments import Actor
 from bot.services.errors import NotPermittedError, ServiceError
@@ -36,8 +40,12 @@ class CreatePipeline:
         lifecycle: ApprovalLifecycle,
         people: People,
         trail: AuditTrail,
+        *,
+        budgets: BudgetService | None = None,
     ) -> None:
         self.creator = creator
+        #: Budget caps a create or a bid accept must stay within.
+        self.budgets = budgets
         self.lifecycle = lifecycle
         self.people = people
         self.trail = trail
@@ -56,6 +64,12 @@ class CreatePipeline:
                 params={"request": request_id},
             )
             return refused(checked.reason)
+        over = await self._over_budget(actor, request_id, checked, "create")
+        if over is not None:
+            await self.trail.record(
+                actor, "create", "budget", "refused", detail=over, params={"request": request_id}
+            )
+            return refused(over)
 
         async def claim() -> bool:  # one approval request per form, whatever Slack retries
             return bool(await creator.store.transition(request_id, ["draft"], AWAITING))
@@ -162,6 +176,17 @@ class CreatePipeline:
                 params={"request": request_id, "bid": bid_key},
             )
             return refused(checked.reason)
+        over = await self._over_budget(actor, request_id, checked, "accept", bid_key)
+        if over is not None:
+            await self.trail.record(
+                actor,
+                "accept",
+                "budget",
+                "refused",
+                detail=over,
+                params={"request": request_id, "bid": bid_key},
+            )
+            return refused(over)
         return await self._gate_request(
             actor,
             slack,
@@ -244,6 +269,36 @@ class CreatePipeline:
             approvers=approvers,
         )
         return Reply(text=f"Deployment {escape(row.deployment_id or '')}: {row.state}.")
+
+    async def _over_budget(
+        self,
+        actor: Actor,
+        request_id: str,
+        checked: Cleared,
+        verb: str,
+        bid_key: str | None = None,
+    ) -> str | None:
+        """Why this create (or bid accept) would go over a budget cap, with the numbers."""
+        creator = self._creator()
+        row = await creator.store.get(request_id)
+        if self.budgets is None or row is None:
+            return None
+        facts = await self.budgets.facts(actor.team_id, actor.enterprise_id, row.provider)
+        if facts is None:
+            return None
+        cost = checked.cost
+        added = (cost.delta if cost is not None else None) or (
+            cost.after_per_hour if cost is not None else None
+        )
+        spend = budget.Spend(per_hour=max(Decimal(0), added or Decimal(0)))
+        what = f"{verb} {await creator.describe(request_id, bid_key)}"
+        problem = budget.check(facts, spend, what)
+        if problem is None:
+            return None
+        return (
+            f"{problem} An admin can raise the cap (`/deploy budget set …`) or free room by "
+            "stopping something."
+        )
 
     def _creator(self) -> CreateService:
         if self.creator is None:
