@@ -291,7 +291,8 @@ class CreatePipeline:
             cost.after_per_hour if cost is not None else None
         )
         spend = budget.Spend(per_hour=max(Decimal(0), added or Decimal(0)))
-        what = f"{verb} {await creator.describe(request_id, bid_key)}"
+        described = (await creator.describe(request_id, bid_key)).splitlines()
+        what = described[0] if described else verb
         problem = budget.check(facts, spend, what)
         if problem is None:
             return None

@@ -31,6 +31,7 @@ from tests.e2e.harness import (
     message_text,
     slack_env,
 )
+from tests.e2e.test_create import RTX4090, confirm, review
 from tests.e2e.test_watch import cycle, runner_of, second_instance
 
 ADMIN2 = "UADMIN2"
@@ -264,3 +265,27 @@ async def test_a_workspace_cap_alerts_every_watching_channel_once(env: SlackEnv)
     assert sorted(p.body["channel"] for p in posts) == ["C0OPS", CHANNEL]
     assert all("Workspace total spend today (UTC) reached its" in p.body["text"] for p in posts)
     assert json.dumps(posts[0].body).count("Budget") >= 1
+
+
+async def test_a_cap_refuses_a_create_with_the_numbers(env: SlackEnv) -> None:
+    env.bot.create.poll_interval = 0.02  # type: ignore[union-attr]
+    await env.command("budget set 0.5/h nosana", user=ADMIN)
+    before = len(env.api("nosana").deployments)
+    form = {
+        "name": "too-big",
+        "market": RTX4090,
+        "replicas": "2",
+        "timeout": "90",
+        "strategy": "SIMPLE",
+        "image": "ollama/ollama:0.5",
+        "gpu": "yes",
+        "autostart": "yes",
+    }
+    answer, _ = await review(env, "nosana", form)
+    await confirm(env, answer)
+    [note] = [c.body["text"] for c in env.calls("chat.postEphemeral")]
+    shown = note.replace("&lt;", "<").replace("&gt;", ">")
+    assert "Over budget: create Nosana deployment too-big (about $0.770/hour)" in shown
+    assert "over its $0.50/h cap" in shown
+    assert len(env.api("nosana").deployments) == before
+    assert not [c for c in env.calls("chat.postMessage") if msg.APPROVE in buttons(c.body)]
