@@ -455,7 +455,8 @@ def _over_budget(
         per_hour=max(Decimal(0), _burn(after) - _burn(facts.deployment)), lump=lump
     )
     name = deployment_name(facts.deployment) if facts.deployment else None
-    what = " and ".join(op.model_copy(update={"target": name}).describe() for op in spending)
+    named = spending if len(steps) == 1 else list(steps)  # a chain: all it does
+    what = ", then ".join(op.model_copy(update={"target": name}).describe() for op in named)
     problem = budget.check(facts.budget, spend, what)
     if problem is None:
         return None
