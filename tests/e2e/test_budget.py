@@ -16,9 +16,11 @@ import pytest
 from sqlalchemy import insert, select
 
 from bot.core import approvals as msg
+from bot.core import create_views as views
 from bot.core.budget import Period, period_start
 from bot.db.budget_store import ALERTS, SAMPLES
 from bot.db.models import AuditEntry
+from bot.slack_local import payloads
 from bot.slack_local.fake_api import SlackCall
 from bot.watch.runner import WatchRunner
 from tests.e2e.harness import (
@@ -31,7 +33,7 @@ from tests.e2e.harness import (
     message_text,
     slack_env,
 )
-from tests.e2e.test_create import RTX4090, confirm, review
+from tests.e2e.test_create import RTX4090, _form, confirm, open_form, review
 from tests.e2e.test_watch import cycle, runner_of, second_instance
 
 ADMIN2 = "UADMIN2"
@@ -267,21 +269,31 @@ async def test_a_workspace_cap_alerts_every_watching_channel_once(env: SlackEnv)
     assert json.dumps(posts[0].body).count("Budget") >= 1
 
 
+def fast_creates(env: SlackEnv) -> None:
+    """Bounded background loops of the create flow (they finish within settle())."""
+    assert env.bot.create is not None
+    env.bot.create.poll_interval = 0.02
+    env.bot.create.bid_timeout = 0.4
+    env.bot.create.follow_timeout = 0.3
+
+
+TOO_BIG = {
+    "name": "too-big",
+    "market": RTX4090,
+    "replicas": "2",
+    "timeout": "90",
+    "strategy": "SIMPLE",
+    "image": "ollama/ollama:0.5",
+    "gpu": "yes",
+    "autostart": "yes",
+}
+
+
 async def test_a_cap_refuses_a_create_with_the_numbers(env: SlackEnv) -> None:
-    env.bot.create.poll_interval = 0.02  # type: ignore[union-attr]
+    fast_creates(env)
     await env.command("budget set 0.5/h nosana", user=ADMIN)
     before = len(env.api("nosana").deployments)
-    form = {
-        "name": "too-big",
-        "market": RTX4090,
-        "replicas": "2",
-        "timeout": "90",
-        "strategy": "SIMPLE",
-        "image": "ollama/ollama:0.5",
-        "gpu": "yes",
-        "autostart": "yes",
-    }
-    answer, _ = await review(env, "nosana", form)
+    answer, _ = await review(env, "nosana", TOO_BIG)
     await confirm(env, answer)
     [note] = [c.body["text"] for c in env.calls("chat.postEphemeral")]
     shown = note.replace("&lt;", "<").replace("&gt;", ">")
@@ -289,3 +301,55 @@ async def test_a_cap_refuses_a_create_with_the_numbers(env: SlackEnv) -> None:
     assert "over its $0.50/h cap" in shown
     assert len(env.api("nosana").deployments) == before
     assert not [c for c in env.calls("chat.postMessage") if msg.APPROVE in buttons(c.body)]
+    assert "--over-budget" in shown
+
+
+async def test_an_admin_creates_over_budget_with_an_approval(env: SlackEnv) -> None:
+    fast_creates(env)
+    await env.command("budget set 0.5/h nosana", user=ADMIN)
+    await env.command("policy create allow", user=ADMIN)  # it still waits: it is over budget
+    before = len(env.api("nosana").deployments)
+    view = await open_form(env, "create nosana --over-budget")
+    meta = json.loads(view["private_metadata"])
+    assert meta.get("o") == 1
+    answer = await env.post(
+        payloads.view_submission(
+            secret=env.secret,
+            callback_id=views.CREATE_FORM,
+            values=_form(TOO_BIG),
+            private_metadata=json.dumps(meta),
+            team_id=TEAM,
+            user_id=ADMIN,
+            view_id="VOVER1",
+        )
+    )
+    await env.settle()
+    review_view = answer.body["view"]
+    await submit_as(env, review_view, ADMIN)
+    assert len(env.api("nosana").deployments) == before
+    [post] = [
+        c
+        for c in env.calls("chat.postMessage")
+        if msg.CANCEL in buttons(c.body) and not c.body.get("thread_ts")
+    ]
+    text = message_text(post.body)
+    assert "--over-budget: Over budget: create Nosana deployment too-big" in text
+    assert "over its $0.50/h cap" in text
+    await env.click(msg.APPROVE, buttons(post.body)[msg.APPROVE], user=ADMIN2)
+    assert len(env.api("nosana").deployments) == before + 1
+
+
+async def submit_as(env: SlackEnv, view: dict[str, Any], user: str) -> None:
+    assert view["callback_id"] == views.CREATE_REVIEW
+    await env.post(
+        payloads.view_submission(
+            secret=env.secret,
+            callback_id=views.CREATE_REVIEW,
+            values={},
+            private_metadata=view["private_metadata"],
+            team_id=TEAM,
+            user_id=user,
+            view_id="VOVER2",
+        )
+    )
+    await env.settle()

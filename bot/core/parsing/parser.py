@@ -123,9 +123,9 @@ def _parse(text: str, now: datetime) -> Result:
             raise Problem("`--reason` goes with changes (start, stop, scale …), for approvers.")
         result = result.model_copy(update={"reason": reason})
     if over_budget:
-        if isinstance(result, Operation) and result.kind not in MUTATIONS:
+        if isinstance(result, Operation) and result.kind not in MUTATIONS | {OpKind.CREATE}:
             raise Problem(
-                "`--over-budget` goes with changes that spend (start, scale up, deposit …)."
+                "`--over-budget` goes with changes that spend (start, scale up, deposit, create …)."
             )
         result = result.model_copy(update={"over_budget": True})
     return result
