@@ -89,7 +89,8 @@ _DETAILS: dict[str, str] = {
     "`/deploy budget set 900/month akash`; `/deploy budget clear [provider]` removes a scope's "
     "caps. A start, scale up, timeout increase, deposit, create or bid accept that would push the "
     "burn or the period's projected spend over a cap is refused with the numbers; an admin can "
-    "still run it with `--over-budget`, and it then needs approval. Channels watching a provider "
+    "still run it with `--over-budget` (a create: `/deploy create nosana --over-budget`), and it "
+    "then needs approval. Channels watching a provider "
     "hear when its spend reaches 80 % and 100 % of a cap, once each per period.",
     "chain": "Name the deployment first, then comma-separated steps, run in order: "
     "`/deploy llama start, scale 3, timeout 120`. A chain needs one approval, at its "
