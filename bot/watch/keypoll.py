@@ -43,6 +43,8 @@ def burn_of(d: Deployment | None) -> float | None:
     if d is None or d.status not in SPENDING:
         return 0.0
     cost = d.cost_per_hour_usd
+    if cost is None and d.status is DeploymentStatus.PENDING:
+        return 0.0  # waiting (an Akash deployment without a lease): nothing is charged yet
     return float(cost) if cost is not None else None
 
 
