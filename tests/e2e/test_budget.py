@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -33,7 +34,16 @@ from tests.e2e.harness import (
     message_text,
     slack_env,
 )
-from tests.e2e.test_create import RTX4090, _form, confirm, open_form, review
+from tests.e2e.test_create import (
+    QUICK,
+    RTX4090,
+    _form,
+    confirm,
+    created_dseq,
+    last_status,
+    open_form,
+    review,
+)
 from tests.e2e.test_watch import cycle, runner_of, second_instance
 
 ADMIN2 = "UADMIN2"
@@ -353,3 +363,26 @@ async def submit_as(env: SlackEnv, view: dict[str, Any], user: str) -> None:
         )
     )
     await env.settle()
+
+
+async def test_a_cap_refuses_accepting_a_bid_with_the_numbers(env: SlackEnv) -> None:
+    fast_creates(env)
+    env.api("akash").bid_delay = 0
+    env.api("akash").lease_ready_delay = 0
+    await env.command("policy spend allow", user=ADMIN)
+    answer, _ = await review(env, "akash", QUICK)
+    await confirm(env, answer)
+    dep = await created_dseq(env)
+    accept = {
+        k: v for k, v in buttons(last_status(env)).items() if k.startswith(views.ACCEPT_ACTION)
+    }
+    assert accept
+    # The cap comes after the create: the lease is what would start the burn.
+    await env.command("budget set 0.0001/h akash", user=ADMIN)
+    action, value = next(iter(accept.items()))
+    clicked = await env.click(action, value, user=ADMIN)
+    [note] = [b["text"] for b in env.responses(clicked.response_key) if b.get("text")]
+    assert f"Over budget: lease Akash deployment {dep.dseq}" in note, note
+    assert re.search(r"\(now \$0\.00/h, \+\$\d+\.\d\d/h\), over its \$0\.0001/h cap", note), note
+    assert "--over-budget" in note
+    assert len(dep.leases) == 0
