@@ -226,7 +226,8 @@ class BudgetStore:
         return found
 
     async def prune(self, before: float) -> int:
-        """Delete samples older than ``before``, keeping each key's newest one."""
+        """Delete samples older than ``before``, keeping each key's newest one, and the alerts
+        that fired before it (their periods are over)."""
         newest = (
             select(func.max(SAMPLES.c.id))
             .group_by(SAMPLES.c.enterprise_id, SAMPLES.c.team_id, SAMPLES.c.provider)
@@ -236,7 +237,8 @@ class BudgetStore:
             result = await conn.execute(
                 delete(SAMPLES).where(SAMPLES.c.at < before, SAMPLES.c.id.not_in(newest))
             )
-        return int(result.rowcount or 0)
+            alerts = await conn.execute(delete(ALERTS).where(ALERTS.c.created_at < before))
+        return int(result.rowcount or 0) + int(alerts.rowcount or 0)
 
     # -- alerts ------------------------------------------------------------------------------
 

@@ -133,3 +133,6 @@ async def test_an_alert_level_is_claimed_once_with_one_notice_per_channel(
         ("nosana", "day:2026-12-07", "day", 80),
         ("nosana", "day:2026-12-07", "day", 100),
     ]
+    # long after their period, they are pruned
+    assert await store.prune(before=store.clock() + 1) == 2
+    assert await store.fired(T, None, ["day:2026-12-07"]) == []
