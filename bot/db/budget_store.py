@@ -149,10 +149,11 @@ class BudgetStore:
         enterprise_id: str | None,
         provider: str,
         *,
-        heartbeat: float,
+        heartbeat: float | None = None,
     ) -> Decimal:
-        """Record the key's burn now as a sample when it differs from the last one (or the
-        last is older than ``heartbeat`` seconds); returns it."""
+        """Record the key's burn now as a sample when it differs from the last one (or, with a
+        ``heartbeat``, when the last is older than that many seconds); returns it. A sample
+        holds until the next, so an unchanged burn needs no new row."""
         ent, now = enterprise_id or "", self.clock()
         burn = (await self.burn_now(team_id, enterprise_id)).get(provider, Burn(Decimal(0)))
         async with self.engine.begin() as conn:
@@ -171,7 +172,7 @@ class BudgetStore:
             if (
                 last is None
                 or abs(Decimal(str(last[1])) - burn.per_hour) > Decimal("0.000001")
-                or now - float(last[0]) >= heartbeat
+                or (heartbeat is not None and now - float(last[0]) >= heartbeat)
             ):
                 await conn.execute(
                     insert(SAMPLES).values(

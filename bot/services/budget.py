@@ -37,8 +37,9 @@ from bot.watch.diff import channels_for
 
 log = logging.getLogger(__name__)
 
-#: A key's burn is sampled after a poll that changed something, and at least this often
-#: (seconds) otherwise, so a spend never rests on a sample older than this.
+#: A key's burn is compared with its last sample after every poll that changed a state, and
+#: at least this often (seconds) otherwise (a replica that died between writing the states and
+#: the sample); a sample is written only when the burn moved.
 SAMPLE_EVERY = 600.0
 #: Samples are kept this long (seconds); each key's newest one always stays.
 KEEP_SAMPLES = 62 * 86400.0
@@ -204,9 +205,7 @@ class BudgetService:
         now = self.clock()
         last = self._sampled.get(where)
         if changed or last is None or now - last >= SAMPLE_EVERY:
-            await self.store.record_burn(
-                key.team_id, key.enterprise_id or None, key.provider, heartbeat=SAMPLE_EVERY
-            )
+            await self.store.record_burn(key.team_id, key.enterprise_id or None, key.provider)
             self._sampled[where] = now
         if capped:
             await self.alert(key, watches)

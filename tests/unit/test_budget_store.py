@@ -98,6 +98,8 @@ async def test_samples_are_recorded_on_change_or_heartbeat_and_integrated(
     await store.record_burn(T, None, "nosana", heartbeat=600)  # same burn, recent: nothing
     clock.now += 600
     await store.record_burn(T, None, "nosana", heartbeat=600)  # the heartbeat
+    clock.now += 3600
+    await store.record_burn(T, None, "nosana")  # no heartbeat: an unchanged burn writes nothing
     async with engine.connect() as conn:
         times = (await conn.scalars(select(SAMPLES.c.at).order_by(SAMPLES.c.at))).all()
     assert times == [1_000_000.0, 1_000_660.0]
