@@ -11,7 +11,7 @@ over its daily or monthly cap.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -100,7 +100,8 @@ def period_key(period: Period, now: datetime) -> str:
 def integrate(samples: Sequence[Sample], start: float, end: float) -> Decimal:
     """Dollars spent between ``start`` and ``end`` (epoch seconds) at the recorded burn: each
     sample holds until the next one; the last holds until ``end``; before the first, nothing
-    is known (nothing counted)."""
+    is known (nothing counted). The reference for ``BudgetStore.spend``, which sums the same
+    steps in the database."""
     total = Decimal(0)
     ordered = sorted(samples, key=lambda s: s.at)
     for i, sample in enumerate(ordered):
@@ -133,27 +134,6 @@ class Scope:
     def value(self, period: Period) -> Decimal:
         """What a cap of ``period`` is compared with now: the burn, or the spend so far."""
         return self.burn if period is Period.HOUR else self.spent(period)
-
-
-def scope_of(
-    provider: str,
-    caps: Caps,
-    samples: Iterable[Sample],
-    burn: Decimal,
-    now: datetime,
-    *,
-    unknown: int = 0,
-) -> Scope:
-    listed = list(samples)
-    end = now.timestamp()
-    return Scope(
-        provider=provider,
-        caps=caps,
-        burn=burn,
-        today=integrate(listed, period_start(Period.DAY, now).timestamp(), end),
-        month=integrate(listed, period_start(Period.MONTH, now).timestamp(), end),
-        unknown=unknown,
-    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Table, and_, case, delete, func, insert, select
+from sqlalchemy import Table, and_, case, delete, func, insert, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.core.budget import Caps, Period, Reached, Sample
+from bot.core.budget import Caps, Period, Reached
 from bot.core.preflight_state import SPENDING
 from bot.db.models import BudgetAlert, BudgetCap, BurnSample, NotificationOutbox, WatchedState
 
@@ -185,46 +185,52 @@ class BudgetStore:
                 )
         return burn.per_hour
 
-    async def samples(
-        self, team_id: str, enterprise_id: str | None, since: float
-    ) -> dict[str, list[Sample]]:
-        """provider → its samples from ``since`` on, with the last one before (it still held
-        when the period began)."""
-        ent = enterprise_id or ""
-        where = and_(SAMPLES.c.team_id == team_id, SAMPLES.c.enterprise_id == ent)
-        found: dict[str, list[Sample]] = {}
+    async def spend(
+        self, team_id: str, enterprise_id: str | None, starts: Sequence[float], now: float
+    ) -> dict[str, list[Decimal]]:
+        """provider → dollars spent from each of ``starts`` until ``now``, integrated in the
+        database from the samples (each holds until the next; the last until ``now``): the same
+        sums as :func:`bot.core.budget.integrate`, without reading the history out."""
+        mine = and_(SAMPLES.c.team_id == team_id, SAMPLES.c.enterprise_id == (enterprise_id or ""))
+        earliest = min(starts) if starts else now
         async with self.engine.connect() as conn:
-            before = (
-                select(SAMPLES.c.provider, func.max(SAMPLES.c.at).label("at"))
-                .where(where, SAMPLES.c.at < since)
-                .group_by(SAMPLES.c.provider)
-                .subquery()
-            )
-            rows = list(
-                (
-                    await conn.execute(
-                        select(SAMPLES.c.provider, SAMPLES.c.at, SAMPLES.c.per_hour)
-                        .join(
-                            before,
-                            and_(
-                                SAMPLES.c.provider == before.c.provider,
-                                SAMPLES.c.at == before.c.at,
-                            ),
-                        )
-                        .where(where)
-                    )
-                ).all()
-            )
-            rows += (
+            # Only the samples from the one that held at the earliest start on are read.
+            held = (
                 await conn.execute(
-                    select(SAMPLES.c.provider, SAMPLES.c.at, SAMPLES.c.per_hour)
-                    .where(where, SAMPLES.c.at >= since)
-                    .order_by(SAMPLES.c.at)
+                    select(func.max(SAMPLES.c.at))
+                    .where(mine, SAMPLES.c.at < earliest)
+                    .group_by(SAMPLES.c.provider)
                 )
-            ).all()
-        for provider, at, per_hour in rows:
-            found.setdefault(provider, []).append(Sample(float(at), Decimal(str(per_hour))))
-        return found
+            ).scalars()
+            lower = min((float(at) for at in held), default=earliest)
+        where = and_(mine, SAMPLES.c.at >= lower, SAMPLES.c.at < now)
+        steps = select(
+            SAMPLES.c.provider,
+            SAMPLES.c.at,
+            SAMPLES.c.per_hour,
+            func.lead(SAMPLES.c.at)
+            .over(partition_by=SAMPLES.c.provider, order_by=(SAMPLES.c.at, SAMPLES.c.id))
+            .label("until"),
+        ).where(where)
+        step = steps.subquery()
+        hi = case((step.c.until.is_(None), now), (step.c.until > now, now), else_=step.c.until)
+        sums = []
+        for start in starts:
+            lo = case((step.c.at < start, start), else_=step.c.at)
+            sums.append(func.sum(case((hi > lo, step.c.per_hour * (hi - lo)), else_=0.0)))
+        query = (
+            select(step.c.provider, *sums)
+            .where(or_(step.c.until.is_(None), step.c.until > earliest))
+            .group_by(step.c.provider)
+        )
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return {
+            row[0]: [
+                (Decimal(str(value or 0)) / 3600).quantize(Decimal("0.000001")) for value in row[1:]
+            ]
+            for row in rows
+        }
 
     async def prune(self, before: float) -> int:
         """Delete samples older than ``before``, keeping each key's newest one, and the alerts

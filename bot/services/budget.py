@@ -21,7 +21,6 @@ from bot.core.budget import (
     period_key,
     period_start,
     reached,
-    scope_of,
 )
 from bot.core.operations import Operation
 from bot.core.preflight_money import usd
@@ -77,17 +76,21 @@ class BudgetService:
         """Each provider's scope (with a cap, a burn or a history) and the workspace's."""
         now = self._now()
         caps = await self.store.caps(team_id, enterprise_id)
-        since = period_start(Period.MONTH, now).timestamp()
-        samples = await self.store.samples(team_id, enterprise_id, since)
+        starts = [
+            period_start(Period.DAY, now).timestamp(),
+            period_start(Period.MONTH, now).timestamp(),
+        ]
+        spent = await self.store.spend(team_id, enterprise_id, starts, now.timestamp())
         burns = await self.store.burn_now(team_id, enterprise_id)
-        providers = sorted((set(caps) - {""}) | set(samples) | set(burns))
+        providers = sorted((set(caps) - {""}) | set(spent) | set(burns))
+        nothing = [Decimal(0), Decimal(0)]
         scopes = [
-            scope_of(
-                p,
-                caps.get(p, Caps()),
-                samples.get(p, []),
-                burns.get(p, Burn(Decimal(0))).per_hour,
-                now,
+            Scope(
+                provider=p,
+                caps=caps.get(p, Caps()),
+                burn=burns.get(p, Burn(Decimal(0))).per_hour,
+                today=spent.get(p, nothing)[0],
+                month=spent.get(p, nothing)[1],
                 unknown=burns.get(p, Burn(Decimal(0))).unknown,
             )
             for p in providers

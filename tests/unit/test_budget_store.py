@@ -3,6 +3,7 @@ samples (with the one that held when a period began), pruning, and alerts claime
 
 from __future__ import annotations
 
+import random
 from collections.abc import AsyncIterator
 from decimal import Decimal
 
@@ -10,7 +11,7 @@ import pytest
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.core.budget import Caps, Period, Reached
+from bot.core.budget import Caps, Period, Reached, Sample, integrate
 from bot.db.budget_store import OUTBOX, SAMPLES, STATES, BudgetStore
 from bot.db.engine import create_engine
 from bot.db.migrate import upgrade_async
@@ -103,11 +104,44 @@ async def test_samples_are_recorded_on_change_or_heartbeat_and_integrated(
     async with engine.connect() as conn:
         times = (await conn.scalars(select(SAMPLES.c.at).order_by(SAMPLES.c.at))).all()
     assert times == [1_000_000.0, 1_000_660.0]
-    # the sample that held when the window began comes along, then those within it
-    found = await store.samples(T, None, since=1_000_100.0)
-    assert [s.at for s in found["nosana"]] == [1_000_000.0, 1_000_660.0]
     assert await store.prune(before=2_000_000.0) == 1  # the newest one always stays
-    assert [s.at for s in (await store.samples(T, None, since=0))["nosana"]] == [1_000_660.0]
+    async with engine.connect() as conn:
+        times = (await conn.scalars(select(SAMPLES.c.at))).all()
+    assert times == [1_000_660.0]
+
+
+async def test_spend_is_integrated_in_the_database_as_the_pure_reference_does(
+    engine: AsyncEngine,
+) -> None:
+    store = BudgetStore(engine)
+    rng = random.Random(7)
+    history: dict[str, list[Sample]] = {"nosana": [], "akash": []}
+    rows = []
+    for provider, samples in history.items():
+        at = 0.0
+        for _ in range(200):
+            at += rng.choice((30.0, 300.0, 3600.0, 20_000.0))
+            per_hour = Decimal(rng.choice(("0", "0.385", "1.5", "4.2")))
+            samples.append(Sample(at, per_hour))
+            rows.append(
+                {
+                    "enterprise_id": "",
+                    "team_id": T,
+                    "provider": provider,
+                    "at": at,
+                    "per_hour": float(per_hour),
+                }
+            )
+    async with engine.begin() as conn:
+        await conn.execute(insert(SAMPLES), rows)
+    end = max(s.at for s in history["nosana"]) - 5000.0  # later samples do not count yet
+    for starts in ([0.0, 50_000.0], [123_456.0, end - 10.0], [end + 1, end + 2]):
+        found = await store.spend(T, None, starts, end)
+        for provider, samples in history.items():
+            expected = [integrate(samples, start, end) for start in starts]
+            got = found.get(provider, [Decimal(0)] * len(starts))
+            for want, have in zip(expected, got, strict=True):
+                assert abs(want - have) < Decimal("0.0001"), (provider, starts, want, have)
 
 
 async def test_an_alert_level_is_claimed_once_with_one_notice_per_channel(
