@@ -39,6 +39,7 @@ from bot.config import Settings
 from bot.db.access import AccessStore
 from bot.db.approvals import ApprovalStore
 from bot.db.audit import AuditLog
+from bot.db.budget_store import BudgetStore
 from bot.db.create_store import CreateStore
 from bot.db.engine import is_database_outage
 from bot.db.jobs import JobStore, NewJob
@@ -50,6 +51,7 @@ from bot.jobs.worker import Worker
 from bot.runtime import Storage
 from bot.services.audit import AuditService
 from bot.services.audit_trail import AuditTrail
+from bot.services.budget import BudgetService
 from bot.services.create import CreateService
 from bot.services.create_status import StatusMessages
 from bot.services.deployments import Actor, DeploymentService
@@ -147,6 +149,7 @@ class DeployBot:
     #: Watches and their notifications (``/deploy watch``); the loops run once started.
     watches: WatchService | None = None
     watcher: WatchRunner | None = None
+    budgets: BudgetService | None = None
     #: Extra parts of App Home (the seam for e.g. "approvals waiting for me"): each is called
     #: with the person and returns Block Kit blocks, placed after the running deployments.
     home_sections: list[Callable[[Actor], Awaitable[list[dict[str, Any]]]]] = field(
@@ -234,6 +237,7 @@ class DeployBot:
             self.watches.store,
             self.pool,
             interval=interval or self.settings.poll_interval,
+            budget=self.budgets,
         )
         sender = Sender(
             self.watches.store,
@@ -430,6 +434,7 @@ def build_bot(
         publisher=StatusMessages(slack, create_store).publish,
     )
     watches = WatchService(watch_store, service)
+    budgets = BudgetService(BudgetStore(storage.engine), watch_store, service, people, trail)
     gate = Pipeline(
         service,
         access,
@@ -440,6 +445,7 @@ def build_bot(
         audit_commands=AuditService(audit, people, trail),
         creator=creator,
         watches=watches,
+        budgets=budgets,
     )
 
     job_store = JobStore(storage.engine)
@@ -457,6 +463,7 @@ def build_bot(
         installation_store=installation_store,
         verifier=SignatureVerifier(secret) if secret else None,
         watches=watches,
+        budgets=budgets,
         token_for=token_for,
         jobs=queue,
     )

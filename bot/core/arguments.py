@@ -143,6 +143,17 @@ class Watch(_Args):
     filters: dict[str, str] = Field(default_factory=dict)
 
 
+class Budget(_Args):
+    """``budget`` (show), ``budget set <amount>/h|/day|/month``, ``budget clear``; the
+    operation's provider names the scope (none: the whole workspace)."""
+
+    kind: Literal[K.BUDGET]
+    action: Literal["show", "set", "clear"] = "show"
+    amount_usd: Decimal | None = None
+    #: ``hour``, ``day`` or ``month`` (``set`` only).
+    period: Literal["hour", "day", "month"] | None = None
+
+
 Args = Annotated[
     Plain
     | Help
@@ -160,7 +171,8 @@ Args = Annotated[
     | Decide
     | Create
     | Template
-    | Watch,
+    | Watch
+    | Budget,
     Field(discriminator="kind"),
 ]
 
@@ -184,6 +196,7 @@ ARG_FIELDS = frozenset(
         Create,
         Template,
         Watch,
+        Budget,
     )
     for name in model.model_fields
     if name != "kind"

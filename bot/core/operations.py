@@ -43,6 +43,8 @@ class Operation(BaseModel):
     target: str | None = None
     #: Why (``--reason …``): shown to approvers and kept in the audit log.
     reason: str | None = None
+    #: ``--over-budget``: an admin runs a spend past a budget cap; it always needs approval.
+    over_budget: bool = False
 
     @model_validator(mode="before")
     @classmethod
@@ -127,6 +129,8 @@ class Chain(BaseModel):
     provider: ProviderName | None = None
     steps: tuple[Operation, ...]
     reason: str | None = None
+    #: ``--over-budget`` (see :class:`Operation`).
+    over_budget: bool = False
 
     def retarget(self, provider: ProviderName, deployment_id: str) -> Chain:
         return Chain(
@@ -134,6 +138,7 @@ class Chain(BaseModel):
             provider=provider,
             steps=tuple(step.retarget(provider, deployment_id) for step in self.steps),
             reason=self.reason,
+            over_budget=self.over_budget,
         )
 
     def describe(self) -> str:

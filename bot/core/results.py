@@ -7,10 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.core import replies
+from bot.core.budget import BudgetView
 from bot.core.operations import Chain, Operation
 from bot.core.registry import OpKind
 from bot.core.render import PROVIDER_LABEL, deployment_card, deployment_list, escape
 from bot.core.replies import BalanceLine, ConnectedProvider, Reply
+from bot.core.replies.budget import budget_reply
 from bot.providers.models import (
     Capability,
     Deployment,
@@ -143,7 +145,7 @@ class ChainRun:
     failed: bool = False
 
 
-Reading = Help | Providers | Listing | Card | Logs | Events | Jobs | Catalog | Balances
+Reading = Help | Providers | Listing | Card | Logs | Events | Jobs | Catalog | Balances | BudgetView
 Result = Changed | ChainRun | Reading
 
 
@@ -172,6 +174,8 @@ def render(result: Result) -> Reply:
             return replies.markets_reply(kind, items, filters)
         case Balances(lines=lines):
             return replies.balance_reply(lines)
+        case BudgetView():
+            return budget_reply(result)
 
 
 def render_chain(run: ChainRun) -> Reply:

@@ -27,6 +27,7 @@ from bot.core.operations import WATCH_KINDS, Chain, Operation, OpKind
 from bot.core.policy import (
     ADMIN_ONLY,
     Allow,
+    ApprovalRule,
     Deny,
     NeedsApproval,
     Risk,
@@ -54,6 +55,7 @@ from bot.services.approvals import (
 )
 from bot.services.audit import AuditService
 from bot.services.audit_trail import AuditTrail, plain
+from bot.services.budget import BudgetService
 from bot.services.create import CreateService
 from bot.services.create_pipeline import SPEND_KINDS, CreatePipeline
 from bot.services.deployments import (
@@ -66,7 +68,7 @@ from bot.services.errors import NoMatchError, NotPermittedError, ServiceError
 from bot.services.governance import GovernanceService
 from bot.services.outcomes import Done, Outcome, Pending, pending, refused
 from bot.services.people import People, Person
-from bot.services.preflight import gather
+from bot.services.preflight import gather, needs_balance
 from bot.services.slack_io import SlackIO
 from bot.watch.service import WatchService
 
@@ -98,6 +100,7 @@ class Pipeline:
         audit_commands: AuditService,
         creator: CreateService | None = None,
         watches: WatchService | None = None,
+        budgets: BudgetService | None = None,
         clock: Callable[[], datetime] = _now,
     ) -> None:
         self.service = service
@@ -112,7 +115,9 @@ class Pipeline:
         self.lifecycle = ApprovalLifecycle(
             approvals, access, self.people, self.trail, clock=self._time
         )
-        self.creates = CreatePipeline(creator, self.lifecycle, people, trail)
+        #: ``/deploy budget`` and the caps preflight checks spends against.
+        self.budgets = budgets
+        self.creates = CreatePipeline(creator, self.lifecycle, people, trail, budgets=budgets)
         self._clock = clock
         #: Creates, leases and closes of new deployments pass the gate too.
         self.creator = creator
@@ -170,6 +175,11 @@ class Pipeline:
             return Done(await self._account(actor, op, slack))
         if op.kind in WATCH_KINDS and self.watches is not None:
             return Done(await self._watch(actor, op, slack))
+        if op.kind is OpKind.BUDGET and self.budgets is not None:
+            budget = await self.budgets.run(actor, op, slack)
+            if isinstance(budget, Reply):
+                return Done(budget)
+            return Done(render(budget), result=budget)
         if op.kind not in MUTATIONS:
             await self.people.check_read(actor, op)
             found = await self.service.execute(actor, op)
@@ -180,7 +190,7 @@ class Pipeline:
         )
         before = resolved.deployment
         op = op.retarget(resolved.provider.name, before.id)
-        checked = await self._preflight(resolved, op)
+        checked = await self._preflight(resolved, op, actor)
         if isinstance(checked, NotPossible):  # it cannot succeed, so nobody is asked
             await self.trail.refused(actor, op, checked.reason)
             return refused(checked.reason)
@@ -189,6 +199,8 @@ class Pipeline:
         if isinstance(decision, Deny):
             await self.trail.operation(actor, op, "deny", "refused", detail=decision.reason)
             raise NotPermittedError(decision.reason, mrkdwn=True)
+        if checked.over_budget is not None:
+            return await self._over_budget(actor, op, before, decision, checked, slack=slack)
         if isinstance(decision, NeedsApproval):
             return await self._request(
                 actor, op, before, decision, slack, warnings=checked.warnings
@@ -196,11 +208,41 @@ class Pipeline:
         changed = await self._execute(actor, op, resolved, decision="allow")
         return Done(_warned(render_changed(changed), checked.warnings), result=changed)
 
-    async def _preflight(self, resolved: Resolved, op: Operation | Chain) -> Cleared | NotPossible:
-        """Can this succeed from the deployment's current state, within the provider's limits
-        and with the money the account has? At most one provider read (the balance)."""
-        facts = await gather(resolved.provider, op, resolved.deployment, clock=self.clock)
+    async def _preflight(
+        self, resolved: Resolved, op: Operation | Chain, actor: Actor
+    ) -> Cleared | NotPossible:
+        """Can this succeed from the deployment's current state, within the provider's limits,
+        with the money the account has and within the budget caps? At most one provider read
+        (the balance); the budget is the database's."""
+        budget = None
+        if self.budgets is not None and needs_balance(op, resolved.deployment):
+            budget = await self.budgets.facts(
+                actor.team_id, actor.enterprise_id, resolved.provider.name
+            )
+        facts = await gather(
+            resolved.provider, op, resolved.deployment, clock=self.clock, budget=budget
+        )
         return preflight(facts)
+
+    async def _over_budget(
+        self,
+        actor: Actor,
+        op: Operation | Chain,
+        before: Deployment,
+        decision: Allow | NeedsApproval,
+        checked: Cleared,
+        *,
+        slack: SlackIO,
+    ) -> Pending:
+        """``--over-budget``: admins only, and always filed for approval (the policy's rule
+        when it asks for one, else one admin's), the request saying which cap it passes."""
+        await self.authorize(actor, "budget.override", slack, what="spend over a budget cap")
+        if not isinstance(decision, NeedsApproval):
+            decision = NeedsApproval(risk=Risk.SPEND, rule=ApprovalRule())
+        note = f"--over-budget: {checked.over_budget}"
+        return await self._request(
+            actor, op, before, decision, slack, warnings=(note, *checked.warnings)
+        )
 
     async def _execute(
         self,
@@ -248,7 +290,7 @@ class Pipeline:
         # Run by the name people used (the status message shows it); store by id.
         named = chain.model_copy(update={"provider": resolved.provider.name})
         chain = chain.retarget(resolved.provider.name, before.id)
-        checked = await self._preflight(resolved, chain)
+        checked = await self._preflight(resolved, chain, actor)
         if isinstance(checked, NotPossible):
             await self.trail.refused(actor, chain, checked.reason)
             return refused(checked.reason)
@@ -257,6 +299,8 @@ class Pipeline:
         if isinstance(decision, Deny):
             await self.trail.chain(actor, chain, "deny", "refused", detail=decision.reason)
             raise NotPermittedError(decision.reason, mrkdwn=True)
+        if checked.over_budget is not None:
+            return await self._over_budget(actor, chain, before, decision, checked, slack=slack)
         if isinstance(decision, NeedsApproval):
             return await self._request(
                 actor, chain, before, decision, slack, warnings=checked.warnings
@@ -314,6 +358,8 @@ class Pipeline:
             await self.creator.store.forget_workspace(team_id, enterprise_id)
         if self.watches is not None:
             await self.watches.store.forget_workspace(team_id, enterprise_id)
+        if self.budgets is not None:
+            await self.budgets.forget_workspace(team_id, enterprise_id)
         actor = Actor(team_id=team_id, user_id="slack", enterprise_id=enterprise_id)
         action = "uninstall" if uninstalled else "tokens_revoked"
         await self.trail.record(actor, action, "allow", "ok", params={"keys_deleted": removed})
@@ -465,7 +511,7 @@ class Pipeline:
             )
         except (NoMatchError, NotFoundError):
             return f"the deployment {first.target or ''} no longer exists"
-        checked = await self._preflight(resolved, op)
+        checked = await self._preflight(resolved, op, actor)
         return checked.reason if isinstance(checked, NotPossible) else None
 
     async def _run_approved(
@@ -524,6 +570,8 @@ class Pipeline:
                 continue
             requester = requester_of(row)
             op = _stored(row)
+            if op.over_budget:
+                continue  # past a budget cap: it needs approval whatever the policy says
             steps = tuple(Step(s.kind.value, Risk(row.risk)) for s in _steps(op))
             decision = await self.people.decide(requester, slack, row.provider, steps)
             if isinstance(decision, Deny):

@@ -49,6 +49,11 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("watch", "watch <deployment|provider|all> [#channel]", "post status changes and alerts"),
     ("unwatch", "unwatch <deployment|provider|all> [#channel]", "stop posting them"),
     ("watching", "watching", "what this workspace watches, and the alert thresholds"),
+    (
+        "budget",
+        "budget [set <usd>/h|/day|/month [provider] | clear [provider]]",
+        "burn, spend today and this month, and the caps",
+    ),
 )
 _DETAILS: dict[str, str] = {
     "list": "Statuses: draft, pending, starting, running, stopping, stopped, failed, "
@@ -78,6 +83,15 @@ _DETAILS: dict[str, str] = {
     "fails, and when it recovers. A provider or `all` includes deployments created later. "
     "Thresholds for the workspace: `/deploy watch settings runway 12h credits 5` (credits 0: off).",
     "unwatch": "`/deploy unwatch all` stops every watch of the channel.",
+    "budget": "The burn ($/h of everything running, as the watcher last saw it) and the spend "
+    "so far today and this month (UTC), per provider and for the workspace, with the caps. "
+    "Admins set caps: `/deploy budget set 50/day`, `/deploy budget set 2/h nosana`, "
+    "`/deploy budget set 900/month akash`; `/deploy budget clear [provider]` removes a scope's "
+    "caps. A start, scale up, timeout increase, deposit, create or bid accept that would push the "
+    "burn or the period's projected spend over a cap is refused with the numbers; an admin can "
+    "still run it with `--over-budget` (a create: `/deploy create nosana --over-budget`), and it "
+    "then needs approval. Channels watching a provider "
+    "hear when its spend reaches 80 % and 100 % of a cap, once each per period.",
     "chain": "Name the deployment first, then comma-separated steps, run in order: "
     "`/deploy llama start, scale 3, timeout 120`. A chain needs one approval, at its "
     "riskiest step's class.",
