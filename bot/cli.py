@@ -120,6 +120,14 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="use the configured provider URLs and stored keys instead of the sandbox",
     )
+    shell.add_argument(
+        "--reset",
+        action="store_true",
+        help=(
+            "start the local workspace afresh: delete its database (data/shell.db) and the "
+            "sandboxes' state (data/sandbox.state) together; files in data/exports stay"
+        ),
+    )
     sub.add_parser(
         "run",
         help="serve Slack when Slack credentials are configured, else start the local shell",
@@ -173,7 +181,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         args.command = "serve" if get_settings().slack_configured else "shell"
         if args.command == "shell":
-            args.speed, args.real_providers = 10.0, False
+            args.speed, args.real_providers, args.reset = 10.0, False, False
     command = _COMMANDS.get(args.command)
     if command is None:
         parser.print_help()
@@ -234,12 +242,29 @@ def _shell(args: argparse.Namespace, via_run: bool) -> int:
         logging.getLogger().setLevel(logging.WARNING)
     from bot.shell import run_shell
 
+    if args.reset:
+        if args.real_providers:
+            print("deploybot: --reset resets the sandbox workspace, not real providers' data")
+            return 2
+        _reset_local_data(get_settings())
     try:
         return asyncio.run(
             run_shell(get_settings(), speed=args.speed, sandbox=not args.real_providers)
         )
     except KeyboardInterrupt:
         return 0
+
+
+def _reset_local_data(settings: Settings) -> None:
+    from bot.slack_local.exports import shown_path
+    from bot.slack_local.local_data import LocalData
+
+    local = LocalData.under(settings.data_dir)
+    removed = local.reset()
+    if removed:
+        print("deleted " + ", ".join(shown_path(path) for path in removed))
+    else:
+        print(f"nothing to reset in {shown_path(local.directory)}")
 
 
 def _db(args: argparse.Namespace, via_run: bool) -> int:

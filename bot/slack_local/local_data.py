@@ -1,0 +1,67 @@
+"""The local shell's data: its database and the sandboxes' worlds, kept (and reset) together.
+
+``data/shell.db`` remembers the local workspace (connected keys, roles, approvals, watches and
+the last state seen of each watched deployment); ``data/sandbox.state`` holds the emulated
+networks those deployments live on. Used together they keep a restarted shell consistent;
+one without the other would make every remembered deployment seem to change at once, so the
+shell refuses that pair and says how to start afresh (``deploybot shell --reset``).
+``data/exports/`` holds the files deploybot "uploaded" (kept by a reset: they are yours).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.slack_local.exports import shown_path
+
+RESET_HINT = "`deploybot shell --reset` starts the local workspace afresh"
+
+
+@dataclass(frozen=True)
+class LocalData:
+    """Where the shell keeps its data, under ``directory`` (``DEPLOYBOT_DATA_DIR``)."""
+
+    directory: Path
+
+    @classmethod
+    def under(cls, data_dir: Path | str) -> LocalData:
+        """The shell's data in ``data_dir`` (made absolute)."""
+        return cls(Path(data_dir).resolve())
+
+    @property
+    def database(self) -> Path:
+        return self.directory / "shell.db"
+
+    @property
+    def sandbox_state(self) -> Path:
+        return self.directory / "sandbox.state"
+
+    @property
+    def exports(self) -> Path:
+        return self.directory / "exports"
+
+    def _database_files(self) -> list[Path]:
+        db = self.database
+        return [db, *(db.with_name(db.name + end) for end in ("-wal", "-shm", "-journal"))]
+
+    def problem(self) -> str | None:
+        """Why this pair cannot be used together (None when it can)."""
+        if self.database.exists() and not self.sandbox_state.exists():
+            return (
+                f"{shown_path(self.database)} remembers deployments of sandboxes whose state "
+                f"was not kept ({shown_path(self.sandbox_state)} is missing), so they would "
+                "all seem to change at once"
+            )
+        return None
+
+    def reset(self) -> list[Path]:
+        """Delete the database and the sandboxes' state; the files that were deleted."""
+        removed = []
+        for path in [*self._database_files(), self.sandbox_state]:
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                continue
+            removed.append(path)
+        return removed
