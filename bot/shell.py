@@ -35,6 +35,16 @@ from bot.slack_local import payloads
 from bot.slack_local.exports import save_export, shown_path
 from bot.slack_local.fake_api import FakeSlackAPI, SlackCall
 from bot.slack_local.local_data import RESET_HINT, LocalData
+from bot.slack_local.names import (
+    CHANNEL_ID,
+    PEOPLE,
+    TEAM_ID,
+    TEAMMATE_ID,
+    USER_ID,
+    as_slack_text,
+    channel_name,
+    for_people,
+)
 from bot.slack_local.screen import Screen
 from bot.slack_local.text import (
     InputField,
@@ -47,91 +57,12 @@ from bot.slack_local.text import (
 
 log = logging.getLogger(__name__)
 
-TEAM_ID = "T0LOCAL"
-USER_ID = "U0LOCAL"
-#: A second person in the local workspace, so approvals can be tried (`as sam`).
-TEAMMATE_ID = "U0SAM"
-PEOPLE = {"you": USER_ID, "sam": TEAMMATE_ID}
-CHANNEL_ID = "C0LOCAL"
 BOT_TOKEN = "xoxb-local-shell"
 WAIT_FOR_WORK = 120.0
 #: What Bolt's asyncio runner names the task that runs a listener after its ack.
 BOLT_LISTENER_TASK = "run_ack_function_asynchronously"
-#: The emoji deploybot uses, for terminals (Slack renders the :codes: itself).
-EMOJI = {
-    ":memo:": "📝",
-    ":hourglass_flowing_sand:": "⏳",
-    ":arrows_counterclockwise:": "🔄",
-    ":large_green_circle:": "🟢",
-    ":double_vertical_bar:": "⏸",
-    ":white_circle:": "⚪",
-    ":red_circle:": "🔴",
-    ":money_with_wings:": "💸",
-    ":file_cabinet:": "🗄",
-    ":black_circle:": "⚫",
-    ":grey_question:": "❔",
-    ":white_check_mark:": "✅",
-    ":warning:": "⚠️",
-    ":x:": "❌",
-    ":heavy_minus_sign:": "➖",
-    ":information_source:": "ℹ️",
-    ":electric_plug:": "🔌",
-    ":alarm_clock:": "⏰",
-    ":scroll:": "📜",
-    ":mag:": "🔍",
-    ":eyes:": "👀",
-    ":bust_in_silhouette:": "👤",
-    ":see_no_evil:": "🙈",
-    ":scales:": "⚖️",
-    ":rotating_light:": "🚨",
-    ":rocket:": "🚀",
-    ":pencil2:": "✏️",
-    ":page_facing_up:": "📄",
-    ":no_entry_sign:": "🚫",
-    ":no_entry:": "⛔",
-    ":moneybag:": "💰",
-    ":hourglass:": "⌛",
-    ":gear:": "⚙️",
-    ":bell:": "🔔",
-}
-
-#: Channels typed as ``#name`` get an id of their own (``#local`` is the shell's channel).
-CHANNELS = {"local": CHANNEL_ID}
 #: A request in the `approvals` list: "• `<id>` …".
 _LISTED_REQUEST = re.compile(r"^\s*• `([0-9a-f]{6,})` ")
-_CHANNEL_ID = re.compile(r"#(C[0-9A-Z]+)\b")
-_MENTION = re.compile(r"(?<![<\w])@([a-z][\w.-]*)", re.I)
-_CHANNEL = re.compile(r"(?<![<\w&])#([a-z0-9][\w-]*)", re.I)
-
-
-def channel_id(name: str) -> str:
-    """The local id of ``#name``: ``#local`` is the shell's channel; any other name is spelled
-    in the id (``C1`` and its UTF-8 in hex), so a restarted shell still knows its name."""
-    name = name.lower()
-    return CHANNELS.get(name) or "C1" + name.encode().hex().upper()
-
-
-def as_slack_text(text: str) -> str:
-    """What Slack sends for what a person types: ``@sam`` becomes a mention and ``#ops`` a
-    channel link (unknown names stay as typed)."""
-
-    def person(match: re.Match[str]) -> str:
-        user = PEOPLE.get(match.group(1).lower())
-        return f"<@{user}|{match.group(1)}>" if user else match.group(0)
-
-    text = _MENTION.sub(person, text)
-    return _CHANNEL.sub(lambda m: f"<#{channel_id(m.group(1))}|{m.group(1).lower()}>", text)
-
-
-def channel_name(channel: str) -> str:
-    """``#name`` of a local channel id (the id itself when it names no channel)."""
-    names = {v: k for k, v in CHANNELS.items()}
-    if channel in names:
-        return f"#{names[channel]}"
-    if channel.startswith("C1"):
-        with contextlib.suppress(ValueError):
-            return "#" + bytes.fromhex(channel[2:]).decode()
-    return f"#{channel}"
 
 
 Reader = Callable[[str], Awaitable[str | None]]
@@ -234,7 +165,7 @@ class Shell:
         self, header: str, body: dict[str, Any], *, key: str, response_url: str, channel: str
     ) -> None:
         text = self.screen.show(key, body, response_url=response_url, channel=channel)
-        text = self._with_approval_buttons(_for_people(text), key)
+        text = self._with_approval_buttons(for_people(text), key)
         self._post(f"{header}\n{_indent(text)}")
 
     def _with_approval_buttons(self, text: str, key: str) -> str:
@@ -549,9 +480,9 @@ class Shell:
         view = self.modal
         assert view is not None
         rendered = render_view(view)
-        self.write(f"┌ {_for_people(rendered.title)}")
+        self.write(f"┌ {for_people(rendered.title)}")
         if rendered.text:
-            self.write(_indent(_for_people(rendered.text), "│ "))
+            self.write(_indent(for_people(rendered.text), "│ "))
         if not rendered.inputs and not (rendered.submit_label and rendered.callback_id):
             self.modal = None
             return False
@@ -650,15 +581,6 @@ class Shell:
                 await self.open_home()
                 continue
             await self.command(line)
-
-
-def _for_people(text: str) -> str:
-    """Emoji as emoji, people and channels by their names (Slack's client does the same)."""
-    for code, char in EMOJI.items():
-        text = text.replace(code, char)
-    for name, user in PEOPLE.items():
-        text = text.replace(f"@{user}", f"@{name}")
-    return _CHANNEL_ID.sub(lambda m: channel_name(m.group(1)), text)
 
 
 def _indent(text: str, prefix: str = "  ") -> str:

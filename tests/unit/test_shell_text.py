@@ -9,7 +9,7 @@ import pytest
 from bot.core.governance import RoleCommand
 from bot.core.operations import Operation
 from bot.core.parsing import parse
-from bot.shell import TEAMMATE_ID, as_slack_text, channel_id, channel_name
+from bot.slack_local.names import TEAMMATE_ID, as_slack_text, channel_id, channel_name
 
 
 @pytest.mark.parametrize(
@@ -45,7 +45,7 @@ def test_every_emoji_deploybot_sends_prints_as_an_emoji() -> None:
     import pathlib
     import re
 
-    from bot.shell import EMOJI
+    from bot.slack_local.names import EMOJI
 
     root = pathlib.Path(__file__).resolve().parents[2]
     sources = [*root.joinpath("bot").rglob("*.py"), *root.joinpath("handlers").rglob("*.py")]
