@@ -242,29 +242,20 @@ def _shell(args: argparse.Namespace, via_run: bool) -> int:
         logging.getLogger().setLevel(logging.WARNING)
     from bot.shell import run_shell
 
-    if args.reset:
-        if args.real_providers:
-            print("deploybot: --reset resets the sandbox workspace, not real providers' data")
-            return 2
-        _reset_local_data(get_settings())
+    if args.reset and args.real_providers:
+        print("deploybot: --reset resets the sandbox workspace, not real providers' data")
+        return 2
     try:
         return asyncio.run(
-            run_shell(get_settings(), speed=args.speed, sandbox=not args.real_providers)
+            run_shell(
+                get_settings(),
+                speed=args.speed,
+                sandbox=not args.real_providers,
+                reset=args.reset,
+            )
         )
     except KeyboardInterrupt:
         return 0
-
-
-def _reset_local_data(settings: Settings) -> None:
-    from bot.slack_local.exports import shown_path
-    from bot.slack_local.local_data import LocalData
-
-    local = LocalData.under(settings.data_dir)
-    removed = local.reset()
-    if removed:
-        print("deleted " + ", ".join(shown_path(path) for path in removed))
-    else:
-        print(f"nothing to reset in {shown_path(local.directory)}")
 
 
 def _db(args: argparse.Namespace, via_run: bool) -> int:

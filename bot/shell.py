@@ -34,7 +34,7 @@ from bot.runtime import Storage, open_storage
 from bot.slack_local import payloads
 from bot.slack_local.exports import save_export, shown_path
 from bot.slack_local.fake_api import FakeSlackAPI, SlackCall
-from bot.slack_local.local_data import RESET_HINT, LocalData
+from bot.slack_local.local_data import RESET_HINT, LocalData, LocalDataBusy
 from bot.slack_local.names import (
     CHANNEL_ID,
     PEOPLE,
@@ -606,12 +606,14 @@ async def run_shell(
     read: Reader = stdin_reader,
     write: Writer = print,
     live: Writer | None = None,
+    reset: bool = False,
 ) -> int:
     """Start (sandbox, fake Slack, app) and talk to the app until end of input.
 
     With the sandboxes, the local workspace lives in ``data/shell.db`` and the sandboxes'
     worlds in ``data/sandbox.state`` (see :mod:`bot.slack_local.local_data`): both are kept
-    across restarts. Returns the exit code (2 when they cannot be used together).
+    across restarts (``reset`` deletes both first). Returns the exit code (2 when they cannot
+    be used together, or another shell uses them).
     """
     from sandbox.server import SandboxCluster
     from sandbox.state import SandboxStateError, StateFile
@@ -621,6 +623,13 @@ async def run_shell(
         cluster: SandboxCluster | None = None
         fresh = True
         if sandbox:
+            try:
+                stack.enter_context(local.claim())
+            except LocalDataBusy as exc:
+                write(f"deploybot: {exc}.")
+                return 2
+            if reset:
+                write(local.reset_report(local.reset()))
             problem = local.problem()
             try:
                 if problem is None:

@@ -104,3 +104,18 @@ async def test_a_database_without_its_sandboxes_is_refused_and_reset_starts_afre
 
     code, out = await _deploybot(tmp_path, "shell", "--reset", "--real-providers")
     assert code == 2 and "--reset" in out
+
+
+async def test_two_shells_cannot_share_the_local_data(tmp_path: Path) -> None:
+    first = asyncio.create_task(converse(tmp_path, [Say("quit", hold=4)]))
+    for _ in range(400):  # until the first shell runs (its sandboxes are on disk)
+        if (tmp_path / "sandbox.state").exists() or first.done():
+            break
+        await asyncio.sleep(0.05)
+    second = await converse(tmp_path, ["list", "quit"])
+    assert second.code == 2
+    assert f"another deploybot shell (process {os.getpid()}) is using" in second.screen
+    assert "Deployments on" not in second.screen
+    assert (await first).code == 0
+    third = await converse(tmp_path, ["quit"])  # the first one quit: its claim went with it
+    assert third.code == 0 and "sandboxes carried on" in third.screen
