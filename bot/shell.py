@@ -20,6 +20,7 @@ import logging
 import re
 import secrets
 import sys
+import threading
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -73,14 +74,39 @@ COMMAND_PROMPT = "/deploy "
 
 
 async def stdin_reader(prompt: str) -> str | None:
-    """One line from the keyboard (None at end of input); echoes piped input."""
+    """One line from the keyboard (None at end of input); echoes piped input.
+
+    ``input()`` runs in a daemon thread of its own, not the loop's executor: on Ctrl-C the
+    shell shuts down (saving the sandboxes) without waiting for a line nobody will type.
+    """
     with contextlib.suppress(ImportError):
         import readline  # noqa: F401  (line editing and history for input())
-    try:
-        line = await asyncio.to_thread(input, prompt)
-    except EOFError:
-        return None
-    if not sys.stdin.isatty():
+    loop = asyncio.get_running_loop()
+    answer: asyncio.Future[str | None] = loop.create_future()
+
+    def deliver(line: str | None, error: BaseException | None) -> None:
+        if answer.done():
+            return
+        if error is not None:
+            answer.set_exception(error)
+        else:
+            answer.set_result(line)
+
+    def read_line() -> None:
+        line: str | None = None
+        error: BaseException | None = None
+        try:
+            line = input(prompt)
+        except EOFError:
+            line = None
+        except Exception as exc:  # e.g. a closed stdin: the caller sees it
+            error = exc
+        with contextlib.suppress(RuntimeError):  # the loop is gone: nobody waits any more
+            loop.call_soon_threadsafe(deliver, line, error)
+
+    threading.Thread(target=read_line, name="shell-input", daemon=True).start()
+    line = await answer
+    if line is not None and not sys.stdin.isatty():
         print(line, flush=True)
     return line
 

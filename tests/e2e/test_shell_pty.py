@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import pty
 import select
+import signal
 import subprocess
 import sys
 import time
@@ -67,3 +68,22 @@ def test_a_post_at_the_open_prompt_is_printed_above_it(tmp_path: Path) -> None:
     # the open prompt's line was cleared, the post printed, then the prompt drawn again
     assert screen[:card].endswith("/deploy \r\x1b[2Kdeploybot → #local:\r\n  "), screen[:card]
     assert "[2] Logs\r\n/deploy " in screen[card:]
+
+
+def test_ctrl_c_at_the_prompt_leaves_and_keeps_the_sandboxes(tmp_path: Path) -> None:
+    terminal = Terminal(tmp_path)
+    state = tmp_path / "data" / "sandbox.state"
+    try:
+        terminal.wait_for(b"demo keys connected")
+        terminal.type("list nosana\n")
+        terminal.wait_for(b"Deployments on Nosana")
+        time.sleep(1)  # the save after the last request is done
+        before = state.stat().st_mtime_ns
+        terminal.process.send_signal(signal.SIGINT)  # what Ctrl-C sends
+        code = terminal.process.wait(timeout=15)  # no line to wait for: it leaves at once
+    finally:
+        if terminal.process.poll() is None:
+            terminal.process.kill()
+        os.close(terminal.master)
+    assert code == 0
+    assert state.stat().st_mtime_ns > before  # saved on the way out
