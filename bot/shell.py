@@ -161,6 +161,8 @@ class Shell:
         #: Whether the command prompt is open (waiting for the next command).
         self._at_prompt = False
         self._posts = 0
+        #: Where each message on screen is (``#ops``, ``only you``…), for its later versions.
+        self._places: dict[str, str] = {}
         slack.on_call = self._on_call
 
     # -- what the app sends to "Slack" ---------------------------------------------------------
@@ -188,10 +190,22 @@ class Shell:
                     self.write(text)
 
     def _show(
-        self, header: str, body: dict[str, Any], *, key: str, response_url: str, channel: str
+        self,
+        place: str | None,
+        body: dict[str, Any],
+        *,
+        key: str,
+        response_url: str,
+        channel: str,
+        note: str = "",
     ) -> None:
+        """Show message ``key`` (a new one, or a new version of one on screen), headed by where
+        it is (``place``: ``#local``, ``only you``…; None for the App Home tab)."""
         text = self.screen.show(key, body, response_url=response_url, channel=channel)
         text = self._with_approval_buttons(for_people(text), key)
+        if place is not None:
+            self._places[key] = place
+        header = "App Home:" if place is None else f"deploybot → {place}{note}:"
         self._post(f"{header}\n{_indent(text)}")
 
     def _with_approval_buttons(self, text: str, key: str) -> str:
@@ -244,16 +258,12 @@ class Shell:
             self.screen.remove(key)
             if not (body.get("text") or body.get("blocks")):
                 return
-        replacing = bool(body.get("replace_original")) and key is not None
         where = channel_name(channel) if body.get("response_type") == "in_channel" else "only you"
-        edited = " (updated)" if replacing else ""
-        self._show(
-            f"deploybot → {where}{edited}:",
-            body,
-            key=key if replacing and key is not None else self._new_key(url),
-            response_url=url,
-            channel=channel,
-        )
+        if body.get("replace_original") and key is not None:  # edited where it is
+            place = self._places.get(key, where)
+            self._show(place, body, key=key, response_url=url, channel=channel, note=" (updated)")
+            return
+        self._show(where, body, key=self._new_key(url), response_url=url, channel=channel)
 
     def _on_call(self, call: SlackCall) -> None:
         body = call.body
@@ -268,7 +278,7 @@ class Shell:
                 if body.get("thread_ts"):
                     where += " (in the thread)"
                 self._show(
-                    f"deploybot → {where}:",
+                    where,
                     message,
                     key=f"{channel}:{message['ts']}",
                     response_url=self.slack.response_url(),
@@ -277,19 +287,16 @@ class Shell:
             case "chat.update":
                 key = f"{channel}:{body.get('ts')}"
                 url = self.screen.url_of(key) or self.slack.response_url()
+                place = self._places.get(key, self._where(channel))
                 self._show(
-                    f"deploybot → {self._where(channel)} (edited):",
-                    body,
-                    key=key,
-                    response_url=url,
-                    channel=channel,
+                    place, body, key=key, response_url=url, channel=channel, note=" (edited)"
                 )
             case "chat.delete":
                 self.screen.remove(f"{channel}:{body.get('ts')}")
             case "chat.postEphemeral":
                 where = "" if channel == CHANNEL_ID else f" in {channel_name(channel)}"
                 self._show(
-                    f"deploybot → only you{where}:",
+                    f"only you{where}",
                     body,
                     key=f"{channel}:{answer.get('message_ts', '')}",
                     response_url=self.slack.response_url(),
@@ -300,7 +307,7 @@ class Shell:
             case "views.publish":
                 view = body.get("view") or {}
                 self._show(
-                    "App Home:",
+                    None,
                     {"text": "", "blocks": view.get("blocks") or []},
                     key=f"home:{body.get('user_id')}",
                     response_url=self.slack.response_url(),
@@ -364,7 +371,7 @@ class Shell:
         stale = url.rsplit("/", 1)[-1] in self._replaced
         if (body.get("text") or body.get("blocks")) and not stale:
             where = "#local" if body.get("response_type") == "in_channel" else "only you"
-            self._show(f"deploybot → {where}:", body, key=url, response_url=url, channel=CHANNEL_ID)
+            self._show(where, body, key=url, response_url=url, channel=CHANNEL_ID)
         await self.settle()
 
     async def open_home(self) -> None:

@@ -131,3 +131,13 @@ async def test_posts_to_another_channel_are_labelled_with_its_name(tmp_path: Pat
     assert re.search(r"deploybot → #ops:\n.*asks to run a destructive operation", clicked)
     assert "#ops: *llama3-chat*" in after(session.screen, "/deploy watching")
     assert not re.search(r"#C[0-9A-Z]{2,}", session.screen), session.screen  # no raw ids
+
+
+async def test_a_message_edited_in_place_is_shown_where_it_is(tmp_path: Path) -> None:
+    session = await converse(
+        tmp_path, ["stop llama3-chat", "as sam", Say(button("Approve")), "quit"]
+    )  # sam approves from the direct message (the latest Approve on screen)
+    assert session.code == 0
+    clicked = after(session.screen, "You are now sam.")
+    assert "deploybot → direct message to sam (updated):" in clicked, clicked
+    assert "deploybot → #local (edited):" in clicked  # the request in the channel, too
