@@ -68,9 +68,12 @@ _LISTED_REQUEST = re.compile(r"^\s*• `([0-9a-f]{6,})` ")
 
 Reader = Callable[[str], Awaitable[str | None]]
 Writer = Callable[[str], None]
+#: Prints a post above an open prompt (the post, the prompt to draw again).
+Live = Callable[[str, str], None]
 
 
-COMMAND_PROMPT = "/deploy "
+#: The command prompt: who is typing (`as sam` switches), then what Slack shows.
+COMMAND_PROMPT = "@{user} /deploy "
 
 
 async def stdin_reader(prompt: str) -> str | None:
@@ -111,7 +114,7 @@ async def stdin_reader(prompt: str) -> str | None:
     return line
 
 
-def print_above_prompt(text: str) -> None:
+def print_above_prompt(text: str, prompt: str) -> None:
     """Print a post above the open command prompt, then the prompt and what was typed so far
     again (so a post arriving while someone types does not break their line)."""
     typed = ""
@@ -119,7 +122,7 @@ def print_above_prompt(text: str) -> None:
         import readline
 
         typed = readline.get_line_buffer()
-    sys.stdout.write(f"\r\x1b[2K{text}\n{COMMAND_PROMPT}{typed}")
+    sys.stdout.write(f"\r\x1b[2K{text}\n{prompt}{typed}")
     sys.stdout.flush()
 
 
@@ -134,7 +137,7 @@ class Shell:
         *,
         read: Reader = stdin_reader,
         write: Writer = print,
-        live: Writer | None = None,
+        live: Live | None = None,
         exports: Path | None = None,
     ) -> None:
         self.bot = bot
@@ -172,7 +175,7 @@ class Shell:
         if self._holding:
             self._held.append(text)
         elif self._at_prompt and self.live is not None:
-            self.live(text)
+            self.live(text, self.prompt)
         else:
             self.write(text)
 
@@ -579,6 +582,10 @@ class Shell:
         self.modal, self._kept, self._redo = None, {}, None
 
     @property
+    def prompt(self) -> str:
+        return COMMAND_PROMPT.format(user=self.user_name)
+
+    @property
     def user_name(self) -> str:
         return next(name for name, uid in PEOPLE.items() if uid == self.user_id)
 
@@ -591,7 +598,7 @@ class Shell:
         while True:
             self._at_prompt = True
             try:
-                line = await self.read(COMMAND_PROMPT)
+                line = await self.read(self.prompt)
             finally:
                 self._at_prompt = False
             if line is None:
@@ -638,7 +645,7 @@ async def run_shell(
     sandbox: bool = True,
     read: Reader = stdin_reader,
     write: Writer = print,
-    live: Writer | None = None,
+    live: Live | None = None,
     reset: bool = False,
 ) -> int:
     """Start (sandbox, fake Slack, app) and talk to the app until end of input.

@@ -66,8 +66,8 @@ def test_a_post_at_the_open_prompt_is_printed_above_it(tmp_path: Path) -> None:
     screen = terminal.screen.decode()
     card = screen.index("*llama3-chat*  `")
     # the open prompt's line was cleared, the post printed, then the prompt drawn again
-    assert screen[:card].endswith("/deploy \r\x1b[2Kdeploybot → #local:\r\n  "), screen[:card]
-    assert "[2] Logs\r\n/deploy " in screen[card:]
+    assert screen[:card].endswith("@you /deploy \r\x1b[2Kdeploybot → #local:\r\n  "), screen[:card]
+    assert "[2] Logs\r\n@you /deploy " in screen[card:]
 
 
 def test_ctrl_c_at_the_prompt_leaves_and_keeps_the_sandboxes(tmp_path: Path) -> None:

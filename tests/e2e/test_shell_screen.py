@@ -141,3 +141,5 @@ async def test_a_message_edited_in_place_is_shown_where_it_is(tmp_path: Path) ->
     clicked = after(session.screen, "You are now sam.")
     assert "deploybot → direct message to sam (updated):" in clicked, clicked
     assert "deploybot → #local (edited):" in clicked  # the request in the channel, too
+    assert "@you /deploy stop llama3-chat" in session.screen  # who is typing, in the prompt
+    assert "@sam /deploy quit" in session.screen
