@@ -221,7 +221,9 @@ class Shell:
             if found is None:
                 continue
             request_id = found.group(1)
-            on_screen = [(n, c) for n, c in self.screen.buttons_for(request_id) if c.key != key]
+            on_screen = self.screen.buttons_for(request_id)
+            if any(c.key == key for _, c in on_screen):
+                continue  # the list has the request's buttons itself
             if on_screen:  # the buttons of one message: the request itself, posted first
                 first = on_screen[0][1].key
                 buttons = [f"[{n}] {c.element.label}" for n, c in on_screen if c.key == first]
@@ -235,9 +237,9 @@ class Shell:
 
     def _dm(self, channel: str) -> str:
         """The id a channel has in a payload: a person's id names their direct messages."""
-        if channel in PEOPLE.values():
-            return self.slack.dm_channels.setdefault(channel, self.slack.next_id("D"))
-        return channel
+        if channel in PEOPLE.values() and channel not in self.slack.dm_channels:
+            self.slack.dm_channels[channel] = self.slack.next_id("D")
+        return self.slack.dm_channels.get(channel, channel)
 
     def _where(self, channel: str) -> str:
         channel = self._dm(channel)
