@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from bot.core import fmt
 from bot.core.arguments import Deposit, Rename, Rollback, Scale, Schedule, Timeout
 from bot.core.operations import Operation, OpKind
 from bot.core.preflight_money import usd
@@ -159,7 +160,9 @@ def _edit_timeout(
     current = before.extras.get("timeout_minutes")
     extras["timeout_minutes"] = op.typed(Timeout).minutes
     return Change(
-        "timeout", "?" if current is None else f"{current} min", f"{op.typed(Timeout).minutes} min"
+        "timeout",
+        "?" if current is None else fmt.minutes(int(current)),
+        fmt.minutes(op.typed(Timeout).minutes),
     )
 
 

@@ -417,7 +417,7 @@ async def test_a_chain_posts_once_and_edits_as_each_step_runs(env: SlackEnv) -> 
     assert step_lines(final["text"]) == [
         ":white_check_mark: start sd-render-batch",
         ":white_check_mark: scale sd-render-batch to 3",
-        ":white_check_mark: set the timeout of sd-render-batch to 120 min",
+        ":white_check_mark: set the timeout of sd-render-batch to 2 h",
     ]
     assert any(b.get("block_id") == f"card_{batch}" for b in final["blocks"])
     assert api.count("POST", r".*/deployments/[^/]+/start") == 1
@@ -441,7 +441,7 @@ async def test_a_failing_step_stops_the_chain_and_skips_the_rest(env: SlackEnv) 
     final = env.calls("chat.update")[-1].body["text"]
     lines = step_lines(final)
     assert lines[0] == ":white_check_mark: start sd-render-batch"
-    assert lines[1].startswith(":x: set the timeout of sd-render-batch to 90 min — ")
+    assert lines[1].startswith(":x: set the timeout of sd-render-batch to 1 h 30 min — ")
     assert "rejected by the node" in lines[1]
     assert lines[2] == ":heavy_minus_sign: scale sd-render-batch to 3 — skipped"
     assert post.body["channel"] == "C111"

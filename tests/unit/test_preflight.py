@@ -229,7 +229,7 @@ REFUSALS = [
         op(OpKind.SCALE, replicas=4),
         nosana("RUNNING"),
         Account(Decimal("-2"), label=CREDITS),
-        "No Nosana credits left ($-2.00): scale w2 to 4 would not run on Nosana. Add funds first.",
+        "No Nosana credits left (-$2.00): scale w2 to 4 would not run on Nosana. Add funds first.",
         id="scale-up-negative-credits",
     ),
     pytest.param(
@@ -352,7 +352,7 @@ def test_scale_99_against_114_dollars_warns_when_the_credits_run_out() -> None:
     assert outcome.changes == (Change("replicas", "2", "99"),)
     assert outcome.cost == CostChange(Decimal("0.8"), Decimal("39.6"))
     assert outcome.warnings == (
-        "The Nosana credits ($114.00) will last about 2.9 hours at $39.60/h: they run out "
+        "The Nosana credits ($114.00) will last about 2 h 52 min at $39.60/h: they run out "
         "around 2026-12-07 08:52 UTC.",
     )
     assert outcome.after is not None and outcome.after.replicas == 99
@@ -369,7 +369,7 @@ def test_a_simple_run_only_needs_money_for_its_timeout() -> None:
     )
     assert isinstance(short, Cleared)
     assert short.warnings == (
-        "The Nosana credits ($30.00) will last about 45 minutes at $39.60/h: they run out "
+        "The Nosana credits ($30.00) will last about 45 min at $39.60/h: they run out "
         "around 2026-12-07 06:45 UTC.",
     )
 
@@ -389,7 +389,7 @@ def test_the_whole_account_burn_counts_when_known() -> None:
     outcome = preflight(facts(op(OpKind.SCALE, replicas=3), running, account))
     assert isinstance(outcome, Cleared)
     assert outcome.warnings == (
-        "The Nosana credits ($30.00) will last about 2.7 hours at $11.20/h: they run out around "
+        "The Nosana credits ($30.00) will last about 2 h 40 min at $11.20/h: they run out around "
         "2026-12-07 08:40 UTC.",
     )
 
@@ -427,12 +427,12 @@ def test_timeout_up_changes_the_timeout_and_checks_credits() -> None:
         facts(op(OpKind.TIMEOUT, minutes=90), nosana("RUNNING"), Account(Decimal(0), label=CREDITS))
     )
     assert outcome == Refused(
-        "No Nosana credits left ($0.00): set the timeout of w2 to 90 min would not run on "
+        "No Nosana credits left ($0.00): set the timeout of w2 to 1 h 30 min would not run on "
         "Nosana. Add funds first."
     )
     down = preflight(facts(op(OpKind.TIMEOUT, minutes=120), nosana("RUNNING", timeout_minutes=180)))
     assert isinstance(down, Cleared)
-    assert down.changes == (Change("timeout", "180 min", "120 min"),)
+    assert down.changes == (Change("timeout", "3 h", "2 h"),)
 
 
 def test_deposit_warns_when_even_the_new_escrow_lasts_less_than_a_day() -> None:
@@ -446,7 +446,7 @@ def test_deposit_warns_when_even_the_new_escrow_lasts_less_than_a_day() -> None:
     assert isinstance(outcome, Cleared)
     assert outcome.changes == (Change("escrow", "$3.00", "$5.00"),)
     assert outcome.warnings == (
-        "Even with this deposit the escrow ($5.00) lasts about 10.0 hours at $0.50/h: the lease "
+        "Even with this deposit the escrow ($5.00) lasts about 10 h at $0.50/h: the lease "
         "closes around 2026-12-07 16:00 UTC unless topped up.",
     )
 
@@ -544,7 +544,7 @@ def test_create_on_nosana_warns_and_prices_per_hour() -> None:
 
     assert simple(300) == ()  # $4.00 pays the whole 5-hour run at $0.80/h
     assert simple(360) == (
-        "The Nosana credits ($4.00) will last about 5.0 hours at $0.80/h: they run out around "
+        "The Nosana credits ($4.00) will last about 5 h at $0.80/h: they run out around "
         "2026-12-07 11:00 UTC.",
     )
     outcome = preflight_create(
@@ -558,7 +558,7 @@ def test_create_on_nosana_warns_and_prices_per_hour() -> None:
     assert isinstance(outcome, Cleared)
     assert outcome.cost == CostChange(Decimal(0), Decimal("0.8"))
     assert outcome.warnings == (
-        "The Nosana credits ($4.00) will last about 5.0 hours at $0.80/h: they run out around "
+        "The Nosana credits ($4.00) will last about 5 h at $0.80/h: they run out around "
         "2026-12-07 11:00 UTC.",
     )
 
@@ -670,6 +670,6 @@ def test_accepting_a_bid_warns_about_the_escrow_runway() -> None:
     assert isinstance(outcome, Cleared)
     assert outcome.cost == CostChange(Decimal(0), Decimal("0.5"))
     assert outcome.warnings == (
-        "The escrow ($5.00) lasts about 10.0 hours at $0.50/h: the lease closes around "
+        "The escrow ($5.00) lasts about 10 h at $0.50/h: the lease closes around "
         "2026-12-07 16:00 UTC unless topped up; $7.00 is left in the account for deposits.",
     )

@@ -76,11 +76,12 @@ async def run_chain(
 ) -> ChainRun:
     """Run the steps in order on ``resolved``, reporting each; stop at the first failure."""
     statuses: list[tuple[str, str]] = [(":white_circle:", "")] * len(chain.steps)
+    shown = chain.named(resolved.deployment.name) if resolved.deployment.name else chain
     last: Changed | None = None
     target_id = resolved.deployment.id
     for i, step in enumerate(chain.steps):
         statuses[i] = (":hourglass_flowing_sand:", "running")
-        await progress(_run(chain, statuses, last))
+        await progress(_run(shown, statuses, last))
         try:
             if step.kind.capability not in resolved.provider.capabilities:
                 raise UnsupportedError(
@@ -98,11 +99,11 @@ async def run_chain(
             statuses[i] = (":x:", escape(message(exc)))
             for j in range(i + 1, len(chain.steps)):
                 statuses[j] = (":heavy_minus_sign:", "skipped")
-            return _run(chain, statuses, last, failed=True)
+            return _run(shown, statuses, last, failed=True)
         statuses[i] = (":white_check_mark:", "")
         if changed.after is not None:
             last = changed
-    return _run(chain, statuses, last)
+    return _run(shown, statuses, last)
 
 
 def _run(
