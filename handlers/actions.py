@@ -67,7 +67,7 @@ def register(bot: DeployBot) -> None:
             return
         bot.work.spawn(run_button(bot, client, respond, actor, op))
 
-    @app.action("list_next")
+    @app.action(re.compile(r"^list_(next|prev)$"))
     async def list_next(
         ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
     ) -> None:

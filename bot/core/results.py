@@ -78,7 +78,8 @@ class Providers:
 
 @dataclass(frozen=True)
 class Listing:
-    """One page of deployments across providers (``next_value`` asks for the next page)."""
+    """One page of deployments across providers, newest first (``next_value`` and
+    ``prev_value`` ask for the next and the previous page)."""
 
     items: Sequence[Deployment]
     providers: Sequence[ProviderName]
@@ -88,6 +89,7 @@ class Listing:
     #: Providers that could not be listed, with why.
     problems: Sequence[str]
     at: datetime
+    prev_value: str | None = None
 
 
 @dataclass(frozen=True)
@@ -189,11 +191,15 @@ def render_listing(listing: Listing) -> Reply:
     if listing.number > 1:
         title += f", page {listing.number}"
     blocks = deployment_list(
-        listing.items, now=listing.at, title=title, next_value=listing.next_value
+        listing.items,
+        now=listing.at,
+        title=title,
+        next_value=listing.next_value,
+        prev_value=listing.prev_value,
     )
     if listing.status is None:
         blocks.insert(
-            len(blocks) - (1 if listing.next_value else 0),
+            len(blocks) - (1 if listing.next_value or listing.prev_value else 0),
             replies.context("Archived and closed deployments are hidden: `/deploy list all`."),
         )
     for problem in listing.problems:
