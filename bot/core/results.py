@@ -103,6 +103,13 @@ class Card:
 class Logs:
     deployment: Deployment
     lines: Sequence[LogLine]
+    #: The whole log was asked for as a file (``--file``).
+    file: bool = False
+    at: datetime | None = None
+    #: As many lines as were asked for came back: older ones may exist.
+    capped: bool = False
+    #: The uploaded file's name (None: not uploaded, or Slack refused it).
+    uploaded: str | None = None
 
 
 @dataclass(frozen=True)
@@ -164,6 +171,8 @@ def render(result: Result) -> Reply:
             return render_listing(result)
         case Card(deployment=deployment, allowed=allowed, at=at):
             return replies.card_reply(deployment, allowed, at)
+        case Logs(file=True):
+            return replies.log_file_reply(result.deployment, result.lines, result.uploaded)
         case Logs(deployment=deployment, lines=lines):
             return replies.logs_reply(deployment, lines)
         case Events(deployment=deployment, events=events, at=at):
