@@ -91,8 +91,14 @@ _CHOICES: dict[str, tuple[str, ...]] = {
 }
 
 
-def _plain(text: str) -> dict[str, Any]:
-    return {"type": "plain_text", "text": clip(text, 75) or " "}
+#: Slack's limits on plain text: labels and hints 2000 characters, option and button text 75.
+LABEL_TEXT = 2000
+HINT_TEXT = 2000
+
+
+def _plain(text: str, limit: int = 75) -> dict[str, Any]:
+    """Plain text within ``limit``, cut between words (with "…") when longer."""
+    return {"type": "plain_text", "text": fmt.shorten(text, limit) or " "}
 
 
 def _option(text: str, value: str) -> dict[str, Any]:
@@ -127,12 +133,12 @@ def _input(key: str, value: str, place_label: str | None) -> dict[str, Any]:
     block: dict[str, Any] = {
         "type": "input",
         "block_id": key,
-        "label": _plain(_LABELS.get(key, key)),
+        "label": _plain(_LABELS.get(key, key), LABEL_TEXT),
         "element": element,
         "optional": key in _OPTIONAL,
     }
     if key in _HINTS:
-        block["hint"] = _plain(_HINTS[key])
+        block["hint"] = _plain(_HINTS[key], HINT_TEXT)
     return block
 
 

@@ -430,7 +430,7 @@ async def test_archive_and_delete_on_nosana(env: SlackEnv) -> None:
 
     draft = nosana_id(env, "notebook-draft")
     refused = await env.command("delete notebook-draft")
-    assert "is draft on Nosana (DRAFT), so `delete` is not possible now" in one_liner(
+    assert "is a draft on Nosana, so `delete` is not possible now" in one_liner(
         env, refused.response_key
     )
     api.force_status(draft, "STOPPED")
@@ -712,7 +712,7 @@ async def test_operations_a_provider_cannot_do_are_one_liners(env: SlackEnv) -> 
 async def test_wrong_state_says_the_state(env: SlackEnv) -> None:
     answer = await env.command("start comfyui-dev")
     text = one_liner(env, answer.response_key)
-    assert "comfyui-dev is already running on Nosana (RUNNING): it can stop." in text
+    assert "comfyui-dev is already running on Nosana: it can stop." in text
     stopped = await env.command("stop sdxl-studio")
     assert "sdxl-studio is already stopped on NeuraNET" in one_liner(env, stopped.response_key)
     assert sum(writes(env, p) for p in ("nosana", "akash", "neuranet")) == 0

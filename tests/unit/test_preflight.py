@@ -122,42 +122,42 @@ REFUSALS = [
         op(OpKind.STOP),
         nosana("STOPPED"),
         None,
-        "w2 is already stopped on Nosana (STOPPED): it can start, archive, delete.",
+        "w2 is already stopped on Nosana: it can start, archive, delete.",
         id="stop-stopped",
     ),
     pytest.param(
         op(OpKind.START),
         nosana("RUNNING"),
         None,
-        "w2 is already running on Nosana (RUNNING): it can stop.",
+        "w2 is already running on Nosana: it can stop.",
         id="start-running",
     ),
     pytest.param(
         op(OpKind.START),
         nosana("STARTING"),
         None,
-        "w2 is already starting on Nosana (STARTING): wait until it is no longer starting.",
+        "w2 is already starting on Nosana: wait until it is no longer starting.",
         id="start-starting",
     ),
     pytest.param(
         op(OpKind.ARCHIVE),
         nosana("RUNNING"),
         None,
-        "w2 is running on Nosana (RUNNING), so `archive` is not possible now: it can stop.",
+        "w2 is running on Nosana, so `archive` is not possible now: it can stop.",
         id="archive-running",
     ),
     pytest.param(
         op(OpKind.STOP),
         nosana("DRAFT"),
         None,
-        "w2 is draft on Nosana (DRAFT), so `stop` is not possible now: it can start.",
+        "w2 is a draft on Nosana, so `stop` is not possible now: it can start.",
         id="stop-draft",
     ),
     pytest.param(
         op(OpKind.SCALE, replicas=3),
         nosana("ARCHIVED"),
         None,
-        "w2 is archived on Nosana (ARCHIVED), so `scale` is not possible now: there is nothing "
+        "w2 is archived on Nosana, so `scale` is not possible now: there is nothing "
         "left to do with it.",
         id="scale-archived",
     ),
@@ -236,7 +236,7 @@ REFUSALS = [
         op(OpKind.DEPOSIT, amount_usd=Decimal(5)),
         akash("closed"),
         None,
-        "dseq 1785245500842 is closed on Akash (closed): deposits go only into an open "
+        "dseq 1785245500842 is closed on Akash: deposits go only into an open "
         "deployment; there is nothing left to do with it.",
         id="deposit-closed",
     ),
@@ -266,14 +266,14 @@ REFUSALS = [
         op(OpKind.START),
         neuranet(DeploymentStatus.RUNNING),
         None,
-        "my-ollama is already running on NeuraNET (running): it can stop, delete.",
+        "my-ollama is already running on NeuraNET: it can stop, delete.",
         id="neuranet-start-running",
     ),
     pytest.param(
         op(OpKind.STOP),
         neuranet(DeploymentStatus.STOPPED),
         None,
-        "my-ollama is already stopped on NeuraNET (stopped): it can start, delete.",
+        "my-ollama is already stopped on NeuraNET: it can start, delete.",
         id="neuranet-stop-stopped",
     ),
 ]
@@ -454,13 +454,13 @@ def test_deposit_warns_when_even_the_new_escrow_lasts_less_than_a_day() -> None:
 def test_a_chain_is_checked_against_the_state_each_step_leaves() -> None:
     chain = Chain(target="w2", steps=(op(OpKind.ARCHIVE), op(OpKind.START)))
     assert preflight(facts(chain, nosana("STOPPED"))) == Refused(
-        "Step 2 (start w2): w2 is archived on Nosana (ARCHIVED), so `start` is not possible "
+        "Step 2 (start w2): w2 is archived on Nosana, so `start` is not possible "
         "now: there is nothing left to do with it."
     )
     # The chain runs each step at once: the deployment is still STOPPING when archive runs.
     chain = Chain(target="w2", steps=(op(OpKind.STOP), op(OpKind.ARCHIVE)))
     assert preflight(facts(chain, nosana("RUNNING"))) == Refused(
-        "Step 2 (archive w2): w2 is stopping on Nosana (STOPPING), so `archive` is not "
+        "Step 2 (archive w2): w2 is stopping on Nosana, so `archive` is not "
         "possible now: wait until it is no longer stopping."
     )
     ok = preflight(

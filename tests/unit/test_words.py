@@ -118,3 +118,31 @@ def test_a_reminder_never_says_expires_in_zero_min() -> None:
     assert "expires in less than a minute" in head
     later = reminder_message(_view(NOW + timedelta(minutes=25, seconds=5)), None, NOW)
     assert later.blocks and "expires in 25 min." in later.blocks[0]["text"]["text"]
+
+
+def _texts(node: Any) -> list[str]:
+    """Every plain_text string in a view, however deep."""
+    if isinstance(node, dict):
+        found = [node["text"]] if node.get("type") == "plain_text" else []
+        return found + [t for v in node.values() for t in _texts(v)]
+    if isinstance(node, list):
+        return [t for v in node for t in _texts(v)]
+    return []
+
+
+def test_form_hints_are_whole_sentences_never_cut_mid_word() -> None:
+    for provider in ("nosana", "akash", "neuranet"):
+        view = views.form_view(provider, {}, private_metadata="{}")
+        hints = [b["hint"]["text"] for b in view["blocks"] if b.get("hint")]
+        assert hints, provider
+        for hint in hints:
+            assert not hint.endswith("…"), hint  # nothing of ours needs cutting
+    akash = views.form_view("akash", {}, private_metadata="{}")
+    [sdl] = [b for b in akash["blocks"] if b.get("block_id") == "sdl"]
+    assert sdl["hint"]["text"].endswith("it is validated before anything is sent.")
+    # whatever is too long for a button or an option is cut between words
+    for text in _texts(views.provider_pick_reply(["nosana", "akash"]).blocks):
+        assert len(text) <= 75
+    long = "Pasted SDL wins over the quick form; it is validated before anything is sent."
+    cut = views._plain(long)["text"]
+    assert cut == "Pasted SDL wins over the quick form; it is validated before anything is…"
