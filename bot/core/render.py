@@ -24,7 +24,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.core import fmt
+from bot.core import card_facts, fmt
 from bot.core.registry import SPECS, Risk
 from bot.providers.models import Capability, Deployment, DeploymentStatus
 
@@ -201,11 +201,12 @@ def deployment_card(
     fields = [
         f"*Status*\n{status_text(deployment)}",
         f"*Provider*\n{PROVIDER_LABEL[deployment.provider]}",
-        f"*Replicas*\n{deployment.replicas if deployment.replicas is not None else '—'}",
+        f"*Replicas*\n{card_facts.replicas(deployment)}",
         f"*Cost*\n{money(deployment.cost_per_hour_usd, '/h')}",
         f"*Age*\n{age(deployment.created_at, now)}",
-        f"*Revision*\n{deployment.active_revision or '—'}",
     ]
+    if deployment.active_revision is not None:
+        fields.append(f"*Revision*\n{deployment.active_revision}")
     blocks: list[Block] = [
         SectionBlock(
             block_id=f"card_{clip(deployment.id, 200)}",
@@ -213,6 +214,14 @@ def deployment_card(
             fields=[MarkdownTextObject(text=clip(f, FIELD_TEXT)) for f in fields],
         ),
     ]
+    details = card_facts.facts(deployment, now)
+    if details:
+        blocks.append(
+            SectionBlock(
+                block_id=f"facts_{clip(deployment.id, 200)}",
+                fields=[MarkdownTextObject(text=clip(f, FIELD_TEXT)) for f in details],
+            )
+        )
     if deployment.endpoints:
         blocks.append(
             SectionBlock(

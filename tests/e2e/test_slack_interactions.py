@@ -472,8 +472,8 @@ async def test_a_chain_that_cannot_start_is_refused_before_anything_runs(env: Sl
     assert note["replace_original"] is True
     assert note["response_type"] == "ephemeral"
     assert note["text"] == (
-        ":warning: Step 1 (start comfyui-dev): comfyui-dev is already running on Nosana "
-        "(RUNNING): it can stop."
+        ":warning: Step 1 (start comfyui-dev): comfyui-dev is already running on Nosana: "
+        "it can stop."
     )
     assert env.calls("chat.postMessage") == []
     assert env.calls("chat.update") == []
