@@ -93,13 +93,35 @@ def _akash(d: Deployment, now: datetime) -> list[str]:
         out.append(
             _field("Runway", f"{warn}{fmt.duration(left)} (until {fmt.slack_date(now + left)})")
         )
-    active = [lease for lease in _leases(x) if lease.get("state") == "active"]
-    providers = [str(lease.get("provider") or "") for lease in active if lease.get("provider")]
-    if providers:
-        shown = ", ".join(f"`{_escape(fmt.short_id(p))}`" for p in dict.fromkeys(providers))
-        label = "Lease provider" if len(set(providers)) == 1 else "Lease providers"
-        out.append(_field(label, shown))
+    active = [
+        lease for lease in _leases(x) if lease.get("state") == "active" and lease.get("provider")
+    ]
+    who = {
+        str(lease["provider"]): provider_who(
+            str(lease["provider"]),
+            {"name": lease.get("provider_name"), "host_uri": lease.get("provider_host")},
+        )
+        for lease in active
+    }
+    if who:
+        label = "Lease provider" if len(who) == 1 else "Lease providers"
+        out.append(_field(label, ", ".join(who.values())))
     return out
+
+
+def provider_who(address: str, info: Mapping[str, Any] | None) -> str:
+    """``*europlots* (`akash1w953xk…pmwt`)``: an Akash provider's name or host, and its address
+    shortened (only the shortened address when nothing else is known). Escaped mrkdwn."""
+    info = info or {}
+    name = info.get("name") or _host(info.get("host_uri"))
+    short = f"`{_escape(fmt.short_id(address or '?'))}`"
+    return f"*{_clip(name, 80)}* ({short})" if name else short
+
+
+def _host(uri: Any) -> str | None:
+    if not isinstance(uri, str) or not uri:
+        return None
+    return uri.split("://", 1)[-1].split("/", 1)[0].rsplit(":", 1)[0] or None
 
 
 def _leases(extras: Mapping[str, Any]) -> list[Mapping[str, Any]]:
@@ -109,6 +131,24 @@ def _leases(extras: Mapping[str, Any]) -> list[Mapping[str, Any]]:
         if isinstance(leases, list)
         else []
     )
+
+
+def named_leases(d: Deployment, providers: Mapping[str, Mapping[str, Any]]) -> Deployment:
+    """``d`` with its leases' provider names and hosts from ``providers`` (by address)."""
+    leases = d.extras.get("leases")
+    if not providers or not isinstance(leases, list):
+        return d
+    named = [
+        {
+            **lease,
+            "provider_name": providers[lease["provider"]].get("name"),
+            "provider_host": providers[lease["provider"]].get("host_uri"),
+        }
+        if isinstance(lease, Mapping) and lease.get("provider") in providers
+        else lease
+        for lease in leases
+    ]
+    return d.model_copy(update={"extras": {**d.extras, "leases": named}})
 
 
 def replicas(d: Deployment) -> str:

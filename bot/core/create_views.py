@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from bot.core import fmt
+from bot.core.card_facts import named_leases, provider_who
 from bot.core.create import FIELDS, SAVE_AS, STRATEGIES, Estimate, per_hour, usd
 from bot.core.render import PROVIDER_LABEL, clip, deployment_card, escape
 from bot.core.replies import Reply, context, section
@@ -261,21 +262,6 @@ def bids_by_price(bids: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     return sorted(bids, key=key)
 
 
-def provider_who(address: str, info: Mapping[str, Any] | None) -> str:
-    """``*europlots* (`akash1w953xk…pmwt`)``: the provider's name or host, and its address
-    shortened (only the shortened address when nothing else is known). Escaped mrkdwn."""
-    info = info or {}
-    name = info.get("name") or _host(info.get("host_uri"))
-    short = f"`{escape(fmt.short_id(address or '?'))}`"
-    return f"*{escape(clip(str(name), 80))}* ({short})" if name else short
-
-
-def _host(uri: Any) -> str | None:
-    if not isinstance(uri, str) or not uri:
-        return None
-    return uri.split("://", 1)[-1].split("/", 1)[0].rsplit(":", 1)[0] or None
-
-
 def _bid_line(bid: Mapping[str, Any], info: Mapping[str, Any] | None) -> str:
     info = info or {}
     price = bid.get("price_per_hour_usd")
@@ -425,7 +411,8 @@ def status_message(
                 elif leased:
                     extra = "\nLeased and running."
                 blocks.append(section(f"{lead} {head}{extra}"))
-                blocks += deployment_card(deployment, allowed=allowed, now=now)
+                named = named_leases(deployment, providers or {})
+                blocks += deployment_card(named, allowed=allowed, now=now)
                 text = f"{title} on {label}: {deployment.status.value}"
             else:
                 text = f"{title} created on {label}"

@@ -39,4 +39,10 @@ async def test_cards_show_what_people_look_for_on_each_network(env: SlackEnv) ->
     ]
     akash = await show(env, leased[0])
     assert akash["Escrow"].startswith("$") and "(until <!date^" in akash["Runway"]
-    assert akash["Lease provider"].startswith("`akash1") and "…" in akash["Lease provider"]
+    [deployment] = [
+        d for d in env.api("akash").deployments_of(env.keys["akash"]) if d.dseq == leased[0]
+    ]
+    [lease] = [lease for lease in deployment.leases if lease.state == "active"]
+    holder = lease.provider
+    short = f"{holder.owner[:12]}…{holder.owner[-4:]}"
+    assert akash["Lease provider"] == f"*{holder.name}* (`{short}`)"  # its name, not its address

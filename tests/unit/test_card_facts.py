@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from bot.core.card_facts import named_leases
 from bot.core.render import deployment_card
 from bot.providers.models import Deployment, DeploymentStatus
 
@@ -134,3 +135,15 @@ def test_hostile_provider_facts_are_escaped() -> None:
     text = json.dumps(card)
     assert "<!here>" not in text and "<@U1>" not in text
     assert "&lt;@U1&gt; &amp; co" in text
+
+
+def test_an_akash_card_names_the_lease_provider_when_known() -> None:
+    extras = {"leases": [{"provider": LEASER, "state": "active"}]}
+    named = named_leases(
+        dep("akash", extras=extras), {LEASER: {"name": None, "host_uri": "https://p.euro.com:8443"}}
+    )
+    got = fields(deployment_card(named, allowed=[], now=NOW))
+    assert got["Lease provider"] == "*p.euro.com* (`akash1w953xk…pmwt`)"
+    named = named_leases(dep("akash", extras=extras), {LEASER: {"name": "europlots"}})
+    got = fields(deployment_card(named, allowed=[], now=NOW))
+    assert got["Lease provider"] == "*europlots* (`akash1w953xk…pmwt`)"

@@ -8,6 +8,7 @@ from bot.core import results
 from bot.core.arguments import Logs
 from bot.core.operations import Operation, OpKind
 from bot.core.parsing import MAX_TAIL
+from bot.services.deployments.lease_names import with_lease_names
 from bot.services.deployments.model import Resolved
 from bot.services.errors import ServiceError
 
@@ -32,7 +33,8 @@ async def read(op: Operation, resolved: Resolved, now: datetime) -> results.Read
             )
     match op.kind:
         case OpKind.SHOW:
-            return results.Card(deployment, client.available_actions(deployment), now)
+            named = await with_lease_names(client, deployment)
+            return results.Card(named, client.available_actions(deployment), now)
         case OpKind.EVENTS:
             return results.Events(deployment, await client.events(deployment.id), now)
         case OpKind.JOBS:
