@@ -17,6 +17,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import partial
 from typing import Any
 from urllib.parse import parse_qsl
@@ -55,6 +56,7 @@ from bot.services.budget import BudgetService
 from bot.services.create import CreateService
 from bot.services.create_status import StatusMessages
 from bot.services.deployments import Actor, DeploymentService
+from bot.services.deployments.accounts import utc_now
 from bot.services.governance import GovernanceService
 from bot.services.people import People
 from bot.services.pipeline import Pipeline
@@ -335,11 +337,14 @@ def build_bot(
     pool: ProviderPool | None = None,
     process_before_response: bool = False,
     socket_mode: bool = False,
+    clock: Callable[[], datetime] | None = None,
 ) -> DeployBot:
     """Build the Bolt app and register every listener.
 
     ``token``/``signing_secret`` override the settings (the shell and the tests pass their
     own). In HTTP mode a signing secret is required; Socket Mode does not verify signatures.
+    ``clock`` is "now" for reading deployments (ages, ``logs --since 10m``): the providers'
+    time, which is the real time except against sped-up sandboxes.
     """
     secret = signing_secret or (
         settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
@@ -348,7 +353,12 @@ def build_bot(
         raise ConfigurationError(NO_SIGNING_SECRET)
     pool = pool or ProviderPool(settings, storage.keys)
     watch_store = WatchStore(storage.engine)
-    service = DeploymentService(storage.keys, pool, recorder=ChangeRecorder(watch_store))
+    service = DeploymentService(
+        storage.keys,
+        pool,
+        recorder=ChangeRecorder(watch_store),
+        clock=clock or utc_now,
+    )
     installation_store: AsyncSQLAlchemyInstallationStore | None = None
     bot_token = token or (
         settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None

@@ -88,7 +88,12 @@ class Revise(_Args):
 class Logs(_Args):
     kind: Literal[K.LOGS]
     tail: int | None = None
+    #: From this moment (``--since 2026-11-23T10:00Z``).
     since: datetime | None = None
+    #: The last this many seconds (``--since 10m``), counted when the logs are read.
+    since_seconds: int | None = Field(default=None, ge=1)
+    #: The whole log as a file in the channel (``--file``), not lines in a message.
+    file: bool = False
 
 
 class Deposit(_Args):

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
+from bot.core import fmt
 from bot.core.arguments import (
     ARG_FIELDS,
     Args,
@@ -85,7 +86,7 @@ class Operation(BaseModel):
             case Scale(replicas=replicas):
                 return f"scale {target} to {replicas}"
             case Timeout(minutes=minutes):
-                return f"set the timeout of {target} to {minutes} min"
+                return f"set the timeout of {target} to {fmt.minutes(minutes)}"
             case Schedule(cron=cron):
                 return f"set the schedule of {target} to {cron}"
             case Rollback(revision=revision):
@@ -95,7 +96,7 @@ class Operation(BaseModel):
             case Revise():
                 return f"publish a new revision of {target}"
             case Deposit(amount_usd=amount):
-                return f"add ${amount} to the escrow of {target}"
+                return f"add {fmt.usd(amount)} to the escrow of {target}"
             case Create(template=template):
                 where = f" on {self.provider}" if self.provider else ""
                 return (
@@ -143,6 +144,15 @@ class Chain(BaseModel):
 
     def describe(self) -> str:
         return ", then ".join(step.describe() for step in self.steps)
+
+    def named(self, name: str) -> Chain:
+        """The same chain, its steps naming the deployment ``name`` (for people to read)."""
+        return self.model_copy(
+            update={
+                "target": name,
+                "steps": tuple(s.model_copy(update={"target": name}) for s in self.steps),
+            }
+        )
 
 
 class Usage(BaseModel):

@@ -28,7 +28,15 @@ from bot.core.preflight_money import (
     akash_deposit,
     spend_check,
 )
-from bot.core.preflight_state import SPENDING, Change, Step, deployment_name, simulate, status_words
+from bot.core.preflight_state import (
+    SPENDING,
+    Change,
+    Step,
+    deployment_name,
+    simulate,
+    state_words,
+    status_phrase,
+)
 from bot.providers.models import Capability, Deployment, DeploymentStatus, ProviderName
 from bot.providers.nosana_jobdef import cron_problem
 
@@ -237,18 +245,18 @@ def _state_problem(
     elif deployment.status.is_terminal:
         instead = "there is nothing left to do with it."
     else:
-        instead = f"wait until it is no longer {status_words(deployment)}."
-    where = f"on {display} ({deployment.raw_status})"
+        instead = f"wait until it is no longer {state_words(deployment)}."
+    phrase = status_phrase(deployment, display)
     if deployment.status in _ALREADY.get(op.kind, frozenset()):
         who = deployment_name(deployment)
-        return f"{who} is already {status_words(deployment)} {where}: {instead}"
+        return f"{who} is already {phrase}: {instead}"
     if op.kind is OpKind.DEPOSIT:
         return (
-            f"{deployment_name(deployment)} is {status_words(deployment)} {where}: deposits go "
+            f"{deployment_name(deployment)} is {phrase}: deposits go "
             f"only into an open deployment; {instead}"
         )
     return (
-        f"{deployment_name(deployment)} is {status_words(deployment)} {where}, so "
+        f"{deployment_name(deployment)} is {phrase}, so "
         f"`{op.kind.value}` is not possible now: {instead}"
     )
 

@@ -40,13 +40,14 @@ from bot.core.preflight import Refused as NotPossible
 from bot.core.registry import MUTATIONS, Area, in_area
 from bot.core.render import PROVIDER_LABEL, escape
 from bot.core.replies import Reply, context, section
-from bot.core.results import ChainRun, Changed, render, render_changed
+from bot.core.results import ChainRun, Changed, Logs, render, render_changed
 from bot.db import approvals as states
 from bot.db.access import AccessStore, Grant
 from bot.db.approvals import ApprovalStore
 from bot.db.models import ApprovalRequest
 from bot.providers.errors import NotFoundError, ProviderError
 from bot.providers.models import Deployment
+from bot.services import log_files
 from bot.services.approvals import (
     ApprovalLifecycle,
     NewFiling,
@@ -183,6 +184,8 @@ class Pipeline:
         if op.kind not in MUTATIONS:
             await self.people.check_read(actor, op)
             found = await self.service.execute(actor, op)
+            if isinstance(found, Logs) and found.file:
+                found = await log_files.upload(found, actor, slack)
             return Done(render(found), result=found)
         assert op.kind.capability is not None
         resolved = await self.service.resolve(

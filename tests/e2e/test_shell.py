@@ -142,7 +142,7 @@ async def test_shell_creates_a_nosana_deployment_through_the_form_and_review(
     answers += ["", "", "", ".", ".", "", "", "y", "as sam", button("Approve"), "quit"]
     code, screen = await run(tmp_path, answers)
     assert code == 0
-    assert "Review deployment" in screen and "$0.385/hour" in screen
+    assert "Review deployment" in screen and "$0.385/h" in screen
     assert "Submitted" in screen
     # creating spends money: sam, another admin, approves the request
     assert "asks to run a spend operation" in screen

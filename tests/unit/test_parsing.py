@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 from hypothesis import given, settings
@@ -117,11 +117,16 @@ def test_rollback_and_rename() -> None:
 
 def test_logs() -> None:
     result = op("logs abc --tail 50 --since 10m")
-    assert (result.target, result.args.tail, result.args.since) == (
+    # a duration is the last 10 minutes when the logs are read, not a moment fixed now
+    assert (result.target, result.args.tail, result.args.since, result.args.since_seconds) == (
         "abc",
         50,
-        NOW - timedelta(minutes=10),
+        None,
+        600,
     )
+    assert op("logs abc --since 2h --file").args.since_seconds == 7200
+    assert op("logs abc --file").args.file is True and op("logs abc").args.file is False
+    assert "longer than zero" in (usage("logs abc --since 0m").problem or "")
     assert op("logs abc --since=2026-11-23T10:00:00Z").args.since == datetime(
         2026, 11, 23, 10, tzinfo=UTC
     )

@@ -60,6 +60,17 @@ def minutes(value: str) -> int:
     return count
 
 
+def since_window(value: str, now: datetime) -> tuple[datetime | None, int | None]:
+    """``--since``: a moment (an ISO time) or a number of seconds back from when the logs are
+    read (a duration: ``1m`` is the last minute then, not a minute before the command)."""
+    if _DURATION.match(value.strip()):
+        seconds = int((now - since(value, now)).total_seconds())
+        if seconds < 1:
+            raise Problem("--since needs a span longer than zero (10m, 2h, 1d).")
+        return None, seconds
+    return since(value, now), None
+
+
 def since(value: str, now: datetime) -> datetime:
     if _DURATION.match(value.strip()):
         seconds = duration_seconds(value, "--since")

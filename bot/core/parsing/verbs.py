@@ -30,7 +30,7 @@ NODE_FILTERS: dict[str, type] = {
     "min-ram": int,
     "max-price": float,
 }
-LOGS_SHAPE = "<deployment> [--tail N] [--since 10m|ISO time]"
+LOGS_SHAPE = "<deployment> [--tail N] [--since 10m|ISO time] [--file]"
 
 
 def p_help(
@@ -167,6 +167,8 @@ def p_logs(
     target: str | None = None
     tail: int | None = None
     since: datetime | None = None
+    since_seconds: int | None = None
+    file = False
     i = 0
     while i < len(args):
         arg = args[i]
@@ -174,9 +176,13 @@ def p_logs(
         if key in ("--tail", "-n", "--since"):
             value, i = _option_value(args, i, key, sep, inline)
             if key == "--since":
-                since = values.since(value, now)
+                since, since_seconds = values.since_window(value, now)
             else:
                 tail = values.whole(value, "--tail", 1, values.MAX_TAIL)
+            continue
+        if arg == "--file":
+            file = True
+            i += 1
             continue
         if arg.startswith("--"):
             raise Problem(
@@ -188,7 +194,11 @@ def p_logs(
         i += 1
     if target is None:
         raise Problem(f"Usage: /deploy logs {LOGS_SHAPE}", topic="logs")
-    return Operation(args=args_for(verb, tail=tail, since=since), provider=provider, target=target)
+    return Operation(
+        args=args_for(verb, tail=tail, since=since, since_seconds=since_seconds, file=file),
+        provider=provider,
+        target=target,
+    )
 
 
 def p_deposit(

@@ -29,7 +29,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("revise", "revise <deployment>", "edit the job definition / SDL in a form"),
     ("rollback", "rollback <deployment> <revision>", "make an earlier revision active (Nosana)"),
     ("rename", "rename <deployment> <name>", "rename a deployment (Nosana)"),
-    ("logs", "logs <deployment> [--tail N] [--since 10m]", "recent log lines"),
+    ("logs", "logs <deployment> [--tail N] [--since 10m] [--file]", "recent log lines"),
     ("events", "events <deployment>", "the deployment's event history (Nosana)"),
     ("jobs", "jobs <deployment>", "the deployment's jobs (Nosana)"),
     ("markets", "markets [type=…] [gpu=…]", "Nosana GPU markets and prices"),
@@ -58,8 +58,9 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
 _DETAILS: dict[str, str] = {
     "list": "Statuses: draft, pending, starting, running, stopping, stopped, failed, "
     "insufficient_funds, archived, closed, or all. Example: `/deploy list nosana running`.",
-    "logs": "`--tail N` keeps the last N lines (default 50); `--since` takes 10m, 2h, 1d or an "
-    "ISO time. Example: `/deploy logs llama --tail 100 --since 30m`.",
+    "logs": "`--tail N` keeps the last N lines (default 50); `--since` takes 10m, 2h, 1d (the "
+    "last 10 minutes…) or an ISO time; `--file` uploads the whole log to the channel as a file. "
+    "Example: `/deploy logs llama --tail 100 --since 30m`.",
     "schedule": 'Five cron fields in quotes: `/deploy schedule nightly "0 2 * * *"`.',
     "timeout": "Minutes, or a duration: `/deploy timeout llama 2h`. Nosana needs at least 60.",
     "revise": "Opens a form with the current job definition (Nosana, JSON) or an empty SDL "

@@ -18,11 +18,24 @@ _ABILITIES: dict[Capability, str] = {
     Capability.SCHEDULE: "change schedules",
     Capability.REVISE: "take new revisions",
     Capability.DEPOSIT: "take deposits",
+    Capability.ROLLBACK: "roll back",
 }
 
 
-def ability(capability: Capability) -> str:
+def ability(capability: Capability | None) -> str:
+    """What follows "can't": ``roll back``, ``show logs``, ``scale``."""
+    if capability is None:
+        return "do that"
     return _ABILITIES.get(capability, capability.value)
+
+
+#: Operation names that are not written as one verb in a sentence.
+_VERBS = {"rollback": "roll back"}
+
+
+def verb(name: str) -> str:
+    """An operation's name as a verb in a sentence: ``roll back``, ``stop``."""
+    return _VERBS.get(name, name)
 
 
 def article(word: str) -> str:
