@@ -50,13 +50,23 @@ if str(ROOT) not in sys.path:
 
 import aiohttp  # noqa: E402
 
-from bench.procs import CHANNEL, MEMBER, TEAM, Child, quiet_logging, run_loop  # noqa: E402
+from bench.procs import (  # noqa: E402
+    CHANNEL,
+    MEMBER,
+    TEAM,
+    Child,
+    database,
+    quiet_logging,
+    run_loop,
+)
 
 TARGETS = ("deploybot", "bare")
 #: Targets printed next to the figures (the p99 one applies at concurrency 50).
 MIN_THROUGHPUT_RATIO = 0.9
 MAX_P99_MS = 50.0
 TARGET_CONCURRENCY = 50
+#: In an ack: deploybot could not write the job in time (handlers.common.DATABASE_DOWN).
+DATABASE_DOWN = b"reach its database"
 #: Upper bound for one request (a stuck server must not hang the benchmark).
 REQUEST_TIMEOUT = 30.0
 
@@ -119,13 +129,19 @@ class SplitTarget(Target):
     sandboxes with the fake Slack in a third process."""
 
     def __init__(
-        self, secret: str, *, process_before_response: bool = False, hold_jobs: bool = False
+        self,
+        secret: str,
+        *,
+        process_before_response: bool = False,
+        hold_jobs: bool = False,
+        postgres: str | None = None,
     ) -> None:
         self.name, self.secret = "deploybot", secret
         self.hold_jobs = hold_jobs
+        self.postgres = postgres
         self.tmp = tempfile.TemporaryDirectory(prefix="ackbench-")
-        self.options = {
-            "db": f"{self.tmp.name}/deploybot.db",
+        self.stack = contextlib.AsyncExitStack()
+        self.options: dict[str, Any] = {
             "data_dir": self.tmp.name,
             "secret": secret,
             "process_before_response": process_before_response,
@@ -134,6 +150,9 @@ class SplitTarget(Target):
         self.children = [self.fakes]
 
     async def start(self) -> SplitTarget:
+        self.options["db_url"] = await self.stack.enter_async_context(
+            database(self.tmp.name, self.postgres)
+        )
         await self.fakes.start()
         self.slack_port = self.fakes.info["slack_port"]
         self.server = Child("web", "ackbench-web", fakes=self.fakes.info, **self.options)
@@ -177,6 +196,7 @@ class SplitTarget(Target):
     async def aclose(self) -> None:
         for child in reversed(self.children):
             await child.aclose()
+        await self.stack.aclose()
         self.tmp.cleanup()
 
 
@@ -186,7 +206,12 @@ async def open_targets(**options: Any) -> AsyncIterator[dict[str, Target]]:
     secret = secrets.token_hex(16)
     bare_options = {"process_before_response": options.get("process_before_response", False)}
     targets: dict[str, Target] = {
-        "deploybot": SplitTarget(secret, hold_jobs=options.get("hold_jobs", False), **bare_options),
+        "deploybot": SplitTarget(
+            secret,
+            hold_jobs=options.get("hold_jobs", False),
+            postgres=options.get("postgres"),
+            **bare_options,
+        ),
         "bare": BareTarget(secret, gc_freeze=options.get("gc_freeze", False), **bare_options),
     }
     try:
@@ -281,6 +306,8 @@ async def fire(
                     status = str(response.status)
             except (aiohttp.ClientError, TimeoutError) as exc:
                 raw, status = b"", type(exc).__name__
+            if DATABASE_DOWN in raw:  # the job could not be written within its budget
+                status += "(db-down)"
             latencies[i] = time.perf_counter() - started
             statuses[status] += 1
             if not sample:
@@ -500,10 +527,12 @@ async def benchmark(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     if args.hold_jobs:
         notes.append("EXPERIMENT the worker claims nothing during the timed requests")
+    notes.append("deploybot on PostgreSQL" if args.postgres else "deploybot on SQLite")
     options = {
         "process_before_response": args.process_before_response,
         "gc_freeze": args.gc_freeze,
         "hold_jobs": args.hold_jobs,
+        "postgres": args.postgres,
     }
     async with open_targets(**options) as targets:
         bot = targets["deploybot"]
@@ -569,7 +598,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--drain-timeout",
         type=float,
-        default=20.0,
+        default=90.0,
         help="seconds to wait for the worker to finish a run's jobs before the next run",
     )
     parser.add_argument(
@@ -582,6 +611,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="experiment: gc.freeze() in the bare app's process once it is built (deploybot's "
         "processes always do)",
+    )
+    parser.add_argument(
+        "--postgres",
+        metavar="ADMIN_URL",
+        help="run deploybot on a scratch PostgreSQL database (created through this admin URL, "
+        "e.g. postgresql://postgres@127.0.0.1:5432/postgres, dropped at the end) instead of "
+        "SQLite",
     )
     parser.add_argument(
         "--hold-jobs",

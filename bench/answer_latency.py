@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import math
 import os
@@ -56,7 +57,15 @@ if str(ROOT) not in sys.path:
 
 import aiohttp  # noqa: E402
 
-from bench.procs import CHANNEL, MEMBER, TEAM, Child, quiet_logging, run_loop  # noqa: E402
+from bench.procs import (  # noqa: E402
+    CHANNEL,
+    MEMBER,
+    TEAM,
+    Child,
+    database,
+    quiet_logging,
+    run_loop,
+)
 
 #: Kinds of request in the mix (``--mix``): what each sends.
 KINDS = ("list", "show", "help", "logs")
@@ -64,6 +73,8 @@ DEFAULT_MIX = "list=3,show=3,help=2,logs=2"
 #: Target printed with the figures: answer p99 at most this many seconds.
 TARGET_P99 = 2.0
 REQUEST_TIMEOUT = 30.0
+#: In an ack: deploybot could not write the job in time (handlers.common.DATABASE_DOWN).
+DATABASE_DOWN = b"reach its database"
 #: ``*name*  `id` · Provider ·`` in a ``/deploy list`` answer.
 LIST_LINE = re.compile(r"(:[a-z_]+:) ([a-z]+)\s+\*[^*]*\*\s+`([^`]+)` · (Nosana|Akash|NeuraNET) ·")
 
@@ -166,11 +177,14 @@ def machine_busy() -> tuple[float, float]:
 class Cluster:
     """fakes + web + workers, started in that order; workers can be added between rates."""
 
-    def __init__(self, *, job_poll: float | None, slots: int | None) -> None:
+    def __init__(
+        self, *, job_poll: float | None, slots: int | None, postgres: str | None = None
+    ) -> None:
         self.tmp = tempfile.TemporaryDirectory(prefix="answerbench-")
+        self.stack = contextlib.AsyncExitStack()
+        self.postgres = postgres
         self.secret = secrets.token_hex(16)
         self.options: dict[str, Any] = {
-            "db": f"{self.tmp.name}/deploybot.db",
             "data_dir": self.tmp.name,
             "secret": self.secret,
             "poll": job_poll,
@@ -181,6 +195,9 @@ class Cluster:
         self.workers: list[Child] = []
 
     async def start(self) -> Cluster:
+        self.options["db_url"] = await self.stack.enter_async_context(
+            database(self.tmp.name, self.postgres)
+        )
         await self.fakes.start()
         self.web = Child("web", "answerbench-web", fakes=self.fakes.info, **self.options)
         await self.web.start()
@@ -215,6 +232,7 @@ class Cluster:
     async def aclose(self) -> None:
         for child in [*reversed(self.workers), *([self.web] if self.web else []), self.fakes]:
             await child.aclose()
+        await self.stack.aclose()
         self.tmp.cleanup()
 
 
@@ -280,8 +298,10 @@ async def send(session: aiohttp.ClientSession, url: str, request: Sent) -> None:
     request.sent = time.monotonic()
     try:
         async with session.post(url, data=request.body, headers=request.headers) as response:
-            await response.read()
+            raw = await response.read()
             request.status = str(response.status)
+            if DATABASE_DOWN in raw:  # the job could not be written within its budget
+                request.status += "(db-down)"
     except (aiohttp.ClientError, TimeoutError) as exc:
         request.status = type(exc).__name__
         return
@@ -321,6 +341,8 @@ class RateRun:
     machine: float
     drained: dict[str, Any] = field(default_factory=dict)
     search: bool = False
+    #: Response URLs posted to more than once (each request's work should answer once).
+    repeated: int = 0
 
     @property
     def unanswered(self) -> int:
@@ -383,7 +405,8 @@ async def run_rate(
             answer = min(posted) if posted else None
         answers.append(math.inf if answer is None else answer - request.sent)
     drained = await cluster.drain(drain_timeout)
-    await cluster.fakes.call("clear_calls")
+    late: dict[str, list[float]] = await cluster.fakes.call("take_arrivals")
+    repeated = sum(len(arrivals.get(k, [])) + len(late.get(k, [])) > 1 for k in arrivals)
     return RateRun(
         rate,
         len(cluster.workers),
@@ -394,6 +417,7 @@ async def run_rate(
         window,
         machine,
         drained,
+        repeated=repeated,
     )
 
 
@@ -434,12 +458,12 @@ def row(run: RateRun, target: float) -> list[str]:
         for kind, values in sorted(run.by_kind().items())
     )
     others = {k: v for k, v in statuses.items() if k != "200"}
-    extra = f"; non-200 acks: {dict(others)}" if others else ""
+    extra = f"; acks not 200/ok: {dict(others)}" if others else ""
     drain = run.drained
     lines.append(
         f"  {'':>7} answer p50/p99 s by kind: {kinds}{extra}; "
         f"jobs drained {drain.get('seconds', 0.0):.1f} s after, "
-        f"failed jobs so far {drain.get('failures', 0)}"
+        f"failed jobs so far {drain.get('failures', 0)}, answered twice {run.repeated}"
     )
     return lines
 
@@ -544,7 +568,8 @@ async def benchmark(args: argparse.Namespace) -> int:
     mix = ", ".join(f"{k}×{v}" for k, v in args.mix.items())
     out(
         f"answer latency: 1 web + {'/'.join(map(str, args.workers))} worker process(es), "
-        f"sandboxes and fake Slack in a process of their own, SQLite; mix {mix}; "
+        f"sandboxes and fake Slack in a process of their own, "
+        f"{'PostgreSQL' if args.postgres else 'SQLite'}; mix {mix}; "
         f"{args.duration:g} s per rate, open loop"
     )
     poll = f"{args.job_poll:g}" if args.job_poll is not None else "default (0.25)"
@@ -554,7 +579,7 @@ async def benchmark(args: argparse.Namespace) -> int:
     )
     started = time.perf_counter()
     best: dict[int, float | None] = {}
-    cluster = Cluster(job_poll=args.job_poll, slots=args.slots)
+    cluster = Cluster(job_poll=args.job_poll, slots=args.slots, postgres=args.postgres)
     timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT)
     try:
         await cluster.start()
@@ -623,6 +648,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--drain-timeout", type=float, default=60.0, help="seconds to wait for jobs between rates"
     )
     parser.add_argument("--seed", type=int, default=12, help="seed of the shuffled mix")
+    parser.add_argument(
+        "--postgres",
+        metavar="ADMIN_URL",
+        help="a scratch PostgreSQL database (created through this admin URL, dropped at the "
+        "end) instead of SQLite",
+    )
     args = parser.parse_args(argv)
     try:
         args.mix = parse_mix(args.mix)

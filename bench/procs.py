@@ -5,9 +5,10 @@ pipe (one call at a time, answered in order):
   when each response-URL post arrives (``time.monotonic()``: one clock for every process of
   the machine on Linux);
 * :class:`Web` — ``deploybot serve``: ``build_web_app(bot, worker=False)``, acks and enqueues
-  only (it migrates the SQLite database and stores the providers' demo keys);
+  only (it migrates the database and stores the providers' demo keys);
 * :class:`JobWorker` — ``deploybot worker``: ``build_worker_app(bot)`` (jobs, the approval
-  sweeper, the watcher), on the same database.
+  sweeper, the watcher), on the same database: a SQLite file, or a scratch PostgreSQL
+  database (:func:`database`).
 
 Every process measures itself between ``begin`` and ``end`` (CPU seconds, GC pauses, and an
 optional cProfile) and answers ``cpu`` (its CPU seconds so far).
@@ -25,9 +26,10 @@ import io
 import logging
 import multiprocessing
 import pstats
+import secrets
 import time
 from collections import Counter
-from collections.abc import Coroutine
+from collections.abc import AsyncIterator, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -205,13 +207,39 @@ class Fakes(Measured):
         self.arrivals = {}
 
 
+@contextlib.asynccontextmanager
+async def database(data_dir: str, postgres: str | None) -> AsyncIterator[str]:
+    """The URL of the database the deploybot processes share: a SQLite file in ``data_dir``,
+    or, given PostgreSQL's admin URL, a scratch database created here and dropped after."""
+    if postgres is None:
+        yield f"sqlite:///{data_dir}/deploybot.db"
+        return
+    import asyncpg
+
+    name = f"deploybot_bench_{secrets.token_hex(6)}"
+    base, _, _ = postgres.rpartition("/")
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(postgres, timeout=10)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    await admin(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{base}/{name}"
+    finally:
+        await admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 class Deploybot(Measured):
-    """One deploybot process on the shared SQLite database (``db``)."""
+    """One deploybot process on the shared database (``db_url``)."""
 
     def __init__(
         self,
         *,
-        db: str,
+        db_url: str,
         data_dir: str,
         secret: str,
         fakes: dict[str, Any],
@@ -220,7 +248,7 @@ class Deploybot(Measured):
         process_before_response: bool = False,
     ) -> None:
         super().__init__()
-        self.db, self.data_dir, self.secret, self.fakes = db, data_dir, secret, fakes
+        self.db_url, self.data_dir, self.secret, self.fakes = db_url, data_dir, secret, fakes
         self.poll, self.slots = poll, slots
         self.process_before_response = process_before_response
         self.bot: Any = None
@@ -242,7 +270,7 @@ class Deploybot(Measured):
             NOSANA_API_URL=providers["nosana"][0],
             AKASH_API_URL=providers["akash"][0],
             NEURANET_API_URL=providers["neuranet"][0],
-            DATABASE_URL=SecretStr(f"sqlite:///{self.db}"),
+            DATABASE_URL=SecretStr(self.db_url),
             DEPLOYBOT_DATA_DIR=Path(self.data_dir),
             DEPLOYBOT_ENCRYPTION_KEYS=SecretStr(ENCRYPTION_KEY),
             SLACK_API_URL=self.fakes["slack_url"],
