@@ -485,6 +485,13 @@ def print_table(title: str, results: dict[str, list[Run]], out: Callable[[str], 
         f"(target ≥ {MIN_THROUGHPUT_RATIO:.1f}×: {verdict(tput_ratio >= MIN_THROUGHPUT_RATIO)}), "
         f"p99 {p99_ratio:.2f}×"
     )
+    bot_cpu = bot.median(lambda r: r.server_cpu / r.requests)
+    bare_cpu = bare.median(lambda r: r.server_cpu / r.requests)
+    if bot_cpu > 0:
+        out(
+            f"  deploybot/bare if each server had a CPU to itself (bare's CPU per request ÷ "
+            f"deploybot's): {bare_cpu / bot_cpu:.2f}×"
+        )
     concurrency = bot.runs[0].concurrency
     scope = "" if concurrency == TARGET_CONCURRENCY else f" (this run used C={concurrency})"
     out(
