@@ -148,6 +148,7 @@ class SplitTarget(Target):
         }
         self.fakes = Child("fakes", "ackbench-fakes")
         self.children = [self.fakes]
+        self._web_sql: dict[str, int] = {}
 
     async def start(self) -> SplitTarget:
         self.options["db_url"] = await self.stack.enter_async_context(
@@ -168,18 +169,27 @@ class SplitTarget(Target):
         if self.hold_jobs:
             await self.worker.call("pause")
         await self.server.call("enqueue_stats")  # forget the warmup's
+        for child in (self.server, self.worker):
+            await child.call("statements")
         await super().begin(profile)
 
     async def end(self) -> dict[str, Any]:
         measured = await super().end()
         measured["enqueue"] = await self.server.call("enqueue_stats")
+        self._web_sql = await self.server.call("statements")
         if self.hold_jobs:
             await self.worker.call("unpause")
         return measured
 
     async def drain(self, timeout: float) -> dict[str, Any]:
         """Wait until the worker has run every job the timed requests wrote (bounded)."""
-        result: dict[str, Any] = await self.worker.call("drain", timeout, timeout=timeout + 30)
+        result: dict[str, Any] = await self.server.call("wait_jobs", timeout, timeout=timeout + 30)
+        result["failures"] = (await self.worker.call("jobs_done"))["failed"]
+        # the SQL of the timed requests' acks, and of their jobs (polled from the web process)
+        result["sql"] = {
+            "web": self._web_sql,
+            "worker": await self.worker.call("statements"),
+        }
         return result
 
     async def slack_calls(self) -> dict[str, int]:
@@ -427,6 +437,18 @@ def enqueue_line(runs: list[Run]) -> str:
     )
 
 
+def sql_line(runs: list[Run], process: str) -> str:
+    """deploybot's SQL per timed request, by verb, in one of its processes (all rounds)."""
+    counts: Counter[str] = Counter()
+    for run in runs:
+        counts.update(run.drain.get("sql", {}).get(process, {}))
+    requests = sum(run.requests for run in runs)
+    if not counts or not requests:
+        return ""
+    listed = ", ".join(f"{verb} {n / requests:.2f}" for verb, n in counts.most_common())
+    return f"{process} SQL per request (timed requests and their jobs): {listed}"
+
+
 def verdict(ok: bool) -> str:
     return "PASS" if ok else "MISS"
 
@@ -465,6 +487,10 @@ def print_table(title: str, results: dict[str, list[Run]], out: Callable[[str], 
         enqueue = enqueue_line(summary.runs)
         if enqueue:
             out(f"  {'':<10} {enqueue}")
+        for process in ("web", "worker"):
+            sql = sql_line(summary.runs, process)
+            if sql:
+                out(f"  {'':<10} {sql}")
     bot_runs = results.get("deploybot", [])
     if bot_runs and any(r.drain.get("seconds", 0.0) > 0.05 for r in bot_runs):
         slowest = max(r.drain.get("seconds", 0.0) for r in bot_runs)

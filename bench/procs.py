@@ -252,6 +252,25 @@ class Deploybot(Measured):
         self.poll, self.slots = poll, slots
         self.process_before_response = process_before_response
         self.bot: Any = None
+        self.sql: Counter[str] = Counter()
+
+    def _count_statements(self, engine: Any) -> None:
+        """Count the SQL this process sends, by verb (and the commits)."""
+        from sqlalchemy import event
+
+        def statement(conn: Any, cursor: Any, text: str, *args: Any) -> None:
+            self.sql[text.lstrip().split(None, 1)[0].upper() if text.strip() else "?"] += 1
+
+        def commit(conn: Any) -> None:
+            self.sql["COMMIT"] += 1
+
+        event.listen(engine.sync_engine, "before_cursor_execute", statement)
+        event.listen(engine.sync_engine, "commit", commit)
+
+    def statements(self) -> dict[str, int]:
+        """The SQL sent since the last call, by verb (then forgotten)."""
+        counts, self.sql = dict(self.sql), Counter()
+        return counts
 
     async def _build(self, *, store_keys: bool) -> Any:
         from pydantic import SecretStr
@@ -283,6 +302,7 @@ class Deploybot(Measured):
                 await storage.keys.put(
                     team_id=TEAM, provider=name, api_key=SecretStr(key), connected_by=ADMIN
                 )
+        self._count_statements(storage.engine)
         self.bot = build_bot(
             settings,
             storage,
@@ -333,6 +353,18 @@ class Web(Deploybot):
 
         queue.put = timed_put
         queue.store.enqueue = timed_enqueue
+
+    async def wait_jobs(self, timeout: float) -> dict[str, Any]:
+        """Wait (bounded) until no job is due or running in the database (any worker's),
+        polling from here so the workers' SQL is only their jobs'."""
+        store = self.bot.jobs.store
+        started = time.perf_counter()
+        deadline = started + timeout
+        busy = await store.busy()
+        while busy and time.perf_counter() < deadline:
+            await asyncio.sleep(0.05)
+            busy = await store.busy()
+        return {"drained": not busy, "seconds": time.perf_counter() - started, "busy": busy}
 
     def enqueue_stats(self) -> dict[str, Any]:
         """The enqueue timings since the last call (then forgotten)."""
