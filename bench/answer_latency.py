@@ -193,6 +193,8 @@ class Cluster:
         self.fakes = Child("fakes", "answerbench-fakes")
         self.web: Child | None = None
         self.workers: list[Child] = []
+        #: Jobs claimed more than once so far (a worker lost its lease and another took over).
+        self.taken_over = 0
 
     async def start(self) -> Cluster:
         self.options["db_url"] = await self.stack.enter_async_context(
@@ -343,6 +345,8 @@ class RateRun:
     search: bool = False
     #: Response URLs posted to more than once (each request's work should answer once).
     repeated: int = 0
+    #: In the workers: seconds of each claim, finish and job handler (by kind).
+    timings: dict[str, list[float]] = field(default_factory=dict)
 
     @property
     def unanswered(self) -> int:
@@ -405,6 +409,20 @@ async def run_rate(
             answer = min(posted) if posted else None
         answers.append(math.inf if answer is None else answer - request.sent)
     drained = await cluster.drain(drain_timeout)
+    assert cluster.web is not None
+    claimed: dict[int, int] = await cluster.web.call("attempts")
+    drained["taken_over"] = sum(n for a, n in claimed.items() if a > 1) - cluster.taken_over
+    cluster.taken_over += drained["taken_over"]
+    timings: dict[str, list[float]] = {}
+    peaks = []
+    for worker in cluster.workers:
+        found = await worker.call("job_timings")
+        for what, seconds in found["timings"].items():
+            timings.setdefault(what, []).extend(seconds)
+        peaks.append(
+            f"{found['running_peak']} jobs, {found['pool_peak']}/{found['pool_limit']} connections"
+        )
+    drained["peaks"] = peaks
     late: dict[str, list[float]] = await cluster.fakes.call("take_arrivals")
     repeated = sum(len(arrivals.get(k, [])) + len(late.get(k, [])) > 1 for k in arrivals)
     return RateRun(
@@ -418,6 +436,7 @@ async def run_rate(
         machine,
         drained,
         repeated=repeated,
+        timings=timings,
     )
 
 
@@ -463,8 +482,21 @@ def row(run: RateRun, target: float) -> list[str]:
     lines.append(
         f"  {'':>7} answer p50/p99 s by kind: {kinds}{extra}; "
         f"jobs drained {drain.get('seconds', 0.0):.1f} s after, "
-        f"failed jobs so far {drain.get('failures', 0)}, answered twice {run.repeated}"
+        f"failed jobs so far {drain.get('failures', 0)}, "
+        f"jobs taken over {drain.get('taken_over', 0)}, answered twice {run.repeated}"
     )
+    if run.timings:
+        parts = []
+        for what, seconds in sorted(run.timings.items()):
+            parts.append(
+                f"{what} ×{len(seconds)} {ms(percentile(seconds, 50))}/"
+                f"{ms(percentile(seconds, 99))}"
+            )
+        lines.append(f"  {'':>7} in the workers, p50/p99 ms: {', '.join(parts)}")
+    if drain.get("peaks"):
+        lines.append(
+            f"  {'':>7} at most, per worker: {'; '.join(drain['peaks'])} (of its pool) at once"
+        )
     return lines
 
 

@@ -354,6 +354,18 @@ class Web(Deploybot):
         queue.put = timed_put
         queue.store.enqueue = timed_enqueue
 
+    async def attempts(self) -> dict[int, int]:
+        """Jobs by how many times they were claimed (more than once: taken over)."""
+        from sqlalchemy import func, select
+
+        from bot.db.jobs import JOBS
+
+        async with self.bot.storage.engine.connect() as conn:
+            rows = (
+                await conn.execute(select(JOBS.c.attempts, func.count()).group_by(JOBS.c.attempts))
+            ).all()
+        return {int(attempts): int(n) for attempts, n in rows}
+
     async def wait_jobs(self, timeout: float) -> dict[str, Any]:
         """Wait (bounded) until no job is due or running in the database (any worker's),
         polling from here so the workers' SQL is only their jobs'."""
@@ -376,12 +388,65 @@ class Web(Deploybot):
 class JobWorker(Deploybot):
     """``deploybot worker``: runs the jobs the web process wrote (start it after :class:`Web`)."""
 
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        #: what → seconds of each call (claims, finishes, and each kind of job's handler).
+        self.timings: dict[str, list[float]] = {}
+        #: The most database connections checked out of the pool at once, and jobs running.
+        self.pool_peak = 0
+        self.running_peak = 0
+
     async def start(self) -> dict[str, Any]:
         from bot.server import build_worker_app
 
         bot = await self._build(store_keys=False)
+        self._time_jobs(bot.worker)
         root = await serve(self.stack, build_worker_app(bot))
+        sampler = asyncio.get_running_loop().create_task(self._sample_pool(bot.storage.engine))
+        self.stack.callback(sampler.cancel)
         return {"url": root, "owner": bot.worker.owner}
+
+    async def _sample_pool(self, engine: Any) -> None:
+        """Every 10 ms: how many pooled connections are checked out, and how many jobs run."""
+        pool = engine.sync_engine.pool
+        while True:
+            checked_out = getattr(pool, "checkedout", lambda: 0)()
+            self.pool_peak = max(self.pool_peak, checked_out)
+            self.running_peak = max(self.running_peak, self.bot.worker.running)
+            await asyncio.sleep(0.01)
+
+    def _timed(self, what: str, call: Any) -> Any:
+        async def timed(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return await call(*args, **kwargs)
+            finally:
+                self.timings.setdefault(what, []).append(time.perf_counter() - started)
+
+        return timed
+
+    def _time_jobs(self, worker: Any) -> None:
+        """Time the worker's claims and finishes (one transaction each) and its handlers."""
+        worker.store.claim = self._timed("claim", worker.store.claim)
+        worker.store.finish = self._timed("finish", worker.store.finish)
+        worker.handlers = {
+            kind: self._timed(f"job {kind}", handler) for kind, handler in worker.handlers.items()
+        }
+
+    def job_timings(self) -> dict[str, Any]:
+        """The timings since the last call, and the peaks of connections checked out of the
+        pool (its limit: ``pool_limit``) and of jobs running (then forgotten)."""
+        pool = self.bot.storage.engine.sync_engine.pool
+        size = getattr(pool, "size", lambda: 0)()
+        limit = size + max(0, getattr(pool, "_max_overflow", 0))
+        timings: dict[str, Any] = {
+            "timings": self.timings,
+            "pool_peak": self.pool_peak,
+            "pool_limit": limit,
+            "running_peak": self.running_peak,
+        }
+        self.timings, self.pool_peak, self.running_peak = {}, 0, 0
+        return timings
 
     async def drain(self, timeout: float) -> dict[str, Any]:
         """Wait (bounded) until no job is due or running in the database — any worker's."""
