@@ -2,27 +2,32 @@
 
 N signed slash commands at concurrency C are POSTed over real HTTP (an aiohttp client) to
 
-* **deploybot**: the real app, built the way ``tests/e2e/harness.py`` builds it (sandbox
-  emulators, fake Slack Web API, SQLite storage, ``build_bot`` + ``build_web_app``);
+* **deploybot**, split the way it is deployed (``deploybot serve`` + ``deploybot worker``), in
+  three processes (:mod:`bench.procs`): the web process, ``build_web_app(bot, worker=False)``,
+  which only checks signatures, acks and writes jobs — the process measured; a worker process,
+  ``build_worker_app(bot)``, running the jobs on the same SQLite file (or, with
+  ``--postgres``, a scratch PostgreSQL database); and the sandboxes with the fake Slack Web
+  API, so no provider or Slack work shares the web process's event loop;
 * **bare**: ``AsyncApp(signing_secret=…, client=AsyncWebClient(…))`` whose ``/deploy``
-  listener only does ``await ack()``;
+  listener only does ``await ack()``, in a process of its own with a fake Slack for its
+  ``auth.test``;
 
 both served by ``aiohttp.web.AppRunner`` + ``TCPSite("127.0.0.1", 0)``, in the same run, by
-the same client code. By default each target runs in a child process of its own (deploybot
-with its fakes, the bare app with a fake Slack for ``auth.test``) and the client in this
-one, so neither the client's CPU nor the other target's heap counts against a target;
-``--in-process`` puts everything on one event loop instead.
+the same client code, which runs in this process.
 
 Each scenario (``--text``, then ``--also-text``) runs ``--rounds`` rounds; a round runs both
 targets one after the other (ABBA order across rounds), each with ``--warmup`` untimed
 requests first. Every figure reported is the median of that figure over the rounds. After every
-run deploybot's background work (``bot.work``) is drained, bounded by ``--drain-timeout``,
-so work started by one run never competes with the next one.
+run the bench waits until the worker has run every job (``JobStore.busy() == 0``, bounded by
+``--drain-timeout``), so one run's jobs never compete with the next run. For job-writing
+commands it also prints where the ack's time went in the web process (``JobQueue.put`` and the
+group commits of ``JobStore.enqueue``) and the SQL each process sent per request.
 
     .venv/bin/python bench/ack_latency.py
     .venv/bin/python bench/ack_latency.py --concurrency 50 --requests 3000
     .venv/bin/python bench/ack_latency.py --also-text "" --profile   # server-side cProfile
-    .venv/bin/python bench/ack_latency.py --gc-freeze                # try gc.freeze()
+    .venv/bin/python bench/ack_latency.py --text list --also-text "" --hold-jobs
+    .venv/bin/python bench/ack_latency.py --postgres postgresql://postgres@127.0.0.1:5432/postgres
 """
 
 from __future__ import annotations
