@@ -1,7 +1,8 @@
 """Cycle time with several watcher replicas: each replica is its own watcher-only process
 (:mod:`bench.watcher_proc`) on the same database; they share a cycle's keys through the
-database's poll leases. Every key is made due at once, the replicas are told to go, and the
-cycle time is until the last replica found nothing more to poll.
+database's poll leases. Every key is made due at once, the replicas announce themselves (their
+presence rows) and are told to go; each claims at most its share of the keys (``ceil(keys /
+replicas)``); the cycle time is until the last replica found nothing more to poll.
 
 Each round also reports, per replica, the keys and pages it polled, its CPU seconds and its
 wall time, and (when given a way to read it) the CPU the sandbox process spent serving the
@@ -92,6 +93,13 @@ async def _rounds(
         for _ in range(rounds):
             async with engine.begin() as conn:
                 await conn.execute(text("UPDATE poll_leases SET next_due = 0"))
+            # Every replica announces itself before the round (as running replicas do while
+            # they poll), so each claims its share: ceil(keys / replicas).
+            for pipe in pipes:
+                pipe.send(("announce",))
+            for pipe in pipes:
+                announced = await loop.run_in_executor(None, pipe.recv)
+                assert announced == ("announced", count), announced
             box = await sandbox_cpu() if sandbox_cpu is not None else None
             ticks = machine_ticks()
             started = time.time()

@@ -3,10 +3,15 @@
 Per claimed key: every page of the provider's deployment list (largest page size), the
 last-known states from the database, the decisions of :mod:`bot.watch.diff`, and then one
 transaction that records new and changed states, writes the notifications to the outbox and
-releases the lease. Provider calls per cycle are the list pages, plus only what a change needs:
-a direct look-up of a watched deployment that left the list (Akash lists active ones only), the
-latest event of a deployment that just failed (Nosana), and the account balance where credits
-are watched (one call per key).
+releases the lease. A change found mid-walk is not held until the walk ends: its notification
+is written (with the states recorded so far) at once and the sender is woken, so a change
+waits for its page to be read, not for the whole list; a large baseline is likewise written in
+parts of ``FLUSH_ROWS`` states, so its memory stays bounded.
+
+Provider calls per cycle are the list pages, plus only what a change needs: a direct look-up
+of a watched deployment that left the list (Akash lists active ones only), the latest event of
+a deployment that just failed (Nosana), and the account balance where credits are watched
+(one call per key).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import time
 import uuid
 from collections.abc import Callable
@@ -23,6 +29,7 @@ from typing import Any
 
 from bot import metrics
 from bot.core.render import PROVIDER_LABEL, action_value, clip, deployment_card, escape
+from bot.db.watch.lease_store import Presence
 from bot.db.watch.store import (
     GONE,
     CycleContext,
@@ -53,6 +60,11 @@ MAX_LOOKUPS = 50
 BALANCE_EVERY = 300.0
 #: How long after an operation through deploybot a transition it explains is credited.
 ATTRIBUTION_WINDOW = attribution.WINDOW_SECONDS
+#: Recorded states a poll holds before it writes them (a baseline is written in parts).
+FLUSH_ROWS = 1000
+#: A replica counts as alive this long after it last announced itself (it re-announces
+#: every third of it while it polls, and withdraws when it stops).
+PRESENCE_TTL = 30.0
 
 
 @dataclass
@@ -116,14 +128,45 @@ class Poller:
         self.concurrency = concurrency
         self._slots = asyncio.Semaphore(concurrency)
         self._synced_at: float | None = None
+        #: Called when a poll wrote notifications (the runner wakes its sender with it).
+        self.on_written: Callable[[], None] | None = None
+        self.presence_ttl = PRESENCE_TTL
+        self._presence: Presence | None = None
+        self._announced_at = 0.0
+        #: The soonest a key this replica polled is due again (None: it polled none).
+        self._next_due: float | None = None
         #: When each key's account balance was last checked, and against which thresholds.
         self._balance_checked: dict[tuple[str, str, str], tuple[float, Thresholds]] = {}
+
+    async def announce(self, *, refresh: bool = False) -> Presence:
+        """Tell the other replicas this one is alive (at most every third of the presence
+        TTL unless ``refresh``); how many are, and how many keys they share."""
+        now = self.clock()
+        if refresh or self._presence is None or now - self._announced_at >= self.presence_ttl / 3:
+            self._presence = await self.store.announce(self.owner, ttl=self.presence_ttl)
+            self._announced_at = now
+        return self._presence
+
+    async def retire(self) -> None:
+        """This replica stops polling: the others take its share from the next cycle."""
+        self._presence = None
+        await self.store.retire(self.owner)
+
+    def pause(self, longest: float) -> float:
+        """How long to wait before looking for due keys again: ``longest``, or less when a
+        key this replica polled is due sooner (so it is polled on time, not a tick late)."""
+        if self._next_due is None:
+            return longest
+        return min(longest, max(0.0, self._next_due - self.clock()))
 
     async def poll_once(self, *, force: bool = False, limit: int | None = None) -> CycleStats:
         """Claim the due keys (all unleased keys with ``force``) and poll them.
 
         Without ``limit``, keys are claimed as many at a time as are polled at once, until
-        none is due, so replicas share a cycle's keys instead of one of them taking all.
+        none is due or this replica has its fair share of the keys (``ceil(keys / live
+        replicas)``, see ``announce``), so replicas share a cycle's keys instead of the first
+        awake taking all; a share left unpolled (a replica died or is slow) is taken by the
+        others at their next look.
         """
         now = self.clock()
         if self._synced_at is None or now - self._synced_at >= self.interval or force:
@@ -133,13 +176,20 @@ class Poller:
             self._synced_at = now
         stats = CycleStats()
         batch = limit or self.concurrency
+        share = limit if limit is not None else (await self.announce()).share
+        self._next_due = None
+        claimed = 0
         while True:
+            take = min(batch, share - claimed)
+            if take <= 0:
+                return stats
             keys = await self.store.claim_due_keys(
-                self.owner, limit=batch, lease_seconds=self.lease_seconds, force=force
+                self.owner, limit=take, lease_seconds=self.lease_seconds, force=force
             )
+            claimed += len(keys)
             if keys:
                 await self._poll_claimed(keys, stats)
-            if force or limit is not None or len(keys) < batch:
+            if force or limit is not None or len(keys) < take:
                 return stats
 
     async def _poll_claimed(self, keys: list[PollKey], stats: CycleStats) -> None:
@@ -194,6 +244,8 @@ class Poller:
             changed = poll.diff_page(page.items)
             if changed:
                 await self._consider_changed(poll, changed)
+                if poll.changes or len(poll.new_states) + len(poll.updates) >= FLUSH_ROWS:
+                    await self._flush(poll)
             if not page.next_cursor or page.next_cursor == cursor:
                 break
             cursor = page.next_cursor
@@ -207,6 +259,23 @@ class Poller:
         for d in await poll.client.normalize_listed(raw_items):
             poll.consider(d, d.id, d.status.value, d.name, stamps.get(d.id, ""))
 
+    async def _flush(self, poll: KeyPoll) -> None:
+        """Write what the walk found so far (keeping the lease): a change's notification
+        goes out now, not when the walk ends; a baseline is written in parts."""
+        outbox = await self._outbox(poll)
+        await self.store.record_part(
+            poll.key,
+            self.owner,
+            new_states=poll.new_states,
+            updates=poll.updates,
+            outbox=outbox,
+        )
+        poll.stats.changes += len(poll.changes)
+        poll.stats.notifications += len(outbox)
+        poll.new_states, poll.updates, poll.changes = [], [], []
+        if outbox and self.on_written is not None:
+            self.on_written()
+
     async def _poll(self, key: PollKey, stats: PollStats, context: CycleContext) -> None:
         client = await self.pool.get(key.team_id, key.provider, key.enterprise_id or None)  # type: ignore[arg-type]
         watches, thresholds, recent = context.for_key(key)
@@ -219,20 +288,24 @@ class Poller:
         if self._balance_due(poll):
             await self._check_credits(poll)
         outbox = await self._outbox(poll)
-        stats.changes = len(poll.changes)
-        stats.notifications = len(outbox)
+        stats.changes += len(poll.changes)
+        stats.notifications += len(outbox)
+        next_due = started_at + self.interval
+        self._next_due = min(self._next_due or math.inf, next_due)
         if not (poll.new_states or poll.updates or outbox) and key in context.batch:
             # Nothing to write (the common case): the cycle releases these leases together.
-            context.quiet.append((key, started_at + self.interval))
+            context.quiet.append((key, next_due))
             return
         await self.store.commit_poll(
             key,
             self.owner,
-            next_due=started_at + self.interval,
+            next_due=next_due,
             new_states=poll.new_states,
             updates=poll.updates,
             outbox=outbox,
         )
+        if outbox and self.on_written is not None:
+            self.on_written()
 
     async def _look_up_missing(self, poll: KeyPoll) -> None:
         """Watched deployments that left the list: a direct look-up says what became of them."""

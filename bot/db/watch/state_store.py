@@ -183,7 +183,6 @@ class StateStore(SqlStore):
         """Record one poll in one transaction; raises LostLease when another replica owns the
         key now or recorded the same changes first (nothing is written then)."""
         now = self.clock()
-        base = {"enterprise_id": key.enterprise_id, "team_id": key.team_id}
         async with self.engine.begin() as conn:
             result = await conn.execute(
                 update(LEASES)
@@ -199,68 +198,113 @@ class StateStore(SqlStore):
             )
             if result.rowcount != 1:
                 raise LostLease(key.provider)
-            new_states = list(new_states)
-            for start in range(0, len(new_states), CHUNK):
-                rows = [
-                    {
-                        **base,
-                        "provider": key.provider,
-                        "deployment_id": s.deployment_id,
-                        "name": s.name[:200],
-                        "status": s.status,
-                        "alerts": s.alerts,
-                        "seq": 0,
-                        "gone": s.gone,
-                        "fingerprint": s.fingerprint,
-                        "updated_at": now,
-                    }
-                    for s in new_states[start : start + CHUNK]
-                ]
-                try:
-                    await conn.execute(insert(STATES), rows)
-                except IntegrityError:
-                    raise LostLease(key.provider) from None
-            for u in updates:
-                result = await conn.execute(
-                    update(STATES)
-                    .where(
-                        STATES.c.team_id == key.team_id,
-                        STATES.c.enterprise_id == key.enterprise_id,
-                        STATES.c.provider == key.provider,
-                        STATES.c.deployment_id == u.deployment_id,
-                        STATES.c.seq == u.expected_seq,
-                    )
-                    .values(
-                        name=u.name[:200],
-                        status=u.status,
-                        alerts=u.alerts,
-                        gone=u.gone,
-                        fingerprint=u.fingerprint,
-                        seq=u.expected_seq + 1,
-                        **({"updated_at": now} if u.touch else {}),
-                    )
-                )
-                if result.rowcount != 1:
-                    raise LostLease(key.provider)
-            out = [
+            await self._write_poll(
+                conn, key=key, now=now, new_states=new_states, updates=updates, outbox=outbox
+            )
+
+    async def record_part(
+        self,
+        key: PollKey,
+        owner: str,
+        *,
+        new_states: Iterable[StateRow],
+        updates: Iterable[StateUpdate],
+        outbox: Iterable[OutboxRow],
+    ) -> None:
+        """Record part of a poll in progress, in one transaction, keeping the lease (the walk
+        goes on); raises LostLease like :meth:`commit_poll`."""
+        async with self.engine.begin() as conn:
+            # Touch the lease row (and, on PostgreSQL, lock it until this commits): it must
+            # still be this replica's.
+            result = await conn.execute(
+                update(LEASES)
+                .where(LEASES.c.id == key.id, LEASES.c.lease_owner == owner)
+                .values(lease_owner=owner)
+            )
+            if result.rowcount != 1:
+                raise LostLease(key.provider)
+            await self._write_poll(
+                conn,
+                key=key,
+                now=self.clock(),
+                new_states=new_states,
+                updates=updates,
+                outbox=outbox,
+            )
+
+    async def _write_poll(
+        self,
+        conn: AsyncConnection,
+        *,
+        key: PollKey,
+        now: float,
+        new_states: Iterable[StateRow],
+        updates: Iterable[StateUpdate],
+        outbox: Iterable[OutboxRow],
+    ) -> None:
+        base = {"enterprise_id": key.enterprise_id, "team_id": key.team_id}
+        new_states = list(new_states)
+        for start in range(0, len(new_states), CHUNK):
+            rows = [
                 {
                     **base,
                     "provider": key.provider,
-                    "deployment_id": o.deployment_id,
-                    "channel_id": o.channel_id,
-                    "seq": o.seq,
-                    "text": o.text,
-                    "reply_blocks": o.reply_blocks,
-                    "card": o.card,
-                    "state": "pending",
-                    "attempts": 0,
-                    "not_before": now,
-                    "created_at": now,
+                    "deployment_id": s.deployment_id,
+                    "name": s.name[:200],
+                    "status": s.status,
+                    "alerts": s.alerts,
+                    "seq": 0,
+                    "gone": s.gone,
+                    "fingerprint": s.fingerprint,
+                    "updated_at": now,
                 }
-                for o in outbox
+                for s in new_states[start : start + CHUNK]
             ]
-            if out:
-                try:
-                    await conn.execute(insert(OUTBOX), out)
-                except IntegrityError:
-                    raise LostLease(key.provider) from None
+            try:
+                await conn.execute(insert(STATES), rows)
+            except IntegrityError:
+                raise LostLease(key.provider) from None
+        for u in updates:
+            result = await conn.execute(
+                update(STATES)
+                .where(
+                    STATES.c.team_id == key.team_id,
+                    STATES.c.enterprise_id == key.enterprise_id,
+                    STATES.c.provider == key.provider,
+                    STATES.c.deployment_id == u.deployment_id,
+                    STATES.c.seq == u.expected_seq,
+                )
+                .values(
+                    name=u.name[:200],
+                    status=u.status,
+                    alerts=u.alerts,
+                    gone=u.gone,
+                    fingerprint=u.fingerprint,
+                    seq=u.expected_seq + 1,
+                    **({"updated_at": now} if u.touch else {}),
+                )
+            )
+            if result.rowcount != 1:
+                raise LostLease(key.provider)
+        out = [
+            {
+                **base,
+                "provider": key.provider,
+                "deployment_id": o.deployment_id,
+                "channel_id": o.channel_id,
+                "seq": o.seq,
+                "text": o.text,
+                "reply_blocks": o.reply_blocks,
+                "card": o.card,
+                "state": "pending",
+                "attempts": 0,
+                "not_before": now,
+                "created_at": now,
+            }
+            for o in outbox
+        ]
+        if out:
+            try:
+                await conn.execute(insert(OUTBOX), out)
+            except IntegrityError:
+                raise LostLease(key.provider) from None
