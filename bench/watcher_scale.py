@@ -393,6 +393,12 @@ async def _latency(
         f"p99 {p99:.2f} s, max {max(result.samples, default=float('nan')):.2f} s, "
         f"{result.missed} not seen: {verdict} the p99 ≤ {target:g} s target"
     )
+    if result.walks:
+        walks = sorted(result.walks)
+        print(
+            f"    each key's poll (list walk) during that run: median "
+            f"{walks[len(walks) // 2]:.2f} s, max {walks[-1]:.2f} s wall over {len(walks)} polls"
+        )
 
 
 async def _replicas(

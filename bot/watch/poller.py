@@ -31,7 +31,6 @@ from bot import metrics
 from bot.core.render import PROVIDER_LABEL, action_value, clip, deployment_card, escape
 from bot.db.watch.lease_store import Presence
 from bot.db.watch.store import (
-    GONE,
     CycleContext,
     LostLease,
     OutboxRow,
@@ -47,7 +46,7 @@ from bot.services.errors import ServiceError
 from bot.services.pool import ProviderPool
 from bot.watch import attribution, diff
 from bot.watch.diff import Change, Thresholds
-from bot.watch.keypoll import SEEN, KeyPoll
+from bot.watch.keypoll import KeyPoll
 
 log = logging.getLogger(__name__)
 
@@ -251,7 +250,7 @@ class Poller:
             cursor = page.next_cursor
 
     async def _consider_changed(self, poll: KeyPoll, raw_items: list[Any]) -> None:
-        ids = [i for i, _ in poll.pending if i in poll.prints]
+        ids = [i for i, _ in poll.pending if poll.is_known(i)]
         if ids:
             poll.known.update(await self.store.known_states(poll.key, ids))
         stamps = dict(poll.pending)
@@ -310,10 +309,12 @@ class Poller:
     async def _look_up_missing(self, poll: KeyPoll) -> None:
         """Watched deployments that left the list: a direct look-up says what became of them."""
         known = poll.known
+        if not poll.unlisted():
+            return  # the common case: every known deployment was listed
         missing = [
             dep_id
-            for dep_id, fp in poll.prints.items()
-            if dep_id and fp != SEEN and not fp.startswith(GONE)
+            for dep_id in await self.store.listed_ids(poll.key)
+            if dep_id and not poll.is_listed(dep_id)
         ][:MAX_LOOKUPS]
         if missing:
             known.update(await self.store.known_states(poll.key, missing))
@@ -359,7 +360,7 @@ class Poller:
         except ProviderError:
             credits = None
         poll.stats.other_calls += 1
-        if "" in poll.prints and "" not in known:
+        if poll.is_known("") and "" not in known:
             known.update(await self.store.known_states(key, [""]))
         entry = known.get("")
         account = diff.account_change(

@@ -20,7 +20,6 @@ from bot.db.watch.store_base import (
     SqlStore,
 )
 from bot.db.watch.store_records import (
-    GONE,
     CycleContext,
     LostLease,
     OutboxRow,
@@ -108,11 +107,12 @@ class StateStore(SqlStore):
             recent.actions.append(Action(user, via, effect, float(at)))
             recent.state_changed_at = float(changed_at) if changed_at is not None else None
 
-    async def fingerprints(self, key: PollKey) -> dict[str, str]:
-        """deployment id → fingerprint of the key's last-known states, compactly: a state the
-        provider no longer lists (gone) has its fingerprint prefixed with ``GONE``, so it never
-        equals a listed item's. Rows are streamed, not held."""
-        prints: dict[str, str] = {}
+    async def fingerprints(self, key: PollKey) -> dict[int, int]:
+        """The key's last-known states, compactly: :func:`print_key` of the deployment id →
+        :func:`print_mark` of its fingerprint (a state the provider no longer lists, gone, has
+        the low bit set). Two machine integers a deployment instead of two strings: a poll of
+        10,000 deployments holds about half the memory. Rows are streamed, not held."""
+        prints: dict[int, int] = {}
         async with self.engine.connect() as conn:
             result = await conn.stream(
                 select(STATES.c.deployment_id, STATES.c.fingerprint, STATES.c.gone).where(
@@ -123,8 +123,22 @@ class StateStore(SqlStore):
             )
             async for rows in result.partitions(CHUNK):
                 for dep_id, fp, gone in rows:
-                    prints[dep_id] = GONE + fp if gone else fp
+                    prints[hash(dep_id)] = (hash(fp) & ~1) | (1 if gone else 0)
         return prints
+
+    async def listed_ids(self, key: PollKey) -> list[str]:
+        """The ids of the key's deployments not known to be gone (to name those a walk did
+        not list: the compact fingerprints keep no ids)."""
+        async with self.engine.connect() as conn:
+            result = await conn.execute(
+                select(STATES.c.deployment_id).where(
+                    STATES.c.team_id == key.team_id,
+                    STATES.c.enterprise_id == key.enterprise_id,
+                    STATES.c.provider == key.provider,
+                    STATES.c.gone.is_(False),
+                )
+            )
+            return [row[0] for row in result.all()]
 
     async def known_states(
         self, key: PollKey, ids: Sequence[str] | None = None
