@@ -167,6 +167,15 @@ def report(rows: list[ReplicaRound]) -> None:
                 else ""
             )
         )
+        busiest = max((f.cpu for f in row.figures), default=0.0)
+        first = max((f.cpu for f in rows[0].figures), default=0.0) if rows else 0.0
+        less = first / busiest if busiest else 0.0
+        print(
+            f"    the busiest replica's CPU {busiest:.2f} s ({less:.2f}× less than one "
+            f"replica's): the cycle each replica's own work allows given a core "
+            f"of its own; {row.cpu - first:+.2f} s CPU over one replica (each replica's own "
+            f"cycle reads: claims, context, fingerprints)"
+        )
         for i, f in enumerate(row.figures, 1):
             print(
                 f"    replica {i}: {f.keys:3} keys, {f.pages:5,} pages, {f.deployments:7,} "
