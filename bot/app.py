@@ -14,8 +14,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import partial
 from typing import Any
 from urllib.parse import parse_qsl
@@ -38,17 +40,25 @@ from bot.config import Settings
 from bot.db.access import AccessStore
 from bot.db.approvals import ApprovalStore
 from bot.db.audit import AuditLog
+from bot.db.budget_store import BudgetStore
 from bot.db.create_store import CreateStore
 from bot.db.engine import is_database_outage
+from bot.db.jobs import JobStore, NewJob
 from bot.db.schema import SLACK_BOTS, SLACK_INSTALLATIONS, SLACK_OAUTH_STATES
 from bot.db.watch.store import WatchStore
+from bot.jobs.queue import JobQueue
+from bot.jobs.worker import Handler as JobHandler
+from bot.jobs.worker import Worker
 from bot.runtime import Storage
 from bot.services.audit import AuditService
 from bot.services.audit_trail import AuditTrail
+from bot.services.budget import BudgetService
 from bot.services.create import CreateService
 from bot.services.create_status import StatusMessages
 from bot.services.deployments import Actor, DeploymentService
+from bot.services.deployments.accounts import utc_now
 from bot.services.governance import GovernanceService
+from bot.services.log_follow import LogFollower
 from bot.services.people import People
 from bot.services.pipeline import Pipeline
 from bot.services.pool import ProviderPool
@@ -77,6 +87,10 @@ NO_CREDENTIALS = (
     "No Slack credentials: set SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID and "
     "SLACK_CLIENT_SECRET (installable in many), or run `deploybot shell`."
 )
+
+
+#: Ended jobs are forgotten after this many seconds.
+JOB_RETENTION = 24 * 3600.0
 
 
 class ConfigurationError(Exception):
@@ -115,7 +129,12 @@ class DeployBot:
             self.loops.append(asyncio.create_task(self._sweep_forever(), name="approval-sweeper"))
 
     async def sweep_once(self) -> dict[str, int]:
-        return await self.gate.sweep(self.slack_for)
+        done = await self.gate.sweep(self.slack_for)
+        if self.jobs is not None:  # ended jobs are kept a day (what happened, for operators)
+            done["jobs_purged"] = await self.jobs.store.purge(
+                older_than=time.time() - JOB_RETENTION
+            )
+        return done
 
     async def _sweep_forever(self) -> None:
         while True:
@@ -133,6 +152,7 @@ class DeployBot:
     #: Watches and their notifications (``/deploy watch``); the loops run once started.
     watches: WatchService | None = None
     watcher: WatchRunner | None = None
+    budgets: BudgetService | None = None
     #: Extra parts of App Home (the seam for e.g. "approvals waiting for me"): each is called
     #: with the person and returns Block Kit blocks, placed after the running deployments.
     home_sections: list[Callable[[Actor], Awaitable[list[dict[str, Any]]]]] = field(
@@ -140,6 +160,64 @@ class DeployBot:
     )
     #: The bot token of a workspace, for work no Slack request started (the watcher's posts).
     token_for: Callable[[str, str], Awaitable[str | None]] | None = field(default=None, repr=False)
+    #: Durable work: the job table (written before the ack) and this process's worker.
+    jobs: JobQueue | None = None
+    worker: Worker | None = None
+    #: ``logs --follow``: the polls' service (set when the listeners are registered).
+    log_follower: LogFollower | None = None
+    #: kind → what runs a job of that kind (each listener module registers its own).
+    job_handlers: dict[str, JobHandler] = field(default_factory=dict)
+
+    def job(self, kind: str) -> Callable[[JobHandler], JobHandler]:
+        """Register the handler of one job kind (a decorator)."""
+
+        def register(handler: JobHandler) -> JobHandler:
+            if kind in self.job_handlers:
+                raise ValueError(f"job kind {kind!r} is registered twice")
+            self.job_handlers[kind] = handler
+            return handler
+
+        return register
+
+    async def defer(
+        self,
+        kind: str,
+        *,
+        key: str,
+        actor: Actor | None,
+        data: dict[str, Any],
+        response_url: str | None = None,
+        while_running: bool = False,
+        run_after: float | None = None,
+    ) -> bool:
+        """Write a job (committed on return): False when ``key`` was already taken (a retry
+        or a double click). Raises what the database raised: the caller tells the person."""
+        assert self.jobs is not None
+        if kind not in self.job_handlers:
+            raise ValueError(f"no handler for job kind {kind!r}")
+        payload: dict[str, Any] = {"data": data}
+        if actor is not None:
+            payload["actor"] = actor.as_json()
+        if response_url:
+            payload["response_url"] = response_url
+        return await self.jobs.put(
+            NewJob(
+                kind=kind,
+                key=key,
+                payload=payload,
+                team_id=actor.team_id if actor else "",
+                user_id=actor.user_id if actor else "",
+                while_running=while_running,
+                run_after=run_after,
+            )
+        )
+
+    def start_worker(self) -> Worker:
+        """Run jobs in this process (``worker``, ``run``, the shell, the tests)."""
+        assert self.worker is not None and self.jobs is not None
+        self.work.attach_jobs(self.jobs.store, self.worker)
+        self.worker.start()
+        return self.worker
 
     def start_watcher(
         self,
@@ -164,6 +242,7 @@ class DeployBot:
             self.watches.store,
             self.pool,
             interval=interval or self.settings.poll_interval,
+            budget=self.budgets,
         )
         sender = Sender(
             self.watches.store,
@@ -178,6 +257,12 @@ class DeployBot:
         close provider clients."""
         if self.watcher is not None:
             await self.watcher.stop()
+        if (
+            self.worker is not None
+            and self.worker.started
+            and not await self.worker.stop(drain_timeout)
+        ):
+            log.warning("stopping with jobs unfinished: another worker takes them over")
         for task in self.loops:
             task.cancel()
         await asyncio.gather(*self.loops, return_exceptions=True)
@@ -255,11 +340,14 @@ def build_bot(
     pool: ProviderPool | None = None,
     process_before_response: bool = False,
     socket_mode: bool = False,
+    clock: Callable[[], datetime] | None = None,
 ) -> DeployBot:
     """Build the Bolt app and register every listener.
 
     ``token``/``signing_secret`` override the settings (the shell and the tests pass their
     own). In HTTP mode a signing secret is required; Socket Mode does not verify signatures.
+    ``clock`` is "now" for reading deployments (ages, ``logs --since 10m``): the providers'
+    time, which is the real time except against sped-up sandboxes.
     """
     secret = signing_secret or (
         settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
@@ -268,7 +356,12 @@ def build_bot(
         raise ConfigurationError(NO_SIGNING_SECRET)
     pool = pool or ProviderPool(settings, storage.keys)
     watch_store = WatchStore(storage.engine)
-    service = DeploymentService(storage.keys, pool, recorder=ChangeRecorder(watch_store))
+    service = DeploymentService(
+        storage.keys,
+        pool,
+        recorder=ChangeRecorder(watch_store),
+        clock=clock or utc_now,
+    )
     installation_store: AsyncSQLAlchemyInstallationStore | None = None
     bot_token = token or (
         settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
@@ -354,6 +447,7 @@ def build_bot(
         publisher=StatusMessages(slack, create_store).publish,
     )
     watches = WatchService(watch_store, service)
+    budgets = BudgetService(BudgetStore(storage.engine), watch_store, service, people, trail)
     gate = Pipeline(
         service,
         access,
@@ -364,8 +458,11 @@ def build_bot(
         audit_commands=AuditService(audit, people, trail),
         creator=creator,
         watches=watches,
+        budgets=budgets,
     )
 
+    job_store = JobStore(storage.engine)
+    queue = JobQueue(job_store)
     bot = DeployBot(
         app=app,
         slack=slack,
@@ -379,9 +476,23 @@ def build_bot(
         installation_store=installation_store,
         verifier=SignatureVerifier(secret) if secret else None,
         watches=watches,
+        budgets=budgets,
         token_for=token_for,
+        jobs=queue,
     )
     from handlers import register_all
+    from handlers.jobs import give_up, resume
 
     register_all(bot)
+    bot.worker = Worker(
+        job_store,
+        bot.job_handlers,
+        resume=partial(resume, bot),
+        give_up=partial(give_up, bot),
+        slots=settings.job_slots,
+        lease=settings.job_lease_seconds,
+        poll=settings.job_poll_seconds,
+        waiting_kinds=frozenset({"create_bids", "create_follow"}),
+    )
+    queue.listeners.append(bot.worker.wake)
     return bot

@@ -100,7 +100,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser(
         "serve",
-        help="serve Slack over HTTP on $PORT (Socket Mode too when SLACK_APP_TOKEN is set)",
+        help="the web process: serve Slack over HTTP on $PORT (Socket Mode too when "
+        "SLACK_APP_TOKEN is set); acks and writes jobs, run by `deploybot worker`",
+    )
+    sub.add_parser(
+        "worker",
+        help="the worker process: runs jobs, the watcher, notifications and the approval "
+        "sweeper (/livez, /readyz, /metrics on $DEPLOYBOT_WORKER_PORT)",
     )
     shell = sub.add_parser(
         "shell",
@@ -120,9 +126,18 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="use the configured provider URLs and stored keys instead of the sandbox",
     )
+    shell.add_argument(
+        "--reset",
+        action="store_true",
+        help=(
+            "start the local workspace afresh: delete its database (data/shell.db) and the "
+            "sandboxes' state (data/sandbox.state) together; files in data/exports stay"
+        ),
+    )
     sub.add_parser(
         "run",
-        help="serve Slack when Slack credentials are configured, else start the local shell",
+        help="serve Slack and run jobs in one process when Slack credentials are configured, "
+        "else start the local shell",
     )
 
     db = sub.add_parser("db", help="database migrations")
@@ -173,7 +188,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         args.command = "serve" if get_settings().slack_configured else "shell"
         if args.command == "shell":
-            args.speed, args.real_providers = 10.0, False
+            args.speed, args.real_providers, args.reset = 10.0, False, False
     command = _COMMANDS.get(args.command)
     if command is None:
         parser.print_help()
@@ -217,10 +232,11 @@ def _serve(args: argparse.Namespace, via_run: bool) -> int:
     # the server's imports: some of them log.)
     configure_logging(settings.log_format or ("text" if via_run else "json"), verbose=args.verbose)
     from bot.app import ConfigurationError
-    from bot.server import serve
+    from bot.server import Role, serve
 
+    role: Role = "all" if via_run else "worker" if args.command == "worker" else "web"
     try:
-        serve(settings)
+        serve(settings, role)
     except ConfigurationError as exc:
         print(f"deploybot: {exc}", file=sys.stderr)
         return 2
@@ -234,9 +250,17 @@ def _shell(args: argparse.Namespace, via_run: bool) -> int:
         logging.getLogger().setLevel(logging.WARNING)
     from bot.shell import run_shell
 
+    if args.reset and args.real_providers:
+        print("deploybot: --reset resets the sandbox workspace, not real providers' data")
+        return 2
     try:
         return asyncio.run(
-            run_shell(get_settings(), speed=args.speed, sandbox=not args.real_providers)
+            run_shell(
+                get_settings(),
+                speed=args.speed,
+                sandbox=not args.real_providers,
+                reset=args.reset,
+            )
         )
     except KeyboardInterrupt:
         return 0
@@ -270,6 +294,7 @@ def _store(args: argparse.Namespace, via_run: bool) -> int:
 _COMMANDS: dict[str, Callable[[argparse.Namespace, bool], int]] = {
     "sandbox": _sandbox,
     "serve": _serve,
+    "worker": _serve,
     "shell": _shell,
     "db": _db,
     "audit": _audit,

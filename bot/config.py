@@ -48,6 +48,13 @@ class Settings(BaseSettings):
     approval_sweep_seconds: float = Field(
         15.0, gt=0, validation_alias="DEPLOYBOT_APPROVAL_SWEEP_SECONDS"
     )
+    # -- durable work (jobs) ------------------------------------------------------------------
+    #: How long a worker holds a job without a heartbeat before another may take it over (s).
+    job_lease_seconds: float = Field(30.0, gt=0, validation_alias="DEPLOYBOT_JOB_LEASE_SECONDS")
+    #: How often an idle worker looks for jobs written by other processes (s).
+    job_poll_seconds: float = Field(0.25, gt=0, validation_alias="DEPLOYBOT_JOB_POLL_SECONDS")
+    #: Jobs one worker process runs at once.
+    job_slots: int = Field(16, gt=0, validation_alias="DEPLOYBOT_JOB_SLOTS")
     # -- creating deployments -----------------------------------------------------------------
     #: Seconds to wait for Akash bids after a create before saying none came.
     akash_bid_timeout: float = Field(180.0, gt=0, validation_alias="DEPLOYBOT_AKASH_BID_TIMEOUT")
@@ -62,6 +69,8 @@ class Settings(BaseSettings):
     #: How often each (workspace, provider) with a watch is polled, in seconds.
     poll_interval: float = Field(30.0, gt=0, validation_alias="DEPLOYBOT_POLL_INTERVAL")
     port: int = Field(3000, validation_alias="PORT")
+    #: Where ``deploybot worker`` answers /livez, /readyz and /metrics.
+    worker_port: int = Field(3001, validation_alias="DEPLOYBOT_WORKER_PORT")
     #: Log lines as JSON objects (for a log pipeline) or text; unset: JSON for ``serve``,
     #: text for ``run``, ``shell`` and the other commands.
     log_format: Literal["json", "text"] | None = Field(

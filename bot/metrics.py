@@ -80,6 +80,23 @@ OUTBOX_DEPTH = Gauge(
     "Notifications waiting to be delivered (all replicas), read at scrape time.",
     registry=REGISTRY,
 )
+JOBS = Gauge(
+    "deploybot_jobs",
+    "Jobs in the job table by state (queued, running, done, failed), read at scrape time.",
+    ["state"],
+    registry=REGISTRY,
+)
+JOBS_RUN = Counter(
+    "deploybot_jobs_run_total",
+    "Jobs this worker ended, by kind and outcome (done, failed, resumed).",
+    ["kind", "outcome"],
+    registry=REGISTRY,
+)
+JOBS_TAKEN_OVER = Counter(
+    "deploybot_jobs_taken_over_total",
+    "Jobs this worker took over from a worker whose lease ran out.",
+    registry=REGISTRY,
+)
 
 
 def _observe_provider_call(provider: str, seconds: float, error: str | None) -> None:

@@ -19,7 +19,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -88,10 +88,11 @@ async def _resume_create(web_app: web.Application) -> None:
 
 
 def build_web_app(
-    bot: DeployBot, *, socket_mode: bool = False, watch: bool = False
+    bot: DeployBot, *, socket_mode: bool = False, watch: bool = False, worker: bool = True
 ) -> web.Application:
     """Bolt's aiohttp application plus request screening, ``/healthz``, ``/metrics`` and clean
-    shutdown; with ``watch``, the watcher's poll and send loops run while it serves."""
+    shutdown; with ``worker``, jobs and the approval sweeper run in this process too, and with
+    ``watch`` the watcher's poll and send loops (``deploybot run``; ``serve`` has neither)."""
     web_app = bot.app.web_app(path=EVENTS_PATH)
     web_app.middlewares.append(screen_slack_requests)
     web_app[BOT_KEY] = bot
@@ -101,8 +102,9 @@ def build_web_app(
     web_app.router.add_get("/healthz", readyz)
     web_app.router.add_get("/metrics", metrics_endpoint)
     web_app.on_startup.append(_tune_gc)
-    web_app.on_startup.append(_start_loops)
-    web_app.on_startup.append(_resume_create)
+    if worker:
+        web_app.on_startup.append(_start_loops)
+        web_app.on_startup.append(_resume_create)
     if socket_mode:
         web_app.on_startup.append(_start_socket_mode)
     if watch:
@@ -186,7 +188,9 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 async def _start_loops(web_app: web.Application) -> None:
-    web_app[BOT_KEY].start_loops()
+    bot = web_app[BOT_KEY]
+    bot.start_loops()
+    bot.start_worker()
 
 
 async def metrics_endpoint(request: web.Request) -> web.Response:
@@ -198,6 +202,13 @@ async def metrics_endpoint(request: web.Request) -> web.Response:
             metrics.OUTBOX_DEPTH.set(depth)
         except Exception as exc:
             log.info("could not read the outbox depth: %s", type(exc).__name__)
+    if bot.jobs is not None:
+        try:
+            counts = await asyncio.wait_for(bot.jobs.store.counts(), DATABASE_CHECK_TIMEOUT)
+            for state in ("queued", "running", "done", "failed"):
+                metrics.JOBS.labels(state).set(counts.get(state, 0))
+        except Exception as exc:
+            log.info("could not read the job counts: %s", type(exc).__name__)
     body, content_type = metrics.render()
     response = web.Response(body=body)
     response.headers["Content-Type"] = content_type
@@ -240,26 +251,54 @@ async def _close(web_app: web.Application) -> None:
     log.info("stopped")
 
 
-async def create_server_app(settings: Settings) -> web.Application:
-    """Open the database (migrated), build the app, wrap it for aiohttp."""
-    socket_mode = settings.slack_app_token is not None
-    check_slack_settings(settings, socket_mode=socket_mode)
+def build_worker_app(bot: DeployBot) -> web.Application:
+    """``deploybot worker``: jobs, the watcher, its outbox sender and the approval sweeper,
+    with ``/livez``, ``/readyz`` (``/healthz``) and ``/metrics`` — no Slack routes."""
+    web_app = web.Application()
+    web_app[BOT_KEY] = bot
+    web_app[DRAIN_KEY] = Drain()
+    web_app.router.add_get("/livez", livez)
+    web_app.router.add_get("/readyz", readyz)
+    web_app.router.add_get("/healthz", readyz)
+    web_app.router.add_get("/metrics", metrics_endpoint)
+    web_app.on_startup.append(_tune_gc)
+    web_app.on_startup.append(_start_loops)
+    web_app.on_startup.append(_resume_create)
+    web_app.on_startup.append(_start_watcher)
+    web_app.on_shutdown.append(_stop_taking_work)
+    web_app.on_cleanup.append(_close)
+    return web_app
+
+
+Role = Literal["web", "worker", "all"]
+
+
+async def create_server_app(settings: Settings, role: Role = "all") -> web.Application:
+    """Open the database (migrated under a lock), build the app, wrap it for aiohttp:
+    ``web`` acks and enqueues, ``worker`` runs what was enqueued, ``all`` does both."""
+    socket_mode = settings.slack_app_token is not None and role != "worker"
+    if role != "worker":
+        check_slack_settings(settings, socket_mode=socket_mode)
     storage: Storage = await open_storage(settings)
     try:
-        bot = build_bot(settings, storage, socket_mode=socket_mode)
+        # a worker never receives requests: nothing to verify signatures of
+        bot = build_bot(settings, storage, socket_mode=socket_mode or role == "worker")
     except Exception:
         await storage.aclose()
         raise
-    return build_web_app(bot, socket_mode=socket_mode, watch=True)
+    if role == "worker":
+        return build_worker_app(bot)
+    return build_web_app(bot, socket_mode=socket_mode, watch=role == "all", worker=role == "all")
 
 
-def serve(settings: Settings) -> None:
+def serve(settings: Settings, role: Role = "all") -> None:
     """Run until SIGTERM/SIGINT, then drain within ``DEPLOYBOT_SHUTDOWN_TIMEOUT`` (requests
     and operations share it; Heroku allows 30 s between SIGTERM and SIGKILL) and exit 0."""
+    port = settings.worker_port if role == "worker" else settings.port
     web.run_app(
-        create_server_app(settings),
+        create_server_app(settings, role),
         host=settings.host,
-        port=settings.port,
+        port=port,
         print=lambda text: log.info("%s", text),
         shutdown_timeout=settings.shutdown_timeout,
     )

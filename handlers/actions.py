@@ -16,10 +16,12 @@ from bot.core.arguments import args_for
 from bot.core.operations import Operation, OpKind
 from bot.core.replies import decode_pick
 from bot.core.results import render
+from bot.db.jobs import ClaimedJob
 from bot.services.deployments import Actor
 from bot.services.outcomes import Pending, Refused
 from handlers import commands
 from handlers.common import UNKNOWN_PROVIDER, asker, guarded, known_provider
+from handlers.jobs import decode_operation, defer_click, encode_operation, job_slack
 
 if TYPE_CHECKING:
     from bot.app import DeployBot
@@ -45,7 +47,6 @@ def register(bot: DeployBot) -> None:
         client: AsyncWebClient,
         context: AsyncBoltContext,
     ) -> None:
-        await ack()
         actor = asker(context)
         try:
             value = json.loads(_action(body).get("value") or "{}")
@@ -53,33 +54,59 @@ def register(bot: DeployBot) -> None:
                 args=args_for(OpKind(value["op"])), provider=value["p"], target=str(value["d"])
             )
         except (ValueError, KeyError, TypeError, AttributeError):
+            await ack()
             await respond(
                 **replies.error("That button is out of date: run `/deploy show` again.").payload(),
                 replace_original=False,
             )
             return
         if op.kind is OpKind.DEPOSIT:
+            await ack()
             assert op.provider is not None and op.target is not None
             await client.views_open(
                 trigger_id=body["trigger_id"],
                 view=modals.deposit_view(op.provider, op.target, channel_id=actor.channel_id),
             )
             return
-        bot.work.spawn(run_button(bot, client, respond, actor, op))
+        data = {"op": encode_operation(op)}
+        await defer_click(
+            bot, ack, respond, client, kind="button", body=body, actor=actor, data=data
+        )
 
-    @app.action("list_next")
+    @bot.job("button")
+    async def button_job(job: ClaimedJob) -> None:
+        found = await job_slack(bot, job)
+        op = decode_operation(found.data.get("op")) if found is not None else None
+        if found is None or not isinstance(op, Operation):
+            return
+        await run_button(bot, found.client, found.respond, found.actor, op)
+
+    @app.action(re.compile(r"^list_(next|prev)$"))
     async def list_next(
-        ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
+        ack: AsyncAck,
+        body: dict[str, Any],
+        respond: AsyncRespond,
+        client: AsyncWebClient,
+        context: AsyncBoltContext,
     ) -> None:
-        await ack()
         actor = asker(context)
-        state = _action(body).get("value") or ""
+        data = {"state": str(_action(body).get("value") or "")}
+        await defer_click(
+            bot, ack, respond, client, kind="list_page", body=body, actor=actor, data=data
+        )
+
+    @bot.job("list_page")
+    async def list_page_job(job: ClaimedJob) -> None:
+        found = await job_slack(bot, job)
+        if found is None:
+            return
+        actor, respond, state = found.actor, found.respond, str(found.data.get("state") or "")
 
         async def work() -> None:
             reply = render(await bot.service.list_page(actor, None, None, state=state))
             await respond(**reply.payload(), replace_original=True)
 
-        bot.work.spawn(guarded(respond, work, replace=False))
+        await guarded(respond, work, replace=False)
 
     @app.action(PICK_ACTION)
     async def pick(
@@ -89,15 +116,17 @@ def register(bot: DeployBot) -> None:
         client: AsyncWebClient,
         context: AsyncBoltContext,
     ) -> None:
-        await ack()
         actor = asker(context)
         try:
             op = decode_pick(_action(body).get("value") or "")
         except (ValueError, KeyError, TypeError):
+            await ack()
             await respond(**replies.error("That choice is out of date.").payload())
             return
-        await respond(**replies.working_reply(op).payload(), replace_original=True)
-        bot.work.spawn(commands.run(bot, client, respond, actor, op))
+        data = {"op": encode_operation(op), "working": True}
+        await defer_click(
+            bot, ack, respond, client, kind="operation", body=body, actor=actor, data=data
+        )
 
     @app.action(CONNECT_ACTION)
     async def connect(

@@ -16,9 +16,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core import approvals as msg
 from bot.db.engine import is_database_outage
+from bot.db.jobs import ClaimedJob
 from bot.services.deployments import Actor
 from handlers.common import DATABASE_DOWN, asker, failure_reply, input_value
 from handlers.delivery import private_note, responder
+from handlers.jobs import NotTaken, defer, defer_click, job_slack
 
 if TYPE_CHECKING:
     from bot.app import DeployBot
@@ -38,6 +40,7 @@ def _in_dm(body: dict[str, Any]) -> bool:
 
 def register(bot: DeployBot) -> None:
     app = bot.app
+    register_jobs(bot)
 
     @app.action(msg.APPROVE)
     async def approve(
@@ -47,24 +50,10 @@ def register(bot: DeployBot) -> None:
         client: AsyncWebClient,
         context: AsyncBoltContext,
     ) -> None:
-        await ack()
-        actor = asker(context)
-        request_id, in_dm = _request_id(body), _in_dm(body)
-        respond = responder(bot.slack, client, body, respond)
-
-        async def work() -> None:
-            try:
-                note = await bot.gate.approve(
-                    actor, request_id, bot.slack.io(client, actor.team_id)
-                )
-            except Exception as exc:
-                note = failure_reply(exc).text
-            if in_dm:  # the copy in the approver's DM: replace it with what happened
-                await private_note(respond, note or ":white_check_mark: Approved.", replace=True)
-            else:
-                await private_note(respond, note)
-
-        bot.work.spawn(work(), name=f"approve:{request_id}")
+        data = {"request_id": _request_id(body), "in_dm": _in_dm(body)}
+        await defer_click(
+            bot, ack, respond, client, kind="approve", body=body, actor=asker(context), data=data
+        )
 
     @app.action(msg.CANCEL)
     async def cancel(
@@ -74,19 +63,10 @@ def register(bot: DeployBot) -> None:
         client: AsyncWebClient,
         context: AsyncBoltContext,
     ) -> None:
-        await ack()
-        actor = asker(context)
-        request_id = _request_id(body)
-        respond = responder(bot.slack, client, body, respond)
-
-        async def work() -> None:
-            try:
-                note = await bot.gate.cancel(actor, request_id, bot.slack.io(client, actor.team_id))
-            except Exception as exc:
-                note = failure_reply(exc).text
-            await private_note(respond, note)
-
-        bot.work.spawn(work(), name=f"cancel:{request_id}")
+        data = {"request_id": _request_id(body)}
+        await defer_click(
+            bot, ack, respond, client, kind="cancel", body=body, actor=asker(context), data=data
+        )
 
     @app.action(msg.DENY)
     async def deny(
@@ -127,8 +107,76 @@ def register(bot: DeployBot) -> None:
         request_id = str(view.get("private_metadata") or "")[:32]
         note = input_value(view, msg.DENY_BLOCK, msg.DENY_ACTION).strip()
         actor = asker(context)
+        try:
+            await defer(
+                bot,
+                "deny",
+                key=f"deny:{request_id}:{actor.user_id}:{view.get('id') or view.get('hash') or ''}",
+                actor=actor,
+                data={"request_id": request_id, "note": note},
+            )
+        except NotTaken as exc:  # the form closes; the person is told by direct message
+            await ack(response_action="clear")
+            await bot.slack.io(client, actor.team_id).ephemeral(None, actor.user_id, exc.message)
+            return
         await ack(response_action="clear")
-        bot.work.spawn(_deny(bot, client, actor, request_id, note or None))
+
+
+def register_jobs(bot: DeployBot) -> None:
+    """Approve, cancel and deny clicks, and approved requests, run as jobs."""
+
+    @bot.job("approve")
+    async def approve_job(job: ClaimedJob) -> None:
+        found = await job_slack(bot, job)
+        if found is None:
+            return
+        request_id = str(found.data.get("request_id") or "")
+        slack = bot.slack.io(found.client, found.actor.team_id)
+        try:
+            note = await bot.gate.approve(found.actor, request_id, slack)
+        except Exception as exc:
+            note = failure_reply(exc).text
+        if found.data.get("in_dm"):  # the copy in the approver's DM: replace it with the news
+            await private_note(found.respond, note or ":white_check_mark: Approved.", replace=True)
+        else:
+            await private_note(found.respond, note)
+
+    @bot.job("cancel")
+    async def cancel_job(job: ClaimedJob) -> None:
+        found = await job_slack(bot, job)
+        if found is None:
+            return
+        request_id = str(found.data.get("request_id") or "")
+        try:
+            slack = bot.slack.io(found.client, found.actor.team_id)
+            note = await bot.gate.cancel(found.actor, request_id, slack)
+        except Exception as exc:
+            note = failure_reply(exc).text
+        await private_note(found.respond, note)
+
+    @bot.job("approved_run")
+    async def approved_run_job(job: ClaimedJob) -> None:
+        """An approved request, run exactly once (a worker that dies mid-run hands it over)."""
+        request_id = str((job.payload.get("data") or {}).get("request_id") or "")
+        await bot.gate.carry_out(request_id, bot.slack_for)
+
+    async def run_approved(request_id: str) -> None:
+        await bot.defer(
+            "approved_run",
+            key=f"approved:{request_id}",
+            actor=None,
+            data={"request_id": request_id},
+        )
+
+    bot.gate.run_approved = run_approved
+
+    @bot.job("deny")
+    async def deny_job(job: ClaimedJob) -> None:
+        found = await job_slack(bot, job)
+        if found is None:
+            return
+        request_id, note = str(found.data.get("request_id") or ""), found.data.get("note")
+        await _deny(bot, found.client, found.actor, request_id, str(note or "") or None)
 
 
 async def _open_deny(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
@@ -15,15 +16,18 @@ from bot.core import modals, replies
 from bot.core.arguments import Help
 from bot.core.operations import Chain, Operation, OpKind, Usage
 from bot.core.parsing import parse
+from bot.db.jobs import ClaimedJob
 from bot.services.deployments import Actor
 from bot.services.outcomes import Pending, Refused
 from handlers import create
 from handlers.common import asker, failure_reply, guarded
 from handlers.delivery import ChainStatus, deliver
+from handlers.jobs import NotTaken, decode_operation, defer, job_slack
 
 if TYPE_CHECKING:
     from bot.app import DeployBot
 
+STALE = "That choice is out of date: run the command again."
 COMMAND = "/deploy"
 #: Every slash command this app registers (the manifest test checks it against manifest.yml).
 COMMANDS = (COMMAND,)
@@ -68,10 +72,50 @@ def register(bot: DeployBot) -> None:
             else:
                 bot.work.spawn(open_revise(bot, client, respond, actor, parsed, trigger_id=trigger))
             return
+        try:
+            await defer(
+                bot,
+                "command",
+                key=f"command:{actor.team_id}:{command.get('trigger_id') or secrets.token_hex(8)}",
+                actor=actor,
+                data={"text": command.get("text") or ""},
+                response_url=command.get("response_url"),
+            )
+        except NotTaken as exc:
+            metrics.COMMANDS.labels(
+                parsed.kind.value if isinstance(parsed, Operation) else "chain", "error"
+            ).inc()
+            await ack(**replies.error(exc.message).payload())
+            return
         await ack(**replies.working_reply(parsed).payload())
-        bot.work.spawn(run(bot, client, respond, actor, parsed), name=f"deploy:{actor.team_id}")
 
     bot.app.command(COMMAND)(deploy)
+
+    @bot.job("command")
+    async def command_job(job: ClaimedJob) -> None:
+        """A ``/deploy`` command written before its ack: parsed again, run, answered."""
+        found = await job_slack(bot, job)
+        if found is None:
+            return
+        parsed = parse(str(found.data.get("text") or ""))
+        if isinstance(parsed, Usage):  # (the ack answered it; a parser change since)
+            await found.respond(**replies.usage_reply(parsed).payload())
+            return
+        await run(bot, found.client, found.respond, found.actor, parsed)
+
+    @bot.job("operation")
+    async def operation_job(job: ClaimedJob) -> None:
+        """An operation a click picked (already typed): run and answered like a command."""
+        found = await job_slack(bot, job)
+        if found is None:
+            return
+        op = decode_operation(found.data.get("op"))
+        if op is None:
+            await found.respond(**replies.error(STALE).payload(), replace_original=False)
+            return
+        if found.data.get("working"):  # a pick among matches: its message says "working…"
+            await found.respond(**replies.working_reply(op).payload(), replace_original=True)
+        await run(bot, found.client, found.respond, found.actor, op)
 
 
 async def run(

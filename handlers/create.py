@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import secrets
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +28,7 @@ from bot.core.arguments import Create, Template, args_for
 from bot.core.operations import Operation, OpKind
 from bot.core.render import PROVIDER_LABEL
 from bot.core.replies import Reply
+from bot.db.jobs import ClaimedJob
 from bot.providers.errors import ProviderError
 from bot.providers.models import ProviderName
 from bot.services.create import CreateService, Review
@@ -43,6 +45,7 @@ from handlers.common import (
     known_provider,
 )
 from handlers.delivery import tell_person
+from handlers.jobs import NotTaken, defer, defer_click, job_slack
 
 if TYPE_CHECKING:
     from bot.app import DeployBot
@@ -152,7 +155,9 @@ async def open_create(
         return
     view = opened["view"]
     try:
-        filled = await _filled_view(svc, actor, provider, args, submission_key=view["id"])
+        filled = await _filled_view(
+            svc, actor, provider, args, submission_key=view["id"], over_budget=op.over_budget
+        )
     except Exception as exc:
         filled = modals.message_view("New deployment", failure_reply(exc, op).text)
     await client.views_update(view_id=view["id"], hash=view.get("hash"), view=filled)
@@ -181,6 +186,7 @@ async def _filled_view(
     args: Create,
     *,
     submission_key: str,
+    over_budget: bool = False,
 ) -> dict[str, Any]:
     """The create form (filled from a template and ``field=value`` words), or the review when
     a template makes it complete."""
@@ -198,13 +204,15 @@ async def _filled_view(
     assert provider is not None
     form, problems = core.apply_overrides(provider, form, args.overrides)
     if args.template and not problems:
-        review = await svc.review(actor, provider, form, submission_key=submission_key)
+        review = await svc.review(
+            actor, provider, form, submission_key=submission_key, over_budget=over_budget
+        )
         if review.request is not None and review.estimate is not None:
             return views.review_view(
                 provider, review.summary, review.estimate, request_id=review.request.id
             )
         problems = review.errors
-    meta = json.dumps({"p": provider, "c": actor.channel_id})
+    meta = json.dumps({"p": provider, "c": actor.channel_id, **({"o": 1} if over_budget else {})})
     return views.form_view(provider, form, private_metadata=meta, problems=problems, note=note)
 
 
@@ -243,6 +251,67 @@ async def spend_accept(
     await guarded(respond, work, replace=False)
 
 
+# -- jobs
+
+
+def register_jobs(bot: DeployBot) -> None:
+    """The create flow's work after the ack (see ``handlers.jobs``)."""
+
+    @bot.job("create")
+    async def create_job(job: ClaimedJob) -> None:
+        found = await job_slack(bot, job)
+        if found is not None:
+            request_id = str(found.data.get("request_id") or "")
+            await spend_create(bot, found.client, found.actor, request_id)
+
+    @bot.job("accept_bid")
+    async def accept_job(job: ClaimedJob) -> None:
+        found = await job_slack(bot, job)
+        if found is not None:
+            request_id, bid = str(found.data.get("request_id")), str(found.data.get("bid"))
+            await spend_accept(
+                bot, found.client, found.respond, found.actor, request_id=request_id, bid=bid
+            )
+
+    @bot.job("close_request")
+    async def close_job(job: ClaimedJob) -> None:
+        found = await job_slack(bot, job)
+        if found is None:
+            return
+        actor, respond = found.actor, found.respond
+        request_id = str(found.data.get("request_id") or "")
+
+        async def work() -> None:
+            outcome = await bot.gate.close_request(
+                actor, request_id, bot.slack.io(found.client, actor.team_id)
+            )
+            if isinstance(outcome, Pending | Refused):
+                await respond(**outcome.reply.payload(), replace_original=False)
+
+        await guarded(respond, work, replace=False)
+
+    assert bot.create is not None
+    creator = bot.create
+
+    @bot.job("create_bids")
+    async def bids_job(job: ClaimedJob) -> None:
+        await creator.wait_for_bids(str((job.payload.get("data") or {}).get("request_id")))
+
+    @bot.job("create_follow")
+    async def follow_job(job: ClaimedJob) -> None:
+        await creator.follow(str((job.payload.get("data") or {}).get("request_id")))
+
+    async def later(kind: str, request_id: str) -> None:
+        await bot.defer(
+            f"create_{kind}",
+            key=f"{kind}:{request_id}",
+            actor=None,
+            data={"request_id": request_id},
+        )
+
+    creator.later = later
+
+
 # -- listeners
 
 
@@ -260,11 +329,17 @@ def _review_outage(view: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _review(
-    svc: CreateService, actor: Actor, provider: ProviderName, form: dict[str, str], key: str
+    svc: CreateService,
+    actor: Actor,
+    provider: ProviderName,
+    form: dict[str, str],
+    key: str,
+    *,
+    over_budget: bool = False,
 ) -> Review | str:
     """The form checked and priced, or why it could not be (one line for the form)."""
     try:
-        return await svc.review(actor, provider, form, submission_key=key)
+        return await svc.review(actor, provider, form, submission_key=key, over_budget=over_budget)
     except (ServiceError, ProviderError) as exc:
         return exc.message[:1900]
     except TimeoutError:
@@ -298,7 +373,9 @@ def register(bot: DeployBot) -> None:
             await ack(response_action="errors", errors={first: "This form expired; start again."})
             return
         actor = replace(asker(context), channel_id=meta.get("c"))
-        review = await _review(svc, actor, provider, form, str(view.get("id")))
+        review = await _review(
+            svc, actor, provider, form, str(view.get("id")), over_budget=bool(meta.get("o"))
+        )
         if isinstance(review, str):
             await ack(response_action="errors", errors={first: review})
             return
@@ -337,6 +414,22 @@ def register(bot: DeployBot) -> None:
             return
         if row.channel_id:
             where = f"<#{row.channel_id}>"
+        actor = replace(asker(context), channel_id=row.channel_id)
+        # each confirm is a job; the request itself is created once (a second confirm, e.g. a
+        # Slack retry, is told it was already submitted)
+        try:
+            await defer(
+                bot,
+                "create",
+                key=f"create:{request_id}:{secrets.token_hex(6)}",
+                actor=actor,
+                data={"request_id": request_id},
+            )
+        except NotTaken as exc:
+            await ack(
+                response_action="update", view=modals.message_view("New deployment", exc.message)
+            )
+            return
         await ack(
             response_action="update",
             view=modals.message_view(
@@ -344,10 +437,9 @@ def register(bot: DeployBot) -> None:
                 f":rocket: Submitted. Its status is posted in {where} and kept up to date.",
             ),
         )
-        actor = replace(asker(context), channel_id=row.channel_id)
-        bot.work.spawn(spend_create(bot, client, actor, request_id), name=f"create:{request_id}")
 
     _register_buttons(bot, svc)
+    register_jobs(bot)
 
 
 def _register_buttons(bot: DeployBot, svc: CreateService) -> None:
@@ -381,15 +473,18 @@ def _register_buttons(bot: DeployBot, svc: CreateService) -> None:
         client: AsyncWebClient,
         context: AsyncBoltContext,
     ) -> None:
-        await ack()
         actor = asker(context)
         try:
             value = json.loads(((body.get("actions") or [{}])[0]).get("value") or "{}")
             request_id, bid = str(value["r"]), str(value["b"])
         except (ValueError, KeyError, TypeError):
+            await ack()
             await respond(text="That button is out of date.", replace_original=False)
             return
-        bot.work.spawn(spend_accept(bot, client, respond, actor, request_id=request_id, bid=bid))
+        data = {"request_id": request_id, "bid": bid}
+        await defer_click(
+            bot, ack, respond, client, kind="accept_bid", body=body, actor=actor, data=data
+        )
 
     @app.action(views.CLOSE_ACTION)
     async def close(
@@ -399,22 +494,17 @@ def _register_buttons(bot: DeployBot, svc: CreateService) -> None:
         client: AsyncWebClient,
         context: AsyncBoltContext,
     ) -> None:
-        await ack()
         actor = asker(context)
         try:
             request_id = str(json.loads(((body.get("actions") or [{}])[0]).get("value"))["r"])
         except (ValueError, KeyError, TypeError):
+            await ack()
             await respond(text="That button is out of date.", replace_original=False)
             return
-
-        async def work() -> None:
-            outcome = await bot.gate.close_request(
-                actor, request_id, bot.slack.io(client, actor.team_id)
-            )
-            if isinstance(outcome, Pending | Refused):
-                await respond(**outcome.reply.payload(), replace_original=False)
-
-        bot.work.spawn(guarded(respond, work, replace=False))
+        data = {"request_id": request_id}
+        await defer_click(
+            bot, ack, respond, client, kind="close_request", body=body, actor=actor, data=data
+        )
 
     async def _options(
         ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext, kind: str

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import secrets
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -15,11 +16,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.core.arguments import args_for
 from bot.core.home import CREATE_ACTION
 from bot.core.operations import Operation, OpKind
+from bot.db.jobs import ClaimedJob
 from bot.services.deployments import Actor
 from bot.services.home import build_home
 from handlers import create
 from handlers.common import UNKNOWN_PROVIDER, asker, known_provider
 from handlers.delivery import dm_responder
+from handlers.jobs import NotTaken, defer, job_slack
 
 if TYPE_CHECKING:
     from bot.app import DeployBot
@@ -34,18 +37,37 @@ def register(bot: DeployBot) -> None:
     async def workspace_gone(
         event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext
     ) -> None:
-        """``app_uninstalled`` and ``tokens_revoked``. Bolt runs event listeners as
-        fire-and-forget tasks, so the cleanup goes through BackgroundWork: strongly referenced,
-        and finished (not dropped) when the server stops."""
-        bot.work.spawn(forget(bot, event, body, context), name="workspace_gone")
+        """``app_uninstalled`` and ``tokens_revoked``: the cleanup is a job (a Slack retry of
+        the event, same ``event_id``, is the same job; a worker that dies mid-way hands it on)."""
+        team_id = context.team_id or body.get("team_id") or ""
+        data = {
+            "event": {"type": event.get("type"), "tokens": event.get("tokens") or {}},
+            "team": team_id,
+            "enterprise": context.enterprise_id or "",
+        }
+        key = f"gone:{team_id}:{body.get('event_id') or secrets.token_hex(8)}"
+        try:
+            await defer(bot, "workspace_gone", key=key, actor=None, data=data)
+        except NotTaken:  # nothing can be cleaned up without the database either
+            log.warning("%s not recorded: the database is unreachable", event.get("type"))
+
+    @bot.job("workspace_gone")
+    async def workspace_gone_job(job: ClaimedJob) -> None:
+        data = job.payload.get("data") or {}
+        context = AsyncBoltContext(
+            team_id=str(data.get("team") or ""),
+            enterprise_id=str(data.get("enterprise") or "") or None,
+        )
+        event = dict(data.get("event") or {})
+        await forget(bot, event, {"team_id": context.team_id}, context)
 
     app.event("app_uninstalled")(workspace_gone)
     app.event("tokens_revoked")(workspace_gone)
 
     @app.event("app_home_opened")
-    async def home(
-        event: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
-    ) -> None:
+    async def home(event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext) -> None:
+        """Bolt acks events itself; the Home tab is built by a job (a Slack retry of the
+        event, same ``event_id``, is the same job)."""
         if event.get("tab", "home") != "home":
             return
         actor = Actor(
@@ -53,7 +75,17 @@ def register(bot: DeployBot) -> None:
             user_id=str(event.get("user") or ""),
             enterprise_id=context.enterprise_id,
         )
-        bot.work.spawn(publish_home(bot, client, actor), name="app_home")
+        key = f"home:{actor.team_id}:{body.get('event_id') or secrets.token_hex(8)}"
+        try:
+            await defer(bot, "home", key=key, actor=actor, data={})
+        except NotTaken:
+            log.warning("App Home not refreshed: the database is unreachable")
+
+    @bot.job("home")
+    async def home_job(job: ClaimedJob) -> None:
+        found = await job_slack(bot, job)
+        if found is not None:
+            await publish_home(bot, found.client, found.actor)
 
     @app.action(re.compile(rf"^{CREATE_ACTION}_(nosana|akash|neuranet)$"))
     async def create_from_home(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import secrets
 from dataclasses import replace
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
@@ -18,12 +19,14 @@ from bot.core import modals
 from bot.core.arguments import args_for
 from bot.core.operations import Operation, OpKind
 from bot.core.render import PROVIDER_LABEL
+from bot.db.jobs import ClaimedJob
 from bot.providers.errors import AuthenticationError, ProviderError
 from bot.providers.models import PROVIDER_NAMES, ProviderName
 from bot.services.deployments import Actor
 from bot.services.errors import ServiceError
 from handlers.common import DATABASE_DOWN, answers_outage, asker, failure_reply, known_provider
 from handlers.delivery import post_result, tell_person
+from handlers.jobs import NotTaken, decode_operation, defer, encode_operation, job_slack
 
 if TYPE_CHECKING:
     from bot.app import DeployBot
@@ -80,6 +83,7 @@ async def _key_problem(
 
 def register(bot: DeployBot) -> None:
     app = bot.app
+    register_jobs(bot)
 
     @app.view(modals.CONNECT)
     @answers_outage(lambda view: {"response_action": "errors", "errors": CONNECT_OUTAGE})
@@ -103,20 +107,21 @@ def register(bot: DeployBot) -> None:
             await ack(response_action="errors", errors={modals.KEY_BLOCK: problem})
             return
         info = await bot.service.connect(actor, provider, key)
-        await ack(response_action="update", view=modals.connected_view(provider, info.key_hint))
-        bot.work.spawn(bot.gate.record_connect(actor, provider, info.key_hint))
         log.info(
             "provider connected",
             extra={"team": actor.team_id, "user": actor.user_id, "provider": provider},
         )
-        if actor.channel_id:
-            bot.work.spawn(
-                tell_person(
-                    client,
-                    actor,
-                    f":white_check_mark: {label} connected (key `{info.key_hint}`).",
-                )
+        try:
+            await defer(
+                bot,
+                "connected",
+                key=f"connected:{view.get('id') or secrets.token_hex(8)}",
+                actor=actor,
+                data={"provider": provider, "hint": info.key_hint, "label": label},
             )
+        except NotTaken:  # the key is stored; only the audit entry and the note are late
+            log.warning("could not write the audit job of a connect")
+        await ack(response_action="update", view=modals.connected_view(provider, info.key_hint))
 
     @app.view(modals.REVISE)
     async def revise(
@@ -140,13 +145,12 @@ def register(bot: DeployBot) -> None:
         if problem:
             await ack(response_action="errors", errors={modals.DEFINITION_BLOCK: problem[:1900]})
             return
-        await ack(response_action="clear")
         op = Operation(
             args=args_for(OpKind.REVISE, definition=text),
             provider=provider,
             target=str(deployment_id),
         )
-        bot.work.spawn(_run_and_post(bot, client, actor, op))
+        await _submit(bot, ack, view, actor, op, block=modals.DEFINITION_BLOCK)
 
     @app.view(modals.DEPOSIT)
     async def deposit(
@@ -171,14 +175,64 @@ def register(bot: DeployBot) -> None:
         if meta.get("p") not in PROVIDER_NAMES or not meta.get("d"):
             await ack(response_action="errors", errors={modals.AMOUNT_BLOCK: "Form expired."})
             return
-        await ack(response_action="clear")
         actor = replace(asker(context), channel_id=meta.get("c"))
         op = Operation(
             args=args_for(OpKind.DEPOSIT, amount_usd=amount),
             provider=meta["p"],
             target=str(meta["d"]),
         )
-        bot.work.spawn(_run_and_post(bot, client, actor, op))
+        await _submit(bot, ack, view, actor, op, block=modals.AMOUNT_BLOCK)
+
+
+def register_jobs(bot: DeployBot) -> None:
+    """The work forms leave for after they closed."""
+
+    @bot.job("connected")
+    async def connected_job(job: ClaimedJob) -> None:
+        """After a key was stored: the audit entry, and a note in the channel it came from."""
+        found = await job_slack(bot, job)
+        if found is None:
+            return
+        actor, data = found.actor, found.data
+        await bot.gate.record_connect(actor, str(data.get("provider")), str(data.get("hint")))
+        if actor.channel_id:
+            text = f":white_check_mark: {data.get('label')} connected (key `{data.get('hint')}`)."
+            await tell_person(found.client, actor, text)
+
+    @bot.job("form_operation")
+    async def form_operation_job(job: ClaimedJob) -> None:
+        """An operation submitted in a form (revise, deposit): no response URL, so the result
+        goes to the channel and failures to the person."""
+        found = await job_slack(bot, job)
+        op = decode_operation(found.data.get("op")) if found is not None else None
+        if found is None or not isinstance(op, Operation):
+            return
+        await _run_and_post(bot, found.client, found.actor, op)
+
+
+async def _submit(
+    bot: DeployBot,
+    ack: AsyncAck,
+    view: dict[str, Any],
+    actor: Actor,
+    op: Operation,
+    *,
+    block: str,
+) -> None:
+    """Write a submitted form's operation as a job, then close the form (a second submit of
+    the same form is the same job); if it can't be written, say so on the form."""
+    try:
+        await defer(
+            bot,
+            "form_operation",
+            key=f"form:{actor.team_id}:{view.get('id') or secrets.token_hex(8)}",
+            actor=actor,
+            data={"op": encode_operation(op)},
+        )
+    except NotTaken as exc:
+        await ack(response_action="errors", errors={block: exc.message})
+        return
+    await ack(response_action="clear")
 
 
 async def _run_and_post(

@@ -88,7 +88,14 @@ class Revise(_Args):
 class Logs(_Args):
     kind: Literal[K.LOGS]
     tail: int | None = None
+    #: From this moment (``--since 2026-11-23T10:00Z``).
     since: datetime | None = None
+    #: The last this many seconds (``--since 10m``), counted when the logs are read.
+    since_seconds: int | None = Field(default=None, ge=1)
+    #: The whole log as a file in the channel (``--file``), not lines in a message.
+    file: bool = False
+    #: Keep appending new lines in a thread for this many seconds (``--follow [10m]``).
+    follow_seconds: int | None = Field(default=None, ge=60, le=3600)
 
 
 class Deposit(_Args):
@@ -143,6 +150,17 @@ class Watch(_Args):
     filters: dict[str, str] = Field(default_factory=dict)
 
 
+class Budget(_Args):
+    """``budget`` (show), ``budget set <amount>/h|/day|/month``, ``budget clear``; the
+    operation's provider names the scope (none: the whole workspace)."""
+
+    kind: Literal[K.BUDGET]
+    action: Literal["show", "set", "clear"] = "show"
+    amount_usd: Decimal | None = None
+    #: ``hour``, ``day`` or ``month`` (``set`` only).
+    period: Literal["hour", "day", "month"] | None = None
+
+
 Args = Annotated[
     Plain
     | Help
@@ -160,7 +178,8 @@ Args = Annotated[
     | Decide
     | Create
     | Template
-    | Watch,
+    | Watch
+    | Budget,
     Field(discriminator="kind"),
 ]
 
@@ -184,6 +203,7 @@ ARG_FIELDS = frozenset(
         Create,
         Template,
         Watch,
+        Budget,
     )
     for name in model.model_fields
     if name != "kind"

@@ -69,6 +69,8 @@ class OpKind(StrEnum):
     WATCH = "watch"
     UNWATCH = "unwatch"
     WATCHING = "watching"
+    # spending caps (bot/services/budget.py)
+    BUDGET = "budget"
 
     @property
     def spec(self) -> Spec:
@@ -96,6 +98,7 @@ class Area(StrEnum):
     CANCEL = "cancel"
     CREATE = "create"
     WATCH = "watch"
+    BUDGET = "budget"
 
 
 @dataclass(frozen=True)
@@ -221,6 +224,8 @@ _SPECS: tuple[Spec, ...] = (
     Spec("watch", Risk.CHANGE, area=Area.WATCH),
     Spec("unwatch", Risk.CHANGE, area=Area.WATCH),
     Spec("watching", Risk.CHANGE, area=Area.WATCH),
+    # Anyone may read the budget; setting and clearing caps is for admins (the service checks).
+    Spec("budget", Risk.CHANGE, area=Area.BUDGET, aliases=("budgets",)),
     # Not commands of their own: buttons of the create flow that the policy governs.
     Spec("accept", Risk.SPEND, area=Area.CREATE, ruled=True),
 )

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.core import approvals as msg
@@ -27,6 +27,7 @@ from bot.core.operations import WATCH_KINDS, Chain, Operation, OpKind
 from bot.core.policy import (
     ADMIN_ONLY,
     Allow,
+    ApprovalRule,
     Deny,
     NeedsApproval,
     Risk,
@@ -39,13 +40,14 @@ from bot.core.preflight import Refused as NotPossible
 from bot.core.registry import MUTATIONS, Area, in_area
 from bot.core.render import PROVIDER_LABEL, escape
 from bot.core.replies import Reply, context, section
-from bot.core.results import ChainRun, Changed, render, render_changed
+from bot.core.results import ChainRun, Changed, Logs, render, render_changed
 from bot.db import approvals as states
 from bot.db.access import AccessStore, Grant
 from bot.db.approvals import ApprovalStore
 from bot.db.models import ApprovalRequest
 from bot.providers.errors import NotFoundError, ProviderError
 from bot.providers.models import Deployment
+from bot.services import log_files
 from bot.services.approvals import (
     ApprovalLifecycle,
     NewFiling,
@@ -54,6 +56,7 @@ from bot.services.approvals import (
 )
 from bot.services.audit import AuditService
 from bot.services.audit_trail import AuditTrail, plain
+from bot.services.budget import BudgetService
 from bot.services.create import CreateService
 from bot.services.create_pipeline import SPEND_KINDS, CreatePipeline
 from bot.services.deployments import (
@@ -66,7 +69,7 @@ from bot.services.errors import NoMatchError, NotPermittedError, ServiceError
 from bot.services.governance import GovernanceService
 from bot.services.outcomes import Done, Outcome, Pending, pending, refused
 from bot.services.people import People, Person
-from bot.services.preflight import gather
+from bot.services.preflight import gather, needs_balance
 from bot.services.slack_io import SlackIO
 from bot.watch.service import WatchService
 
@@ -75,6 +78,10 @@ log = logging.getLogger("deploybot.gate")
 GOVERNANCE = in_area(Area.GOVERNANCE)
 
 __all__ = ["Pipeline"]
+
+
+#: An approved request with no run after this long gets one (see ``sweep``).
+ORPHANED_AFTER = timedelta(seconds=60)
 
 
 def _now() -> datetime:
@@ -94,6 +101,7 @@ class Pipeline:
         audit_commands: AuditService,
         creator: CreateService | None = None,
         watches: WatchService | None = None,
+        budgets: BudgetService | None = None,
         clock: Callable[[], datetime] = _now,
     ) -> None:
         self.service = service
@@ -108,12 +116,19 @@ class Pipeline:
         self.lifecycle = ApprovalLifecycle(
             approvals, access, self.people, self.trail, clock=self._time
         )
-        self.creates = CreatePipeline(creator, self.lifecycle, people, trail)
+        #: ``/deploy budget`` and the caps preflight checks spends against.
+        self.budgets = budgets
+        self.creates = CreatePipeline(creator, self.lifecycle, people, trail, budgets=budgets)
         self._clock = clock
         #: Creates, leases and closes of new deployments pass the gate too.
         self.creator = creator
         #: Watch commands pass the gate too.
         self.watches = watches
+        #: Where an approved request goes to run: a durable job (set by the app); None runs
+        #: it at once, in the approving call.
+        self.run_approved: Callable[[str], Awaitable[None]] | None = None
+        #: Starts following a deployment's logs (``logs --follow``; set by the app).
+        self.follow_logs: Callable[[Actor, Logs, int, SlackIO], Awaitable[Reply]] | None = None
 
     def _time(self) -> datetime:
         return self._clock()
@@ -163,17 +178,20 @@ class Pipeline:
             return Done(await self._account(actor, op, slack))
         if op.kind in WATCH_KINDS and self.watches is not None:
             return Done(await self._watch(actor, op, slack))
+        if op.kind is OpKind.BUDGET and self.budgets is not None:
+            budget = await self.budgets.run(actor, op, slack)
+            if isinstance(budget, Reply):
+                return Done(budget)
+            return Done(render(budget), result=budget)
         if op.kind not in MUTATIONS:
-            await self.people.check_read(actor, op)
-            found = await self.service.execute(actor, op)
-            return Done(render(found), result=found)
+            return await self._read(actor, op, slack)
         assert op.kind.capability is not None
         resolved = await self.service.resolve(
             actor, op.target or "", op.provider, op.kind.capability
         )
         before = resolved.deployment
         op = op.retarget(resolved.provider.name, before.id)
-        checked = await self._preflight(resolved, op)
+        checked = await self._preflight(resolved, op, actor)
         if isinstance(checked, NotPossible):  # it cannot succeed, so nobody is asked
             await self.trail.refused(actor, op, checked.reason)
             return refused(checked.reason)
@@ -182,6 +200,8 @@ class Pipeline:
         if isinstance(decision, Deny):
             await self.trail.operation(actor, op, "deny", "refused", detail=decision.reason)
             raise NotPermittedError(decision.reason, mrkdwn=True)
+        if checked.over_budget is not None:
+            return await self._over_budget(actor, op, before, decision, checked, slack=slack)
         if isinstance(decision, NeedsApproval):
             return await self._request(
                 actor, op, before, decision, slack, warnings=checked.warnings
@@ -189,11 +209,53 @@ class Pipeline:
         changed = await self._execute(actor, op, resolved, decision="allow")
         return Done(_warned(render_changed(changed), checked.warnings), result=changed)
 
-    async def _preflight(self, resolved: Resolved, op: Operation | Chain) -> Cleared | NotPossible:
-        """Can this succeed from the deployment's current state, within the provider's limits
-        and with the money the account has? At most one provider read (the balance)."""
-        facts = await gather(resolved.provider, op, resolved.deployment, clock=self.clock)
+    async def _read(self, actor: Actor, op: Operation, slack: SlackIO) -> Outcome:
+        """A read (list, show, logs …): who may read, then the answer; a log file is uploaded,
+        a followed log starts its thread."""
+        await self.people.check_read(actor, op)
+        found = await self.service.execute(actor, op)
+        if isinstance(found, Logs) and found.file:
+            found = await log_files.upload(found, actor, slack)
+        follow = getattr(op.args, "follow_seconds", None)
+        if isinstance(found, Logs) and follow and self.follow_logs is not None:
+            return Done(await self.follow_logs(actor, found, follow, slack), result=found)
+        return Done(render(found), result=found)
+
+    async def _preflight(
+        self, resolved: Resolved, op: Operation | Chain, actor: Actor
+    ) -> Cleared | NotPossible:
+        """Can this succeed from the deployment's current state, within the provider's limits,
+        with the money the account has and within the budget caps? At most one provider read
+        (the balance); the budget is the database's."""
+        budget = None
+        if self.budgets is not None and needs_balance(op, resolved.deployment):
+            budget = await self.budgets.facts(
+                actor.team_id, actor.enterprise_id, resolved.provider.name
+            )
+        facts = await gather(
+            resolved.provider, op, resolved.deployment, clock=self.clock, budget=budget
+        )
         return preflight(facts)
+
+    async def _over_budget(
+        self,
+        actor: Actor,
+        op: Operation | Chain,
+        before: Deployment,
+        decision: Allow | NeedsApproval,
+        checked: Cleared,
+        *,
+        slack: SlackIO,
+    ) -> Pending:
+        """``--over-budget``: admins only, and always filed for approval (the policy's rule
+        when it asks for one, else one admin's), the request saying which cap it passes."""
+        await self.authorize(actor, "budget.override", slack, what="spend over a budget cap")
+        if not isinstance(decision, NeedsApproval):
+            decision = NeedsApproval(risk=Risk.SPEND, rule=ApprovalRule())
+        note = f"--over-budget: {checked.over_budget}"
+        return await self._request(
+            actor, op, before, decision, slack, warnings=(note, *checked.warnings)
+        )
 
     async def _execute(
         self,
@@ -241,7 +303,7 @@ class Pipeline:
         # Run by the name people used (the status message shows it); store by id.
         named = chain.model_copy(update={"provider": resolved.provider.name})
         chain = chain.retarget(resolved.provider.name, before.id)
-        checked = await self._preflight(resolved, chain)
+        checked = await self._preflight(resolved, chain, actor)
         if isinstance(checked, NotPossible):
             await self.trail.refused(actor, chain, checked.reason)
             return refused(checked.reason)
@@ -250,6 +312,8 @@ class Pipeline:
         if isinstance(decision, Deny):
             await self.trail.chain(actor, chain, "deny", "refused", detail=decision.reason)
             raise NotPermittedError(decision.reason, mrkdwn=True)
+        if checked.over_budget is not None:
+            return await self._over_budget(actor, chain, before, decision, checked, slack=slack)
         if isinstance(decision, NeedsApproval):
             return await self._request(
                 actor, chain, before, decision, slack, warnings=checked.warnings
@@ -307,6 +371,8 @@ class Pipeline:
             await self.creator.store.forget_workspace(team_id, enterprise_id)
         if self.watches is not None:
             await self.watches.store.forget_workspace(team_id, enterprise_id)
+        if self.budgets is not None:
+            await self.budgets.forget_workspace(team_id, enterprise_id)
         actor = Actor(team_id=team_id, user_id="slack", enterprise_id=enterprise_id)
         action = "uninstall" if uninstalled else "tokens_revoked"
         await self.trail.record(actor, action, "allow", "ok", params={"keys_deleted": removed})
@@ -369,7 +435,10 @@ class Pipeline:
         """An Approve click. Returns a note for the clicker only (None: the message says it)."""
         result = await self.lifecycle.vote(actor, request_id, slack)
         if isinstance(result, Quorum):
-            await self._carry_out(result.row.id, result.voters, slack)
+            if self.run_approved is not None:
+                await self.run_approved(result.row.id)
+            else:
+                await self._carry_out(result.row.id, result.voters, slack)
             return None
         return result
 
@@ -395,7 +464,25 @@ class Pipeline:
     async def sweep(
         self, slack_for: Callable[[str, str | None], Awaitable[SlackIO | None]]
     ) -> dict[str, int]:
-        return await self.lifecycle.sweep(slack_for)
+        done = await self.lifecycle.sweep(slack_for)
+        if self.run_approved is not None:
+            # approved, but the run was never written (its approver's worker died in between):
+            # write it now (a run already written keeps its key: nothing twice)
+            for row in await self.approvals.stuck(self.clock() - ORPHANED_AFTER):
+                await self.run_approved(row.id)
+        return done
+
+    async def carry_out(
+        self, request_id: str, slack_for: Callable[[str, str | None], Awaitable[SlackIO | None]]
+    ) -> None:
+        """Run an approved request that is still approved and unfinished (a durable job)."""
+        row = await self.approvals.get(request_id)
+        if row is None or row.state != states.APPROVED:
+            return
+        slack = await slack_for(row.team_id, row.enterprise_id or None)
+        if slack is None:
+            return
+        await self._carry_out(row.id, await self.approvals.voters(row.id), slack)
 
     async def _carry_out(self, request_id: str, voters: list[str], slack: SlackIO) -> None:
         """Run an approved request (only the caller that won the approval gets here).
@@ -437,7 +524,7 @@ class Pipeline:
             )
         except (NoMatchError, NotFoundError):
             return f"the deployment {first.target or ''} no longer exists"
-        checked = await self._preflight(resolved, op)
+        checked = await self._preflight(resolved, op, actor)
         return checked.reason if isinstance(checked, NotPossible) else None
 
     async def _run_approved(
@@ -496,6 +583,8 @@ class Pipeline:
                 continue
             requester = requester_of(row)
             op = _stored(row)
+            if op.over_budget:
+                continue  # past a budget cap: it needs approval whatever the policy says
             steps = tuple(Step(s.kind.value, Risk(row.risk)) for s in _steps(op))
             decision = await self.people.decide(requester, slack, row.provider, steps)
             if isinstance(decision, Deny):

@@ -18,6 +18,7 @@ from pydantic import SecretStr
 
 from bot.config import Settings
 from bot.db.keys import KeyStore
+from bot.jobs.journal import journaled
 from bot.providers import build_provider
 from bot.providers.base import BaseProvider
 from bot.providers.models import ProviderName
@@ -72,7 +73,7 @@ class ProviderPool:
         cached = self._clients.get(slot)
         if cached is not None and cached[0] == fingerprint:
             self._clients.move_to_end(slot)
-            return cached[1]
+            return journaled(cached[1])
         client = self.build(provider, key)
         if cached is not None:
             self._close_later(cached[1])
@@ -80,7 +81,7 @@ class ProviderPool:
         while len(self._clients) > self._max:
             _, (_, old) = self._clients.popitem(last=False)
             self._close_later(old)
-        return client
+        return journaled(client)
 
     def forget(self, team_id: str, enterprise_id: str | None = None) -> None:
         """Drop the workspace's clients (after a disconnect or an uninstall)."""

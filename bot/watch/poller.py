@@ -25,7 +25,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot import metrics
 from bot.core.render import PROVIDER_LABEL, action_value, clip, deployment_card, escape
@@ -47,6 +47,9 @@ from bot.services.pool import ProviderPool
 from bot.watch import attribution, diff
 from bot.watch.diff import Change, Thresholds
 from bot.watch.keypoll import KeyPoll
+
+if TYPE_CHECKING:
+    from bot.services.budget import BudgetService
 
 log = logging.getLogger(__name__)
 
@@ -116,8 +119,11 @@ class Poller:
         lease_seconds: float | None = None,
         concurrency: int = 4,
         clock: Callable[[], float] = time.time,
+        budget: BudgetService | None = None,
     ) -> None:
         self.store = store
+        #: Samples each polled key's burn and fires budget alerts (None: no budgets).
+        self.budget = budget
         self.pool = pool
         self.interval = interval
         self.owner = owner or f"poller-{uuid.uuid4().hex[:12]}"
@@ -194,6 +200,8 @@ class Poller:
     async def _poll_claimed(self, keys: list[PollKey], stats: CycleStats) -> None:
         context = await self.store.cycle_context(keys, self.clock() - ATTRIBUTION_WINDOW)
         context.batch = set(keys)
+        if self.budget is not None:
+            context.capped = await self.budget.capped(keys)
 
         async def one(key: PollKey) -> None:
             async with self._slots:
@@ -271,6 +279,7 @@ class Poller:
         )
         poll.stats.changes += len(poll.changes)
         poll.stats.notifications += len(outbox)
+        poll.wrote = poll.wrote or bool(poll.new_states or poll.updates)
         poll.new_states, poll.updates, poll.changes = [], [], []
         if outbox and self.on_written is not None:
             self.on_written()
@@ -291,20 +300,37 @@ class Poller:
         stats.notifications += len(outbox)
         next_due = started_at + self.interval
         self._next_due = min(self._next_due or math.inf, next_due)
+        changed = poll.wrote or bool(poll.new_states or poll.updates)
         if not (poll.new_states or poll.updates or outbox) and key in context.batch:
             # Nothing to write (the common case): the cycle releases these leases together.
             context.quiet.append((key, next_due))
+        else:
+            await self.store.commit_poll(
+                key,
+                self.owner,
+                next_due=next_due,
+                new_states=poll.new_states,
+                updates=poll.updates,
+                outbox=outbox,
+            )
+            if outbox and self.on_written is not None:
+                self.on_written()
+        await self._budget(key, context, changed=changed)
+
+    async def _budget(self, key: PollKey, context: CycleContext, *, changed: bool) -> None:
+        """Sample the key's burn and fire its workspace's budget alerts (never fails a poll)."""
+        if self.budget is None:
             return
-        await self.store.commit_poll(
-            key,
-            self.owner,
-            next_due=next_due,
-            new_states=poll.new_states,
-            updates=poll.updates,
-            outbox=outbox,
-        )
-        if outbox and self.on_written is not None:
-            self.on_written()
+        team = (key.enterprise_id, key.team_id)
+        try:
+            await self.budget.after_poll(
+                key,
+                context.watches.get(team, []),
+                changed=changed,
+                capped=team in context.capped,
+            )
+        except Exception:
+            log.exception("budget after polling %s/%s failed", key.team_id, key.provider)
 
     async def _look_up_missing(self, poll: KeyPoll) -> None:
         """Watched deployments that left the list: a direct look-up says what became of them."""

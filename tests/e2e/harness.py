@@ -145,7 +145,10 @@ class SlackEnv:
         user: str = MEMBER,
         team: str = TEAM,
         settle: bool = True,
+        view_id: str | None = None,
     ) -> Answer:
+        """Submit a form; each call is a form of its own (a new view id) unless ``view_id``
+        names the one submitted before (what a Slack retry of the submission looks like)."""
         answer = await self.post(
             payloads.view_submission(
                 secret=self.secret,
@@ -154,6 +157,7 @@ class SlackEnv:
                 private_metadata=private_metadata,
                 team_id=team,
                 user_id=user,
+                view_id=view_id or f"V{secrets.token_hex(5).upper()}",
             )
         )
         if settle:

@@ -42,10 +42,12 @@ def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-async def _serve(tmp_path: Path, env: dict[str, str]) -> asyncio.subprocess.Process:
+async def _serve(
+    tmp_path: Path, env: dict[str, str], command: str = "serve"
+) -> asyncio.subprocess.Process:
     # cwd=tmp_path: a developer's .env in the checkout must not leak into the test.
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "serve",
+        sys.executable, "-m", "bot", command,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env, cwd=tmp_path,
     )  # fmt: skip
 
@@ -185,11 +187,12 @@ async def _keys_set(tmp_path: Path, env: dict[str, str], provider: str, key: str
 
 
 async def test_sigterm_lets_work_in_flight_finish_then_exits_0(tmp_path: Path) -> None:
-    """SIGTERM while an operation waits on a slow provider: the listening socket closes at
-    once, the operation still finishes and answers the person, and the exit is clean. The
-    log is JSON lines (the default for serve)."""
+    """``serve`` (web) acks and writes the job, ``worker`` runs it. SIGTERM to both while the
+    operation waits on a slow provider: the web process stops taking requests at once, the
+    worker still finishes the operation and answers the person, and both exit cleanly. The
+    log is JSON lines (the default for serve and worker)."""
     secret = "e2e-signing-secret"
-    port = _free_port()
+    port, worker_port = _free_port(), _free_port()
     base = f"http://127.0.0.1:{port}"
     called, release = asyncio.Event(), asyncio.Event()
 
@@ -217,12 +220,15 @@ async def test_sigterm_lets_work_in_flight_finish_then_exits_0(tmp_path: Path) -
                 HOST="127.0.0.1",
                 NOSANA_API_URL=provider_url,
                 DEPLOYBOT_SHUTDOWN_TIMEOUT="15",
+                DEPLOYBOT_WORKER_PORT=str(worker_port),
             )
             await _keys_set(tmp_path, env, "nosana", "nos_" + "k" * 40)
             proc = await _serve(tmp_path, env)
+            worker = await _serve(tmp_path, env, "worker")
             try:
                 async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as http:
                     await _wait_ready(http, base, proc)
+                    await _wait_ready(http, f"http://127.0.0.1:{worker_port}", worker)
                     async with http.get(f"{base}/livez") as response:
                         assert response.status == 200
                         assert await response.json() == {"status": "ok"}
@@ -236,8 +242,9 @@ async def test_sigterm_lets_work_in_flight_finish_then_exits_0(tmp_path: Path) -
                     await asyncio.wait_for(called.wait(), timeout=10)
                     before = len(slack.calls_to("response_url"))
                     proc.send_signal(signal.SIGTERM)
+                    worker.send_signal(signal.SIGTERM)
                     await asyncio.sleep(0.5)
-                    assert proc.returncode is None  # still draining
+                    assert worker.returncode is None  # still draining
                     try:  # no new work is taken
                         async with http.get(f"{base}/livez") as response:
                             raise AssertionError(f"answered {response.status} while draining")
@@ -245,17 +252,21 @@ async def test_sigterm_lets_work_in_flight_finish_then_exits_0(tmp_path: Path) -
                         pass
                     release.set()
                     code = await asyncio.wait_for(proc.wait(), timeout=20)
+                    worker_code = await asyncio.wait_for(worker.wait(), timeout=20)
             finally:
                 release.set()
-                if proc.returncode is None:
-                    proc.kill()
-                    await proc.wait()
+                for running in (proc, worker):
+                    if running.returncode is None:
+                        running.kill()
+                        await running.wait()
             err = (await proc.stderr.read()).decode()  # type: ignore[union-attr]
+            worker_err = (await worker.stderr.read()).decode()  # type: ignore[union-attr]
             after = [c for c in slack.calls_to("response_url") if c.response_url == "k1"]
     finally:
         await runner.cleanup()
     assert code == 0, err
-    assert "Traceback" not in err
+    assert worker_code == 0, worker_err
+    assert "Traceback" not in err and "Traceback" not in worker_err
     assert len(slack.calls_to("response_url")) > before, "the operation in flight never answered"
     assert "Nosana" in json.dumps(after[-1].body)
     records = [json.loads(line) for line in err.splitlines() if line.strip()]

@@ -92,8 +92,25 @@ class CreateBase:
         self.follow_timeout = float(settings.create_follow_timeout)
         #: Posts the status message, then edits it in place (None: nowhere to post).
         self.publisher = publisher
+        #: Where the long waits go (``kind`` "bids" or "follow", the request id): durable jobs
+        #: when the app sets it; None runs them as background tasks of this process.
+        self.later: Callable[[str, str], Awaitable[None]] | None = None
         self._catalogs: dict[tuple[str, str, str], tuple[float, list[Market]]] = {}
         self._provider_info: dict[str, tuple[float, dict[str, Any]]] = {}
+
+    async def wait_later(self, kind: str, request_id: str) -> None:
+        """Wait for bids (``kind="bids"``) or follow the new deployment (``"follow"``)."""
+        if self.later is not None:
+            await self.later(kind, request_id)
+            return
+        waits = {"bids": self.wait_for_bids, "follow": self.follow}
+        self.work.spawn(waits[kind](request_id), name=f"{kind}:{request_id}")
+
+    async def wait_for_bids(self, request_id: str) -> None:
+        raise NotImplementedError
+
+    async def follow(self, request_id: str) -> None:
+        raise NotImplementedError
 
     async def client(self, actor: Actor, provider: ProviderName) -> BaseProvider:
         client = await self.deployments.client(actor, provider)

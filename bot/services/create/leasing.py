@@ -160,7 +160,7 @@ class LeaseFlow(CreateBase):
             "lease created",
             extra={"team": row.team_id, "provider": row.provider, "request": row.id},
         )
-        self.work.spawn(self.follow(request_id), name=f"follow:{request_id}")
+        await self.wait_later("follow", request_id)
         return row
 
     async def close(self, actor: Actor, request_id: str) -> RequestRow:
@@ -224,7 +224,7 @@ class LeaseFlow(CreateBase):
                 await self._publish(await self._row(row.id))
         count = 0
         for row in await self.store.in_states(["bidding"]):
-            self.work.spawn(self.wait_for_bids(row.id), name=f"bids:{row.id}")
+            await self.wait_later("bids", row.id)
             count += 1
         return count
 

@@ -19,10 +19,13 @@ from bot.core import create_views as views
 from bot.core.preflight import Cleared, Refused
 from bot.core.preflight_create import AcceptFacts, preflight_accept, preflight_create
 from bot.db.create_store import RequestRow
+from bot.providers.base import BaseProvider
 from bot.providers.errors import ProviderError
 from bot.providers.models import (
     Bid,
     Capability,
+    CreateResult,
+    Deployment,
     Market,
     ProviderName,
 )
@@ -51,7 +54,13 @@ class CreateService(LeaseFlow, TemplateOps):
         return core.filter_places(items or [], query)
 
     async def review(
-        self, actor: Actor, provider: ProviderName, form: dict[str, str], submission_key: str
+        self,
+        actor: Actor,
+        provider: ProviderName,
+        form: dict[str, str],
+        submission_key: str,
+        *,
+        over_budget: bool = False,
     ) -> Review:
         """Check the form (all fields at once), price it, check the balance, store a draft.
 
@@ -111,7 +120,12 @@ class CreateService(LeaseFlow, TemplateOps):
             channel_id=actor.channel_id,
             provider=provider,
             form={k: v for k, v in form.items() if k != core.SAVE_AS},
-            spec={**built.spec, "_summary": built.summary},
+            spec={
+                **built.spec,
+                "_summary": built.summary,
+                # ``/deploy create --over-budget``: past a budget cap it asks for approval.
+                **({"_over_budget": True} if over_budget else {}),
+            },
             estimate=estimate.to_json(),
         )
         return Review(request=row, summary=built.summary, estimate=estimate, template_saved=saved)
@@ -178,6 +192,13 @@ class CreateService(LeaseFlow, TemplateOps):
             log.exception("create failed")
             await self._fail(row, "Something went wrong on our side; it has been logged.")
             return await self._row(request_id)
+        return await self._created(row, client, result)
+
+    async def _created(
+        self, row: RequestRow, client: BaseProvider, result: CreateResult
+    ) -> RequestRow:
+        """The provider created the deployment: record it, then wait for bids or follow it."""
+        request_id = row.id
         deployment = result.deployment
         stored = {
             "deployment": deployment.model_dump(mode="json"),
@@ -210,11 +231,32 @@ class CreateService(LeaseFlow, TemplateOps):
                 bid_deadline=deadline,
             )
             await self._publish(await self._row(request_id))
-            self.work.spawn(self.wait_for_bids(request_id), name=f"bids:{request_id}")
+            await self.wait_later("bids", request_id)
         else:
             await self.store.transition(
                 request_id, ["creating"], "created", deployment_id=deployment.id, result=stored
             )
             await self._publish(await self._row(request_id))
-            self.work.spawn(self.follow(request_id), name=f"follow:{request_id}")
+            await self.wait_later("follow", request_id)
         return await self._row(request_id)
+
+    async def reconciled(
+        self, team_id: str, name: str, found: Deployment | None, note: str
+    ) -> bool:
+        """A create whose worker died mid-call was reconciled against the provider: adopt the
+        deployment found (then follow it as usual), or end the request with ``note`` (it may or
+        may not exist). False when no request of that name was being created."""
+        rows = [
+            r
+            for r in await self.store.in_states(["creating"])
+            if r.team_id == team_id and str(r.spec.get("name") or "") == name
+        ]
+        if len(rows) != 1:
+            return False
+        row = rows[0]
+        if found is None:
+            await self._fail(row, note)
+            return True
+        client = await self.client(actor_of(row), row.provider)  # type: ignore[arg-type]
+        await self._created(row, client, CreateResult(deployment=found))
+        return True

@@ -21,6 +21,25 @@ class Actor:
     enterprise_id: str | None = None
     channel_id: str | None = None
 
+    def as_json(self) -> dict[str, str]:
+        """For a job's payload (:meth:`from_json` reads it back)."""
+        found = {"team": self.team_id, "user": self.user_id}
+        if self.enterprise_id:
+            found["enterprise"] = self.enterprise_id
+        if self.channel_id:
+            found["channel"] = self.channel_id
+        return found
+
+    @classmethod
+    def from_json(cls, data: object) -> Actor:
+        got = data if isinstance(data, dict) else {}
+        return cls(
+            team_id=str(got.get("team") or ""),
+            user_id=str(got.get("user") or ""),
+            enterprise_id=str(got["enterprise"]) if got.get("enterprise") else None,
+            channel_id=str(got["channel"]) if got.get("channel") else None,
+        )
+
 
 @dataclass
 class Resolved:

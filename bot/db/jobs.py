@@ -1,0 +1,334 @@
+"""The job table's SQL: enqueue (a unique key makes a retry one job), claim under a lease
+(``FOR UPDATE SKIP LOCKED`` on PostgreSQL, one conditional ``UPDATE … RETURNING`` on SQLite,
+whose writers are serialized anyway), heartbeat, take over what a dead worker held, finish.
+
+Every write a worker makes to a job it holds is fenced by ``owner``: a worker whose lease ran
+out (and whose job another worker took over) can no longer finish or record on it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Table, and_, delete, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.db.engine import is_sqlite
+from bot.db.models import Job
+
+JOBS: Table = Job.__table__  # type: ignore[assignment]
+
+QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
+#: Rows per INSERT statement.
+CHUNK = 500
+
+
+@dataclass(frozen=True)
+class NewJob:
+    kind: str
+    key: str
+    payload: dict[str, Any]
+    team_id: str = ""
+    user_id: str = ""
+    #: Not before this epoch time (None: now).
+    run_after: float | None = None
+    #: A key that is freed once the job ends (a double click while it runs is one job; a
+    #: later click is a new one). Otherwise the key stays taken forever (a Slack retry of a
+    #: command or an event is always the same job).
+    while_running: bool = False
+
+
+@dataclass(frozen=True)
+class Call:
+    """A non-idempotent provider call, recorded before it was sent."""
+
+    seq: int
+    method: str
+    provider: str
+    target: str
+    #: What was known before sending (e.g. the escrow before a deposit).
+    before: dict[str, str] = field(default_factory=dict)
+    confirmed: bool = False
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "method": self.method,
+            "provider": self.provider,
+            "target": self.target,
+            "before": self.before,
+            "confirmed": self.confirmed,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Call:
+        return cls(
+            seq=int(data.get("seq", 0)),
+            method=str(data.get("method", "")),
+            provider=str(data.get("provider", "")),
+            target=str(data.get("target", "")),
+            before={str(k): str(v) for k, v in dict(data.get("before") or {}).items()},
+            confirmed=bool(data.get("confirmed")),
+        )
+
+
+@dataclass(frozen=True)
+class ClaimedJob:
+    id: int
+    key: str
+    kind: str
+    payload: dict[str, Any]
+    attempts: int
+    calls: tuple[Call, ...]
+    team_id: str = ""
+    user_id: str = ""
+
+    @property
+    def taken_over(self) -> bool:
+        """Another worker had it before (and died, or lost its lease)."""
+        return self.attempts > 1
+
+    @property
+    def unconfirmed(self) -> tuple[Call, ...]:
+        return tuple(c for c in self.calls if not c.confirmed)
+
+
+def _decode_calls(text: str | None) -> tuple[Call, ...]:
+    try:
+        data = json.loads(text or "[]")
+    except ValueError:
+        return ()
+    return tuple(Call.from_json(c) for c in data if isinstance(c, dict))
+
+
+class JobStore:
+    def __init__(self, engine: AsyncEngine, *, clock: Callable[[], float] = time.time) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.postgres = not is_sqlite(engine.url)
+
+    # -- enqueue ---------------------------------------------------------------------------
+
+    async def enqueue(self, jobs: Sequence[NewJob]) -> list[bool]:
+        """Write the jobs (one transaction); for each, whether it is new (False: its key was
+        already taken, e.g. a Slack retry)."""
+        if not jobs:
+            return []
+        now = self.clock()
+        rows = [
+            {
+                "key": job.key[:200],
+                "kind": job.kind,
+                "payload": json.dumps(
+                    {**job.payload, "_free_key": True} if job.while_running else job.payload,
+                    separators=(",", ":"),
+                ),
+                "state": QUEUED,
+                "team_id": job.team_id[:32],
+                "user_id": job.user_id[:32],
+                "attempts": 0,
+                "run_after": job.run_after if job.run_after is not None else now,
+                "calls": "[]",
+                "created_at": now,
+            }
+            for job in jobs
+        ]
+        dialect = postgresql if self.postgres else sqlite
+        inserted: set[str] = set()
+        async with self.engine.begin() as conn:
+            for start in range(0, len(rows), CHUNK):
+                chunk = rows[start : start + CHUNK]
+                stmt = (
+                    dialect.insert(JOBS)
+                    .on_conflict_do_nothing(index_elements=["key"])
+                    .returning(JOBS.c.key)
+                )
+                result = await conn.execute(stmt, chunk)
+                inserted.update(str(k) for k in result.scalars().all())
+        return [row["key"] in inserted for row in rows]
+
+    # -- claim, heartbeat, finish ------------------------------------------------------------
+
+    def _claimable(self, now: float) -> Any:
+        return or_(
+            and_(JOBS.c.state == QUEUED, JOBS.c.run_after <= now),
+            and_(JOBS.c.state == RUNNING, JOBS.c.lease_until < now),
+        )
+
+    async def claim(self, owner: str, *, lease: float, limit: int) -> list[ClaimedJob]:
+        """Take up to ``limit`` due jobs (queued, or running under an expired lease)."""
+        if limit <= 0:
+            return []
+        now = self.clock()
+        pick = select(JOBS.c.id).where(self._claimable(now)).order_by(JOBS.c.id).limit(limit)
+        if self.postgres:
+            # a materialized CTE: PostgreSQL locks (and skips) rows once, so a claim never
+            # returns more than ``limit`` jobs (an ``IN (subquery)`` may be re-evaluated)
+            picked = (
+                pick.with_for_update(skip_locked=True).cte("picked").prefix_with("MATERIALIZED")
+            )
+            which = JOBS.c.id == picked.c.id
+        else:  # SQLite serializes writers: the subquery runs once, under the write lock
+            which = JOBS.c.id.in_(pick.scalar_subquery())
+        stmt = (
+            update(JOBS)
+            .where(which, self._claimable(now))
+            .values(
+                state=RUNNING,
+                owner=owner,
+                lease_until=now + lease,
+                attempts=JOBS.c.attempts + 1,
+            )
+            .returning(
+                JOBS.c.id,
+                JOBS.c.key,
+                JOBS.c.kind,
+                JOBS.c.payload,
+                JOBS.c.attempts,
+                JOBS.c.calls,
+                JOBS.c.team_id,
+                JOBS.c.user_id,
+            )
+        )
+        async with self.engine.begin() as conn:
+            rows = (await conn.execute(stmt)).all()
+        claimed = []
+        for row in sorted(rows, key=lambda r: r.id):
+            try:
+                payload = json.loads(row.payload)
+            except ValueError:
+                payload = {}
+            claimed.append(
+                ClaimedJob(
+                    id=row.id,
+                    key=row.key,
+                    kind=row.kind,
+                    payload=payload if isinstance(payload, dict) else {},
+                    attempts=row.attempts,
+                    calls=_decode_calls(row.calls),
+                    team_id=row.team_id,
+                    user_id=row.user_id,
+                )
+            )
+        return claimed
+
+    async def heartbeat(self, owner: str, ids: Sequence[int], *, lease: float) -> set[int]:
+        """Extend the lease of the jobs ``owner`` still holds; returns the ids it still holds."""
+        if not ids:
+            return set()
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                update(JOBS)
+                .where(JOBS.c.id.in_(list(ids)), JOBS.c.owner == owner, JOBS.c.state == RUNNING)
+                .values(lease_until=self.clock() + lease)
+                .returning(JOBS.c.id)
+            )
+            return {int(i) for i in result.scalars().all()}
+
+    async def finish(
+        self, job_id: int, owner: str, *, failed: bool = False, error: str | None = None
+    ) -> bool:
+        """Mark the job ended (fenced: False when another worker holds it now)."""
+        async with self.engine.begin() as conn:
+            row = (
+                await conn.execute(
+                    select(JOBS.c.key, JOBS.c.payload).where(
+                        JOBS.c.id == job_id, JOBS.c.owner == owner, JOBS.c.state == RUNNING
+                    )
+                )
+            ).first()
+            if row is None:
+                return False
+            values: dict[str, Any] = {
+                "state": FAILED if failed else DONE,
+                "finished_at": self.clock(),
+                "lease_until": None,
+                "error": (error or None) and str(error)[:300],
+            }
+            if json.loads(row.payload).get("_free_key"):
+                values["key"] = f"{row.key[:180]}#{job_id}"
+            await conn.execute(
+                update(JOBS)
+                .where(JOBS.c.id == job_id, JOBS.c.owner == owner, JOBS.c.state == RUNNING)
+                .values(**values)
+            )
+        return True
+
+    async def release(self, job_id: int, owner: str, *, delay: float = 0.0) -> bool:
+        """Put a held job back in the queue (a worker shutting down before it started)."""
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                update(JOBS)
+                .where(JOBS.c.id == job_id, JOBS.c.owner == owner, JOBS.c.state == RUNNING)
+                .values(
+                    state=QUEUED,
+                    owner=None,
+                    lease_until=None,
+                    run_after=self.clock() + delay,
+                    attempts=JOBS.c.attempts - 1,
+                )
+            )
+            return bool(result.rowcount)
+
+    # -- the provider-call journal -----------------------------------------------------------
+
+    async def record_calls(self, job_id: int, owner: str, calls: Sequence[Call]) -> bool:
+        """Write the job's call journal (fenced by ``owner``)."""
+        text = json.dumps([c.as_json() for c in calls], separators=(",", ":"))
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                update(JOBS)
+                .where(JOBS.c.id == job_id, JOBS.c.owner == owner, JOBS.c.state == RUNNING)
+                .values(calls=text)
+            )
+            return bool(result.rowcount)
+
+    # -- reading -----------------------------------------------------------------------------
+
+    async def busy(self, *, due_within: float = 0.0) -> int:
+        """Jobs queued and due (within ``due_within`` seconds) or running."""
+        now = self.clock()
+        async with self.engine.connect() as conn:
+            value = await conn.scalar(
+                select(func.count())
+                .select_from(JOBS)
+                .where(
+                    or_(
+                        JOBS.c.state == RUNNING,
+                        and_(JOBS.c.state == QUEUED, JOBS.c.run_after <= now + due_within),
+                    )
+                )
+            )
+        return int(value or 0)
+
+    async def get(self, job_id: int) -> dict[str, Any] | None:
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(select(JOBS).where(JOBS.c.id == job_id))).mappings().first()
+        return dict(row) if row is not None else None
+
+    async def by_key(self, key: str) -> dict[str, Any] | None:
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(select(JOBS).where(JOBS.c.key == key))).mappings().first()
+        return dict(row) if row is not None else None
+
+    async def counts(self) -> dict[str, int]:
+        async with self.engine.connect() as conn:
+            rows = (
+                await conn.execute(select(JOBS.c.state, func.count()).group_by(JOBS.c.state))
+            ).all()
+        return {str(state): int(n) for state, n in rows}
+
+    async def purge(self, *, older_than: float) -> int:
+        """Forget ended jobs that ended before ``older_than`` (epoch seconds)."""
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                delete(JOBS).where(
+                    JOBS.c.state.in_((DONE, FAILED)), JOBS.c.finished_at < older_than
+                )
+            )
+            return int(result.rowcount or 0)
