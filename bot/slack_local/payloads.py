@@ -344,3 +344,43 @@ def event_callback(
         headers["x-slack-retry-num"] = str(retry_num)
         headers["x-slack-retry-reason"] = retry_reason
     return SignedRequest(body, headers)
+
+
+def function_executed(
+    *,
+    secret: str,
+    callback_id: str,
+    inputs: Json,
+    execution_id: str | None = None,
+    bot_access_token: str = "xwfp-test",
+    team_id: str = "T111",
+    event_id: str | None = None,
+    timestamp: int | None = None,
+) -> SignedRequest:
+    """A Workflow Builder step's run: the ``function_executed`` event Slack delivers (with the
+    just-in-time ``bot_access_token`` the function completes with)."""
+    now = int(time.time()) if timestamp is None else timestamp
+    event: Json = {
+        "type": "function_executed",
+        "function": {
+            "id": f"Fn{secrets.token_hex(5).upper()}",
+            "callback_id": callback_id,
+            "title": callback_id.replace("_", " ").capitalize(),
+            "description": "",
+            "type": "app",
+            "input_parameters": [],
+            "output_parameters": [],
+            "app_id": APP_ID,
+            "date_created": now,
+            "date_updated": now,
+            "date_deleted": 0,
+        },
+        "inputs": inputs,
+        "function_execution_id": execution_id or f"Fx{secrets.token_hex(5).upper()}",
+        "workflow_execution_id": f"Wx{secrets.token_hex(5).upper()}",
+        "event_ts": f"{now}.000100",
+        "bot_access_token": bot_access_token,
+    }
+    return event_callback(
+        secret=secret, event=event, team_id=team_id, event_id=event_id, timestamp=timestamp
+    )
