@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 from bot.core import create_views as views
+from bot.core.create import auto_accept
 from bot.db.create_store import RequestRow
 from bot.providers.base import BaseProvider
 from bot.providers.errors import ProviderError
@@ -61,7 +62,9 @@ class LeaseFlow(CreateBase):
                     await self._publish(await self._row(request_id))
                 elif open_now:
                     quiet += 1
-                if open_now and quiet >= QUIET_POLLS:
+                if await self._auto_accept(request_id):
+                    return
+                if open_now and quiet >= QUIET_POLLS and not _auto(row):
                     return
             deadline = row.bid_deadline or self.clock()
             if self.clock() >= deadline:
@@ -71,6 +74,40 @@ class LeaseFlow(CreateBase):
                     await self._publish(await self._row(request_id))
                 return
             await asyncio.sleep(self.poll_interval)
+
+    async def _auto_accept(self, request_id: str) -> bool:
+        """ "Accept automatically": once its seconds of bidding have passed, lease the cheapest
+        eligible bid (the policy decided this spend when the create was submitted). True when
+        it leased one."""
+        row = await self._row(request_id)
+        rule = _auto(row)
+        if rule is None or row.state != "bidding":
+            return False
+        now = self.clock().timestamp()
+        since = row.result.get("bidding_since")
+        if not isinstance(since, int | float):
+            since = now
+            await self.store.set(request_id, result={**row.result, "bidding_since": since})
+        if now < since + rule.after:
+            return False
+        choice = auto_accept.choose(rule, row.bids, row.result.get("providers") or {})
+        if choice.chosen is None:
+            return False
+        key = views.bid_key(choice.chosen)
+        row = await self._row(request_id)
+        picked = {
+            "bid": dict(choice.chosen),
+            "passed": [{"bid": dict(p.bid), "why": p.why} for p in choice.passed],
+        }
+        await self.store.set(request_id, result={**row.result, "auto": picked})
+        try:
+            await self.accept_bid(actor_of(row), request_id, key)
+        except (ServiceError, ProviderError) as exc:
+            log.info("automatic accept failed: %s", exc.message)
+            return False
+        if self.on_auto_accept is not None:
+            await self.on_auto_accept(row, key)
+        return True
 
     async def _lookup_providers(
         self, client: BaseProvider, bids: list[dict[str, Any]], row: RequestRow
@@ -227,6 +264,10 @@ class LeaseFlow(CreateBase):
             await self.wait_later("bids", row.id)
             count += 1
         return count
+
+
+def _auto(row: RequestRow) -> auto_accept.Rule | None:
+    return auto_accept.Rule.from_json(row.spec.get("_auto_accept"))
 
 
 def _settled(deployment: Deployment, *, leased: bool) -> bool:
