@@ -492,6 +492,26 @@ class Status:
     auto: Mapping[str, Any] | None = None
 
 
+_NO_BIDS_TO_ACCEPT = {
+    "leasing": "is being leased right now",
+    "leased": "already has its lease",
+    "closing": "is being closed",
+    "closed": "is closed",
+    "failed": "failed",
+    "creating": "is still being created",
+}
+
+
+def bids_reply(status: Status) -> Reply:
+    """``/deploy bids <dseq>``: the bids as the status message shows them (Accept buttons),
+    for the person who asked; or why there is nothing to accept."""
+    if status.state in ("bidding", "no_bids"):
+        return replace(render_status(status), public=False)
+    dseq = escape(status.deployment_id or "?")
+    why = _NO_BIDS_TO_ACCEPT.get(status.state, f"is {escape(status.state)}")
+    return Reply(text=f"Akash deployment `{dseq}` {why}: there are no bids to accept.")
+
+
 def _bid_name(bid: Mapping[str, Any], providers: Mapping[str, Mapping[str, Any]] | None) -> str:
     info = (providers or {}).get(str(bid.get("provider_address"))) or {}
     name = info.get("name") or info.get("host_uri") or bid.get("provider_address") or "?"

@@ -8,6 +8,8 @@ import json
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+from bot.core import create_views as views
+from bot.core.operations import Operation
 from bot.core.policy import Deny, NeedsApproval, Risk, Step
 from bot.core.preflight import Refused as NotPossible
 from bot.core.render import PROVIDER_LABEL, escape
@@ -58,6 +60,13 @@ class CreatePipeline:
             params={"request": row.id, "bid": bid_key},
             detail="accepted automatically (the create's decision covered it)",
         )
+
+    async def bids(self, actor: Actor, op: Operation) -> Reply:
+        """``/deploy bids <dseq>`` (a read: anyone who may read Akash deployments here)."""
+        await self.people.check_read(actor, op.model_copy(update={"provider": "akash"}))
+        creator = self._creator()
+        row = await creator.current_bids(actor, op.target or "")
+        return views.bids_reply(await creator.status(row))
 
     async def create(self, actor: Actor, request_id: str, slack: SlackIO) -> Outcome:
         """A confirmed create form: a spend. Filed for approval at most once per form."""

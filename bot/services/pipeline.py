@@ -170,6 +170,8 @@ class Pipeline:
             return Done(await self._account(actor, op, slack))
         if op.kind in WATCH_KINDS and self.watches is not None:
             return Done(await self._watch(actor, op, slack))
+        if op.kind is OpKind.BIDS:
+            return Done(await self.creates.bids(actor, op))
         if op.kind not in MUTATIONS:
             await self.people.check_read(actor, op)
             found = await self.service.execute(actor, op)

@@ -46,6 +46,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("audit", "audit [N] [@person] [deployment] | audit export", "the audit log"),
     ("create", "create [provider] [--template <name>] [field=value …]", "create a deployment"),
     ("template", "template save <name> <deployment> | list | delete <name>", "create templates"),
+    ("bids", "bids <dseq>", "an Akash deployment's current bids again, with Accept buttons"),
     ("watch", "watch <deployment|provider|all> [#channel]", "post status changes and alerts"),
     ("unwatch", "unwatch <deployment|provider|all> [#channel]", "stop posting them"),
     ("watching", "watching", "what this workspace watches, and the alert thresholds"),

@@ -75,6 +75,26 @@ class LeaseFlow(CreateBase):
                 return
             await asyncio.sleep(self.poll_interval)
 
+    async def current_bids(self, actor: Actor, deployment_id: str) -> RequestRow:
+        """``/deploy bids <dseq>``: the bids of a deployment deploybot created, fetched again
+        from the provider (with who bids) and kept on its request."""
+        dseq = deployment_id.strip()
+        row = await self.store.by_deployment(actor.team_id, actor.enterprise_id, "akash", dseq)
+        if row is None:
+            raise NoMatchError(
+                f"deploybot didn't create an Akash deployment `{dseq}` in this workspace, so it "
+                "has no bids to show (`/deploy list akash` lists the deployments)."
+            )
+        if row.state not in ("bidding", "no_bids"):
+            return row
+        client = await self.client(actor_of(row), "akash")
+        fresh = [bid_json(b) for b in await client.bids(dseq)]
+        await self._lookup_providers(client, fresh, row)
+        await self.store.set(row.id, bids=fresh)
+        if any(b.get("state") == "open" for b in fresh):  # bids again: Accept works again
+            await self.store.transition(row.id, ["no_bids"], "bidding")
+        return await self._row(row.id)
+
     async def _auto_accept(self, request_id: str) -> bool:
         """ "Accept automatically": once its seconds of bidding have passed, lease the cheapest
         eligible bid (the policy decided this spend when the create was submitted). True when
