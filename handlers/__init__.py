@@ -10,7 +10,16 @@ if TYPE_CHECKING:
 
 
 def register_all(bot: DeployBot) -> None:
-    from handlers import actions, approvals, commands, create, events, functions, views
+    from handlers import (
+        actions,
+        approvals,
+        commands,
+        create,
+        events,
+        functions,
+        shortcuts,
+        views,
+    )
 
     commands.register(bot)
     actions.register(bot)
@@ -19,3 +28,4 @@ def register_all(bot: DeployBot) -> None:
     approvals.register(bot)
     create.register(bot)
     functions.register(bot)
+    shortcuts.register(bot)
