@@ -5,6 +5,7 @@ yet time) leaves the Accept buttons."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -81,10 +82,14 @@ async def test_nothing_eligible_leaves_the_accept_buttons(env: SlackEnv) -> None
     assert await requests_in(env, "bidding") == 1
 
 
-async def test_no_accept_before_its_seconds_of_bidding(env: SlackEnv) -> None:
-    dep = await create_with(env, auto_after="3600")
-    assert len(dep.leases) == 0
-    assert await requests_in(env, "bidding") == 1
+async def test_the_accept_waits_its_seconds_of_bidding_even_past_the_bid_timeout(
+    env: SlackEnv,
+) -> None:
+    started = time.monotonic()
+    dep = await create_with(env, auto_after="2")  # the bid timeout here is 0.6 s
+    assert time.monotonic() - started >= 2.0  # not before its seconds of bidding
+    assert len(dep.leases) == 1
+    assert await requests_in(env, "leased") == 1
 
 
 async def test_the_form_refuses_bad_auto_accept_values(env: SlackEnv) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.core import create_views as views
@@ -66,7 +67,7 @@ class LeaseFlow(CreateBase):
                     return
                 if open_now and quiet >= QUIET_POLLS and not _auto(row):
                     return
-            deadline = row.bid_deadline or self.clock()
+            deadline = _auto_deadline(await self._row(request_id), row.bid_deadline or self.clock())
             if self.clock() >= deadline:
                 row = await self._row(request_id)
                 no_open_bids = not any(b.get("state") == "open" for b in row.bids)
@@ -284,6 +285,15 @@ class LeaseFlow(CreateBase):
             await self.wait_later("bids", row.id)
             count += 1
         return count
+
+
+def _auto_deadline(row: RequestRow, deadline: datetime) -> datetime:
+    """An automatic accept waits its seconds of bidding even past the bid timeout."""
+    rule = _auto(row)
+    since = row.result.get("bidding_since")
+    if rule is None or row.state != "bidding" or not isinstance(since, int | float):
+        return deadline
+    return max(deadline, datetime.fromtimestamp(since + rule.after, UTC))
 
 
 def _auto(row: RequestRow) -> auto_accept.Rule | None:
