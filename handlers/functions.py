@@ -16,6 +16,7 @@ import json
 import logging
 import time
 from datetime import timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
@@ -28,9 +29,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.core import workflow_steps as core
 from bot.db.jobs import ClaimedJob
 from bot.db.models import ApprovalRequest
+from bot.providers.errors import ProviderError
 from bot.services.deployments import Actor
+from bot.services.errors import ServiceError
 from bot.services.workflow_steps import Completed, Failed, StepResult, Waiting, WorkflowSteps
-from handlers.jobs import NotTaken, defer
+from handlers.jobs import ENDINGS, NotTaken, defer
 
 if TYPE_CHECKING:
     from bot.app import DeployBot
@@ -100,6 +103,7 @@ def register(bot: DeployBot) -> None:
         await ack()
 
     _register_jobs(bot, steps)
+    ENDINGS[RUN] = partial(_ended_unsure, steps)
 
     async def request_ended(row: ApprovalRequest) -> None:
         assert bot.jobs is not None
@@ -108,6 +112,23 @@ def register(bot: DeployBot) -> None:
             await _finish_later(bot, _payload(waiting))
 
     bot.gate.lifecycle.on_final.append(request_ended)
+
+
+async def _ended_unsure(
+    steps: WorkflowSteps, bot: DeployBot, job: ClaimedJob, text: str, happened: bool
+) -> None:
+    """A run taken over from a dead worker (its provider call reconciled) or given up: the
+    step completes too — with the deployment as it is now when the call surely happened."""
+    data = job.payload.get("data") or {}
+    actor = Actor.from_json(job.payload.get("actor"))
+    result: StepResult = Failed(core.failure_text(text))
+    if happened:
+        try:
+            request = core.read_inputs(str(data.get("callback_id")), data.get("inputs") or {})
+            result = await steps.current(actor, request)
+        except (core.StepInputError, ServiceError, ProviderError) as exc:
+            log.info("workflow step: reading the outputs after a takeover failed: %s", exc)
+    await _complete(bot, actor, data, result)
 
 
 def _payload(job_row: dict[str, Any]) -> dict[str, Any]:

@@ -114,6 +114,16 @@ class WorkflowSteps:
         status = str(dumped.get("status")) if isinstance(dumped, dict) else row.state
         return Completed(steps.outputs(row.deployment_id, status, cost))
 
+    async def current(self, actor: Actor, request: steps.StepRequest) -> StepResult:
+        """The outputs of a step whose change surely happened (read from the provider)."""
+        op = request.op
+        if op is None or op.kind.capability is None:
+            return Failed("It may have happened; check /deploy list.")
+        resolved = await self.gate.service.resolve(
+            actor, op.target or "", op.provider, op.kind.capability
+        )
+        return Completed(steps.deployment_outputs(resolved.deployment))
+
     async def settled(self, request_id: str) -> StepResult:
         """How a step waiting on approval request ``request_id`` ends (Waiting: not yet)."""
         row = await self.gate.approvals.get(request_id)

@@ -237,3 +237,40 @@ async def test_create_from_template_step_completes_and_fails(open_env: SlackEnv)
 async def test_an_unknown_step_fails_instead_of_timing_out(open_env: SlackEnv) -> None:
     execution = await run_step(open_env, "reboot_the_moon", {"run_as": RUN_AS})
     assert "reboot_the_moon" in failed(open_env, execution)
+
+
+def _claimed(execution: str, inputs: dict[str, Any], callback: str) -> Any:
+    from bot.db.jobs import ClaimedJob
+    from handlers import functions
+
+    return ClaimedJob(
+        id=1,
+        key=f"function:{execution}",
+        kind=functions.RUN,
+        payload={
+            "actor": Actor(team_id=TEAM, user_id=MEMBER).as_json(),
+            "data": {
+                "execution_id": execution,
+                "callback_id": callback,
+                "inputs": inputs,
+                "token": None,
+            },
+        },
+        attempts=4,
+        calls=(),
+    )
+
+
+async def test_a_run_given_up_or_taken_over_still_completes_the_step(open_env: SlackEnv) -> None:
+    """A worker that died mid-run: the step still ends — failed when deploybot can't tell,
+    with the deployment's outputs when the call surely happened."""
+    from handlers import jobs
+
+    env = open_env
+    inputs = {"deployment": "llama3-chat", "replicas": 2, "run_as": {"id": MEMBER}}
+    await jobs.give_up(env.bot, _claimed("FxGAVEUP", inputs, steps.SCALE), "3 tries")
+    assert "may or may not have happened" in failed(env, "FxGAVEUP")
+
+    ending = jobs.ENDINGS[_claimed("FxTAKEN", inputs, steps.SCALE).kind]
+    await ending(env.bot, _claimed("FxTAKEN", inputs, steps.SCALE), "it was done", True)
+    assert succeeded(env, "FxTAKEN")["deployment_id"] == nosana(env, "llama3-chat").id
