@@ -99,6 +99,8 @@ _DETAILS: dict[str, str] = {
     "audit": "`/deploy audit 20 @ana llama` filters by person and deployment. "
     "`/deploy audit export json` uploads the whole log as a file (admins; CSV by default). "
     "`/deploy audit verify` checks the hash chain.",
+    "bids": "Akash only: the dseq of a deployment deploybot created (its status message "
+    "shows it). Accept leases the bid through the policy, like the status message's buttons.",
     "approvals": "Lists pending requests. Approve or Deny from the request message or your "
     "DM; the requester can cancel. Each request expires (60 min by default).",
 }
