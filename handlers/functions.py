@@ -16,7 +16,6 @@ import json
 import logging
 import time
 from datetime import timedelta
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
@@ -103,7 +102,7 @@ def register(bot: DeployBot) -> None:
         await ack()
 
     _register_jobs(bot, steps)
-    ENDINGS[RUN] = partial(_ended_unsure, steps)
+    ENDINGS[RUN] = _ended_unsure  # (told which app the job is of: any replica in a process)
 
     async def request_ended(row: ApprovalRequest) -> None:
         assert bot.jobs is not None
@@ -114,9 +113,7 @@ def register(bot: DeployBot) -> None:
     bot.gate.lifecycle.on_final.append(request_ended)
 
 
-async def _ended_unsure(
-    steps: WorkflowSteps, bot: DeployBot, job: ClaimedJob, text: str, happened: bool
-) -> None:
+async def _ended_unsure(bot: DeployBot, job: ClaimedJob, text: str, happened: bool) -> None:
     """A run taken over from a dead worker (its provider call reconciled) or given up: the
     step completes too — with the deployment as it is now when the call surely happened."""
     data = job.payload.get("data") or {}
@@ -125,7 +122,7 @@ async def _ended_unsure(
     if happened:
         try:
             request = core.read_inputs(str(data.get("callback_id")), data.get("inputs") or {})
-            result = await steps.current(actor, request)
+            result = await WorkflowSteps(bot.gate).current(actor, request)
         except (core.StepInputError, ServiceError, ProviderError) as exc:
             log.info("workflow step: reading the outputs after a takeover failed: %s", exc)
     await _complete(bot, actor, data, result)
