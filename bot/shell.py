@@ -77,6 +77,7 @@ EMOJI = {
     ":scroll:": "📜",
     ":mag:": "🔍",
     ":eyes:": "👀",
+    ":robot_face:": "🤖",
     ":bust_in_silhouette:": "👤",
     ":see_no_evil:": "🙈",
     ":scales:": "⚖️",
