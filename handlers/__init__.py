@@ -10,7 +10,17 @@ if TYPE_CHECKING:
 
 
 def register_all(bot: DeployBot) -> None:
-    from handlers import actions, approvals, commands, create, events, log_follow, views
+    from handlers import (
+        actions,
+        approvals,
+        commands,
+        create,
+        events,
+        functions,
+        log_follow,
+        shortcuts,
+        views,
+    )
 
     commands.register(bot)
     actions.register(bot)
@@ -19,3 +29,5 @@ def register_all(bot: DeployBot) -> None:
     approvals.register(bot)
     create.register(bot)
     log_follow.register(bot)
+    functions.register(bot)
+    shortcuts.register(bot)

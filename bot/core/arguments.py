@@ -39,6 +39,7 @@ class Plain(_Args):
         K.JOBS,
         K.BALANCE,
         K.APPROVALS,
+        K.BIDS,
     ]
 
 

@@ -183,6 +183,8 @@ class Pipeline:
             if isinstance(budget, Reply):
                 return Done(budget)
             return Done(render(budget), result=budget)
+        if op.kind is OpKind.BIDS:
+            return Done(await self.creates.bids(actor, op))
         if op.kind not in MUTATIONS:
             return await self._read(actor, op, slack)
         assert op.kind.capability is not None

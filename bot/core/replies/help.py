@@ -46,6 +46,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("audit", "audit [N] [@person] [deployment] | audit export", "the audit log"),
     ("create", "create [provider] [--template <name>] [field=value …]", "create a deployment"),
     ("template", "template save <name> <deployment> | list | delete <name>", "create templates"),
+    ("bids", "bids <dseq>", "an Akash deployment's current bids again, with Accept buttons"),
     ("watch", "watch <deployment|provider|all> [#channel]", "post status changes and alerts"),
     ("unwatch", "unwatch <deployment|provider|all> [#channel]", "stop posting them"),
     ("watching", "watching", "what this workspace watches, and the alert thresholds"),
@@ -115,6 +116,8 @@ _DETAILS: dict[str, str] = {
     "audit": "`/deploy audit 20 @ana llama` filters by person and deployment. "
     "`/deploy audit export json` uploads the whole log as a file (admins; CSV by default). "
     "`/deploy audit verify` checks the hash chain.",
+    "bids": "Akash only: the dseq of a deployment deploybot created (its status message "
+    "shows it). Accept leases the bid through the policy, like the status message's buttons.",
     "approvals": "Lists pending requests. Approve or Deny from the request message or your "
     "DM; the requester can cancel. Each request expires (60 min by default).",
 }
