@@ -12,7 +12,12 @@ from bot.core.audit_replies import EXPORT_FIELDS
 from tests.e2e.shell_support import Say, after, button, converse
 
 #: `create akash`, answered: no SDL, nginx on CPU only (every audited provider bids), create.
-AKASH_CPU_ONLY = ["create akash", ".", "nginx:1.27", "", "0", "", "", "", "", "", ".", "", "", "y"]
+#: (after the environment: deposit, accept automatically and its three conditions, template)
+AKASH_CPU_ONLY = [
+    *("create akash", ".", "nginx:1.27", "", "0", "", "", "", "", "", "."),
+    *("", "", "", "", "", ""),
+    "y",
+]
 
 
 async def test_the_number_next_to_a_bid_accepts_that_bid(tmp_path: Path) -> None:
@@ -34,7 +39,9 @@ async def test_the_number_next_to_a_bid_accepts_that_bid(tmp_path: Path) -> None
     bids = screen[screen.rfind("4 bids so far") :]
     numbers = {
         name: int(number)
-        for name, number in re.findall(r"\*(\w+)\* · \$[\d.]+/h.*?\n\s*\[(\d+)\] Accept", bids)
+        for name, number in re.findall(
+            r"\*(\w+)\*(?: \(`[^`]*`\))? · \$[\d.]+/h.*?\n\s*\[(\d+)\] Accept", bids
+        )
     }
     assert set(numbers) == {"europlots", "hurricane", "parallelnode", "rtxcloud"}, bids
     # the card shown after the bids has numbers of its own: none of the bids' was reused
