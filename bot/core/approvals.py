@@ -306,7 +306,7 @@ def pending_reply(rows: Sequence[tuple[str, str, str, str, datetime]]) -> Reply:
     """``/deploy approvals``: (id, requester, summary, channel, expires) of pending requests."""
     if not rows:
         return Reply(text="No approval requests are waiting.")
-    lines = [f"*{len(rows)} waiting for approval* · `/deploy approve|deny|cancel <id>`"]
+    lines = [f"*{len(rows)} waiting for approval* · `/deploy approve|deny|cancel &lt;id&gt;`"]
     for request_id, requester, summary, channel, expires in rows:
         where = f" in <#{channel}>" if channel else ""
         lines.append(

@@ -226,7 +226,7 @@ def review_view(
 def provider_pick_reply(providers: Sequence[str]) -> Reply:
     if not providers:
         return Reply(
-            text="No provider is connected: an admin can run `/deploy connect <provider>`.",
+            text="No provider is connected: an admin can run `/deploy connect &lt;provider&gt;`.",
             error=True,
         )
     buttons = [
@@ -425,8 +425,9 @@ def status_message(
 def templates_reply(rows: Sequence[Any]) -> Reply:
     if not rows:
         text = (
-            "No templates yet. Save one with `/deploy template save <name> <deployment>` or "
-            "the “Also save as template” field of the create form."
+            "No templates yet. Save one with "
+            "`/deploy template save &lt;name&gt; &lt;deployment&gt;` or the "
+            "“Also save as template” field of the create form."
         )
         return Reply(text=text, blocks=[section(text)])
     lines = [
@@ -439,7 +440,7 @@ def templates_reply(rows: Sequence[Any]) -> Reply:
         text=f"{len(rows)} templates",
         blocks=[
             section(clip(text, 3000)),
-            context("Use one: `/deploy create --template <name> [field=value …]`."),
+            context("Use one: `/deploy create --template &lt;name&gt; [field=value …]`."),
         ],
     )
 

@@ -332,7 +332,7 @@ class Pipeline:
                     public=True,
                 )
             return replies.notice(f"{label} wasn't connected.")
-        raise ServiceError("Connect a provider with `/deploy connect <provider>`.")
+        raise ServiceError("Connect a provider with `/deploy connect &lt;provider&gt;`.")
 
     async def _watch(self, actor: Actor, op: Operation, slack: SlackIO) -> Reply:
         """Watching only posts what anyone may read; the alert thresholds are admin settings."""

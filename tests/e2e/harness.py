@@ -3,6 +3,11 @@
 Requests are signed exactly as Slack signs them and POSTed over HTTP to ``/slack/events``;
 everything the app sends to Slack lands in :class:`FakeSlackAPI`; every provider call goes to
 the sandbox emulators on 127.0.0.1 (driven by a manual clock).
+
+Every payload is judged by Slack's rules (:mod:`tests.blockkit_support`): the fake Slack rejects
+a message, view or response-URL post that real Slack would reject, the answers the app gives
+Slack's requests (acks) are checked too, and a test whose app sent any such payload fails when
+its environment closes (set ``env.allow_rejections`` in a test that sends one on purpose).
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from bot.slack_local import payloads
 from bot.slack_local.fake_api import FakeSlackAPI, SlackCall
 from sandbox.clock import ManualClock
 from sandbox.server import SandboxCluster
+from tests import blockkit_support
 
 TEAM = "T111"
 ADMIN = "UADMIN"
@@ -68,6 +74,10 @@ class SlackEnv:
     storage: Storage
     settings: Settings
     keys: dict[str, str] = field(default_factory=dict)
+    #: What was wrong with the app's answers to Slack's requests (see :func:`check_ack`).
+    ack_violations: list[str] = field(default_factory=list)
+    #: Set by a test that makes the app send a payload Slack rejects, on purpose.
+    allow_rejections: bool = False
 
     # -- sending -------------------------------------------------------------------------------
 
@@ -78,7 +88,25 @@ class SlackEnv:
             body = json.loads(raw) if raw else {}
         except ValueError:
             body = {"text": raw}
-        return Answer(response.status, body if isinstance(body, dict) else {}, raw=raw)
+        answer = Answer(response.status, body if isinstance(body, dict) else {}, raw=raw)
+        if response.status == 200 and answer.body:
+            violations = blockkit_support.check_ack(
+                request.data(), answer.body, list(self.slack.views.values())
+            )
+            self.ack_violations += [str(v) for v in violations]
+        return answer
+
+    def assert_slack_accepted(self) -> None:
+        """Fail unless Slack would have accepted everything the app sent (see the module)."""
+        if self.allow_rejections:
+            return
+        rejected = [
+            f"{c.method}: {c.rejected.error}: " + "; ".join(c.rejected.messages)
+            for c in self.slack.rejections
+            if c.rejected is not None
+        ]
+        problems = rejected + [f"ack: {v}" for v in self.ack_violations]
+        assert not problems, "Slack would reject what the app sent:\n" + "\n".join(problems)
 
     async def command(
         self,
@@ -236,6 +264,7 @@ async def slack_env(
     """
     clock = ManualClock()
     async with SandboxCluster(clock) as cluster, FakeSlackAPI() as slack:
+        slack.payload_check = blockkit_support.payload_check
         slack.add_token(BOT_TOKEN, TEAM)
         slack.add_user(MEMBER, team_id=TEAM, name="ana")
         slack.add_user(ADMIN, team_id=TEAM, name="boss", is_admin=True)
@@ -276,7 +305,7 @@ async def slack_env(
         )
         web_app = build_web_app(bot)
         async with TestClient(TestServer(web_app, host="127.0.0.1")) as http:
-            yield SlackEnv(
+            env = SlackEnv(
                 bot=bot,
                 slack=slack,
                 cluster=cluster,
@@ -287,6 +316,8 @@ async def slack_env(
                 settings=settings,
                 keys=keys,
             )
+            yield env
+            env.assert_slack_accepted()
 
 
 @asynccontextmanager
@@ -308,7 +339,7 @@ async def replica(env: SlackEnv) -> AsyncIterator[SlackEnv]:
         pool=pool,
     )
     async with TestClient(TestServer(build_web_app(bot), host="127.0.0.1")) as http:
-        yield SlackEnv(
+        other = SlackEnv(
             bot=bot,
             slack=env.slack,
             cluster=env.cluster,
@@ -318,4 +349,7 @@ async def replica(env: SlackEnv) -> AsyncIterator[SlackEnv]:
             storage=storage,
             settings=env.settings,
             keys=env.keys,
+            allow_rejections=env.allow_rejections,
         )
+        yield other
+        env.ack_violations += other.ack_violations

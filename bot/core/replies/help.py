@@ -138,27 +138,28 @@ def _help_reply(topic: str | None, problem: str | None) -> Reply:
     if problem:
         lines.append(f":information_source: {escape(problem)}")
     if topic == "chain":
-        text = f"*Chains* — {_DETAILS['chain']}\n{TARGET_HELP}"
+        text = f"*Chains* — {escape(_DETAILS['chain'])}\n{escape(TARGET_HELP)}"
         return Reply(text=text, blocks=[section(text)])
     entries = [c for c in COMMANDS if topic and c[0] == topic]
     if entries:
         name, shape, what = entries[0]
-        lines.append(f"*/deploy {escape(shape)}* — {what}")
+        lines.append(f"*/deploy {escape(shape)}* — {escape(what)}")
         if name in _DETAILS:
-            lines.append(_DETAILS[name])
+            lines.append(escape(_DETAILS[name]))
         if name not in _NO_TARGET:
-            lines.append(TARGET_HELP)
+            lines.append(escape(TARGET_HELP))
         text = "\n".join(lines)
         return Reply(text=text, blocks=[section(text)])
     if problem:
         blocks.append(section(lines[0]))
-    rows = [f"`/deploy {escape(shape)}` — {what}" for _, shape, what in COMMANDS]
+    rows = [f"`/deploy {escape(shape)}` — {escape(what)}" for _, shape, what in COMMANDS]
     blocks.append(section("*deploybot* — deployments on Nosana, Akash and NeuraNET"))
     half = len(rows) // 2 + 1
     blocks.append(section("\n".join(rows[:half])))
     blocks.append(section("\n".join(rows[half:])))
-    blocks.append(context(f"{_DETAILS['chain']} {TARGET_HELP}"))
-    text = (problem + " " if problem else "") + "Type /deploy help <command> for details."
+    blocks.append(context(escape(f"{_DETAILS['chain']} {TARGET_HELP}")))
+    # The top-level text (the notification) is mrkdwn too: escaped like the blocks.
+    text = escape((problem + " " if problem else "") + "Type /deploy help <command> for details.")
     return Reply(text=text, blocks=blocks)
 
 

@@ -20,8 +20,8 @@ calls), :mod:`.faults` (injected failures), :mod:`.wire` (request bodies and JSO
 :mod:`.views`, :mod:`.people` (users, user groups, DMs) and :mod:`.files`.
 """
 
-from bot.slack_local.fake_api.records import SlackCall
+from bot.slack_local.fake_api.records import PayloadCheck, Rejection, SlackCall
 from bot.slack_local.fake_api.server import FakeSlackAPI
 from bot.slack_local.fake_api.workspace import TokenInfo
 
-__all__ = ["FakeSlackAPI", "SlackCall", "TokenInfo"]
+__all__ = ["FakeSlackAPI", "PayloadCheck", "Rejection", "SlackCall", "TokenInfo"]
