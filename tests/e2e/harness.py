@@ -5,9 +5,9 @@ everything the app sends to Slack lands in :class:`FakeSlackAPI`; every provider
 the sandbox emulators on 127.0.0.1 (driven by a manual clock).
 
 Every payload is judged by Slack's rules (:mod:`tests.blockkit_support`): the fake Slack rejects
-a message, view or response-URL post that real Slack would reject, the answers the app gives
-Slack's requests (acks) are checked too, and a test whose app sent any such payload fails when
-its environment closes (set ``env.allow_rejections`` in a test that sends one on purpose).
+a message, view or response-URL post that real Slack would reject (``slack_rejections`` in
+tests/conftest.py fails the test), and the answers the app gives Slack's requests (acks) are
+checked when the environment closes.
 """
 
 from __future__ import annotations
@@ -76,8 +76,6 @@ class SlackEnv:
     keys: dict[str, str] = field(default_factory=dict)
     #: What was wrong with the app's answers to Slack's requests (see :func:`check_ack`).
     ack_violations: list[str] = field(default_factory=list)
-    #: Set by a test that makes the app send a payload Slack rejects, on purpose.
-    allow_rejections: bool = False
 
     # -- sending -------------------------------------------------------------------------------
 
@@ -96,17 +94,11 @@ class SlackEnv:
             self.ack_violations += [str(v) for v in violations]
         return answer
 
-    def assert_slack_accepted(self) -> None:
-        """Fail unless Slack would have accepted everything the app sent (see the module)."""
-        if self.allow_rejections:
-            return
-        rejected = [
-            f"{c.method}: {c.rejected.error}: " + "; ".join(c.rejected.messages)
-            for c in self.slack.rejections
-            if c.rejected is not None
-        ]
-        problems = rejected + [f"ack: {v}" for v in self.ack_violations]
-        assert not problems, "Slack would reject what the app sent:\n" + "\n".join(problems)
+    def assert_acks_accepted(self) -> None:
+        """Fail unless Slack would have accepted every answer the app gave its requests."""
+        assert not self.ack_violations, "Slack would reject what the app answered:\n" + "\n".join(
+            self.ack_violations
+        )
 
     async def command(
         self,
@@ -264,7 +256,6 @@ async def slack_env(
     """
     clock = ManualClock()
     async with SandboxCluster(clock) as cluster, FakeSlackAPI() as slack:
-        slack.payload_check = blockkit_support.payload_check
         slack.add_token(BOT_TOKEN, TEAM)
         slack.add_user(MEMBER, team_id=TEAM, name="ana")
         slack.add_user(ADMIN, team_id=TEAM, name="boss", is_admin=True)
@@ -317,7 +308,7 @@ async def slack_env(
                 keys=keys,
             )
             yield env
-            env.assert_slack_accepted()
+            env.assert_acks_accepted()
 
 
 @asynccontextmanager
@@ -349,7 +340,6 @@ async def replica(env: SlackEnv) -> AsyncIterator[SlackEnv]:
             storage=storage,
             settings=env.settings,
             keys=env.keys,
-            allow_rejections=env.allow_rejections,
         )
         yield other
         env.ack_violations += other.ack_violations
