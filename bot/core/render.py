@@ -84,6 +84,14 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def clip_mrkdwn(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters at the end of a line, else of a word, never inside
+    a Slack token (``<!date^…>``, ``<@U…>``, ``<https://…|…>``), with "…" when cut."""
+    if len(text) <= limit:
+        return text
+    return split_text(text, limit - 1)[0].rstrip() + "…"
+
+
 def split_text(text: str, limit: int = SECTION_TEXT) -> list[str]:
     """``text`` in pieces of at most ``limit`` characters, cut between lines, else between
     words; a single word longer than ``limit`` (never seen in practice) is cut as a last resort.
@@ -111,10 +119,31 @@ def split_text(text: str, limit: int = SECTION_TEXT) -> list[str]:
 
 
 def _words(line: str, limit: int) -> list[str]:
+    """The words of ``line``; a Slack token with spaces inside (``<!date^… at {time}|…>``,
+    ``<https://…|a label>``) stays one word, so a piece never ends inside one."""
     words: list[str] = []
-    for word in line.split(" "):
+    for word in _unbroken(line.split(" ")):
         words += [word[i : i + limit] for i in range(0, len(word), limit)] or [""]
     return words
+
+
+def _unbroken(words: list[str]) -> list[str]:
+    """``words`` with those between a token's ``<`` and its ``>`` joined back together."""
+    joined: list[str] = []
+    pending: str | None = None
+    for word in words:
+        if pending is not None:
+            pending += " " + word
+            if ">" in word:
+                joined.append(pending)
+                pending = None
+        elif word.rfind("<") > word.rfind(">"):  # opens a token it does not close
+            pending = word
+        else:
+            joined.append(word)
+    if pending is not None:
+        joined.append(pending)
+    return joined
 
 
 def money(value: Decimal | None, suffix: str = "") -> str:

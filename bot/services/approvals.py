@@ -511,12 +511,14 @@ class ApprovalLifecycle:
 
     # -- lists -----------------------------------------------------------------------------------
 
-    async def pending_reply(self, actor: Actor) -> Reply:
+    async def pending_reply(self, actor: Actor, *, page: int = 1) -> Reply:
+        """``/deploy approvals [page N]``: one page of the pending requests."""
         rows = await self.approvals.pending(
             team_id=actor.team_id, enterprise_id=actor.enterprise_id
         )
         return msg.pending_reply(
-            [(r.id, r.requester_id, r.summary, r.channel_id or "", r.expires_at) for r in rows]
+            [(r.id, r.requester_id, r.summary, r.channel_id or "", r.expires_at) for r in rows],
+            page=page,
         )
 
     async def waiting_for(self, actor: Actor, slack: SlackIO) -> list[ApprovalRequest]:

@@ -36,7 +36,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("nodes", "nodes [gpu=…] [region=…] [min-vram=…] [max-price=…]", "NeuraNET nodes"),
     ("balance", "balance [provider]", "credits, account balance and Akash escrow runway"),
     ("deposit", "deposit <deployment> <usd>", "add funds to a deployment's escrow (Akash)"),
-    ("approvals", "approvals", "requests waiting for approval in this workspace, with their ids"),
+    ("approvals", "approvals [page N]", "requests waiting for approval here, with their ids"),
     ("approve", "approve <request id>", "approve a request (as its Approve button does)"),
     ("deny", "deny <request id> [reason]", "deny a request, saying why"),
     ("cancel", "cancel <request id>", "cancel your own request"),
@@ -110,11 +110,13 @@ _DETAILS: dict[str, str] = {
     "`/deploy policy change allow` · `/deploy policy reset [spend] [on nosana]` · "
     "`/deploy policy channels nosana #ops [for spend,destructive]` (`… any` lifts it) · "
     '`/deploy policy default-role viewer`. Changes take `--reason "…"` for approvers.',
-    "audit": "`/deploy audit 20 @ana llama` filters by person and deployment. "
+    "audit": "`/deploy audit 20 @ana llama` shows 20 entries at a time, filtered by person "
+    "and deployment (its name, id or the start of its id); `page 2` shows the 20 before. "
     "`/deploy audit export json` uploads the whole log as a file (admins; CSV by default). "
     "`/deploy audit verify` checks the hash chain.",
-    "approvals": "Lists pending requests. Approve or Deny from the request message or your "
-    "DM; the requester can cancel. Each request expires (60 min by default).",
+    "approvals": "Lists pending requests, 10 at a time (`/deploy approvals page 2`). Approve "
+    "or Deny from the request message or your DM, or with `/deploy approve|deny <id>`; the "
+    "requester can cancel. Each request expires (60 min by default).",
 }
 TARGET_HELP = (
     "A deployment can be named by its id, the start of its id, or its exact name; add "
