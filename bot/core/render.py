@@ -7,6 +7,7 @@ message stays within 50 blocks with unique action ids, however long the list.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -206,8 +207,9 @@ def card_buttons(deployment: Deployment, allowed: Iterable[Capability]) -> list[
 
 
 def _endpoint(url: str) -> str:
-    """A web address as a link; anything else (an Akash ``host:port``) as plain code."""
-    if url.startswith(("http://", "https://")):
+    """A web address as a link; anything else (an Akash ``host:port``, or an address a link
+    can't hold: spaces, ``<``, ``>`` or ``|`` in it) as plain code."""
+    if url.startswith(("http://", "https://")) and not re.search(r"[\s<>|]", url):
         return f"<{escape(url)}|{escape(clip(url, 80))}>"
     return f"`{escape(clip(url, 80))}`"
 
