@@ -420,10 +420,10 @@ def check_ack(request: Json, ack: Json, opened_views: list[Json]) -> list[Violat
     """The body an app answers a Slack ``request`` (decoded) with.
 
     A slash command's or button's answer is a message; a ``view_submission`` 's errors are
-    judged against the input blocks of the view the app opened with that ``callback_id`` (the
-    last in ``opened_views``), else of the submitted view when it carries its blocks (a test
-    that makes up a submission without them can't be judged on that rule); a
-    ``block_suggestion`` 's is options.
+    judged against the input blocks of the view the app opened with that ``callback_id`` and
+    those inputs (the last in ``opened_views``), else of the submitted view when it carries
+    its blocks (a test that makes up a submission without them can't be judged on that rule);
+    a ``block_suggestion`` 's is options.
     """
     if not ack:
         return []
@@ -432,7 +432,13 @@ def check_ack(request: Json, ack: Json, opened_views: list[Json]) -> list[Violat
         return check_message(ack)
     if kind == "view_submission":
         submitted = request.get("view") or {}
-        opened = [v for v in opened_views if v.get("callback_id") == submitted.get("callback_id")]
+        values = set((submitted.get("state") or {}).get("values") or {})
+        opened = [
+            v
+            for v in opened_views
+            if v.get("callback_id") == submitted.get("callback_id")
+            and values <= input_block_ids(v)  # the form these values were typed into
+        ]
         view = opened[-1] if opened else submitted
         if not view.get("blocks") and ack.get("response_action") == "errors":
             errors = ack.get("errors")

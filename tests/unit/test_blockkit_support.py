@@ -216,6 +216,11 @@ def test_a_view_submission_ack_is_judged_against_the_view_the_app_opened() -> No
     assert bk.check_ack(request, ok, opened) == []
     bad = {"response_action": "errors", "errors": {"title": "Required"}}
     assert rules(bk.check_ack(request, bad, opened)) == {"error_keys"}
+    # Two forms share the callback id: the one holding the submitted inputs is the judge.
+    other = modal(input_block("sdl"))
+    assert bk.check_ack(request, ok, [*opened, other]) == []
+    wrong = {"response_action": "errors", "errors": {"sdl": "Required"}}
+    assert rules(bk.check_ack(request, wrong, [*opened, other])) == {"error_keys"}
     # Without an opened view of that callback id, the submitted view's input blocks count.
     submitted = {**request, "view": {**opened[0], "state": {"values": {"name": {}}}}}
     assert rules(bk.check_ack(submitted, bad, [])) == {"error_keys"}
