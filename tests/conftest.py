@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from bot.providers.http import RetryPolicy
-from bot.slack_local.fake_api import FakeSlackAPI, Rejection
+from bot.slack_local.fake_api import FakeSlackAPI
 from sandbox.clock import ManualClock
 from tests import blockkit_support
 
@@ -29,22 +30,56 @@ def fast_retry() -> RetryPolicy:
     return RetryPolicy(base_delay=0.001, max_delay=0.01, max_retry_after=5.0)
 
 
+@dataclass
+class SlackJudge:
+    """Whether this test's fake Slacks are judged (off only in tests of the fake itself)."""
+
+    enabled: bool = True
+
+
 @pytest.fixture(autouse=True)
-def slack_rejections(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """Every fake Slack of a test (e2e harness, shell, serve) judges what it is sent by Slack's
-    rules (tests/blockkit_support.py) and rejects what Slack would; the test fails if anything
-    was rejected. A test that sends a bad payload on purpose empties this list."""
-    rejected: list[str] = []
+def slack_rejections(monkeypatch: pytest.MonkeyPatch) -> Iterator[SlackJudge]:
+    """Every fake Slack of a test judges what it was sent by Slack's rules
+    (tests/blockkit_support.py); the test fails if Slack would have refused anything.
 
-    def check(method: str, body: dict[str, Any]) -> Rejection | None:
-        rejection = blockkit_support.payload_check(method, body)
-        if rejection is not None:
-            rejected.append(f"{method}: {rejection.error}: " + "; ".join(rejection.messages))
-        return rejection
+    The e2e harness rejects such a payload at once, as Slack would (its ``payload_check``);
+    the fakes inside the shell and ``deploybot serve`` are judged when the test ends, so their
+    answers keep their timing.
+    """
+    fakes: list[FakeSlackAPI] = []
+    created = FakeSlackAPI.__init__
 
-    monkeypatch.setattr(FakeSlackAPI, "default_payload_check", check)
-    yield rejected
-    assert not rejected, "Slack would reject what the app sent:\n" + "\n".join(rejected)
+    def init(self: FakeSlackAPI, *args: Any, **kwargs: Any) -> None:
+        created(self, *args, **kwargs)
+        fakes.append(self)
+
+    monkeypatch.setattr(FakeSlackAPI, "__init__", init)
+    judge = SlackJudge()
+    yield judge
+    if not judge.enabled:
+        return
+    refused: list[str] = []
+    for fake in fakes:
+        refused += [
+            f"{c.method}: {c.rejected.error}: " + "; ".join(c.rejected.messages)
+            for c in fake.rejections
+            if c.rejected is not None
+        ]
+        if fake.payload_check is None:
+            refused += _judged(fake)
+    assert not refused, "Slack would reject what the app sent:\n" + "\n".join(refused)
+
+
+def _judged(fake: FakeSlackAPI) -> list[str]:
+    """What Slack would have refused of the calls ``fake`` answered without judging them."""
+    found = []
+    for call in fake.calls:
+        if call.failed:
+            continue
+        violations = blockkit_support.check_call(call.method, call.body)
+        if violations:
+            found.append(f"{call.method}: " + "; ".join(str(v) for v in violations))
+    return found
 
 
 pytest_plugins = ["tests.db_support"]

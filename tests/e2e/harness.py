@@ -256,6 +256,7 @@ async def slack_env(
     """
     clock = ManualClock()
     async with SandboxCluster(clock) as cluster, FakeSlackAPI() as slack:
+        slack.payload_check = blockkit_support.payload_check
         slack.add_token(BOT_TOKEN, TEAM)
         slack.add_user(MEMBER, team_id=TEAM, name="ana")
         slack.add_user(ADMIN, team_id=TEAM, name="boss", is_admin=True)

@@ -280,3 +280,22 @@ async def test_the_fake_slack_rejects_what_slack_would() -> None:
                 assert answer.status == 400
                 assert await answer.text() == "invalid_blocks"
         assert len(slack.rejections) == 2
+        slack.rejections.clear()  # sent on purpose: not the app's mistakes
+
+
+async def test_a_fake_slack_that_answers_everything_is_judged_when_the_test_ends() -> None:
+    """The shell's and `deploybot serve`'s fakes answer at once (their timing is the app's);
+    what they were sent is judged afterwards (tests/conftest.py)."""
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    from tests.conftest import _judged
+
+    async with FakeSlackAPI() as slack:
+        slack.add_token("xoxb-t", "T1")
+        client = AsyncWebClient(token="xoxb-t", base_url=slack.base_url)
+        await client.chat_postMessage(channel="C1", text="fine")
+        assert _judged(slack) == []
+        await client.chat_postMessage(channel="C1", text="cut <!date^17")  # answered ok
+        [found] = _judged(slack)
+        assert found.startswith("chat.postMessage: [mrkdwn] text: unclosed '<'")
+        slack.calls.clear()  # sent on purpose: not the app's mistakes

@@ -31,16 +31,17 @@ from bot.slack_local import (
     view_submission,
 )
 from bot.slack_local.text import confirm_text, match_option, mrkdwn_to_text
+from tests.conftest import SlackJudge
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 TOKEN = "xoxb-test"
 
 
 @pytest.fixture(autouse=True)
-def _no_block_kit_judge(monkeypatch: pytest.MonkeyPatch) -> None:
+def _no_block_kit_judge(slack_rejections: SlackJudge) -> None:
     """These tests are of the fake itself, with skeletal payloads: Slack's Block Kit rules
     (tests/blockkit_support.py, judged in every other test) are not what they check."""
-    monkeypatch.setattr(FakeSlackAPI, "default_payload_check", None)
+    slack_rejections.enabled = False
 
 
 @pytest.fixture

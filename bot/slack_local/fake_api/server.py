@@ -33,11 +33,8 @@ class FakeSlackAPI(Workspace, CallLog):
     ``payload_check``, when set, judges every message, view and response-URL post the way Slack
     does: a payload it rejects is answered with Slack's error (``{"ok": false, "error":
     "invalid_blocks", "response_metadata": {"messages": […]}}``; HTTP 400 for a response URL)
-    and kept in :attr:`rejections`. ``default_payload_check`` is what new instances start
-    with (the test suite sets it, so every fake Slack judges what it is sent).
+    and kept in :attr:`rejections`.
     """
-
-    default_payload_check: PayloadCheck | None = None
 
     def __init__(
         self, host: str = "127.0.0.1", port: int = 0, *, strict_tokens: bool = True
@@ -49,7 +46,7 @@ class FakeSlackAPI(Workspace, CallLog):
         self.host = host
         self.port = port
         self.strict_tokens = strict_tokens
-        self.payload_check: PayloadCheck | None = type(self).default_payload_check
+        self.payload_check: PayloadCheck | None = None
         self.rejections: list[SlackCall] = []
         self._faults = FaultQueue()
         self._runner: web.AppRunner | None = None
