@@ -63,6 +63,18 @@ def gist(summary: str, limit: int) -> str:
     return shown
 
 
+def posted_in(channel_id: str | None) -> str:
+    """`` in <#C…>`` for a channel; a request that went to a direct message (its "channel" is
+    then a DM or the person's id, which ``<#…>`` can't show) says so."""
+    if not channel_id:
+        return ""
+    if channel_id.startswith(("C", "G")):
+        return f" in <#{channel_id}>"
+    if channel_id.startswith(("U", "W")):
+        return f" in a direct message to <@{channel_id}>"
+    return " in a direct message"
+
+
 def when(moment: datetime) -> str:
     """Slack's date formatting (each reader's own time zone), with a UTC fallback."""
     return fmt.slack_date(moment, "{date_short_pretty} at {time}")
@@ -236,7 +248,7 @@ def outcome_message(view: ApprovalView) -> Reply:
 def dm_message(view: ApprovalView, channel_id: str | None) -> Reply:
     """What approvers get in a direct message: the request and its buttons."""
     reply = request_message(view)
-    where = f" in <#{channel_id}>" if channel_id else ""
+    where = posted_in(channel_id)
     intro = section(f":bell: You can approve this request{where}.")
     blocks = [intro, *(reply.blocks or [])]
     blocks[-1] = {**blocks[-1], "elements": blocks[-1]["elements"][:2]}  # no Cancel in DMs
@@ -250,7 +262,7 @@ def reminder_message(view: ApprovalView, channel_id: str | None, now: datetime) 
     assert reply.blocks is not None
     reply.blocks[0] = section(
         f":alarm_clock: Reminder: this request expires {fmt.until(view.expires_at, now)}"
-        + (f" (<#{channel_id}>)" if channel_id else "")
+        + (f" ({posted_in(channel_id).strip()})" if channel_id else "")
         + "."
     )
     return reply
@@ -305,7 +317,7 @@ def home_section(
         title = f"*Approvals waiting for you* · {shown.showing()}"
     blocks: list[dict[str, Any]] = [section(title)]
     for view, channel in shown.slice(list(zip(views, channels, strict=True))):
-        where = f" in <#{channel}>" if channel else ""
+        where = posted_in(channel)
         blocks += sections(
             f"{RISK_EMOJI[view.risk]} <@{view.requester_id}>{where}: {view.summary}"
             + (f"\n*Reason:* {escape(view.reason)}" if view.reason else "")
@@ -348,7 +360,7 @@ def pending_reply(rows: Sequence[tuple[str, str, str, str, datetime]], *, page: 
         count += f" ({shown.showing()})"
     lines = [f"{count} · `/deploy approve|deny|cancel &lt;id&gt;`"]
     for request_id, requester, summary, channel, expires in shown.slice(rows):
-        where = f" in <#{channel}>" if channel else ""
+        where = posted_in(channel)
         lines.append(
             f"• `{request_id}` <@{requester}>{where}: {gist(summary, 300)} — "
             f"expires {when(expires)}"

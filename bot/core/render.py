@@ -87,7 +87,7 @@ def clip(text: str, limit: int) -> str:
 
 def clip_mrkdwn(text: str, limit: int) -> str:
     """``text`` cut to ``limit`` characters at the end of a line, else of a word, never inside
-    a Slack token (``<!date^…>``, ``<@U…>``, ``<https://…|…>``), with "…" when cut."""
+    a Slack token (a date, a mention, a link with its label), with "…" when cut."""
     if len(text) <= limit:
         return text
     return split_text(text, limit - 1)[0].rstrip() + "…"
@@ -120,8 +120,8 @@ def split_text(text: str, limit: int = SECTION_TEXT) -> list[str]:
 
 
 def _words(line: str, limit: int) -> list[str]:
-    """The words of ``line``; a Slack token with spaces inside (``<!date^… at {time}|…>``,
-    ``<https://…|a label>``) stays one word, so a piece never ends inside one."""
+    """The words of ``line``; a Slack token with spaces inside (a date with its format and
+    fallback, a link with its label) stays one word, so a piece never ends inside one."""
     words: list[str] = []
     for word in _unbroken(line.split(" ")):
         words += [word[i : i + limit] for i in range(0, len(word), limit)] or [""]

@@ -165,7 +165,7 @@ class ApprovalLifecycle:
 
     async def _already_open(self, open_key: str) -> Filed:
         waiting = await self.approvals.by_open_key(open_key)
-        where = f" in <#{waiting.message_channel}>" if waiting and waiting.message_channel else ""
+        where = msg.posted_in(waiting.message_channel) if waiting else ""
         return Filed(
             reply=Reply(
                 text=f":hourglass_flowing_sand: The same request already waits for approval"

@@ -165,3 +165,26 @@ def test_the_fallback_text_and_sections_are_clipped_between_tokens() -> None:
         assert check_message(payload) == []
         assert check_message({"blocks": [section(text)]}) == []
     assert clip_mrkdwn("short", 10) == "short"
+
+
+@pytest.mark.parametrize(
+    ("channel", "words"),
+    [
+        ("C1", " in <#C1>"),
+        ("G1", " in <#G1>"),
+        ("D1", " in a direct message"),
+        ("U111", " in a direct message to <@U111>"),
+        (None, ""),
+    ],
+)
+def test_where_a_request_was_posted_reads_right_for_direct_messages(
+    channel: str | None, words: str
+) -> None:
+    """A request the channel refused goes to a direct message: ``<#U111>`` is no channel."""
+    assert msg.posted_in(channel) == words
+    view = _view(1)
+    for reply in (msg.dm_message(view, channel), msg.reminder_message(view, channel, NOW)):
+        assert check_message({"text": reply.text, "blocks": reply.blocks}) == []
+    listed = msg.pending_reply([("a1b2c3d4e5f60718", "U1", "x", channel or "", NOW)])
+    assert check_message({"text": listed.text, "blocks": listed.blocks}) == []
+    assert check_view(_home(msg.home_section([view], [channel]))) == []
