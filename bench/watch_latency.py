@@ -15,7 +15,7 @@ import json
 import random
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
@@ -26,6 +26,9 @@ from sqlalchemy import text
 class Latency:
     samples: list[float]
     missed: int
+    #: Wall seconds of each key's poll (list walk) during the run: a change can wait up to
+    #: one interval plus the walk's drift before its page is read again.
+    walks: list[float] = field(default_factory=list)
 
     def percentile(self, p: float) -> float:
         if not self.samples:
@@ -83,6 +86,15 @@ async def measure_latency(
         poller = Poller(store, pool, interval=interval)
         sender = Sender(store, token, lambda t: AsyncWebClient(token=t, base_url=slack.base_url))
         runner = WatchRunner(poller, sender)
+        walks: list[float] = []
+        poll_once = poller.poll_once
+
+        async def timed_poll(**kwargs: Any) -> Any:
+            stats = await poll_once(**kwargs)
+            walks.extend(k.seconds for k in stats.keys)
+            return stats
+
+        poller.poll_once = timed_poll  # type: ignore[method-assign]
         runner.start()
         try:
             await asyncio.sleep(interval)  # one quiet cycle first
@@ -96,4 +108,4 @@ async def measure_latency(
         finally:
             await runner.stop()
     samples = [seen[d] - changed_at[d] for d in seen]
-    return Latency(samples, len(changed_at) - len(seen))
+    return Latency(samples, len(changed_at) - len(seen), walks)

@@ -1,7 +1,8 @@
 """Cycle time with several watcher replicas: each replica is its own watcher-only process
 (:mod:`bench.watcher_proc`) on the same database; they share a cycle's keys through the
-database's poll leases. Every key is made due at once, the replicas are told to go, and the
-cycle time is until the last replica found nothing more to poll.
+database's poll leases. Every key is made due at once, the replicas announce themselves (their
+presence rows) and are told to go; each claims at most its share of the keys (``ceil(keys /
+replicas)``); the cycle time is until the last replica found nothing more to poll.
 
 Each round also reports, per replica, the keys and pages it polled, its CPU seconds and its
 wall time, and (when given a way to read it) the CPU the sandbox process spent serving the
@@ -92,6 +93,14 @@ async def _rounds(
         for _ in range(rounds):
             async with engine.begin() as conn:
                 await conn.execute(text("UPDATE poll_leases SET next_due = 0"))
+            # Every replica announces itself before the round (as running replicas do while
+            # they poll), so each claims its share: ceil(keys / replicas).
+            # Twice: the first to announce cannot have seen the others yet.
+            for _ in range(2):
+                for pipe in pipes:
+                    pipe.send(("announce",))
+                heard = [await loop.run_in_executor(None, pipe.recv) for pipe in pipes]
+            assert heard == [("announced", count)] * count, heard
             box = await sandbox_cpu() if sandbox_cpu is not None else None
             ticks = machine_ticks()
             started = time.time()
@@ -157,6 +166,15 @@ def report(rows: list[ReplicaRound]) -> None:
                 if row.machine_busy is not None
                 else ""
             )
+        )
+        busiest = max((f.cpu for f in row.figures), default=0.0)
+        first = max((f.cpu for f in rows[0].figures), default=0.0) if rows else 0.0
+        less = first / busiest if busiest else 0.0
+        print(
+            f"    the busiest replica's CPU {busiest:.2f} s ({less:.2f}× less than one "
+            f"replica's): the cycle each replica's own work allows given a core "
+            f"of its own; {row.cpu - first:+.2f} s CPU over one replica (each replica's own "
+            f"cycle reads: claims, context, fingerprints)"
         )
         for i, f in enumerate(row.figures, 1):
             print(

@@ -6,7 +6,9 @@ watcher needs (no Bolt, no web server, no create/approval stack, no Alembic: the
 migrated the database) and answers messages on a pipe:
 
 * ``("cycle", force, limit, profile)`` → :class:`CycleFigures` of one ``Poller.poll_once``;
-* ``("stop",)`` → ends the process.
+* ``("announce",)`` → the replica announces itself (its presence row), answers ``("announced",
+  live replicas)``: replicas share a cycle's keys by how many are alive;
+* ``("stop",)`` → withdraws the replica's presence and ends the process.
 
 Every answer carries the process's resident set size now and its peak (``VmHWM``), so the
 figure reported is the polling process's own.
@@ -99,10 +101,15 @@ async def _serve(conn: Any, settings: dict[str, str], concurrency: int) -> None:
         conn.send(("ready", *memory_mb()))
         while True:
             message = await loop.run_in_executor(None, conn.recv)
+            if message[0] == "announce":
+                presence = await poller.announce(refresh=True)
+                conn.send(("announced", presence.replicas))
+                continue
             if message[0] != "cycle":
                 break
             _, force, limit, profile = message
             conn.send(await _cycle(poller, force=force, limit=limit, profile=profile))
+        await poller.retire()
     finally:
         await pool.aclose()
         await storage.aclose()

@@ -76,18 +76,7 @@ def _sandbox_main(conn: Any, workspaces: int, per_workspace: int) -> None:
         keys: list[tuple[str, str]] = []
         seeded: dict[str, list[str]] = {}
         started = time.perf_counter()
-        for i in range(workspaces):
-            provider = PROVIDERS[i % len(PROVIDERS)]
-            api: Any = apis[provider]
-            if provider == "nosana":
-                key = api.add_api_key(credits_usd=1000).api_key
-                ids = api.seed_bulk(key, per_workspace)
-            elif provider == "akash":
-                key = api.add_api_key()
-                ids = api.seed_bulk(key, per_workspace)
-            else:
-                key = api.add_api_key()
-                ids = api.seed_bulk(key, per_workspace)
+        for provider, key, ids in _seed_keys(apis, workspaces, per_workspace):
             keys.append((provider, key))
             seeded[key] = ids
         seed_seconds = time.perf_counter() - started
@@ -116,6 +105,11 @@ def _sandbox_main(conn: Any, workspaces: int, per_workspace: int) -> None:
                 conn.send(changed)
             if message[0] == "cpu":
                 conn.send(time.process_time())
+            if message[0] == "seed":
+                # More keys for the replica rounds: ``count`` keys of ``per_key`` deployments.
+                added = [(p, k) for p, k, _ in _seed_keys(apis, message[1], message[2])]
+                keys.extend(added)
+                conn.send(added)
             if message[0] == "change_one":
                 _, key, dep_id = message
                 _change(apis[dict((k, p) for p, k in keys)[key]], dep_id)
@@ -124,6 +118,21 @@ def _sandbox_main(conn: Any, workspaces: int, per_workspace: int) -> None:
             await server.stop()
 
     asyncio.run(main())
+
+
+def _seed_keys(apis: dict[str, Any], count: int, per_key: int) -> list[tuple[str, str, list[str]]]:
+    """``count`` new API keys (Nosana, Akash, NeuraNET in turn) of ``per_key`` deployments
+    each: (provider, key, deployment ids)."""
+    made = []
+    for i in range(count):
+        provider = PROVIDERS[i % len(PROVIDERS)]
+        api = apis[provider]
+        if provider == "nosana":
+            key = api.add_api_key(credits_usd=1000).api_key
+        else:
+            key = api.add_api_key()
+        made.append((provider, key, api.seed_bulk(key, per_key)))
+    return made
 
 
 def _change(api: Any, dep_id: str) -> None:
@@ -292,7 +301,9 @@ async def run_size(args: argparse.Namespace, total: int) -> list[Figures]:
                     )
 
                 if args.replicas and args.database_url:
-                    await _replicas(args, storage.engine, info, url, tmp=tmp, box=parent)
+                    await _replicas(
+                        args, storage, info, url, tmp=tmp, box=parent, total=total, teams=teams
+                    )
 
                 # The naive poller: one GET per deployment.
                 every = [
@@ -382,13 +393,32 @@ async def _latency(
         f"p99 {p99:.2f} s, max {max(result.samples, default=float('nan')):.2f} s, "
         f"{result.missed} not seen: {verdict} the p99 ≤ {target:g} s target"
     )
+    if result.walks:
+        walks = sorted(result.walks)
+        print(
+            f"    each key's poll (list walk) during that run: median "
+            f"{walks[len(walks) // 2]:.2f} s, max {walks[-1]:.2f} s wall over {len(walks)} polls"
+        )
 
 
 async def _replicas(
-    args: argparse.Namespace, engine: Any, info: dict[str, Any], url: str, *, tmp: str, box: Any
+    args: argparse.Namespace,
+    storage: Any,
+    info: dict[str, Any],
+    url: str,
+    *,
+    tmp: str,
+    box: Any,
+    total: int,
+    teams: list[tuple[str, str, str]],
 ) -> None:
+    """The replica rounds, over ``--replica-keys`` keys holding the same number of watched
+    deployments between them (a few big keys cannot be shared out evenly)."""
+    from sqlalchemy import text
+
     from bench.watch_replicas import cycle_times
     from bench.watch_replicas import report as print_replicas
+    from bot.db.watch.store import WatchStore
 
     settings = {
         **info["urls"],
@@ -402,8 +432,43 @@ async def _replicas(
         box.send(("cpu",))
         return float(await loop.run_in_executor(None, box.recv))
 
+    count = max(1, args.replica_keys)
+    per_key = max(1, total // count)
+    box.send(("seed", count, per_key))
+    added = await loop.run_in_executor(None, box.recv)
+    store = WatchStore(storage.engine)
+    async with storage.engine.begin() as conn:  # the earlier keys sit these rounds out
+        for team, _, _ in teams:
+            await conn.execute(text("DELETE FROM watches WHERE team_id = :t"), {"t": team})
+            await conn.execute(text("DELETE FROM poll_leases WHERE team_id = :t"), {"t": team})
+    for i, (provider, key) in enumerate(added):
+        team = f"TREPL{i:04d}"
+        await storage.keys.put(
+            team_id=team, provider=provider, api_key=SecretStr(key), connected_by="U1"
+        )
+        await store.add_watch(
+            team_id=team,
+            enterprise_id=None,
+            provider="",
+            deployment_id="",
+            label="",
+            channel_id="CBENCH",
+            user_id="U1",
+        )
+    print(
+        f"replica rounds: {count} keys × {per_key:,} deployments = {count * per_key:,} watched "
+        f"(the baseline recorded first by one watcher process)"
+    )
+    baseline = WatcherProcess(settings, args.concurrency)
+    await baseline.start()
+    try:
+        await baseline.cycle("replica baseline")
+    finally:
+        baseline.stop()
     counts = [int(c) for c in args.replicas.split(",") if c.strip()]
-    rows = await cycle_times(engine, settings, counts, args.concurrency, sandbox_cpu=sandbox_cpu)
+    rows = await cycle_times(
+        storage.engine, settings, counts, args.concurrency, sandbox_cpu=sandbox_cpu
+    )
     print_replicas(rows)
 
 
@@ -557,6 +622,12 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="floor and steady: best of N")
     parser.add_argument(
         "--replicas", default="1,2,3", help="replica counts to time (PostgreSQL only)"
+    )
+    parser.add_argument(
+        "--replica-keys",
+        type=int,
+        default=12,
+        help="keys the replica rounds share (the size's deployments split between them)",
     )
     parser.add_argument("--latency-changes", type=int, default=40, help="0: no latency run")
     parser.add_argument("--latency-interval", type=float, default=5.0, help="poll interval, s")

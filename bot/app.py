@@ -58,6 +58,7 @@ from bot.services.create_status import StatusMessages
 from bot.services.deployments import Actor, DeploymentService
 from bot.services.deployments.accounts import utc_now
 from bot.services.governance import GovernanceService
+from bot.services.log_follow import LogFollower
 from bot.services.people import People
 from bot.services.pipeline import Pipeline
 from bot.services.pool import ProviderPool
@@ -162,6 +163,8 @@ class DeployBot:
     #: Durable work: the job table (written before the ack) and this process's worker.
     jobs: JobQueue | None = None
     worker: Worker | None = None
+    #: ``logs --follow``: the polls' service (set when the listeners are registered).
+    log_follower: LogFollower | None = None
     #: kind → what runs a job of that kind (each listener module registers its own).
     job_handlers: dict[str, JobHandler] = field(default_factory=dict)
 

@@ -22,6 +22,7 @@ import secrets
 import sys
 import threading
 from collections.abc import Awaitable, Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -711,12 +712,17 @@ async def run_shell(
                     connected_by=USER_ID,
                 )
         secret = secrets.token_hex(16)
+        sandbox_clock = cluster.clock if cluster is not None else None
         bot = build_bot(
             settings,
             storage,
             token=BOT_TOKEN,
             signing_secret=secret,
             client=web_client(settings, BOT_TOKEN),
+            # the sandboxes run faster than the wall clock: ages and `logs --since` follow them
+            clock=(lambda: datetime.fromtimestamp(sandbox_clock.now(), UTC))
+            if sandbox_clock is not None
+            else None,
         )
         stack.push_async_callback(bot.aclose)
         bot.start_loops()

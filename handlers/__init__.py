@@ -10,7 +10,18 @@ if TYPE_CHECKING:
 
 
 def register_all(bot: DeployBot) -> None:
-    from handlers import actions, approvals, commands, create, events, home_pages, views
+    from handlers import (
+        actions,
+        approvals,
+        commands,
+        create,
+        events,
+        functions,
+        home_pages,
+        log_follow,
+        shortcuts,
+        views,
+    )
 
     commands.register(bot)
     actions.register(bot)
@@ -18,4 +29,7 @@ def register_all(bot: DeployBot) -> None:
     events.register(bot)
     approvals.register(bot)
     create.register(bot)
+    log_follow.register(bot)
+    functions.register(bot)
+    shortcuts.register(bot)
     home_pages.register(bot)

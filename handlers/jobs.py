@@ -15,6 +15,7 @@ import asyncio
 import hashlib
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +42,14 @@ log = logging.getLogger(__name__)
 
 #: How long a listener may spend writing its job before it answers anyway (Slack: 3 s).
 ENQUEUE_BUDGET = 2.0
+DATABASE_SLOW = (
+    "deploybot's database is slow right now, so this may or may not go through: wait a minute "
+    "and check (e.g. `/deploy list`) before trying again."
+)
+
+#: job kind → who else must hear how a job taken over (or given up) ended: (bot, job, what
+#: the person is told, whether it surely happened). E.g. a workflow step completes with it.
+ENDINGS: dict[str, Callable[[DeployBot, ClaimedJob, str, bool], Awaitable[None]]] = {}
 
 
 class NotTaken(Exception):
@@ -74,8 +83,9 @@ async def defer(
                 while_running=while_running,
             )
     except TimeoutError:
+        # the write may still commit (and the work run): never invite a blind retry
         log.warning("writing a %s job took too long: the database is slow or down", kind)
-        raise NotTaken(DATABASE_DOWN) from None
+        raise NotTaken(DATABASE_SLOW) from None
     except Exception as exc:
         if not is_database_outage(exc):
             raise
@@ -210,6 +220,8 @@ async def resume(bot: DeployBot, job: ClaimedJob, run: JobRun) -> bool:
         await _finish_request(bot, request_id, text, happened)
         return True
     await tell(bot, job, text)
+    if job.kind in ENDINGS:
+        await ENDINGS[job.kind](bot, job, text, happened)
     return True
 
 
@@ -255,5 +267,7 @@ async def give_up(bot: DeployBot, job: ClaimedJob, why: str) -> None:
     )
     try:
         await tell(bot, job, text)
+        if job.kind in ENDINGS:
+            await ENDINGS[job.kind](bot, job, text, False)
     except Exception:
         log.warning("job %s: could not tell the person it was given up (%s)", job.id, why)

@@ -38,6 +38,7 @@ class Plain(_Args):
         K.EVENTS,
         K.JOBS,
         K.BALANCE,
+        K.BIDS,
     ]
 
 
@@ -93,6 +94,8 @@ class Logs(_Args):
     since_seconds: int | None = Field(default=None, ge=1)
     #: The whole log as a file in the channel (``--file``), not lines in a message.
     file: bool = False
+    #: Keep appending new lines in a thread for this many seconds (``--follow [10m]``).
+    follow_seconds: int | None = Field(default=None, ge=60, le=3600)
 
 
 class Deposit(_Args):

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
+from bot.core import fmt
 from bot.core.preflight_money import usd
 from bot.core.render import PROVIDER_LABEL
 
@@ -205,7 +206,7 @@ def over_cap(scope: Scope, period: Period, spend: Spend, now: datetime) -> str |
     return (
         f"{verb} {_whose(scope)} projected spend {when} {to} {usd(projected)} "
         f"({usd(spent)} spent so far{lump_text} + {usd(burn_after, '/h')} for the "
-        f"{left.quantize(Decimal('0.1'))} hours left), over its {usd(cap, period.suffix)} cap"
+        f"{fmt.hours(left)} left), over its {usd(cap, period.suffix)} cap"
     )
 
 

@@ -61,6 +61,10 @@ _LABELS: dict[str, str] = {
     "storage": "Storage (e.g. 50Gi)",
     "max_price": "Max price (USD/hour)",
     "deposit": "Deposit (USD)",
+    "auto_accept": "Accept a bid automatically",
+    "auto_after": "…after this many seconds of bidding",
+    "auto_providers": "…only from these providers (optional)",
+    "auto_min_uptime": "…with at least this uptime, % (optional)",
     SAVE_AS: "Also save as template (name)",
 }
 _OPTIONAL = {
@@ -75,6 +79,9 @@ _OPTIONAL = {
     "custom_image",
     "sdl",
     "gpu_model",
+    "auto_after",
+    "auto_providers",
+    "auto_min_uptime",
     SAVE_AS,
 }
 _MULTILINE = {"env", "job_definition", "sdl"}
@@ -84,11 +91,16 @@ _HINTS: dict[str, str] = {
     "job_definition": "Replaces the quick fields above when given (validated before sending).",
     "sdl": "Pasted SDL wins over the quick form; it is validated before anything is sent.",
     "max_price": "Providers bid at or below this; higher gets more bids.",
+    "auto_accept": "The cheapest bid at or under the max price from an audited provider; "
+    "the policy decides this spend when you submit, so nobody is asked again.",
+    "auto_after": "Default 60: bids that arrive meanwhile compete.",
+    "auto_providers": "Addresses or names, comma-separated.",
 }
 _CHOICES: dict[str, tuple[str, ...]] = {
     "strategy": STRATEGIES,
     "gpu": ("yes", "no"),
     "autostart": ("yes", "no"),
+    "auto_accept": ("no", "yes"),
 }
 
 
@@ -499,6 +511,63 @@ class Status:
     accepted: str | None = None
     error: str | None = None
     allowed: frozenset[Capability] = frozenset()
+    #: "Accept automatically": the rule in words while bidding …
+    auto_rule: str | None = None
+    #: … and what it picked (``{"bid": …, "passed": [{"bid": …, "why": …}]}``).
+    auto: Mapping[str, Any] | None = None
+
+
+_NO_BIDS_TO_ACCEPT = {
+    "leasing": "is being leased right now",
+    "leased": "already has its lease",
+    "closing": "is being closed",
+    "closed": "is closed",
+    "failed": "failed",
+    "creating": "is still being created",
+}
+
+
+def bids_reply(status: Status) -> Reply:
+    """``/deploy bids <dseq>``: the bids as the status message shows them (Accept buttons),
+    for the person who asked; or why there is nothing to accept."""
+    if status.state in ("bidding", "no_bids"):
+        return replace(render_status(status), public=False)
+    dseq = escape(status.deployment_id or "?")
+    why = _NO_BIDS_TO_ACCEPT.get(status.state, f"is {escape(status.state)}")
+    return Reply(text=f"Akash deployment `{dseq}` {why}: there are no bids to accept.")
+
+
+def _bid_name(bid: Mapping[str, Any], providers: Mapping[str, Mapping[str, Any]] | None) -> str:
+    info = (providers or {}).get(str(bid.get("provider_address"))) or {}
+    name = info.get("name") or info.get("host_uri") or bid.get("provider_address") or "?"
+    return escape(clip(str(name), 60))
+
+
+def auto_lines(status: Status) -> str | None:
+    """What "Accept automatically" did (or will do), for the status message."""
+    if status.auto and isinstance(status.auto.get("bid"), Mapping):
+        bid = status.auto["bid"]
+        line = (
+            f":robot_face: Accepted automatically: *{_bid_name(bid, status.providers)}* at "
+            f"{usd_text(bid.get('price_per_hour_usd'))}"
+        )
+        passed = [p for p in status.auto.get("passed") or [] if isinstance(p, Mapping)]
+        if passed:
+            beaten = [
+                f"{_bid_name(p.get('bid') or {}, status.providers)} "
+                f"{usd_text((p.get('bid') or {}).get('price_per_hour_usd'))} "
+                f"({escape(str(p.get('why') or ''))})"
+                for p in passed[:MAX_BIDS_SHOWN]
+            ]
+            line += "; it beat " + ", ".join(beaten)
+            if len(passed) > MAX_BIDS_SHOWN:
+                line += f" and {len(passed) - MAX_BIDS_SHOWN} more"
+        else:
+            line += " (the only bid)"
+        return clip(line + ".", 3000)
+    if status.auto_rule and status.state == "bidding":
+        return clip(f":robot_face: Accepting automatically: {escape(status.auto_rule)}.", 3000)
+    return None
 
 
 def render_status(status: Status) -> Reply:
@@ -521,6 +590,9 @@ def render_status(status: Status) -> Reply:
     if status.error and status.state == "bidding" and reply.blocks is not None:
         problem = context(f":warning: {escape(clip(status.error, 500))}")
         reply = replace(reply, blocks=[reply.blocks[0], problem, *reply.blocks[1:]])
+    auto = auto_lines(status)
+    if auto and reply.blocks is not None:
+        reply = replace(reply, blocks=[reply.blocks[0], context(auto), *reply.blocks[1:]][:50])
     return reply
 
 

@@ -65,6 +65,7 @@ class OpKind(StrEnum):
     # creating deployments and templates
     CREATE = "create"
     TEMPLATE = "template"
+    BIDS = "bids"
     # channel notifications (bot/watch)
     WATCH = "watch"
     UNWATCH = "unwatch"
@@ -221,6 +222,7 @@ _SPECS: tuple[Spec, ...] = (
     Spec("cancel", Risk.CHANGE, area=Area.APPROVALS),
     Spec("create", Risk.SPEND, area=Area.CREATE, ruled=True, aliases=("new",)),
     Spec("template", Risk.CHANGE, area=Area.CREATE, aliases=("templates",)),
+    _read("bids", targets=True, area=Area.CREATE, aliases=("bid",)),
     Spec("watch", Risk.CHANGE, area=Area.WATCH),
     Spec("unwatch", Risk.CHANGE, area=Area.WATCH),
     Spec("watching", Risk.CHANGE, area=Area.WATCH),

@@ -207,6 +207,24 @@ class CreateStore:
             )
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
+    async def by_deployment(
+        self, team_id: str, enterprise_id: str | None, provider: str, deployment_id: str
+    ) -> RequestRow | None:
+        """The workspace's request that created ``deployment_id`` (the newest, if several)."""
+        async with self._sessions() as session:
+            row = await session.scalar(
+                select(CreateRequest)
+                .where(
+                    CreateRequest.team_id == team_id,
+                    CreateRequest.enterprise_id == (enterprise_id or ""),
+                    CreateRequest.provider == provider,
+                    CreateRequest.deployment_id == deployment_id,
+                )
+                .order_by(CreateRequest.created_at.desc())
+                .limit(1)
+            )
+            return _row(row, self._keyring) if row is not None else None
+
     async def in_states(self, states: Iterable[str]) -> list[RequestRow]:
         async with self._sessions() as session:
             rows = await session.scalars(

@@ -171,7 +171,7 @@ class Worker:
             except Exception as exc:
                 log.warning("jobs: heartbeat failed (%s)", type(exc).__name__)
                 continue
-            for lost in set(ids) - held:
+            for lost in (set(ids) - held) & set(self._running):  # (not those that just ended)
                 log.warning("jobs: lost the lease of job %s to another worker", lost)
 
     # -- running -----------------------------------------------------------------------------

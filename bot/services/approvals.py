@@ -121,6 +121,9 @@ class ApprovalLifecycle:
         self.people = people
         self.audit = audit
         self.clock = clock
+        #: Told of each request that has ended (e.g. a workflow step that waits on it); each
+        #: must be idempotent: a request may be refreshed more than once once it has ended.
+        self.on_final: list[Callable[[ApprovalRequest], Awaitable[None]]] = []
 
     # -- filing --------------------------------------------------------------------------------
 
@@ -267,8 +270,11 @@ class ApprovalLifecycle:
         )
 
     async def refresh(self, request_id: str, slack: SlackIO) -> ApprovalRequest | None:
-        """Edit the request message to show the request as it is now."""
+        """Edit the request message to show the request as it is now (and, once it has
+        ended, tell :attr:`on_final`)."""
         row = await self.approvals.get(request_id)
+        if row is not None and row.state in states.FINAL:
+            await self._ended(row)
         if row is None or not row.message_ts or not row.message_channel:
             return row
         view = self.view(row, await self.approvals.voters(row.id))
@@ -277,6 +283,13 @@ class ApprovalLifecycle:
         )
         await slack.update(row.message_channel, row.message_ts, message)
         return row
+
+    async def _ended(self, row: ApprovalRequest) -> None:
+        for hook in self.on_final:
+            try:
+                await hook(row)
+            except Exception:  # a listener's failure must not undo the decision
+                log.exception("approval %s: a listener of its end failed", row.id)
 
     async def say_in_thread(self, row: ApprovalRequest | None, text: str, slack: SlackIO) -> None:
         if row is not None and row.message_ts and row.message_channel:

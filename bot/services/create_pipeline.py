@@ -10,11 +10,14 @@ from decimal import Decimal
 from typing import Any
 
 from bot.core import budget
+from bot.core import create_views as views
+from bot.core.operations import Operation
 from bot.core.policy import ApprovalRule, Deny, NeedsApproval, Risk, Step
 from bot.core.preflight import Cleared
 from bot.core.preflight import Refused as NotPossible
 from bot.core.render import PROVIDER_LABEL, escape
 from bot.core.replies import Reply
+from bot.db.create_store import RequestRow
 from bot.db.models import ApprovalRequest
 from bot.providers.errors import ProviderError
 from bot.services.approvals import ApprovalLifecycle, NewFiling
@@ -57,6 +60,29 @@ class CreatePipeline:
         self.lifecycle = lifecycle
         self.people = people
         self.trail = trail
+        if creator is not None:
+            creator.on_auto_accept = self._auto_accepted
+
+    async def _auto_accepted(self, row: RequestRow, bid_key: str) -> None:
+        """A bid accepted by "Accept automatically": the spend the create's decision covered."""
+        actor = Actor(row.team_id, row.user_id, row.enterprise_id or None, row.channel_id)
+        await self.trail.record(
+            actor,
+            "accept",
+            "auto",
+            "ok",
+            provider=row.provider,
+            target=row.deployment_id,
+            params={"request": row.id, "bid": bid_key},
+            detail="accepted automatically (the create's decision covered it)",
+        )
+
+    async def bids(self, actor: Actor, op: Operation) -> Reply:
+        """``/deploy bids <dseq>`` (a read: anyone who may read Akash deployments here)."""
+        await self.people.check_read(actor, op.model_copy(update={"provider": "akash"}))
+        creator = self._creator()
+        row = await creator.current_bids(actor, op.target or "")
+        return views.bids_reply(await creator.status(row))
 
     async def create(self, actor: Actor, request_id: str, slack: SlackIO) -> Outcome:
         """A confirmed create form: a spend. Filed for approval at most once per form."""

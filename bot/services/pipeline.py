@@ -127,6 +127,8 @@ class Pipeline:
         #: Where an approved request goes to run: a durable job (set by the app); None runs
         #: it at once, in the approving call.
         self.run_approved: Callable[[str], Awaitable[None]] | None = None
+        #: Starts following a deployment's logs (``logs --follow``; set by the app).
+        self.follow_logs: Callable[[Actor, Logs, int, SlackIO], Awaitable[Reply]] | None = None
 
     def _time(self) -> datetime:
         return self._clock()
@@ -182,12 +184,10 @@ class Pipeline:
             if isinstance(budget, Reply):
                 return Done(budget)
             return Done(render(budget), result=budget)
+        if op.kind is OpKind.BIDS:
+            return Done(await self.creates.bids(actor, op))
         if op.kind not in MUTATIONS:
-            await self.people.check_read(actor, op)
-            found = await self.service.execute(actor, op)
-            if isinstance(found, Logs) and found.file:
-                found = await log_files.upload(found, actor, slack)
-            return Done(render(found), result=found)
+            return await self._read(actor, op, slack)
         assert op.kind.capability is not None
         resolved = await self.service.resolve(
             actor, op.target or "", op.provider, op.kind.capability
@@ -211,6 +211,18 @@ class Pipeline:
             )
         changed = await self._execute(actor, op, resolved, decision="allow")
         return Done(_warned(render_changed(changed), checked.warnings), result=changed)
+
+    async def _read(self, actor: Actor, op: Operation, slack: SlackIO) -> Outcome:
+        """A read (list, show, logs …): who may read, then the answer; a log file is uploaded,
+        a followed log starts its thread."""
+        await self.people.check_read(actor, op)
+        found = await self.service.execute(actor, op)
+        if isinstance(found, Logs) and found.file:
+            found = await log_files.upload(found, actor, slack)
+        follow = getattr(op.args, "follow_seconds", None)
+        if isinstance(found, Logs) and follow and self.follow_logs is not None:
+            return Done(await self.follow_logs(actor, found, follow, slack), result=found)
+        return Done(render(found), result=found)
 
     async def _preflight(
         self, resolved: Resolved, op: Operation | Chain, actor: Actor

@@ -43,6 +43,7 @@ EMOJI = {
     ":bust_in_silhouette:": "👤",
     ":see_no_evil:": "🙈",
     ":scales:": "⚖️",
+    ":robot_face:": "🤖",
     ":rotating_light:": "🚨",
     ":rocket:": "🚀",
     ":pencil2:": "✏️",

@@ -344,3 +344,102 @@ def event_callback(
         headers["x-slack-retry-num"] = str(retry_num)
         headers["x-slack-retry-reason"] = retry_reason
     return SignedRequest(body, headers)
+
+
+def function_executed(
+    *,
+    secret: str,
+    callback_id: str,
+    inputs: Json,
+    execution_id: str | None = None,
+    bot_access_token: str = "xwfp-test",
+    team_id: str = "T111",
+    event_id: str | None = None,
+    timestamp: int | None = None,
+) -> SignedRequest:
+    """A Workflow Builder step's run: the ``function_executed`` event Slack delivers (with the
+    just-in-time ``bot_access_token`` the function completes with)."""
+    now = int(time.time()) if timestamp is None else timestamp
+    event: Json = {
+        "type": "function_executed",
+        "function": {
+            "id": f"Fn{secrets.token_hex(5).upper()}",
+            "callback_id": callback_id,
+            "title": callback_id.replace("_", " ").capitalize(),
+            "description": "",
+            "type": "app",
+            "input_parameters": [],
+            "output_parameters": [],
+            "app_id": APP_ID,
+            "date_created": now,
+            "date_updated": now,
+            "date_deleted": 0,
+        },
+        "inputs": inputs,
+        "function_execution_id": execution_id or f"Fx{secrets.token_hex(5).upper()}",
+        "workflow_execution_id": f"Wx{secrets.token_hex(5).upper()}",
+        "event_ts": f"{now}.000100",
+        "bot_access_token": bot_access_token,
+    }
+    return event_callback(
+        secret=secret, event=event, team_id=team_id, event_id=event_id, timestamp=timestamp
+    )
+
+
+def global_shortcut(
+    *,
+    secret: str,
+    callback_id: str,
+    team_id: str = "T111",
+    user_id: str = "U111",
+    trigger_id: str | None = None,
+    timestamp: int | None = None,
+    user_name: str = "ana",
+) -> SignedRequest:
+    """A global shortcut (the ⚡ menu or the search bar): no channel, no response URL."""
+    payload: Json = {
+        "type": "shortcut",
+        "callback_id": callback_id,
+        "action_ts": f"{time.time():.6f}",
+        "user": _user(user_id, team_id, user_name),
+        "api_app_id": APP_ID,
+        "token": VERIFICATION_TOKEN,
+        "trigger_id": trigger_id or new_trigger_id(),
+        "team": {"id": team_id, "domain": "test"},
+        "enterprise": None,
+        "is_enterprise_install": False,
+    }
+    return _signed_payload(payload, secret, timestamp)
+
+
+def message_shortcut(
+    *,
+    secret: str,
+    callback_id: str,
+    message: Json,
+    response_url: str,
+    team_id: str = "T111",
+    user_id: str = "U111",
+    channel_id: str = "C111",
+    trigger_id: str | None = None,
+    timestamp: int | None = None,
+    user_name: str = "ana",
+) -> SignedRequest:
+    """A message shortcut (a message's ⋮ menu): the message, its channel, a response URL."""
+    payload: Json = {
+        "type": "message_action",
+        "callback_id": callback_id,
+        "action_ts": f"{time.time():.6f}",
+        "message_ts": message.get("ts", "1700000000.000100"),
+        "user": _user(user_id, team_id, user_name),
+        "api_app_id": APP_ID,
+        "token": VERIFICATION_TOKEN,
+        "trigger_id": trigger_id or new_trigger_id(),
+        "team": {"id": team_id, "domain": "test"},
+        "enterprise": None,
+        "is_enterprise_install": False,
+        "channel": {"id": channel_id, "name": "ops"},
+        "message": message,
+        "response_url": response_url,
+    }
+    return _signed_payload(payload, secret, timestamp)

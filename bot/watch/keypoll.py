@@ -14,15 +14,23 @@ from typing import Any
 
 from bot.core.preflight_state import SPENDING
 from bot.db.watch.store import PollKey, Recent, StateRow, StateUpdate
+from bot.db.watch.store_records import print_key, print_mark
 from bot.providers.base import BaseProvider
 from bot.providers.models import Deployment, DeploymentStatus
 from bot.watch import attribution, diff
 from bot.watch.diff import Attribution, Change, Known, Thresholds
 
-#: What :meth:`KeyPoll.diff_page` puts in place of a stored fingerprint once the deployment
-#: is listed: the stored fingerprint is no longer needed, and the dict of fingerprints doubles
-#: as the record of which known deployments were listed (no set of ids beside it).
-SEEN = "\x00listed"
+#: What :meth:`KeyPoll.diff_page` puts in place of a stored fingerprint's mark once the
+#: deployment is listed: the stored mark is no longer needed, and the dict of fingerprints
+#: doubles as the record of which known deployments were listed (no set of ids beside it).
+#: No mark is ever -1 (see ``print_mark``).
+SEEN = -1
+
+
+def compact(prints: dict[str, str]) -> dict[int, int]:
+    """id → stored fingerprint, in the compact form a poll walks with (tests, tools)."""
+    return {print_key(k): print_mark(v) for k, v in prints.items()}
+
 
 #: Statuses of a deployment that is still doing something (worth looking up when unlisted).
 LIVE = frozenset(
@@ -74,9 +82,9 @@ class KeyPoll:
     watches: list[tuple[str, str, str]]
     thresholds: Thresholds
     recent: dict[str, Recent]
-    #: deployment id → fingerprint of the stored states (see ``WatchStore.fingerprints``);
-    #: :data:`SEEN` once the walk listed it.
-    prints: dict[str, str]
+    #: ``print_key(deployment id)`` → ``print_mark(fingerprint)`` of the stored states (see
+    #: ``WatchStore.fingerprints``); :data:`SEEN` once the walk listed it.
+    prints: dict[int, int]
     now: float
     #: Full stored states, read for the changed deployments only.
     known: dict[str, tuple[int, Known]] = field(default_factory=dict)
@@ -84,6 +92,8 @@ class KeyPoll:
     fresh: set[str] = field(default_factory=set)
     #: How many distinct deployments the walk listed.
     listed_count: int = 0
+    #: Whether a part of this poll was already written (states changed, mid-walk).
+    wrote: bool = False
     #: (id, fingerprint) of the current page's changed items.
     pending: list[tuple[str, str]] = field(default_factory=list)
     new_states: list[StateRow] = field(default_factory=list)
@@ -105,8 +115,9 @@ class KeyPoll:
             if fields is None:
                 continue
             dep_id, fp = fields
+            key = hash(dep_id)  # print_key, inlined: this loop runs for every listed item
             # Page-number pagination may repeat an item: the first one counts.
-            stored = prints.get(dep_id)
+            stored = prints.get(key)
             if stored is None:
                 if dep_id in fresh:
                     continue
@@ -114,18 +125,28 @@ class KeyPoll:
             elif stored == SEEN:
                 continue
             else:
-                prints[dep_id] = SEEN
+                prints[key] = SEEN
             self.listed_count += 1
             stamp = fp + tag
-            if stored == stamp:
+            if stored == hash(stamp) & ~1:  # print_mark(stamp), inlined
                 continue  # the common case: nothing changed
             changed.append(raw)
             self.pending.append((dep_id, stamp))
         return changed
 
+    def is_known(self, dep_id: str) -> bool:
+        """Whether ``dep_id`` has a stored state."""
+        return print_key(dep_id) in self.prints
+
     def is_listed(self, dep_id: str) -> bool:
         """Whether the walk so far listed ``dep_id``."""
-        return self.prints.get(dep_id) == SEEN or dep_id in self.fresh
+        return self.prints.get(print_key(dep_id)) == SEEN or dep_id in self.fresh
+
+    def unlisted(self) -> bool:
+        """Whether some known deployment, not gone, was not listed (yet); the account's
+        row (id "") is never listed."""
+        account = print_key("")
+        return any(v != SEEN and not v & 1 and k != account for k, v in self.prints.items())
 
     def consider(
         self, d: Deployment | None, dep_id: str, status: str, name: str, stamp: str

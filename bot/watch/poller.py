@@ -3,10 +3,15 @@
 Per claimed key: every page of the provider's deployment list (largest page size), the
 last-known states from the database, the decisions of :mod:`bot.watch.diff`, and then one
 transaction that records new and changed states, writes the notifications to the outbox and
-releases the lease. Provider calls per cycle are the list pages, plus only what a change needs:
-a direct look-up of a watched deployment that left the list (Akash lists active ones only), the
-latest event of a deployment that just failed (Nosana), and the account balance where credits
-are watched (one call per key).
+releases the lease. A change found mid-walk is not held until the walk ends: its notification
+is written (with the states recorded so far) at once and the sender is woken, so a change
+waits for its page to be read, not for the whole list; a large baseline is likewise written in
+parts of ``FLUSH_ROWS`` states, so its memory stays bounded.
+
+Provider calls per cycle are the list pages, plus only what a change needs: a direct look-up
+of a watched deployment that left the list (Akash lists active ones only), the latest event of
+a deployment that just failed (Nosana), and the account balance where credits are watched
+(one call per key).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import time
 import uuid
 from collections.abc import Callable
@@ -23,8 +29,8 @@ from typing import TYPE_CHECKING, Any
 
 from bot import metrics
 from bot.core.render import PROVIDER_LABEL, action_value, clip, deployment_card, escape
+from bot.db.watch.lease_store import Presence
 from bot.db.watch.store import (
-    GONE,
     CycleContext,
     LostLease,
     OutboxRow,
@@ -40,7 +46,7 @@ from bot.services.errors import ServiceError
 from bot.services.pool import ProviderPool
 from bot.watch import attribution, diff
 from bot.watch.diff import Change, Thresholds
-from bot.watch.keypoll import SEEN, KeyPoll
+from bot.watch.keypoll import KeyPoll
 
 if TYPE_CHECKING:
     from bot.services.budget import BudgetService
@@ -56,6 +62,11 @@ MAX_LOOKUPS = 50
 BALANCE_EVERY = 300.0
 #: How long after an operation through deploybot a transition it explains is credited.
 ATTRIBUTION_WINDOW = attribution.WINDOW_SECONDS
+#: Recorded states a poll holds before it writes them (a baseline is written in parts).
+FLUSH_ROWS = 1000
+#: A replica counts as alive this long after it last announced itself (it re-announces
+#: every third of it while it polls, and withdraws when it stops).
+PRESENCE_TTL = 30.0
 
 
 @dataclass
@@ -122,14 +133,45 @@ class Poller:
         self.concurrency = concurrency
         self._slots = asyncio.Semaphore(concurrency)
         self._synced_at: float | None = None
+        #: Called when a poll wrote notifications (the runner wakes its sender with it).
+        self.on_written: Callable[[], None] | None = None
+        self.presence_ttl = PRESENCE_TTL
+        self._presence: Presence | None = None
+        self._announced_at = 0.0
+        #: The soonest a key this replica polled is due again (None: it polled none).
+        self._next_due: float | None = None
         #: When each key's account balance was last checked, and against which thresholds.
         self._balance_checked: dict[tuple[str, str, str], tuple[float, Thresholds]] = {}
+
+    async def announce(self, *, refresh: bool = False) -> Presence:
+        """Tell the other replicas this one is alive (at most every third of the presence
+        TTL unless ``refresh``); how many are, and how many keys they share."""
+        now = self.clock()
+        if refresh or self._presence is None or now - self._announced_at >= self.presence_ttl / 3:
+            self._presence = await self.store.announce(self.owner, ttl=self.presence_ttl)
+            self._announced_at = now
+        return self._presence
+
+    async def retire(self) -> None:
+        """This replica stops polling: the others take its share from the next cycle."""
+        self._presence = None
+        await self.store.retire(self.owner)
+
+    def pause(self, longest: float) -> float:
+        """How long to wait before looking for due keys again: ``longest``, or less when a
+        key this replica polled is due sooner (so it is polled on time, not a tick late)."""
+        if self._next_due is None:
+            return longest
+        return min(longest, max(0.0, self._next_due - self.clock()))
 
     async def poll_once(self, *, force: bool = False, limit: int | None = None) -> CycleStats:
         """Claim the due keys (all unleased keys with ``force``) and poll them.
 
         Without ``limit``, keys are claimed as many at a time as are polled at once, until
-        none is due, so replicas share a cycle's keys instead of one of them taking all.
+        none is due or this replica has its fair share of the keys (``ceil(keys / live
+        replicas)``, see ``announce``), so replicas share a cycle's keys instead of the first
+        awake taking all; a share left unpolled (a replica died or is slow) is taken by the
+        others at their next look.
         """
         now = self.clock()
         if self._synced_at is None or now - self._synced_at >= self.interval or force:
@@ -139,13 +181,20 @@ class Poller:
             self._synced_at = now
         stats = CycleStats()
         batch = limit or self.concurrency
+        share = limit if limit is not None else (await self.announce()).share
+        self._next_due = None
+        claimed = 0
         while True:
+            take = min(batch, share - claimed)
+            if take <= 0:
+                return stats
             keys = await self.store.claim_due_keys(
-                self.owner, limit=batch, lease_seconds=self.lease_seconds, force=force
+                self.owner, limit=take, lease_seconds=self.lease_seconds, force=force
             )
+            claimed += len(keys)
             if keys:
                 await self._poll_claimed(keys, stats)
-            if force or limit is not None or len(keys) < batch:
+            if force or limit is not None or len(keys) < take:
                 return stats
 
     async def _poll_claimed(self, keys: list[PollKey], stats: CycleStats) -> None:
@@ -202,18 +251,38 @@ class Poller:
             changed = poll.diff_page(page.items)
             if changed:
                 await self._consider_changed(poll, changed)
+                if poll.changes or len(poll.new_states) + len(poll.updates) >= FLUSH_ROWS:
+                    await self._flush(poll)
             if not page.next_cursor or page.next_cursor == cursor:
                 break
             cursor = page.next_cursor
 
     async def _consider_changed(self, poll: KeyPoll, raw_items: list[Any]) -> None:
-        ids = [i for i, _ in poll.pending if i in poll.prints]
+        ids = [i for i, _ in poll.pending if poll.is_known(i)]
         if ids:
             poll.known.update(await self.store.known_states(poll.key, ids))
         stamps = dict(poll.pending)
         poll.pending = []
         for d in await poll.client.normalize_listed(raw_items):
             poll.consider(d, d.id, d.status.value, d.name, stamps.get(d.id, ""))
+
+    async def _flush(self, poll: KeyPoll) -> None:
+        """Write what the walk found so far (keeping the lease): a change's notification
+        goes out now, not when the walk ends; a baseline is written in parts."""
+        outbox = await self._outbox(poll)
+        await self.store.record_part(
+            poll.key,
+            self.owner,
+            new_states=poll.new_states,
+            updates=poll.updates,
+            outbox=outbox,
+        )
+        poll.stats.changes += len(poll.changes)
+        poll.stats.notifications += len(outbox)
+        poll.wrote = poll.wrote or bool(poll.new_states or poll.updates)
+        poll.new_states, poll.updates, poll.changes = [], [], []
+        if outbox and self.on_written is not None:
+            self.on_written()
 
     async def _poll(self, key: PollKey, stats: PollStats, context: CycleContext) -> None:
         client = await self.pool.get(key.team_id, key.provider, key.enterprise_id or None)  # type: ignore[arg-type]
@@ -227,21 +296,25 @@ class Poller:
         if self._balance_due(poll):
             await self._check_credits(poll)
         outbox = await self._outbox(poll)
-        stats.changes = len(poll.changes)
-        stats.notifications = len(outbox)
-        changed = bool(poll.new_states or poll.updates)
-        if not (changed or outbox) and key in context.batch:
+        stats.changes += len(poll.changes)
+        stats.notifications += len(outbox)
+        next_due = started_at + self.interval
+        self._next_due = min(self._next_due or math.inf, next_due)
+        changed = poll.wrote or bool(poll.new_states or poll.updates)
+        if not (poll.new_states or poll.updates or outbox) and key in context.batch:
             # Nothing to write (the common case): the cycle releases these leases together.
-            context.quiet.append((key, started_at + self.interval))
+            context.quiet.append((key, next_due))
         else:
             await self.store.commit_poll(
                 key,
                 self.owner,
-                next_due=started_at + self.interval,
+                next_due=next_due,
                 new_states=poll.new_states,
                 updates=poll.updates,
                 outbox=outbox,
             )
+            if outbox and self.on_written is not None:
+                self.on_written()
         await self._budget(key, context, changed=changed)
 
     async def _budget(self, key: PollKey, context: CycleContext, *, changed: bool) -> None:
@@ -262,10 +335,12 @@ class Poller:
     async def _look_up_missing(self, poll: KeyPoll) -> None:
         """Watched deployments that left the list: a direct look-up says what became of them."""
         known = poll.known
+        if not poll.unlisted():
+            return  # the common case: every known deployment was listed
         missing = [
             dep_id
-            for dep_id, fp in poll.prints.items()
-            if dep_id and fp != SEEN and not fp.startswith(GONE)
+            for dep_id in await self.store.listed_ids(poll.key)
+            if dep_id and not poll.is_listed(dep_id)
         ][:MAX_LOOKUPS]
         if missing:
             known.update(await self.store.known_states(poll.key, missing))
@@ -311,7 +386,7 @@ class Poller:
         except ProviderError:
             credits = None
         poll.stats.other_calls += 1
-        if "" in poll.prints and "" not in known:
+        if poll.is_known("") and "" not in known:
             known.update(await self.store.known_states(key, [""]))
         entry = known.get("")
         account = diff.account_change(

@@ -39,8 +39,10 @@ class WatchRunner:
         self.poll_tick = poll_tick or max(0.05, min(0.5, poller.interval / 10))
         self.send_tick = send_tick
         self._stop = asyncio.Event()
-        #: Set when this replica's poll wrote notifications: its sender goes at once.
+        #: Set when this replica's poll wrote notifications (mid-walk too): its sender goes
+        #: at once.
         self._written = asyncio.Event()
+        poller.on_written = self._written.set
         self._tasks: list[asyncio.Task[None]] = []
         self._pruned_at = 0.0
 
@@ -58,7 +60,6 @@ class WatchRunner:
         ]
 
     async def _loop(self, which: str) -> None:
-        tick = self.poll_tick if which == "poll" else self.send_tick
         while not self._stop.is_set():
             try:
                 if which == "poll":
@@ -73,6 +74,8 @@ class WatchRunner:
                 raise
             except Exception:
                 log.exception("the watcher's %s loop failed; trying again", which)
+            # The poll loop wakes when a key it polled is due again, or after a tick.
+            tick = self.poller.pause(self.poll_tick) if which == "poll" else self.send_tick
             await self._pause(tick, wake=self._written if which == "send" else None)
 
     async def _pause(self, seconds: float, *, wake: asyncio.Event | None) -> None:
@@ -109,4 +112,8 @@ class WatchRunner:
         for task in pending:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        try:
+            await self.poller.retire()
+        except Exception:
+            log.warning("could not withdraw this replica's presence; it expires by itself")
         await self.sender.aclose()

@@ -6,8 +6,13 @@ For each channel with notifications due, one replica claims the channel (a lease
   (posting it first when the channel has none yet, and remembering its ``ts`` in the database so
   every replica edits the same message): a burst of changes makes one edit;
 * posts **one thread reply per change** ("running → stopping, by @ana via /deploy stop");
-* posts at most one new message per second per channel (``pace``), the pacing kept in the
-  database with the channel lease;
+* does every deployment's card first and the thread replies after them, so when several
+  deployments changed at once each one's card shows it without waiting for the others' replies;
+* paces new messages as Slack limits ``chat.postMessage`` per channel: about one a second on
+  average, with short bursts allowed (``burst`` posts at once, then one every ``pace`` seconds;
+  a generic cell-rate rule: the channel's ``next_post_at`` in the database, kept with the
+  channel lease, is when its allowance is used up, and a post may go ``(burst - 1) * pace``
+  before that); edits (``chat.update``) are not paced;
 * on HTTP 429 it honours ``Retry-After``: the channel's rows wait that long (nothing is lost);
   other failures retry with backoff and are dropped after ``max_attempts`` (or at once when the
   channel is gone or the app was removed from it).
@@ -64,6 +69,9 @@ FATAL = frozenset(
 )
 #: Waiting for the channel's pacing longer than this ends the channel's turn (it stays due).
 MAX_PACE_WAIT = 5.0
+#: New messages a channel may get at once before the one-a-second pace applies (Slack
+#: tolerates short bursts over its per-channel limit; a 429 still defers the channel).
+BURST = 3
 
 
 class _Deferred(Exception):
@@ -82,6 +90,7 @@ class Sender:
         *,
         owner: str | None = None,
         pace: float = 1.0,
+        burst: int = BURST,
         channel_ttl: float = 60.0,
         max_attempts: int = 8,
         clock: Callable[[], float] = time.time,
@@ -94,6 +103,7 @@ class Sender:
         self.clients = clients
         self.owner = owner or f"sender-{uuid.uuid4().hex[:12]}"
         self.pace = pace
+        self.burst = max(1, burst)
         self.channel_ttl = channel_ttl
         self.max_attempts = max_attempts
         self.clock = clock
@@ -145,26 +155,41 @@ class Sender:
         groups: dict[tuple[str, str], list[Pending]] = {}
         for row in rows:
             groups.setdefault((row.provider, row.deployment_id), []).append(row)
+        #: Rows delivered or dropped this turn (the others wait when the turn is cut short).
+        done: set[int] = set()
         delivered = 0
-        remaining = list(rows)
         try:
+            cards: list[tuple[_Where, list[Pending], str]] = []
             for (provider, deployment_id), group in groups.items():
                 where = _Where(enterprise_id, team_id, channel_id, provider, deployment_id)
-                delivered += await self._group(client, where, group, state)
-                done = {r.id for r in group}
-                remaining = [r for r in remaining if r.id not in done]
+                if not deployment_id:  # an account notice: a message of its own
+                    delivered += await self._notices(client, where, group, state, done)
+                    continue
+                ts = await self._card(client, where, group, state)
+                if ts is None:  # dropped (a fatal error)
+                    done.update(r.id for r in group)
+                else:
+                    cards.append((where, group, ts))
+            for where, group, ts in cards:
+                delivered += await self._replies(client, where, group, ts, state=state, done=done)
         except _Deferred as deferred:
             metrics.NOTIFICATIONS_RETRIED.labels(deferred.reason).inc()
             await self.store.defer(
-                [r.id for r in remaining], until=deferred.until, error=deferred.reason
+                [r.id for r in rows if r.id not in done],
+                until=deferred.until,
+                error=deferred.reason,
             )
-            state["next_post"] = max(state["next_post"], deferred.until)
+            # Slack asked to slow down: from ``until`` on, one post at a time, no burst.
+            state["next_post"] = max(
+                state["next_post"], deferred.until + (self.burst - 1) * self.pace
+            )
         except _Paced:
             pass  # the channel's turn is over; its rows stay due
         return delivered
 
     async def _pace(self, state: dict[str, float]) -> None:
-        wait = state["next_post"] - self.clock()
+        """Wait for the channel's allowance of new messages (see the module's docstring)."""
+        wait = state["next_post"] - (self.burst - 1) * self.pace - self.clock()
         if wait > MAX_PACE_WAIT or self.clock() + max(wait, 0) > state["deadline"]:
             # Wait for the next turn (the channel stays due) rather than outlive the lease.
             raise _Paced
@@ -208,22 +233,34 @@ class Sender:
             attempts = min(r.attempts for r in rows) + 1
             raise _Deferred(self.clock() + min(300.0, 2.0**attempts), "network") from None
 
-    async def _group(
+    async def _notices(
         self,
         client: AsyncWebClient,
         where: _Where,
         group: list[Pending],
         state: dict[str, float],
+        done: set[int],
     ) -> int:
+        """Account notices (credits): one message each."""
         delivered = 0
+        for row in group:
+            await self._pace(state)
+            if await self._call(client, "chat.postMessage", [row], **_post(row, where.channel_id)):
+                metrics.NOTIFICATIONS_SENT.labels("post").inc()
+                delivered += await self.store.mark_sent([row.id])
+            done.add(row.id)
+        return delivered
+
+    async def _card(
+        self,
+        client: AsyncWebClient,
+        where: _Where,
+        group: list[Pending],
+        state: dict[str, float],
+    ) -> str | None:
+        """Show a deployment's newest card: edit its message, or post one; its ``ts`` (None:
+        the rows were dropped)."""
         channel_id = where.channel_id
-        if not where.deployment_id:  # an account notice: a message of its own
-            for row in group:
-                await self._pace(state)
-                if await self._call(client, "chat.postMessage", [row], **_post(row, channel_id)):
-                    metrics.NOTIFICATIONS_SENT.labels("post").inc()
-                    delivered += await self.store.mark_sent([row.id])
-            return delivered
         card_row = next((r for r in reversed(group) if r.card), None)
         card = json.loads(card_row.card) if card_row and card_row.card else None
         fallback = _fallback(group[-1])
@@ -241,7 +278,7 @@ class Sender:
                 blocks=card,
             )
             if updated is None:
-                return 0
+                return None
             if updated.get("ok") is False:  # someone deleted the message: post a new one
                 ts, replace = None, True
             else:
@@ -259,20 +296,36 @@ class Sender:
                 metadata=_metadata(group[0], "card"),
             )
             if posted is None:
-                return 0
+                return None
             metrics.NOTIFICATIONS_SENT.labels("post").inc()
             await self.store.save_message_ts(
                 *where.message_key, ts=str(posted.get("ts") or ""), replace=replace
             )
             ts = await self.store.message_ts(*where.message_key)
+        return ts or ""
+
+    async def _replies(
+        self,
+        client: AsyncWebClient,
+        where: _Where,
+        group: list[Pending],
+        ts: str,
+        *,
+        state: dict[str, float],
+        done: set[int],
+    ) -> int:
+        """One thread reply per change under the deployment's card."""
+        delivered = 0
         for row in group:
             if not row.text:  # a card without a thread reply (a newly watched deployment)
                 delivered += await self.store.mark_sent([row.id])
+                done.add(row.id)
                 continue
             await self._pace(state)
-            body = _post(row, channel_id)
+            body = _post(row, where.channel_id)
             body["thread_ts"] = ts
             replied = await self._call(client, "chat.postMessage", [row], **body)
+            done.add(row.id)
             if replied is None:
                 continue
             metrics.NOTIFICATIONS_SENT.labels("reply").inc()

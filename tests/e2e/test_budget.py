@@ -307,7 +307,7 @@ async def test_a_cap_refuses_a_create_with_the_numbers(env: SlackEnv) -> None:
     await confirm(env, answer)
     [note] = [c.body["text"] for c in env.calls("chat.postEphemeral")]
     shown = note.replace("&lt;", "<").replace("&gt;", ">")
-    assert "Over budget: create Nosana deployment too-big (about $0.770/hour)" in shown
+    assert "Over budget: create Nosana deployment too-big (about $0.77/h)" in shown
     assert "over its $0.50/h cap" in shown
     assert len(env.api("nosana").deployments) == before
     assert not [c for c in env.calls("chat.postMessage") if msg.APPROVE in buttons(c.body)]
@@ -383,6 +383,6 @@ async def test_a_cap_refuses_accepting_a_bid_with_the_numbers(env: SlackEnv) -> 
     clicked = await env.click(action, value, user=ADMIN)
     [note] = [b["text"] for b in env.responses(clicked.response_key) if b.get("text")]
     assert f"Over budget: lease Akash deployment {dep.dseq}" in note, note
-    assert re.search(r"\(now \$0\.00/h, \+\$\d+\.\d\d/h\), over its \$0\.0001/h cap", note), note
+    assert re.search(r"\(now \$0\.00/h, \+\$\d+\.\d{2,4}/h\), over its \$0\.0001/h cap", note), note
     assert "--over-budget" in note
     assert len(dep.leases) == 0

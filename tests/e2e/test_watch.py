@@ -393,7 +393,8 @@ async def test_at_most_one_new_post_per_second_per_channel(env: SlackEnv) -> Non
         offset[0] += seconds
 
     sender = runner.sender
-    sender.pace, sender.sleep = 1.0, sleep
+    # No burst allowance: strictly one a second (the burst is tested in test_watch_sharing).
+    sender.pace, sender.burst, sender.sleep = 1.0, 1, sleep
     sender.clock = lambda: start + offset[0]
     assert await sender.send_once() == 2
     stamps = [start + sum(waits[:i]) for i in range(len(waits) + 1)]

@@ -26,6 +26,7 @@ from tests.e2e.harness import OPEN_POLICY
 from tests.e2e.test_serve import _env, _free_port, _serve, _wait_ready
 
 KEY = "Zm9yLXRlc3RzLW9ubHktMzItYnl0ZXMtbG9uZy1rZXk="
+DELAY = 8.0
 
 
 async def _keys_set(tmp_path: Path, env: dict[str, str], provider: str, key: str) -> None:
@@ -79,7 +80,9 @@ async def test_sigkill_of_a_worker_mid_call_is_taken_over_and_not_sent_twice(
         nosana = cluster.api("nosana")
         dep = next(d for d in nosana.deployments.values() if d.status == "RUNNING")
         stop_path = rf".*/deployments/{dep.id}/stop"
-        nosana.inject(method="POST", path=stop_path, status=None, delay=2.0)
+        # the provider takes its time (long enough for the kill to land mid-call on a busy
+        # machine); it carries the stop out all the same
+        nosana.inject(method="POST", path=stop_path, status=None, delay=DELAY)
         env = _env(
             tmp_path,
             DATABASE_URL=db_url,
@@ -118,6 +121,13 @@ async def test_sigkill_of_a_worker_mid_call_is_taken_over_and_not_sent_twice(
                 await _recorded(db_url, "stop")
                 doomed.send_signal(signal.SIGKILL)  # mid-call: nothing finished, no answer
                 await doomed.wait()
+                for _ in range(int(DELAY / 0.1) + 50):  # the sandbox carries the stop out
+                    if nosana.count("POST", stop_path) == 1:
+                        break
+                    await asyncio.sleep(0.1)
+                assert not [
+                    c for c in slack.calls_to("response_url") if "stopped" in json.dumps(c.body)
+                ], "the killed worker answered: the kill came too late"
                 survivor = await _serve(
                     tmp_path, {**env, "DEPLOYBOT_WORKER_PORT": str(port_b)}, "worker"
                 )

@@ -269,3 +269,14 @@ async def test_waiting_jobs_take_no_slot(db_url: str, tmp_path: Any) -> None:
     assert await drain(store, [worker], 10)
     await worker.stop()
     await store.engine.dispose()
+
+
+async def test_concurrent_claims_never_return_more_than_asked(db_url: str, tmp_path: Any) -> None:
+    store = await _store(db_url, tmp_path)
+    await store.enqueue([job(f"c{i}") for i in range(300)])
+    batches = await asyncio.gather(*(store.claim(f"w{i}", lease=30, limit=3) for i in range(40)))
+    assert all(len(batch) <= 3 for batch in batches), [len(b) for b in batches]
+    ids = [j.id for batch in batches for j in batch]
+    assert len(ids) == len(set(ids))
+    assert sum(len(b) for b in batches) == 120
+    await store.engine.dispose()

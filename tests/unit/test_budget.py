@@ -99,7 +99,7 @@ def test_a_daily_cap_refuses_what_the_projection_puts_over_it() -> None:
     problem = over_cap(capped, Period.DAY, Spend(per_hour=D(1)), NOW)
     assert problem == (
         "it would bring the Nosana projected spend today to $22.00 ($10.00 spent so far + "
-        "$2.00/h for the 6.0 hours left), over its $20.00/day cap"
+        "$2.00/h for the 6 h left), over its $20.00/day cap"
     )
 
 

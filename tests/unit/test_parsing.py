@@ -133,7 +133,12 @@ def test_logs() -> None:
     assert op("logs -n 5 abc").args.tail == 5
     assert "needs a unit" in (usage("logs abc --since 10").problem or "")
     assert "future" in (usage("logs abc --since 2027-01-01T00:00:00Z").problem or "")
-    assert "Unknown option" in (usage("logs abc --follow").problem or "")
+    assert "Unknown option" in (usage("logs abc --frobnicate").problem or "")
+    assert op("logs abc --follow").args.follow_seconds == 600
+    assert op("logs abc --follow 30m").args.follow_seconds == 1800
+    assert op("logs --follow abc").target == "abc"
+    assert "1 minute to 1 hour" in (usage("logs abc --follow 2h").problem or "")
+    assert "Pick one" in (usage("logs abc --file --follow").problem or "")
     assert "needs a value" in (usage("logs abc --tail").problem or "")
     usage("logs abc --tail 0")
 

@@ -62,9 +62,8 @@ def test_a_timeout_increase_is_refused_while_the_day_is_projected_over() -> None
     over = budget(burn="1", today="30", caps=Caps(per_day=D(20)))
     checked = preflight(replace(facts(op(OpKind.TIMEOUT, minutes=120), nosana()), budget=over))
     assert isinstance(checked, Refused)
-    assert (
-        "Over budget: set the timeout of w2 to 120 min: it keeps the Nosana projected spend "
-        in (checked.reason)
+    assert "Over budget: set the timeout of w2 to 2 h: it keeps the Nosana projected spend " in (
+        checked.reason
     )
     assert "$30.00 spent so far" in checked.reason and "over its $20.00/day cap" in checked.reason
 

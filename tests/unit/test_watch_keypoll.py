@@ -8,9 +8,10 @@ from decimal import Decimal
 from typing import Any
 
 from bot.db.watch.store import PollKey
+from bot.db.watch.store_records import print_key, print_mark
 from bot.providers.models import Deployment, DeploymentStatus
 from bot.watch.diff import Thresholds
-from bot.watch.keypoll import SEEN, KeyPoll, burn_of
+from bot.watch.keypoll import SEEN, KeyPoll, burn_of, compact
 
 
 class _Client:
@@ -25,7 +26,7 @@ class _Client:
 
 def _poll(prints: dict[str, str]) -> KeyPoll:
     key = PollKey(1, "", "T1", "nosana", True)
-    return KeyPoll(key, _Client(), None, [], Thresholds(24.0, 0.0), {}, prints, 0.0)  # type: ignore[arg-type]
+    return KeyPoll(key, _Client(), None, [], Thresholds(24.0, 0.0), {}, compact(prints), 0.0)  # type: ignore[arg-type]
 
 
 def test_diff_page_marks_listed_deployments_and_keeps_only_the_changed() -> None:
@@ -40,11 +41,23 @@ def test_diff_page_marks_listed_deployments_and_keeps_only_the_changed() -> None
     assert [i["id"] for i in changed] == ["moved", "new"]
     assert poll.pending == [("moved", "b/24"), ("new", "c/24")]
     assert poll.listed_count == 3
-    assert poll.prints["same"] == SEEN and poll.prints["moved"] == SEEN
-    assert poll.prints["unlisted"] == "a/24"  # not listed: still the stored fingerprint
+    assert poll.prints[print_key("same")] == SEEN and poll.prints[print_key("moved")] == SEEN
+    # not listed: still the stored fingerprint
+    assert poll.prints[print_key("unlisted")] == print_mark("a/24")
     assert poll.fresh == {"new"}
     assert poll.is_listed("same") and poll.is_listed("new")
     assert not poll.is_listed("unlisted") and not poll.is_listed("")
+    assert poll.unlisted()  # "unlisted" is known, not gone, and was not listed
+    assert poll.is_known("unlisted") and not poll.is_known("new")
+
+
+def test_a_gone_state_is_neither_unlisted_nor_equal_to_a_listed_item() -> None:
+    poll = _poll({"": "account"})
+    poll.prints[print_key("closed")] = print_mark("a/24", gone=True)
+    assert not poll.unlisted()  # the account row and a gone state are never looked up
+    # Listed again with the same fingerprint: a change (it is back), not "nothing changed".
+    assert [i["id"] for i in poll.diff_page([{"id": "closed", "fp": "a"}])] == ["closed"]
+    assert not poll.unlisted()
 
 
 def test_an_item_repeated_by_pagination_counts_once() -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from bot.core.create import auto_accept
 from bot.core.create.built import Built
 from bot.core.create.fields import FIELDS, MAX_DEPOSIT
 from bot.core.create.values import money, parse_env, per_hour, text, usd, whole
@@ -29,7 +30,12 @@ def build(form: dict[str, str], built: Built) -> None:
         return
     doc = akash_sdl.load_sdl(sdl)
     max_hour = akash_sdl.max_price_per_hour_usd(doc)
+    rule = auto_accept.read_rule(form, max_hour, errors)
+    if errors:
+        return
     built.spec = {"sdl": sdl, "deposit_usd": str(deposit)}
+    if rule is not None:
+        built.spec["_auto_accept"] = rule.to_json()  # deploybot's own: not sent
     gpus = akash_sdl.requested_gpu_models(doc)
     services = ", ".join(str(s) for s in (doc.get("services") or {}))
     built.summary = [
@@ -37,6 +43,7 @@ def build(form: dict[str, str], built: Built) -> None:
         ("GPU", ", ".join(gpus) if gpus else "none"),
         ("Max price", per_hour(max_hour)),
         ("Deposit", usd(deposit)),
+        ("Accept automatically", rule.describe() if rule is not None else "no"),
     ]
 
 

@@ -44,6 +44,10 @@ FIELDS: dict[str, tuple[str, ...]] = {
         "max_price",
         "env",
         "deposit",
+        "auto_accept",
+        "auto_after",
+        "auto_providers",
+        "auto_min_uptime",
     ),
 }
 DEFAULTS: dict[str, dict[str, str]] = {
@@ -64,6 +68,7 @@ DEFAULTS: dict[str, dict[str, str]] = {
         "port": "8080",
         "max_price": "1.00",
         "deposit": "5",
+        "auto_accept": "no",
     },
 }
 SAVE_AS = "save_as"

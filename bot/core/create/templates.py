@@ -34,7 +34,9 @@ def apply_overrides(
     merged.update({k: v for k, v in overrides.items() if k in allowed})
     if "job_definition" in overrides or "sdl" in overrides:
         pass
-    elif provider == "akash" and any(k in overrides for k in FIELDS["akash"] if k != "deposit"):
+    elif provider == "akash" and any(
+        k in overrides for k in FIELDS["akash"] if k != "deposit" and not k.startswith("auto_")
+    ):
         merged.pop("sdl", None)  # quick-form overrides replace a stored SDL built from them
     return merged, errors
 

@@ -37,6 +37,7 @@ Result = Operation | Chain | Usage
 PARSERS: dict[OpKind, verbs.Parser] = {
     OpKind.CREATE: p_create,
     OpKind.TEMPLATE: p_template,
+    OpKind.BIDS: verbs.p_target,
     OpKind.HELP: verbs.p_help,
     OpKind.PROVIDERS: verbs.p_plain,
     OpKind.CONNECT: verbs.p_provider_required,

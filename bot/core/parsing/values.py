@@ -42,6 +42,11 @@ def whole(value: str, what: str, low: int, high: int) -> int:
     return number
 
 
+def is_duration(value: str) -> bool:
+    """Whether ``value`` reads as a duration (``90``, ``10m``, ``2h``)."""
+    return bool(_DURATION.match(value.strip()))
+
+
 def duration_seconds(value: str, what: str) -> int:
     match = _DURATION.match(value.strip())
     if not match:

@@ -29,7 +29,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("revise", "revise <deployment>", "edit the job definition / SDL in a form"),
     ("rollback", "rollback <deployment> <revision>", "make an earlier revision active (Nosana)"),
     ("rename", "rename <deployment> <name>", "rename a deployment (Nosana)"),
-    ("logs", "logs <deployment> [--tail N] [--since 10m] [--file]", "recent log lines"),
+    ("logs", "logs <deployment> [--tail N] [--since 10m] [--file | --follow [10m]]", "log lines"),
     ("events", "events <deployment>", "the deployment's event history (Nosana)"),
     ("jobs", "jobs <deployment>", "the deployment's jobs (Nosana)"),
     ("markets", "markets [type=…] [gpu=…]", "Nosana GPU markets and prices"),
@@ -46,6 +46,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("audit", "audit [N] [@person] [deployment] | audit export", "the audit log"),
     ("create", "create [provider] [--template <name>] [field=value …]", "create a deployment"),
     ("template", "template save <name> <deployment> | list | delete <name>", "create templates"),
+    ("bids", "bids <dseq>", "an Akash deployment's current bids again, with Accept buttons"),
     ("watch", "watch <deployment|provider|all> [#channel]", "post status changes and alerts"),
     ("unwatch", "unwatch <deployment|provider|all> [#channel]", "stop posting them"),
     ("watching", "watching", "what this workspace watches, and the alert thresholds"),
@@ -59,7 +60,9 @@ _DETAILS: dict[str, str] = {
     "list": "Statuses: draft, pending, starting, running, stopping, stopped, failed, "
     "insufficient_funds, archived, closed, or all. Example: `/deploy list nosana running`.",
     "logs": "`--tail N` keeps the last N lines (default 50); `--since` takes 10m, 2h, 1d (the "
-    "last 10 minutes…) or an ISO time; `--file` uploads the whole log to the channel as a file. "
+    "last 10 minutes…) or an ISO time; `--file` uploads the whole log to the channel as a file; "
+    "`--follow 10m` (1 min to 1 h) keeps adding new lines in a thread until then, until the "
+    "deployment stops, or until someone clicks Stop following. "
     "Example: `/deploy logs llama --tail 100 --since 30m`.",
     "schedule": 'Five cron fields in quotes: `/deploy schedule nightly "0 2 * * *"`.',
     "timeout": "Minutes, or a duration: `/deploy timeout llama 2h`. Nosana needs at least 60.",
@@ -114,6 +117,8 @@ _DETAILS: dict[str, str] = {
     "and deployment (its name, id or the start of its id); `page 2` shows the 20 before. "
     "`/deploy audit export json` uploads the whole log as a file (admins; CSV by default). "
     "`/deploy audit verify` checks the hash chain.",
+    "bids": "Akash only: the dseq of a deployment deploybot created (its status message "
+    "shows it). Accept leases the bid through the policy, like the status message's buttons.",
     "approvals": "Lists pending requests, 10 at a time (`/deploy approvals page 2`). Approve "
     "or Deny from the request message or your DM, or with `/deploy approve|deny <id>`; the "
     "requester can cancel. Each request expires (60 min by default).",

@@ -1,12 +1,22 @@
 """Poll keys and their leases: one (workspace, provider) key per connected provider with a
 watch or a budget cap, claimed by one replica at a time with a conditional update, released
-after its poll."""
+after its poll.
+
+Replicas also announce themselves here, so they can share a cycle's keys fairly: a **presence
+row** per live replica (``provider`` = :data:`PRESENCE`, ``team_id`` = the replica's name,
+``lease_until`` = until when it counts as alive), refreshed while it polls and deleted when it
+stops. A replica claims at most ``ceil(keys / live replicas)`` keys per cycle, so the first one
+to wake no longer takes every key. Presence rows are never poll keys: every query on keys
+leaves them out.
+"""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 
 from bot.db.watch.store_base import (
     CAPS,
@@ -20,6 +30,33 @@ from bot.db.watch.store_records import (
     PollKey,
 )
 from bot.providers.models import PROVIDER_NAMES
+
+#: The ``provider`` of a replica's presence row (no provider is named so).
+PRESENCE = "~replica"
+#: A presence row's ``team_id`` holds the replica's name, at most this long.
+_NAME_MAX = 32
+
+
+def presence_name(owner: str) -> str:
+    """The replica's name as stored in its presence row (long names are digested)."""
+    if len(owner) <= _NAME_MAX:
+        return owner
+    return "~" + hashlib.blake2b(owner.encode(), digest_size=15).hexdigest()
+
+
+@dataclass(frozen=True)
+class Presence:
+    """What a replica learns when it announces itself."""
+
+    #: Live replicas (this one included).
+    replicas: int
+    #: Poll keys in all.
+    keys: int
+
+    @property
+    def share(self) -> int:
+        """The most keys one replica claims in a cycle: ``ceil(keys / replicas)``."""
+        return max(1, -(-self.keys // max(1, self.replicas)))
 
 
 class PollLeaseStore(SqlStore):
@@ -37,7 +74,7 @@ class PollLeaseStore(SqlStore):
             key_q = select(KEYS.c.enterprise_id, KEYS.c.team_id, KEYS.c.provider)
             lease_q = select(
                 LEASES.c.id, LEASES.c.enterprise_id, LEASES.c.team_id, LEASES.c.provider
-            )
+            ).where(LEASES.c.provider != PRESENCE)
             if team_id is not None:
                 watch_q = watch_q.where(WATCHES.c.team_id == team_id)
                 cap_q = cap_q.where(CAPS.c.team_id == team_id)
@@ -72,7 +109,9 @@ class PollLeaseStore(SqlStore):
         """Claim up to ``limit`` keys that are due and not leased (or whose lease expired)."""
         now = self.clock()
         free = or_(LEASES.c.lease_until.is_(None), LEASES.c.lease_until < now)
-        due = free if force else and_(free, LEASES.c.next_due <= now)
+        due = and_(free, LEASES.c.provider != PRESENCE)
+        if not force:
+            due = and_(due, LEASES.c.next_due <= now)
         claimed: list[PollKey] = []
         async with self.engine.begin() as conn:
             query = select(
@@ -163,3 +202,60 @@ class PollLeaseStore(SqlStore):
                             last_error=None,
                         )
                     )
+
+    # -- replicas --------------------------------------------------------------------------
+
+    async def announce(self, owner: str, *, ttl: float) -> Presence:
+        """Say this replica is alive for ``ttl`` seconds more; how many are, and how many
+        keys there are to share. Presence rows expired long ago are deleted on the way."""
+        now = self.clock()
+        name = presence_name(owner)
+        mine = and_(
+            LEASES.c.provider == PRESENCE,
+            LEASES.c.team_id == name,
+            LEASES.c.enterprise_id == "",
+        )
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                update(LEASES).where(mine).values(lease_owner=name, lease_until=now + ttl)
+            )
+            if result.rowcount != 1:
+                await self._insert_ignore(
+                    conn,
+                    LEASES,
+                    [
+                        {
+                            "enterprise_id": "",
+                            "team_id": name,
+                            "provider": PRESENCE,
+                            "next_due": 0.0,
+                            "lease_owner": name,
+                            "lease_until": now + ttl,
+                        }
+                    ],
+                )
+            await conn.execute(
+                delete(LEASES).where(
+                    LEASES.c.provider == PRESENCE, LEASES.c.lease_until < now - 10 * ttl
+                )
+            )
+            live = await conn.scalar(
+                select(func.count())
+                .select_from(LEASES)
+                .where(LEASES.c.provider == PRESENCE, LEASES.c.lease_until >= now)
+            )
+            keys = await conn.scalar(
+                select(func.count()).select_from(LEASES).where(LEASES.c.provider != PRESENCE)
+            )
+        return Presence(replicas=max(1, int(live or 0)), keys=int(keys or 0))
+
+    async def retire(self, owner: str) -> None:
+        """This replica stops: the others stop counting it at once."""
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                delete(LEASES).where(
+                    LEASES.c.provider == PRESENCE,
+                    LEASES.c.team_id == presence_name(owner),
+                    LEASES.c.enterprise_id == "",
+                )
+            )

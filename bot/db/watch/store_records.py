@@ -9,8 +9,24 @@ from dataclasses import dataclass, field
 from bot.watch.attribution import Action
 from bot.watch.diff import Thresholds
 
-#: Prefix of a gone state's fingerprint in ``WatchStore.fingerprints``.
+#: Prefix of a gone state's fingerprint (kept for callers that spell it; the compact
+#: fingerprints below flag a gone state with the low bit instead).
 GONE = "!"
+
+
+def print_key(deployment_id: str) -> int:
+    """A deployment id as a key of the compact fingerprints (``WatchStore.fingerprints``):
+    Python's 64-bit string hash, stable within the process that built the dict. Two ids of one
+    key colliding (about n² / 2⁶⁵: 3·10⁻¹² for 10,000 deployments) is accepted."""
+    return hash(deployment_id)
+
+
+def print_mark(fingerprint: str, *, gone: bool = False) -> int:
+    """A stored fingerprint, compactly: its hash with the low bit cleared (set: the provider
+    no longer lists the deployment), so a gone state never equals a listed item's mark, and
+    no mark is ever -1 (``keypoll.SEEN``)."""
+    return (hash(fingerprint) & ~1) | (1 if gone else 0)
+
 
 Clock = Callable[[], float]
 

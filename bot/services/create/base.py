@@ -95,6 +95,8 @@ class CreateBase:
         #: Where the long waits go (``kind`` "bids" or "follow", the request id): durable jobs
         #: when the app sets it; None runs them as background tasks of this process.
         self.later: Callable[[str, str], Awaitable[None]] | None = None
+        #: Told of each bid accepted automatically (the request, the bid): its audit row.
+        self.on_auto_accept: Callable[[RequestRow, str], Awaitable[None]] | None = None
         self._catalogs: dict[tuple[str, str, str], tuple[float, list[Market]]] = {}
         self._provider_info: dict[str, tuple[float, dict[str, Any]]] = {}
 

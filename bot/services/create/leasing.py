@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.core import create_views as views
+from bot.core.create import auto_accept
 from bot.db.create_store import RequestRow
 from bot.providers.base import BaseProvider
 from bot.providers.errors import ProviderError
@@ -61,9 +63,11 @@ class LeaseFlow(CreateBase):
                     await self._publish(await self._row(request_id))
                 elif open_now:
                     quiet += 1
-                if open_now and quiet >= QUIET_POLLS:
+                if await self._auto_accept(request_id):
                     return
-            deadline = row.bid_deadline or self.clock()
+                if open_now and quiet >= QUIET_POLLS and not _auto(row):
+                    return
+            deadline = _auto_deadline(await self._row(request_id), row.bid_deadline or self.clock())
             if self.clock() >= deadline:
                 row = await self._row(request_id)
                 no_open_bids = not any(b.get("state") == "open" for b in row.bids)
@@ -71,6 +75,60 @@ class LeaseFlow(CreateBase):
                     await self._publish(await self._row(request_id))
                 return
             await asyncio.sleep(self.poll_interval)
+
+    async def current_bids(self, actor: Actor, deployment_id: str) -> RequestRow:
+        """``/deploy bids <dseq>``: the bids of a deployment deploybot created, fetched again
+        from the provider (with who bids) and kept on its request."""
+        dseq = deployment_id.strip()
+        row = await self.store.by_deployment(actor.team_id, actor.enterprise_id, "akash", dseq)
+        if row is None:
+            raise NoMatchError(
+                f"deploybot didn't create an Akash deployment `{dseq}` in this workspace, so it "
+                "has no bids to show (`/deploy list akash` lists the deployments)."
+            )
+        if row.state not in ("bidding", "no_bids"):
+            return row
+        client = await self.client(actor_of(row), "akash")
+        fresh = [bid_json(b) for b in await client.bids(dseq)]
+        await self._lookup_providers(client, fresh, row)
+        await self.store.set(row.id, bids=fresh)
+        if any(b.get("state") == "open" for b in fresh):  # bids again: Accept works again
+            await self.store.transition(row.id, ["no_bids"], "bidding")
+        return await self._row(row.id)
+
+    async def _auto_accept(self, request_id: str) -> bool:
+        """ "Accept automatically": once its seconds of bidding have passed, lease the cheapest
+        eligible bid (the policy decided this spend when the create was submitted). True when
+        it leased one."""
+        row = await self._row(request_id)
+        rule = _auto(row)
+        if rule is None or row.state != "bidding":
+            return False
+        now = self.clock().timestamp()
+        since = row.result.get("bidding_since")
+        if not isinstance(since, int | float):
+            since = now
+            await self.store.set(request_id, result={**row.result, "bidding_since": since})
+        if now < since + rule.after:
+            return False
+        choice = auto_accept.choose(rule, row.bids, row.result.get("providers") or {})
+        if choice.chosen is None:
+            return False
+        key = views.bid_key(choice.chosen)
+        row = await self._row(request_id)
+        picked = {
+            "bid": dict(choice.chosen),
+            "passed": [{"bid": dict(p.bid), "why": p.why} for p in choice.passed],
+        }
+        await self.store.set(request_id, result={**row.result, "auto": picked})
+        try:
+            await self.accept_bid(actor_of(row), request_id, key)
+        except (ServiceError, ProviderError) as exc:
+            log.info("automatic accept failed: %s", exc.message)
+            return False
+        if self.on_auto_accept is not None:
+            await self.on_auto_accept(row, key)
+        return True
 
     async def _lookup_providers(
         self, client: BaseProvider, bids: list[dict[str, Any]], row: RequestRow
@@ -227,6 +285,19 @@ class LeaseFlow(CreateBase):
             await self.wait_later("bids", row.id)
             count += 1
         return count
+
+
+def _auto_deadline(row: RequestRow, deadline: datetime) -> datetime:
+    """An automatic accept waits its seconds of bidding even past the bid timeout."""
+    rule = _auto(row)
+    since = row.result.get("bidding_since")
+    if rule is None or row.state != "bidding" or not isinstance(since, int | float):
+        return deadline
+    return max(deadline, datetime.fromtimestamp(since + rule.after, UTC))
+
+
+def _auto(row: RequestRow) -> auto_accept.Rule | None:
+    return auto_accept.Rule.from_json(row.spec.get("_auto_accept"))
 
 
 def _settled(deployment: Deployment, *, leased: bool) -> bool:

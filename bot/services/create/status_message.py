@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.core import create_views as views
+from bot.core.create import auto_accept
 from bot.core.render import PROVIDER_LABEL
 from bot.db.create_store import RequestRow
 from bot.providers.errors import ProviderError
@@ -46,7 +47,14 @@ async def status_of(row: RequestRow, deployments: DeploymentService, now: dateti
         error=row.error,
         allowed=allowed,
         now=now,
+        auto_rule=_auto_rule(row),
+        auto=row.result.get("auto") if isinstance(row.result.get("auto"), dict) else None,
     )
+
+
+def _auto_rule(row: RequestRow) -> str | None:
+    rule = auto_accept.Rule.from_json(row.spec.get("_auto_accept"))
+    return rule.describe() if rule is not None else None
 
 
 def title(row: RequestRow) -> str:

@@ -29,6 +29,21 @@ def ability(capability: Capability | None) -> str:
     return _ABILITIES.get(capability, capability.value)
 
 
+#: What to do instead, where a network can't do something people often ask for.
+_INSTEAD: dict[tuple[str, Capability], str] = {
+    ("akash", Capability.LOGS): (
+        " Akash Console's API doesn't hand out a workload's logs (only the provider's own "
+        "endpoint does, with your wallet's certificate): forward them from the container to a "
+        "log service (a logging sidecar, or your app's own log shipping) and read them there."
+    ),
+}
+
+
+def instead(provider: str, capability: Capability | None) -> str:
+    """A sentence (with its leading space) on the alternative, or ''."""
+    return _INSTEAD.get((provider, capability), "") if capability is not None else ""
+
+
 #: Operation names that are not written as one verb in a sentence.
 _VERBS = {"rollback": "roll back"}
 

@@ -17,7 +17,8 @@ background and the server only ever binds a loopback address.
 One module per job: :mod:`.server` (routes, tokens, dispatch), :mod:`.records` (the recorded
 calls), :mod:`.faults` (injected failures), :mod:`.wire` (request bodies and JSON answers),
 :mod:`.workspace` (the registries), and the method families :mod:`.auth`, :mod:`.chat`,
-:mod:`.views`, :mod:`.people` (users, user groups, DMs) and :mod:`.files`.
+:mod:`.views`, :mod:`.people` (users, user groups, DMs), :mod:`.files` and
+:mod:`.functions` (workflow steps' completions).
 """
 
 from bot.slack_local.fake_api.records import PayloadCheck, Rejection, SlackCall

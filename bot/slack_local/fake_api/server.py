@@ -9,7 +9,7 @@ from functools import partial
 
 from aiohttp import web
 
-from bot.slack_local.fake_api import auth, chat, files, people, views
+from bot.slack_local.fake_api import auth, chat, files, functions, people, views
 from bot.slack_local.fake_api.faults import Fault, FaultQueue
 from bot.slack_local.fake_api.records import CallLog, PayloadCheck, Rejection, SlackCall
 from bot.slack_local.fake_api.wire import bearer, json_response, lower_headers, read_body
@@ -18,7 +18,14 @@ from bot.slack_local.fake_api.workspace import Json, TokenInfo, Workspace
 #: Methods that need no bot token.
 TOKENLESS_METHODS = frozenset({"oauth.v2.access", "oauth.access", "oauth.v2.exchange", "api.test"})
 #: The method families; a method none of them knows answers ``{"ok": true}``.
-FAMILIES = (auth.METHODS, chat.METHODS, views.METHODS, people.METHODS, files.METHODS)
+FAMILIES = (
+    auth.METHODS,
+    chat.METHODS,
+    views.METHODS,
+    people.METHODS,
+    files.METHODS,
+    functions.METHODS,
+)
 
 BoundMethod = Callable[[Json, TokenInfo | None], Json]
 

@@ -13,7 +13,7 @@ Json = dict[str, Any]
 
 #: Form fields that Slack clients send as JSON strings; they are decoded when recorded.
 FORM_JSON_FIELDS = frozenset(
-    {"blocks", "attachments", "view", "metadata", "unfurls", "user_auth_blocks"}
+    {"blocks", "attachments", "view", "metadata", "unfurls", "user_auth_blocks", "outputs"}
 )
 
 

@@ -57,6 +57,9 @@ class Workspace:
         self.files: dict[str, Json] = {}
         self.oauth_codes: dict[str, OAuthCode] = {}
         self.dm_channels: dict[str, str] = {}
+        #: Workflow step runs completed with functions.completeSuccess/completeError:
+        #: execution id → ``{"ok": True, "outputs": …}`` or ``{"ok": False, "error": …}``.
+        self.completions: dict[str, Json] = {}
         self._ts = FIRST_TS_MICROS
         self._serial = 0
 
