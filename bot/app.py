@@ -455,7 +455,7 @@ def build_bot(
         people,
         trail,
         governance=GovernanceService(access, people, trail),
-        audit_commands=AuditService(audit, people, trail),
+        audit_commands=AuditService(audit, people, trail, ids_named=service.ids_named),
         creator=creator,
         watches=watches,
         budgets=budgets,

@@ -17,6 +17,7 @@ def register_all(bot: DeployBot) -> None:
         create,
         events,
         functions,
+        home_pages,
         log_follow,
         shortcuts,
         views,
@@ -31,3 +32,4 @@ def register_all(bot: DeployBot) -> None:
     log_follow.register(bot)
     functions.register(bot)
     shortcuts.register(bot)
+    home_pages.register(bot)

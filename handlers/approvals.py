@@ -18,6 +18,7 @@ from bot.core import approvals as msg
 from bot.db.engine import is_database_outage
 from bot.db.jobs import ClaimedJob
 from bot.services.deployments import Actor
+from bot.services.home import APPROVALS_PAGE
 from handlers.common import DATABASE_DOWN, asker, failure_reply, input_value
 from handlers.delivery import private_note, responder
 from handlers.jobs import NotTaken, defer, defer_click, job_slack
@@ -92,7 +93,8 @@ def register(bot: DeployBot) -> None:
             return []
         rows = await bot.gate.waiting_for(actor, slack)
         views = [bot.gate.view_of(row) for row in rows]
-        return msg.home_section(views, [row.message_channel for row in rows])
+        channels = [row.message_channel for row in rows]
+        return msg.home_section(views, channels, page=APPROVALS_PAGE.get())
 
     bot.home_sections.append(waiting_for_me)
 

@@ -33,7 +33,7 @@ log = logging.getLogger("deploybot.handlers")
 
 NOT_A_CARD = (
     "That isn't one of deploybot's deployment cards: use this on a card deploybot posted "
-    "(`/deploy show <deployment>`, or a watched deployment's message)."
+    "(`/deploy show &lt;deployment&gt;`, or a watched deployment's message)."
 )
 
 

@@ -9,9 +9,10 @@ from typing import Any
 
 from bot.core import fmt
 from bot.core.operations import Chain, Operation
+from bot.core.paging import line_sections, page_of
 from bot.core.policy import ApprovalRule, Risk, approvers_text
 from bot.core.render import PROVIDER_LABEL, SECTION_TEXT, escape, split_text
-from bot.core.replies import Reply, context, section
+from bot.core.replies import Reply, context, notice, section
 from bot.core.step_preview import Snapshot, chain_texts, change_text
 from bot.providers.models import Deployment
 
@@ -60,6 +61,18 @@ def gist(summary: str, limit: int) -> str:
             return shown + " …"
         shown += " · " + line
     return shown
+
+
+def posted_in(channel_id: str | None) -> str:
+    """`` in <#C…>`` for a channel; a request that went to a direct message (its "channel" is
+    then a DM or the person's id, which ``<#…>`` can't show) says so."""
+    if not channel_id:
+        return ""
+    if channel_id.startswith(("C", "G")):
+        return f" in <#{channel_id}>"
+    if channel_id.startswith(("U", "W")):
+        return f" in a direct message to <@{channel_id}>"
+    return " in a direct message"
 
 
 def when(moment: datetime) -> str:
@@ -235,7 +248,7 @@ def outcome_message(view: ApprovalView) -> Reply:
 def dm_message(view: ApprovalView, channel_id: str | None) -> Reply:
     """What approvers get in a direct message: the request and its buttons."""
     reply = request_message(view)
-    where = f" in <#{channel_id}>" if channel_id else ""
+    where = posted_in(channel_id)
     intro = section(f":bell: You can approve this request{where}.")
     blocks = [intro, *(reply.blocks or [])]
     blocks[-1] = {**blocks[-1], "elements": blocks[-1]["elements"][:2]}  # no Cancel in DMs
@@ -249,7 +262,7 @@ def reminder_message(view: ApprovalView, channel_id: str | None, now: datetime) 
     assert reply.blocks is not None
     reply.blocks[0] = section(
         f":alarm_clock: Reminder: this request expires {fmt.until(view.expires_at, now)}"
-        + (f" (<#{channel_id}>)" if channel_id else "")
+        + (f" ({posted_in(channel_id).strip()})" if channel_id else "")
         + "."
     )
     return reply
@@ -281,15 +294,30 @@ def deny_view(request_id: str, summary: str) -> dict[str, Any]:
     }
 
 
+#: Requests per page: of App Home's approvals section, and of `/deploy approvals`.
+HOME_PAGE_SIZE = 5
+PENDING_PAGE_SIZE = 10
+#: App Home's Previous / Next buttons of the approvals section (value: the page to show).
+HOME_PAGE_PREVIOUS = "approvals_home_previous"
+HOME_PAGE_NEXT = "approvals_home_next"
+
+
 def home_section(
-    views: Sequence[ApprovalView], channels: Sequence[str | None]
+    views: Sequence[ApprovalView], channels: Sequence[str | None], page: int = 1
 ) -> list[dict[str, Any]]:
-    """App Home: the requests this person can approve, with Approve / Deny."""
+    """App Home: the requests this person can approve, with Approve / Deny, a page at a time
+    (Previous / Next buttons when there are more)."""
     if not views:
         return [section("*Approvals waiting for you*\nNone right now.")]
-    blocks: list[dict[str, Any]] = [section(f"*Approvals waiting for you* ({len(views)})")]
-    for view, channel in list(zip(views, channels, strict=True))[:10]:
-        where = f" in <#{channel}>" if channel else ""
+    shown = page_of(len(views), HOME_PAGE_SIZE, page)
+    if not shown.exists:  # the list shrank since the page was chosen: its last page
+        shown = page_of(len(views), HOME_PAGE_SIZE, shown.pages)
+    title = f"*Approvals waiting for you* ({len(views)})"
+    if not shown.single:
+        title = f"*Approvals waiting for you* · {shown.showing()}"
+    blocks: list[dict[str, Any]] = [section(title)]
+    for view, channel in shown.slice(list(zip(views, channels, strict=True))):
+        where = posted_in(channel)
         blocks += sections(
             f"{RISK_EMOJI[view.risk]} <@{view.requester_id}>{where}: {view.summary}"
             + (f"\n*Reason:* {escape(view.reason)}" if view.reason else "")
@@ -298,22 +326,56 @@ def home_section(
         )
         buttons = _buttons(view.request_id)
         buttons["elements"] = buttons["elements"][:2]
+        buttons["block_id"] = f"approval_{view.request_id}"
         blocks.append(buttons)
+    turns: list[dict[str, Any]] = []
+    if shown.has_previous:
+        turns.append(_page_button("Previous", HOME_PAGE_PREVIOUS, shown.number - 1))
+    if shown.has_next:
+        turns.append(_page_button("Next", HOME_PAGE_NEXT, shown.number + 1))
+    if turns:
+        blocks.append({"type": "actions", "block_id": "approvals_pages", "elements": turns})
     return blocks
 
 
-def pending_reply(rows: Sequence[tuple[str, str, str, str, datetime]]) -> Reply:
-    """``/deploy approvals``: (id, requester, summary, channel, expires) of pending requests."""
+def _page_button(label: str, action_id: str, page: int) -> dict[str, Any]:
+    return {
+        "type": "button",
+        "action_id": action_id,
+        "text": {"type": "plain_text", "text": label},
+        "value": str(page),
+    }
+
+
+def pending_reply(rows: Sequence[tuple[str, str, str, str, datetime]], *, page: int = 1) -> Reply:
+    """``/deploy approvals [page N]``: (id, requester, summary, channel, expires) of pending
+    requests, a page at a time; whole lines, and where the other pages are."""
     if not rows:
         return Reply(text="No approval requests are waiting.")
-    lines = [f"*{len(rows)} waiting for approval* · `/deploy approve|deny|cancel <id>`"]
-    for request_id, requester, summary, channel, expires in rows:
-        where = f" in <#{channel}>" if channel else ""
+    shown = page_of(len(rows), PENDING_PAGE_SIZE, page)
+    if not shown.exists:
+        return notice(shown.past_the_end("requests"))
+    count = f"*{len(rows)} waiting for approval*"
+    if not shown.single:
+        count += f" ({shown.showing()})"
+    lines = [f"{count} · `/deploy approve|deny|cancel &lt;id&gt;`"]
+    for request_id, requester, summary, channel, expires in shown.slice(rows):
+        where = posted_in(channel)
         lines.append(
             f"• `{request_id}` <@{requester}>{where}: {gist(summary, 300)} — "
             f"expires {when(expires)}"
         )
-    return Reply(text="\n".join(lines), blocks=sections("\n".join(lines)))
+    blocks = line_sections(lines)
+    turns = []
+    if shown.has_next:
+        turns.append(f"next: `/deploy approvals page {shown.number + 1}`")
+    if shown.has_previous:
+        turns.append(f"previous: `/deploy approvals page {shown.number - 1}`")
+    if turns:
+        where = f"Page {shown.number} of {shown.pages} · " + " · ".join(turns)
+        lines.append(where)
+        blocks.append(context(where))
+    return Reply(text="\n".join(lines), blocks=blocks)
 
 
 __all__ = [
@@ -321,6 +383,8 @@ __all__ = [
     "CANCEL",
     "DENY",
     "DENY_VIEW",
+    "HOME_PAGE_NEXT",
+    "HOME_PAGE_PREVIOUS",
     "ApprovalView",
     "deny_view",
     "dm_message",

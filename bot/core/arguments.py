@@ -38,7 +38,6 @@ class Plain(_Args):
         K.EVENTS,
         K.JOBS,
         K.BALANCE,
-        K.APPROVALS,
         K.BIDS,
     ]
 
@@ -119,6 +118,13 @@ class Governance(_Args):
     command: Command | None = None
 
 
+class Approvals(_Args):
+    """``approvals [page N]``: the pending requests, a page at a time."""
+
+    kind: Literal[K.APPROVALS]
+    page: int = Field(default=1, ge=1)
+
+
 class Decide(_Args):
     """``approve|deny|cancel <request id> [reason]``."""
 
@@ -176,6 +182,7 @@ Args = Annotated[
     | Deposit
     | Catalog
     | Governance
+    | Approvals
     | Decide
     | Create
     | Template
@@ -200,6 +207,7 @@ ARG_FIELDS = frozenset(
         Deposit,
         Catalog,
         Governance,
+        Approvals,
         Decide,
         Create,
         Template,

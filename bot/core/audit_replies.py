@@ -11,8 +11,10 @@ from datetime import datetime
 from typing import Any, Literal, Protocol
 
 from bot.core.approvals import when
-from bot.core.render import PROVIDER_LABEL, escape
-from bot.core.replies import Reply, error, notice, section
+from bot.core.governance import AuditCommand
+from bot.core.paging import Page, line_sections, page_of
+from bot.core.render import MESSAGE_TEXT_BUDGET, PROVIDER_LABEL, clip, escape
+from bot.core.replies import Reply, context, error, notice
 
 ExportFormat = Literal["csv", "json"]
 
@@ -44,29 +46,95 @@ class AuditEntry(Protocol):
     def as_dict(self) -> dict[str, Any]: ...
 
 
-def _line(row: AuditEntry) -> str:
+@dataclass(frozen=True)
+class Room:
+    """How much of a row's free text it shows: target, recorded arguments, reason."""
+
+    target: int
+    args: int
+    reason: int
+
+
+#: A row as it is usually shown; a page too long for one Slack message (about 12k characters
+#: of blocks) shows every row more briefly instead — rows are never cut or dropped.
+ROOMY = Room(target=48, args=160, reason=120)
+BRIEF = Room(target=12, args=40, reason=30)
+
+
+def words(value: Any) -> str:
+    """Recorded arguments as words: ``replicas: 3, minutes: 120``; a chain's steps as
+    ``scale (replicas: 3); timeout (minutes: 120)``. Not escaped."""
+    if isinstance(value, dict):
+        if set(value) >= {"op"}:  # a chain's step
+            rest = {k: v for k, v in value.items() if k != "op"}
+            return str(value["op"]) + (f" ({words(rest)})" if rest else "")
+        return ", ".join(f"{k.replace('_', ' ')}: {words(v)}" for k, v in sorted(value.items()))
+    if isinstance(value, list | tuple):
+        return "; ".join(words(v) for v in value) or "none"
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return " ".join(str(value).split())
+
+
+def _line(row: AuditEntry, room: Room = ROOMY) -> str:
     what = row.action
     if row.target:
-        what += f" `{escape(row.target)}`"
+        what += f" `{escape(clip(row.target, room.target))}`"
     if row.provider:
-        what += f" on {PROVIDER_LABEL.get(row.provider, row.provider)}"
+        what += f" on {PROVIDER_LABEL.get(row.provider, escape(row.provider))}"
     extras = {k: v for k, v in row.params.items() if k != "reason"}
-    detail = f" {escape(json.dumps(extras, sort_keys=True))}" if extras else ""
-    outcome = f"{row.decision} → {row.result}"
+    detail = f" ({escape(clip(words(extras), room.args))})" if extras else ""
+    outcome = f"{escape(row.decision)} → {escape(row.result)}"
     if row.approvers:
         outcome += " (approved by " + ", ".join(f"<@{a}>" for a in row.approvers) + ")"
-    reason = f" — “{escape(row.params['reason'])}”" if row.params.get("reason") else ""
+    reason = row.params.get("reason")
+    said = f" — “{escape(clip(words(reason), room.reason))}”" if reason else ""
     stamp = when(row.created_at)
-    return f"#{row.seq} {stamp} <@{row.user_id}>: {what}{detail} · {outcome}{reason}"
+    return f"#{row.seq} {stamp} <@{row.user_id}>: {what}{detail} · {outcome}{said}"
 
 
-def audit_listing(rows: Sequence[AuditEntry]) -> Reply:
+def audit_command(command: AuditCommand | None, page: int) -> str:
+    """The command that shows ``page`` of the same listing."""
+    parts = ["/deploy audit"]
+    if command is not None:
+        parts.append(str(command.limit))
+        if command.user_id:
+            parts.append(f"<@{command.user_id}>")
+        if command.target:
+            parts.append(escape(command.target))
+    parts.append(f"page {page}")
+    return " ".join(parts)
+
+
+def audit_listing(
+    rows: Sequence[AuditEntry], page: Page | None = None, command: AuditCommand | None = None
+) -> Reply:
+    """One page of the log: whole rows (never cut), and where the other pages are."""
+    page = page or page_of(len(rows), max(1, len(rows)))
+    if not page.exists:
+        return notice(page.past_the_end("entries"))
     if not rows:
         return Reply(text="No audit entries match.")
-    lines = [f"*Audit log* · newest first ({len(rows)})", *(_line(row) for row in rows)]
-    text = "\n".join(lines)
-    chunks = [text[i : i + 2900] for i in range(0, len(text), 2900)][:40]
-    return Reply(text=text, blocks=[section(c) for c in chunks])
+    if page.single:
+        head = f"*Audit log* · newest first ({len(rows)})"
+    else:
+        head = f"*Audit log* · newest first · {page.showing()}"
+    lines = [head, *(_line(row) for row in rows)]
+    if sum(len(line) + 1 for line in lines) > MESSAGE_TEXT_BUDGET:
+        lines = [head, *(_line(row, BRIEF) for row in rows)]
+    blocks = line_sections(lines)
+    turns = []
+    if page.has_next:
+        turns.append(f"older: `{audit_command(command, page.number + 1)}`")
+    if page.has_previous:
+        turns.append(f"newer: `{audit_command(command, page.number - 1)}`")
+    if turns:
+        where = f"Page {page.number} of {page.pages} · " + " · ".join(turns)
+        blocks.append(context(where))
+        lines.append(where)
+    return Reply(text="\n".join(lines), blocks=blocks)
 
 
 def verified(entries: int, first_broken: str | None) -> Reply:
@@ -158,6 +226,8 @@ __all__ = [
 @dataclass(frozen=True)
 class AuditListing:
     rows: Sequence[AuditEntry]
+    page: Page | None = None
+    command: AuditCommand | None = None
 
 
 @dataclass(frozen=True)
@@ -179,8 +249,8 @@ AuditResult = AuditListing | Verified | Exported
 def render(result: AuditResult) -> Reply:
     """What an audit command answers."""
     match result:
-        case AuditListing(rows=rows):
-            return audit_listing(rows)
+        case AuditListing(rows=rows, page=page, command=command):
+            return audit_listing(rows, page, command)
         case Verified(entries=entries, first_broken=broken):
             return verified(entries, broken)
         case Exported(filename=filename, entries=entries):

@@ -238,7 +238,7 @@ def review_view(
 def provider_pick_reply(providers: Sequence[str]) -> Reply:
     if not providers:
         return Reply(
-            text="No provider is connected: an admin can run `/deploy connect <provider>`.",
+            text="No provider is connected: an admin can run `/deploy connect &lt;provider&gt;`.",
             error=True,
         )
     buttons = [
@@ -323,17 +323,20 @@ def status_message(
     """The one message per new deployment, edited in place as it goes."""
     label = PROVIDER_LABEL.get(provider, provider)
     head = f"*{escape(clip(title, 150))}* on {label}, requested by <@{escape(user_id)}>"
+    # The top-level text (the notification) is mrkdwn too: what the user typed is escaped there.
+    name = escape(clip(title, 150))
+    dseq_text = escape(deployment_id or "?")
     blocks: list[dict[str, Any]] = []
     text: str
     match state:
         case "draft" | "creating":
-            text = f":hourglass_flowing_sand: Creating {title} on {label}…"
+            text = f":hourglass_flowing_sand: Creating {name} on {label}…"
             blocks.append(section(f":hourglass_flowing_sand: {head}\nCreating…"))
         case "bidding" | "no_bids" | "closed":
             dseq = escape(deployment_id or "?")
             open_bids = bids_by_price([b for b in bids if b.get("state") == "open"])
             if state == "bidding":
-                text = f"Waiting for bids on {title} (dseq {deployment_id})"
+                text = f"Waiting for bids on {name} (dseq {dseq_text})"
                 lead = f":mag: {head}\nDeployment `{dseq}` created. " + (
                     f"{len(open_bids)} bid{'s' if len(open_bids) != 1 else ''} so far — "
                     "accept one to start it:"
@@ -370,12 +373,12 @@ def status_message(
                         context(f"{len(open_bids) - MAX_BIDS_SHOWN} more bids not shown.")
                     )
             elif state == "no_bids":
-                text = f"No bids for {title} (dseq {deployment_id})"
+                text = f"No bids for {name} (dseq {dseq_text})"
                 blocks.append(
                     section(f":no_entry_sign: {head}\nDeployment `{dseq}`.\n{NO_BIDS_ADVICE}")
                 )
             else:
-                text = f"{title} (dseq {deployment_id}) closed"
+                text = f"{name} (dseq {dseq_text}) closed"
                 blocks.append(section(f":white_circle: {head}\nDeployment `{dseq}` closed."))
             if state in ("bidding", "no_bids"):
                 blocks.append(
@@ -400,7 +403,7 @@ def status_message(
                     }
                 )
         case "leasing":
-            text = f"Starting the lease for {title}"
+            text = f"Starting the lease for {name}"
             blocks.append(
                 section(
                     f":hourglass_flowing_sand: {head}\nAccepting the bid of "
@@ -408,7 +411,7 @@ def status_message(
                 )
             )
         case "failed":
-            text = f"Creating {title} failed"
+            text = f"Creating {name} failed"
             blocks.append(section(f":x: {head}\n{escape(clip(error or 'It failed.', 1500))}"))
             if deployment_id:
                 blocks.append(context(f"Deployment id: `{escape(deployment_id)}`"))
@@ -425,9 +428,9 @@ def status_message(
                 blocks.append(section(f"{lead} {head}{extra}"))
                 named = named_leases(deployment, providers or {})
                 blocks += deployment_card(named, allowed=allowed, now=now)
-                text = f"{title} on {label}: {deployment.status.value}"
+                text = f"{name} on {label}: {deployment.status.value}"
             else:
-                text = f"{title} created on {label}"
+                text = f"{name} created on {label}"
                 blocks.append(
                     section(f":white_check_mark: {head}\nCreated `{escape(deployment_id or '')}`.")
                 )
@@ -437,8 +440,9 @@ def status_message(
 def templates_reply(rows: Sequence[Any]) -> Reply:
     if not rows:
         text = (
-            "No templates yet. Save one with `/deploy template save <name> <deployment>` or "
-            "the “Also save as template” field of the create form."
+            "No templates yet. Save one with "
+            "`/deploy template save &lt;name&gt; &lt;deployment&gt;` or the "
+            "“Also save as template” field of the create form."
         )
         return Reply(text=text, blocks=[section(text)])
     lines = [
@@ -451,7 +455,7 @@ def templates_reply(rows: Sequence[Any]) -> Reply:
         text=f"{len(rows)} templates",
         blocks=[
             section(clip(text, 3000)),
-            context("Use one: `/deploy create --template <name> [field=value …]`."),
+            context("Use one: `/deploy create --template &lt;name&gt; [field=value …]`."),
         ],
     )
 

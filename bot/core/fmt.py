@@ -3,7 +3,8 @@
 Money (US dollars)
     ``$1,234.50``: from one dollar up, two decimals with thousands separators;
     ``$0.385``, ``$0.0049``, ``$0.50``: below a dollar, up to four decimals (at least two),
-    trailing zeros dropped; ``<$0.0001`` for a tiny non-zero amount; ``-$2.00`` below zero.
+    trailing zeros dropped; ``under $0.0001`` for a tiny non-zero amount (not a ``<``, which
+    would open a token in mrkdwn); ``-$2.00`` below zero.
     Hourly rates always end in ``/h``.
 Durations
     ``less than a minute``, ``3 min``, ``2 h 5 min``, ``3 d 4 h`` (at most two units, rounded
@@ -53,7 +54,7 @@ def usd(value: Amount | None, *, unknown: str = "—") -> str:
         return "$0.00"
     small = size.quantize(_SMALLEST, rounding=ROUND_HALF_UP)
     if small == 0:
-        return f"{sign}<$0.0001"
+        return f"{sign}under $0.0001"
     if small >= 1:  # 0.99996 rounds up to a dollar
         return f"{sign}$1.00"
     text = f"{small:f}".rstrip("0")

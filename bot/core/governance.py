@@ -68,8 +68,12 @@ class PolicyCommand(_Frozen):
 
 class AuditCommand(_Frozen):
     action: Literal["show", "export", "verify"]
+    #: Entries per page.
     limit: int = 10
+    #: Which page (newest first), from 1.
+    page: int = 1
     user_id: str | None = None
+    #: A deployment id, the start of one, or a deployment's name.
     target: str | None = None
     format: Literal["csv", "json"] = "csv"
 
@@ -87,7 +91,10 @@ POLICY_USAGE = (
     "/deploy policy channels <provider> #channel … [for spend,destructive] | any · "
     "/deploy policy default-role viewer|operator"
 )
-AUDIT_USAGE = "Usage: /deploy audit [N] [@person] [deployment] · /deploy audit export [csv|json]"
+AUDIT_USAGE = (
+    "Usage: /deploy audit [N] [@person] [deployment] [page P] · "
+    "/deploy audit export [csv|json] · /deploy audit verify"
+)
 
 
 def subject(token: str) -> tuple[Literal["user", "usergroup"], str] | None:
@@ -379,8 +386,15 @@ def parse_audit(args: list[str]) -> AuditCommand:
         if len(args) > 1:
             raise GovernanceError(AUDIT_USAGE, "audit")
         return AuditCommand(action="verify")
-    limit, user, target = 10, None, None
-    for token in args:
+    limit, page, user, target = 10, 1, None, None
+    tokens = iter(args)
+    for token in tokens:
+        if token.lower() == "page":
+            number = next(tokens, "")
+            if not (number.isascii() and number.isdecimal() and int(number) >= 1):
+                raise GovernanceError(f"“page” takes a page number. {AUDIT_USAGE}", "audit")
+            page = int(number)
+            continue
         if token.isascii() and token.isdecimal():
             limit = int(token)
             if not 1 <= limit <= 50:
@@ -395,7 +409,7 @@ def parse_audit(args: list[str]) -> AuditCommand:
         if target is not None:
             raise GovernanceError(f"Name one deployment. {AUDIT_USAGE}", "audit")
         target = token[:200]
-    return AuditCommand(action="show", limit=limit, user_id=user, target=target)
+    return AuditCommand(action="show", limit=limit, page=page, user_id=user, target=target)
 
 
 __all__ = [

@@ -62,7 +62,7 @@ def role_revoked(
 def policy_shown(policy: WorkspacePolicy) -> Reply:
     lines = [":scroll: *Policy*", *describe(policy)]
     lines.append(
-        "_Admins change it with `/deploy policy <class|operation> allow|approve|deny …`; "
+        "_Admins change it with `/deploy policy &lt;class|operation&gt; allow|approve|deny …`; "
         "`/deploy help policy` shows how._"
     )
     text = "\n".join(lines)

@@ -7,6 +7,7 @@ message stays within 50 blocks with unique action ids, however long the list.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -84,6 +85,14 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def clip_mrkdwn(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters at the end of a line, else of a word, never inside
+    a Slack token (a date, a mention, a link with its label), with "…" when cut."""
+    if len(text) <= limit:
+        return text
+    return split_text(text, limit - 1)[0].rstrip() + "…"
+
+
 def split_text(text: str, limit: int = SECTION_TEXT) -> list[str]:
     """``text`` in pieces of at most ``limit`` characters, cut between lines, else between
     words; a single word longer than ``limit`` (never seen in practice) is cut as a last resort.
@@ -111,10 +120,31 @@ def split_text(text: str, limit: int = SECTION_TEXT) -> list[str]:
 
 
 def _words(line: str, limit: int) -> list[str]:
+    """The words of ``line``; a Slack token with spaces inside (a date with its format and
+    fallback, a link with its label) stays one word, so a piece never ends inside one."""
     words: list[str] = []
-    for word in line.split(" "):
+    for word in _unbroken(line.split(" ")):
         words += [word[i : i + limit] for i in range(0, len(word), limit)] or [""]
     return words
+
+
+def _unbroken(words: list[str]) -> list[str]:
+    """``words`` with those between a token's ``<`` and its ``>`` joined back together."""
+    joined: list[str] = []
+    pending: str | None = None
+    for word in words:
+        if pending is not None:
+            pending += " " + word
+            if ">" in word:
+                joined.append(pending)
+                pending = None
+        elif word.rfind("<") > word.rfind(">"):  # opens a token it does not close
+            pending = word
+        else:
+            joined.append(word)
+    if pending is not None:
+        joined.append(pending)
+    return joined
 
 
 def money(value: Decimal | None, suffix: str = "") -> str:
@@ -177,8 +207,9 @@ def card_buttons(deployment: Deployment, allowed: Iterable[Capability]) -> list[
 
 
 def _endpoint(url: str) -> str:
-    """A web address as a link; anything else (an Akash ``host:port``) as plain code."""
-    if url.startswith(("http://", "https://")):
+    """A web address as a link; anything else (an Akash ``host:port``, or an address a link
+    can't hold: spaces, ``<``, ``>`` or ``|`` in it) as plain code."""
+    if url.startswith(("http://", "https://")) and not re.search(r"[\s<>|]", url):
         return f"<{escape(url)}|{escape(clip(url, 80))}>"
     return f"`{escape(clip(url, 80))}`"
 

@@ -244,26 +244,71 @@ class AuditLog:
         team_id: str,
         enterprise_id: str | None = None,
         limit: int = 10,
+        offset: int = 0,
         user_id: str | None = None,
         target: str | None = None,
+        targets: Sequence[str] = (),
     ) -> list[AuditRow]:
-        """Newest first. ``target`` matches a deployment id, its start, or the target text."""
-        query = select(AuditEntry).where(
+        """Newest first, ``offset`` rows skipped. ``target`` matches a deployment id, its start,
+        or the target text; ``targets`` are more ids that match (a name's deployments)."""
+        query = self._filtered(
+            select(AuditEntry),
+            team_id=team_id,
+            enterprise_id=enterprise_id,
+            user_id=user_id,
+            target=target,
+            targets=targets,
+        )
+        query = query.order_by(AuditEntry.seq.desc()).offset(offset).limit(limit)
+        async with self._sessions() as session:
+            return [_row(e) for e in (await session.execute(query)).scalars()]
+
+    async def count(
+        self,
+        *,
+        team_id: str,
+        enterprise_id: str | None = None,
+        user_id: str | None = None,
+        target: str | None = None,
+        targets: Sequence[str] = (),
+    ) -> int:
+        """How many rows :meth:`recent` pages through with the same filters."""
+        query = self._filtered(
+            select(func.count()).select_from(AuditEntry),
+            team_id=team_id,
+            enterprise_id=enterprise_id,
+            user_id=user_id,
+            target=target,
+            targets=targets,
+        )
+        async with self._sessions() as session:
+            return int(await session.scalar(query) or 0)
+
+    @staticmethod
+    def _filtered(
+        query: Any,
+        *,
+        team_id: str,
+        enterprise_id: str | None,
+        user_id: str | None,
+        target: str | None,
+        targets: Sequence[str],
+    ) -> Any:
+        query = query.where(
             AuditEntry.enterprise_id == (enterprise_id or ""), AuditEntry.team_id == team_id
         )
         if user_id:
             query = query.where(AuditEntry.user_id == user_id)
         if target:
             # A literal, case-sensitive prefix on both databases (no LIKE wildcards).
-            query = query.where(
-                or_(
-                    AuditEntry.target == target,
-                    func.substr(AuditEntry.target, 1, len(target)) == target,
-                )
-            )
-        query = query.order_by(AuditEntry.seq.desc()).limit(limit)
-        async with self._sessions() as session:
-            return [_row(e) for e in (await session.execute(query)).scalars()]
+            matches = [
+                AuditEntry.target == target,
+                func.substr(AuditEntry.target, 1, len(target)) == target,
+            ]
+            if targets:
+                matches.append(AuditEntry.target.in_(list(targets)))
+            query = query.where(or_(*matches))
+        return query
 
     async def export(self, *, team_id: str, enterprise_id: str | None = None) -> list[AuditRow]:
         """Every row of the workspace, oldest first."""

@@ -168,7 +168,7 @@ class ApprovalLifecycle:
 
     async def _already_open(self, open_key: str) -> Filed:
         waiting = await self.approvals.by_open_key(open_key)
-        where = f" in <#{waiting.message_channel}>" if waiting and waiting.message_channel else ""
+        where = msg.posted_in(waiting.message_channel) if waiting else ""
         return Filed(
             reply=Reply(
                 text=f":hourglass_flowing_sand: The same request already waits for approval"
@@ -524,12 +524,14 @@ class ApprovalLifecycle:
 
     # -- lists -----------------------------------------------------------------------------------
 
-    async def pending_reply(self, actor: Actor) -> Reply:
+    async def pending_reply(self, actor: Actor, *, page: int = 1) -> Reply:
+        """``/deploy approvals [page N]``: one page of the pending requests."""
         rows = await self.approvals.pending(
             team_id=actor.team_id, enterprise_id=actor.enterprise_id
         )
         return msg.pending_reply(
-            [(r.id, r.requester_id, r.summary, r.channel_id or "", r.expires_at) for r in rows]
+            [(r.id, r.requester_id, r.summary, r.channel_id or "", r.expires_at) for r in rows],
+            page=page,
         )
 
     async def waiting_for(self, actor: Actor, slack: SlackIO) -> list[ApprovalRequest]:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from bot.core import audit_replies as view
 from bot.core.governance import AuditCommand
-from bot.db.audit import AuditLog, AuditRow, VerifyReport
+from bot.core.paging import page_of
+from bot.db.audit import AuditLog, VerifyReport
 from bot.services.audit_trail import AuditTrail
 from bot.services.deployments import Actor
 from bot.services.errors import ServiceError
@@ -22,6 +23,14 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+#: The ids of the deployments a name means (the audit log keeps ids; people remember names).
+IdsNamed = Callable[[Actor, str], Awaitable[list[str]]]
+
+
+async def _no_names(actor: Actor, name: str) -> list[str]:
+    return []
+
+
 class AuditService:
     def __init__(
         self,
@@ -30,16 +39,18 @@ class AuditService:
         trail: AuditTrail,
         *,
         clock: Callable[[], datetime] = _now,
+        ids_named: IdsNamed = _no_names,
     ) -> None:
         self._audit = audit
         self._people = people
         self._trail = trail
         self._clock = clock
+        self._ids_named = ids_named
 
     async def run(self, actor: Actor, command: AuditCommand, slack: SlackIO) -> view.AuditResult:
         match command.action:
             case "show":
-                return view.AuditListing(await self.recent(actor, command))
+                return await self.listing(actor, command)
             case "verify":
                 report = await self.verify(actor, slack)
                 broken = str(report.broken[0]) if report.broken else None
@@ -49,15 +60,28 @@ class AuditService:
             raise ServiceError(view.UPLOAD_REFUSED)
         return done
 
-    async def recent(self, actor: Actor, command: AuditCommand) -> list[AuditRow]:
-        """Anyone may read the log (newest first), filtered by person and deployment."""
-        return await self._audit.recent(
+    async def listing(self, actor: Actor, command: AuditCommand) -> view.AuditListing:
+        """One page of the log, newest first (anyone may read it), filtered by person and
+        deployment: an id, the start of one, or a deployment's name."""
+        targets = await self._ids_named(actor, command.target) if command.target else []
+        total = await self._audit.count(
             team_id=actor.team_id,
             enterprise_id=actor.enterprise_id,
-            limit=command.limit,
             user_id=command.user_id,
             target=command.target,
+            targets=targets,
         )
+        page = page_of(total, command.limit, command.page)
+        rows = await self._audit.recent(
+            team_id=actor.team_id,
+            enterprise_id=actor.enterprise_id,
+            user_id=command.user_id,
+            target=command.target,
+            targets=targets,
+            limit=page.size,
+            offset=page.offset,
+        )
+        return view.AuditListing(rows, page, command)
 
     async def verify(self, actor: Actor, slack: SlackIO) -> VerifyReport:
         await self._people.authorize(actor, "audit.verify", slack, what="verify the audit log")

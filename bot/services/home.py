@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,6 +26,9 @@ log = logging.getLogger(__name__)
 
 #: How long Home waits for each provider's list of running deployments.
 PROVIDER_BUDGET = 5.0
+#: The page of the approvals section the Home being built shows (its Previous / Next buttons
+#: set it for the one publish they cause; opening Home shows page 1).
+APPROVALS_PAGE: ContextVar[int] = ContextVar("approvals_page", default=1)
 
 
 async def build_home(

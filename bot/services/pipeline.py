@@ -21,7 +21,7 @@ from bot.core import approvals as msg
 from bot.core import audit_replies as audit_view
 from bot.core import governance_replies as governance_view
 from bot.core import replies
-from bot.core.arguments import Decide, Governance, Scale, Timeout, Watch
+from bot.core.arguments import Approvals, Decide, Governance, Scale, Timeout, Watch
 from bot.core.governance import AuditCommand, PolicyCommand
 from bot.core.operations import WATCH_KINDS, Chain, Operation, OpKind
 from bot.core.policy import (
@@ -171,7 +171,8 @@ class Pipeline:
         if op.kind in GOVERNANCE:
             return Done(await self._governance(actor, op, slack))
         if op.kind is OpKind.APPROVALS:
-            return Done(await self.lifecycle.pending_reply(actor))
+            page = op.args.page if isinstance(op.args, Approvals) else 1
+            return Done(await self.lifecycle.pending_reply(actor, page=page))
         if isinstance(op.args, Decide):
             return Done(await self._decide_by_command(actor, op.args, slack))
         if op.kind.value in ADMIN_ONLY:
@@ -344,7 +345,7 @@ class Pipeline:
                     public=True,
                 )
             return replies.notice(f"{label} wasn't connected.")
-        raise ServiceError("Connect a provider with `/deploy connect <provider>`.")
+        raise ServiceError("Connect a provider with `/deploy connect &lt;provider&gt;`.")
 
     async def _watch(self, actor: Actor, op: Operation, slack: SlackIO) -> Reply:
         """Watching only posts what anyone may read; the alert thresholds are admin settings."""
@@ -460,8 +461,8 @@ class Pipeline:
     async def waiting_for(self, actor: Actor, slack: SlackIO) -> list[ApprovalRequest]:
         return await self.lifecycle.waiting_for(actor, slack)
 
-    async def pending_reply(self, actor: Actor) -> Reply:
-        return await self.lifecycle.pending_reply(actor)
+    async def pending_reply(self, actor: Actor, *, page: int = 1) -> Reply:
+        return await self.lifecycle.pending_reply(actor, page=page)
 
     async def sweep(
         self, slack_for: Callable[[str, str | None], Awaitable[SlackIO | None]]

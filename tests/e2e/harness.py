@@ -3,6 +3,11 @@
 Requests are signed exactly as Slack signs them and POSTed over HTTP to ``/slack/events``;
 everything the app sends to Slack lands in :class:`FakeSlackAPI`; every provider call goes to
 the sandbox emulators on 127.0.0.1 (driven by a manual clock).
+
+Every payload is judged by Slack's rules (:mod:`tests.blockkit_support`): the fake Slack rejects
+a message, view or response-URL post that real Slack would reject (``slack_rejections`` in
+tests/conftest.py fails the test), and the answers the app gives Slack's requests (acks) are
+checked when the environment closes.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from bot.slack_local import payloads
 from bot.slack_local.fake_api import FakeSlackAPI, SlackCall
 from sandbox.clock import ManualClock
 from sandbox.server import SandboxCluster
+from tests import blockkit_support
 
 TEAM = "T111"
 ADMIN = "UADMIN"
@@ -68,6 +74,8 @@ class SlackEnv:
     storage: Storage
     settings: Settings
     keys: dict[str, str] = field(default_factory=dict)
+    #: What was wrong with the app's answers to Slack's requests (see :func:`check_ack`).
+    ack_violations: list[str] = field(default_factory=list)
 
     # -- sending -------------------------------------------------------------------------------
 
@@ -78,7 +86,19 @@ class SlackEnv:
             body = json.loads(raw) if raw else {}
         except ValueError:
             body = {"text": raw}
-        return Answer(response.status, body if isinstance(body, dict) else {}, raw=raw)
+        answer = Answer(response.status, body if isinstance(body, dict) else {}, raw=raw)
+        if response.status == 200 and answer.body:
+            violations = blockkit_support.check_ack(
+                request.data(), answer.body, list(self.slack.views.values())
+            )
+            self.ack_violations += [str(v) for v in violations]
+        return answer
+
+    def assert_acks_accepted(self) -> None:
+        """Fail unless Slack would have accepted every answer the app gave its requests."""
+        assert not self.ack_violations, "Slack would reject what the app answered:\n" + "\n".join(
+            self.ack_violations
+        )
 
     async def command(
         self,
@@ -236,6 +256,7 @@ async def slack_env(
     """
     clock = ManualClock()
     async with SandboxCluster(clock) as cluster, FakeSlackAPI() as slack:
+        slack.payload_check = blockkit_support.payload_check
         slack.add_token(BOT_TOKEN, TEAM)
         slack.add_user(MEMBER, team_id=TEAM, name="ana")
         slack.add_user(ADMIN, team_id=TEAM, name="boss", is_admin=True)
@@ -276,7 +297,7 @@ async def slack_env(
         )
         web_app = build_web_app(bot)
         async with TestClient(TestServer(web_app, host="127.0.0.1")) as http:
-            yield SlackEnv(
+            env = SlackEnv(
                 bot=bot,
                 slack=slack,
                 cluster=cluster,
@@ -287,6 +308,8 @@ async def slack_env(
                 settings=settings,
                 keys=keys,
             )
+            yield env
+            env.assert_acks_accepted()
 
 
 @asynccontextmanager
@@ -308,7 +331,7 @@ async def replica(env: SlackEnv) -> AsyncIterator[SlackEnv]:
         pool=pool,
     )
     async with TestClient(TestServer(build_web_app(bot), host="127.0.0.1")) as http:
-        yield SlackEnv(
+        other = SlackEnv(
             bot=bot,
             slack=env.slack,
             cluster=env.cluster,
@@ -319,3 +342,5 @@ async def replica(env: SlackEnv) -> AsyncIterator[SlackEnv]:
             settings=env.settings,
             keys=env.keys,
         )
+        yield other
+        env.ack_violations += other.ack_violations

@@ -33,6 +33,7 @@ from bot.services.pool import ProviderPool
 from bot.slack_local.fake_api import FakeSlackAPI
 from sandbox.clock import ManualClock
 from sandbox.server import SandboxCluster
+from tests import blockkit_support
 from tests.e2e.harness import ADMIN, MEMBER, TEAM, SlackEnv, message_text
 
 CLIENT_ID = "1111.2222"
@@ -80,9 +81,10 @@ async def oauth_env(db_url: str, tmp_path: Any) -> AsyncIterator[SlackEnv]:
         )
         bot = build_bot(settings, storage, pool=pool)
         assert bot.installation_store is not None, "SLACK_CLIENT_ID/SECRET must mean OAuth mode"
+        slack.payload_check = blockkit_support.payload_check
         async with TestClient(TestServer(build_web_app(bot), host="127.0.0.1")) as http:
             try:
-                yield SlackEnv(
+                env = SlackEnv(
                     bot=bot,
                     slack=slack,
                     cluster=cluster,
@@ -93,8 +95,10 @@ async def oauth_env(db_url: str, tmp_path: Any) -> AsyncIterator[SlackEnv]:
                     settings=settings,
                     keys=keys,
                 )
+                yield env
             finally:
                 await bot.work.drain(10)
+            env.assert_acks_accepted()
 
 
 @pytest.fixture

@@ -476,7 +476,9 @@ def test_the_pending_list_shows_each_request_in_a_line() -> None:
     rows = [("a1b2c3d4e5f60718", "U1", long, "C1", NOW)] * 30
     reply = msg.pending_reply(rows)
     assert reply.blocks is not None and 1 < len(reply.blocks) <= msg.MAX_SUMMARY_SECTIONS
-    assert all(len(b["text"]["text"]) <= SECTION_TEXT for b in reply.blocks)
+    sections = [b for b in reply.blocks if b["type"] == "section"]
+    assert all(len(b["text"]["text"]) <= SECTION_TEXT for b in sections)
+    assert [b["type"] for b in reply.blocks] == ["section"] * len(sections) + ["context"]
     first = reply.text.splitlines()[1]
     assert first.startswith(
         "• `a1b2c3d4e5f60718` <@U1> in <#C1>: create Nosana deployment whisper-api"

@@ -463,6 +463,31 @@ async def test_recent_filters_by_user_and_target(log: AuditLog) -> None:
     assert [r.seq for r in await log.recent(team_id="T1", target="llama", limit=1)] == [4]
 
 
+async def test_recent_pages_with_offset_and_count_uses_the_same_filters(log: AuditLog) -> None:
+    await fill(log, 12)
+    assert await log.count(team_id="T1") == 12
+    pages = [
+        [r.seq for r in await log.recent(team_id="T1", limit=5, offset=offset)]
+        for offset in (0, 5, 10, 15)
+    ]
+    assert pages == [[12, 11, 10, 9, 8], [7, 6, 5, 4, 3], [2, 1], []]
+    assert await log.count(team_id="T2") == 0
+    assert await log.count(team_id="T1", user_id="U9NOBODY") == 0
+
+
+async def test_recent_and_count_match_the_ids_a_name_means(log: AuditLog) -> None:
+    """``targets``: the ids of the deployments a name means, besides the id prefix."""
+    await log.append(record(n=1, target="FfKKEHKS111"))
+    await log.append(record(n=2, target="abc999"))
+    await log.append(record(n=3, target="ZZZ222"))
+    await log.append(record(n=4, target="FfKKEHKS111"))
+    named = {"target": "llama3-chat", "targets": ["FfKKEHKS111", "ZZZ222"]}
+    assert [r.seq for r in await log.recent(team_id="T1", **named)] == [4, 3, 1]
+    assert await log.count(team_id="T1", **named) == 3
+    assert await log.count(team_id="T1", target="llama3-chat") == 0
+    assert [r.seq for r in await log.recent(team_id="T1", target="abc")] == [2]
+
+
 async def test_recent_and_export_keep_enterprises_apart(log: AuditLog) -> None:
     await fill(log, 2, "T1")
     await fill(log, 3, "T1", enterprise_id="E1")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -205,6 +206,29 @@ def test_status_message_escapes_provider_text_and_offers_accept() -> None:
     assert "$0.33/h" in text and "audited" in text and "uptime 99.0%" in text
     accepts = [b["accessory"] for b in reply.blocks or [] if b.get("accessory")]
     assert json.loads(accepts[0]["value"]) == {"r": "r1", "b": "akash1xyz/1/1"}
+
+
+@pytest.mark.parametrize(
+    "state", ["draft", "creating", "bidding", "no_bids", "closed", "leasing", "failed", "created"]
+)
+def test_status_message_notification_text_escapes_the_typed_name(state: str) -> None:
+    """The top-level text (the notification) is mrkdwn: a name such as ``<!here>`` must not
+    ping the channel, nor ``<@U1>`` mention anyone, nor a dseq open a token."""
+    from datetime import UTC, datetime
+
+    from tests.blockkit_support import check_message
+
+    reply = views.status_message(
+        request_id="r1", provider="akash", state=state, user_id="U1",
+        title="<!here> & <@U0BOSS> <https://evil.test|click>", deployment_id="<!channel>",
+        now=datetime.now(UTC),
+    )  # fmt: skip
+    assert "<!here>" not in reply.text and "<@U0BOSS>" not in reply.text
+    assert "<!channel>" not in reply.text and "<https" not in reply.text
+    assert "&lt;!here&gt; &amp; &lt;@U0BOSS&gt;" in reply.text
+    rendered = json.dumps(reply.blocks)
+    assert "<!here>" not in rendered and "<!channel>" not in rendered
+    assert check_message({"text": reply.text, "blocks": reply.blocks}) == []
 
 
 @settings(max_examples=200, deadline=None)

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.core.arguments import args_for
 from bot.core.governance import (
     AUDIT_USAGE,
     POLICY_USAGE,
@@ -539,6 +540,11 @@ def test_parse_policy_direct() -> None:
         ("audit EXPORT --json", AuditCommand(action="export", format="json")),
         ("audit export CSV", AuditCommand(action="export", format="csv")),
         ("audit verify", AuditCommand(action="verify")),
+        ("audit 50 page 2", AuditCommand(action="show", limit=50, page=2)),
+        (
+            "audit llama PAGE 3 <@U1AB>",
+            AuditCommand(action="show", page=3, user_id="U1AB", target="llama"),
+        ),
     ],
 )
 def test_audit(text: str, expected: AuditCommand) -> None:
@@ -562,6 +568,9 @@ def test_audit_long_target_is_cut() -> None:
         ("audit @bob", "“@bob” is not a person"),
         ("audit <#C0OPS|ops>", "is not a person"),
         ("audit llama mistral", "Name one deployment."),
+        ("audit 50 page", "“page” takes a page number"),
+        ("audit page 0", "“page” takes a page number"),
+        ("audit page two", "“page” takes a page number"),
     ],
 )
 def test_audit_errors(text: str, fragment: str) -> None:
@@ -590,6 +599,11 @@ def test_superscript_digits_are_never_numbers() -> None:
 def test_approvals() -> None:
     assert op("approvals") == Operation(kind=OpKind.APPROVALS)
     assert "Unexpected “mine”" in usage("approvals mine", topic="approvals")
+    assert op("approvals page 3") == Operation(args=args_for(OpKind.APPROVALS, page=3))
+    assert op("approvals page 3").args.page == 3  # type: ignore[union-attr]
+    for bad in ("approvals page", "approvals page 0", "approvals page x"):
+        assert "“page” takes a page number" in usage(bad, topic="approvals")
+    assert "Unexpected “4”" in usage("approvals page 3 4", topic="approvals")
 
 
 # -- --reason ------------------------------------------------------------------------------

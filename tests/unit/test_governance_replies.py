@@ -20,6 +20,7 @@ from bot.core.audit_replies import (
     export_filename,
     verified,
 )
+from bot.core.governance import AuditCommand
 from bot.core.governance_replies import (
     policy_changed,
     policy_shown,
@@ -27,8 +28,10 @@ from bot.core.governance_replies import (
     role_revoked,
     roles_listing,
 )
+from bot.core.paging import page_of
 from bot.core.policy import Role, WorkspacePolicy
 from bot.core.roles import RoleHolder
+from tests.blockkit_support import check_message
 
 AT = datetime(2026, 12, 7, 6, 30, tzinfo=UTC)
 
@@ -115,7 +118,8 @@ def test_audit_listing_shows_outcome_approvers_and_reason() -> None:
     text = audit_listing([row]).text
     assert text.startswith("*Audit log* · newest first (1)")
     assert "<@U1>: stop `dep-1` on Nosana" in text
-    assert '{"replicas": 2}' in text
+    assert "stop `dep-1` on Nosana (replicas: 2) · approved" in text  # words, not JSON
+    assert "{" not in text.split("|", 1)[1] and '"' not in text
     assert "approved → ok (approved by <@U2>)" in text
     assert "free the" in text
     assert audit_listing([]).text == "No audit entries match."
@@ -126,6 +130,48 @@ def test_audit_listing_splits_long_logs_into_sections() -> None:
     reply = audit_listing(rows)
     assert reply.blocks is not None and len(reply.blocks) > 1
     assert all(len(b["text"]["text"]) <= 3000 for b in reply.blocks)
+
+
+def test_audit_rows_read_recorded_arguments_as_words() -> None:
+    chain = Row(
+        action="chain",
+        params={"steps": [{"op": "scale", "replicas": 3}, {"op": "start"}], "reason": "go"},
+    )
+    text = audit_listing([chain]).text
+    assert "chain `dep-1` on Nosana (steps: scale (replicas: 3); start) · approved" in text
+    assert "“go”" in text
+    odd = Row(params={"new_name": "<!here> & co", "autostart": True, "cron": None})
+    line = audit_listing([odd]).text
+    assert "(autostart: yes, cron: none, new name: &lt;!here&gt; &amp; co)" in line
+    assert check_message({"text": line, "blocks": audit_listing([odd]).blocks}) == []
+
+
+def test_audit_listing_pages_and_never_cuts_a_row_or_token() -> None:
+    command = AuditCommand(action="show", limit=50, target="llama", user_id="U7", page=1)
+    rows = [Row(seq=57 - i, params={"note": "x " * 150}, approvers=["U2", "U3"]) for i in range(50)]
+    reply = audit_listing(rows, page_of(57, 50, 1), command)
+    assert check_message({"text": reply.text, "blocks": reply.blocks}) == []
+    assert reply.text.startswith("*Audit log* · newest first · showing 1–50 of 57")
+    shown = "\n".join(b["text"]["text"] for b in reply.blocks or [] if b["type"] == "section")
+    # every row whole, in order, each in one section
+    assert [line.split(" ", 1)[0] for line in shown.splitlines()[1:]] == [
+        f"#{57 - i}" for i in range(50)
+    ]
+    for block in reply.blocks or []:
+        if block["type"] == "section":
+            assert len(block["text"]["text"]) <= 3000
+            assert block["text"]["text"].count("<!date^") == block["text"]["text"].count("UTC>")
+    footer = (reply.blocks or [])[-1]["elements"][0]["text"]
+    assert footer == "Page 1 of 2 · older: `/deploy audit 50 <@U7> llama page 2`"
+    last = audit_listing(rows[:7], page_of(57, 50, 2), command)
+    assert "showing 51–57 of 57" in last.text
+    assert "newer: `/deploy audit 50 <@U7> llama page 1`" in last.text and "older" not in last.text
+
+
+def test_audit_listing_past_the_last_page_says_how_many_pages_there_are() -> None:
+    reply = audit_listing([], page_of(57, 20, 9), AuditCommand(action="show", limit=20, page=9))
+    assert reply.text == "There is no page 9: 57 entries match, 3 pages of 20."
+    assert audit_listing([], page_of(0, 10, 1)).text == "No audit entries match."
 
 
 def test_verified() -> None:

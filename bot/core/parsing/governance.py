@@ -58,5 +58,14 @@ def p_decide(
 def p_approvals(
     verb: OpKind, args: list[str], provider: ProviderName | None, now: datetime
 ) -> Operation:
-    too_many(verb, args, 0, "")
+    """``approvals`` or ``approvals page N``."""
+    if args and args[0].lower() == "page":
+        too_many(verb, args, 2, "[page N]")
+        number = args[1] if len(args) > 1 else ""
+        if not (number.isascii() and number.isdecimal() and int(number) >= 1):
+            raise Problem(
+                "“page” takes a page number: `/deploy approvals page 2`.", topic=verb.value
+            )
+        return Operation(args=args_for(verb, page=int(number)))
+    too_many(verb, args, 0, "[page N]")
     return Operation(args=args_for(verb))

@@ -51,7 +51,7 @@ def providers_reply(connected: Sequence[ConnectedProvider]) -> Reply:
         blocks.append(
             section(
                 "Not connected: " + ", ".join(PROVIDER_LABEL[m] for m in missing) + ". "
-                "An admin can connect one with a button or `/deploy connect <provider>`."
+                "An admin can connect one with a button or `/deploy connect &lt;provider&gt;`."
             )
         )
         blocks.append(

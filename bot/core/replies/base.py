@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.core.render import MAX_BLOCKS, MESSAGE_TEXT_BUDGET, SECTION_TEXT, clip
+from bot.core.render import MAX_BLOCKS, MESSAGE_TEXT_BUDGET, SECTION_TEXT, clip_mrkdwn
 
 
 @dataclass
@@ -25,7 +25,7 @@ class Reply:
 
     def payload(self) -> dict[str, Any]:
         """Keyword arguments for ``ack``/``respond`` (text always; blocks when there are some)."""
-        body: dict[str, Any] = {"text": clip(self.text, 3000)}
+        body: dict[str, Any] = {"text": clip_mrkdwn(self.text, 3000)}
         if self.blocks:
             body["blocks"] = self.blocks
         body["response_type"] = "in_channel" if self.public else "ephemeral"
@@ -35,11 +35,12 @@ class Reply:
 def section(text: str) -> dict[str, Any]:
     """A mrkdwn section (a plain dict: these are built on the ack path, where slack_sdk's
     model validation would cost more than the rest of the ack; tests validate the shape)."""
-    return {"type": "section", "text": {"type": "mrkdwn", "text": clip(text, SECTION_TEXT)}}
+    return {"type": "section", "text": {"type": "mrkdwn", "text": clip_mrkdwn(text, SECTION_TEXT)}}
 
 
 def context(text: str) -> dict[str, Any]:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": clip(text, SECTION_TEXT)}]}
+    text = clip_mrkdwn(text, SECTION_TEXT)
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
 
 
 def error(text: str) -> Reply:

@@ -7,8 +7,13 @@ from typing import Any
 
 from bot.core.budget import BudgetView, Period, Scope
 from bot.core.preflight_money import usd
-from bot.core.render import PROVIDER_LABEL
+from bot.core.render import PROVIDER_LABEL, escape
 from bot.core.replies.base import Reply, context, section
+
+
+def _usd(value: Decimal, suffix: str = "") -> str:
+    """An amount as mrkdwn: a tiny one reads ``<$0.0001``, whose ``<`` is escaped here."""
+    return escape(usd(value, suffix))
 
 
 def _share(value: Decimal, cap: Decimal | None) -> str:
@@ -21,7 +26,7 @@ def _share(value: Decimal, cap: Decimal | None) -> str:
 
 def _caps(scope: Scope) -> str:
     parts = [
-        usd(cap, period.suffix) for period in Period if (cap := scope.caps.get(period)) is not None
+        _usd(cap, period.suffix) for period in Period if (cap := scope.caps.get(period)) is not None
     ]
     return "caps " + " · ".join(parts) if parts else "no caps"
 
@@ -31,9 +36,9 @@ def scope_line(scope: Scope) -> str:
     floor = f" (+{scope.unknown} running without a reported price)" if scope.unknown else ""
     return (
         f"*{scope.label}*{' total' if not scope.provider else ''} — "
-        f"burn {usd(scope.burn, '/h')}{_share(scope.burn, caps.per_hour)}{floor} · "
-        f"today {usd(scope.today)}{_share(scope.today, caps.per_day)} · "
-        f"this month {usd(scope.month)}{_share(scope.month, caps.per_month)}\n"
+        f"burn {_usd(scope.burn, '/h')}{_share(scope.burn, caps.per_hour)}{floor} · "
+        f"today {_usd(scope.today)}{_share(scope.today, caps.per_day)} · "
+        f"this month {_usd(scope.month)}{_share(scope.month, caps.per_month)}\n"
         f"{_caps(scope)}"
     )
 

@@ -36,7 +36,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("nodes", "nodes [gpu=…] [region=…] [min-vram=…] [max-price=…]", "NeuraNET nodes"),
     ("balance", "balance [provider]", "credits, account balance and Akash escrow runway"),
     ("deposit", "deposit <deployment> <usd>", "add funds to a deployment's escrow (Akash)"),
-    ("approvals", "approvals", "requests waiting for approval in this workspace, with their ids"),
+    ("approvals", "approvals [page N]", "requests waiting for approval here, with their ids"),
     ("approve", "approve <request id>", "approve a request (as its Approve button does)"),
     ("deny", "deny <request id> [reason]", "deny a request, saying why"),
     ("cancel", "cancel <request id>", "cancel your own request"),
@@ -113,13 +113,15 @@ _DETAILS: dict[str, str] = {
     "`/deploy policy change allow` · `/deploy policy reset [spend] [on nosana]` · "
     "`/deploy policy channels nosana #ops [for spend,destructive]` (`… any` lifts it) · "
     '`/deploy policy default-role viewer`. Changes take `--reason "…"` for approvers.',
-    "audit": "`/deploy audit 20 @ana llama` filters by person and deployment. "
+    "audit": "`/deploy audit 20 @ana llama` shows 20 entries at a time, filtered by person "
+    "and deployment (its name, id or the start of its id); `page 2` shows the 20 before. "
     "`/deploy audit export json` uploads the whole log as a file (admins; CSV by default). "
     "`/deploy audit verify` checks the hash chain.",
     "bids": "Akash only: the dseq of a deployment deploybot created (its status message "
     "shows it). Accept leases the bid through the policy, like the status message's buttons.",
-    "approvals": "Lists pending requests. Approve or Deny from the request message or your "
-    "DM; the requester can cancel. Each request expires (60 min by default).",
+    "approvals": "Lists pending requests, 10 at a time (`/deploy approvals page 2`). Approve "
+    "or Deny from the request message or your DM, or with `/deploy approve|deny <id>`; the "
+    "requester can cancel. Each request expires (60 min by default).",
 }
 TARGET_HELP = (
     "A deployment can be named by its id, the start of its id, or its exact name; add "
@@ -143,27 +145,28 @@ def _help_reply(topic: str | None, problem: str | None) -> Reply:
     if problem:
         lines.append(f":information_source: {escape(problem)}")
     if topic == "chain":
-        text = f"*Chains* — {_DETAILS['chain']}\n{TARGET_HELP}"
+        text = f"*Chains* — {escape(_DETAILS['chain'])}\n{escape(TARGET_HELP)}"
         return Reply(text=text, blocks=[section(text)])
     entries = [c for c in COMMANDS if topic and c[0] == topic]
     if entries:
         name, shape, what = entries[0]
-        lines.append(f"*/deploy {escape(shape)}* — {what}")
+        lines.append(f"*/deploy {escape(shape)}* — {escape(what)}")
         if name in _DETAILS:
-            lines.append(_DETAILS[name])
+            lines.append(escape(_DETAILS[name]))
         if name not in _NO_TARGET:
-            lines.append(TARGET_HELP)
+            lines.append(escape(TARGET_HELP))
         text = "\n".join(lines)
         return Reply(text=text, blocks=[section(text)])
     if problem:
         blocks.append(section(lines[0]))
-    rows = [f"`/deploy {escape(shape)}` — {what}" for _, shape, what in COMMANDS]
+    rows = [f"`/deploy {escape(shape)}` — {escape(what)}" for _, shape, what in COMMANDS]
     blocks.append(section("*deploybot* — deployments on Nosana, Akash and NeuraNET"))
     half = len(rows) // 2 + 1
     blocks.append(section("\n".join(rows[:half])))
     blocks.append(section("\n".join(rows[half:])))
-    blocks.append(context(f"{_DETAILS['chain']} {TARGET_HELP}"))
-    text = (problem + " " if problem else "") + "Type /deploy help <command> for details."
+    blocks.append(context(escape(f"{_DETAILS['chain']} {TARGET_HELP}")))
+    # The top-level text (the notification) is mrkdwn too: escaped like the blocks.
+    text = escape((problem + " " if problem else "") + "Type /deploy help <command> for details.")
     return Reply(text=text, blocks=blocks)
 
 

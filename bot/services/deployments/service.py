@@ -21,7 +21,7 @@ from bot.core.results import ChainRun, Changed
 from bot.db.keys import KeyStore
 from bot.providers.base import BaseProvider
 from bot.providers.models import Capability, ProviderName
-from bot.services.deployments import catalog, changes, listing, reads
+from bot.services.deployments import catalog, changes, listing, names, reads
 from bot.services.deployments import resolve as resolving
 from bot.services.deployments.accounts import Accounts, utc_now
 from bot.services.deployments.model import (
@@ -64,6 +64,10 @@ class DeploymentService(Accounts):
     ) -> Resolved:
         """The one deployment ``ref`` names: an id, a unique id prefix, or an exact name."""
         return await resolving.resolve(self, actor, ref, provider, capability)
+
+    async def ids_named(self, actor: Actor, name: str) -> list[str]:
+        """The ids of the deployments called ``name`` on the connected providers."""
+        return await names.ids_named(self, actor, name)
 
     # -- running operations --------------------------------------------------------------------
 

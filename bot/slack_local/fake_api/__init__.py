@@ -21,8 +21,8 @@ calls), :mod:`.faults` (injected failures), :mod:`.wire` (request bodies and JSO
 :mod:`.functions` (workflow steps' completions).
 """
 
-from bot.slack_local.fake_api.records import SlackCall
+from bot.slack_local.fake_api.records import PayloadCheck, Rejection, SlackCall
 from bot.slack_local.fake_api.server import FakeSlackAPI
 from bot.slack_local.fake_api.workspace import TokenInfo
 
-__all__ = ["FakeSlackAPI", "SlackCall", "TokenInfo"]
+__all__ = ["FakeSlackAPI", "PayloadCheck", "Rejection", "SlackCall", "TokenInfo"]

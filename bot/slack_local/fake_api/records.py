@@ -23,7 +23,8 @@ class SlackCall:
     ``body`` merges the query string with the parsed form or JSON body (form fields that hold
     JSON, such as ``blocks`` and ``view``, are decoded). ``headers`` has lower-case names.
     ``method`` is the Web API method, or ``"response_url"`` for a post to a response URL, whose
-    key is then in ``response_url``. ``failed`` marks calls answered by an injected fault.
+    key is then in ``response_url``. ``failed`` marks calls answered with an error: an injected
+    fault, or a payload the ``payload_check`` rejected (then in ``rejected``).
     """
 
     method: str
@@ -36,6 +37,21 @@ class SlackCall:
     http_method: str = "POST"
     #: What the fake answered (a JSON object, or the text for response URLs).
     response: Any = None
+    #: Why the payload was rejected, when the ``payload_check`` rejected it.
+    rejected: Rejection | None = None
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A payload Slack would refuse: the error code it answers with, and its messages."""
+
+    error: str
+    messages: tuple[str, ...] = ()
+
+
+#: Judges what a call carries (its method, or ``"response_url"``, and its body): ``None`` lets
+#: it through, a :class:`Rejection` answers it with Slack's error.
+PayloadCheck = Callable[[str, Json], Rejection | None]
 
 
 class CallLog:

@@ -11,7 +11,7 @@ from aiohttp import web
 
 from bot.slack_local.fake_api import auth, chat, files, functions, people, views
 from bot.slack_local.fake_api.faults import Fault, FaultQueue
-from bot.slack_local.fake_api.records import CallLog, SlackCall
+from bot.slack_local.fake_api.records import CallLog, PayloadCheck, Rejection, SlackCall
 from bot.slack_local.fake_api.wire import bearer, json_response, lower_headers, read_body
 from bot.slack_local.fake_api.workspace import Json, TokenInfo, Workspace
 
@@ -36,6 +36,11 @@ class FakeSlackAPI(Workspace, CallLog):
     With ``strict_tokens`` (the default) Web API calls need a token registered with
     :meth:`add_token` (``not_authed`` without one, ``invalid_auth`` for any other); when false
     any token is accepted as a bot of team ``T111``.
+
+    ``payload_check``, when set, judges every message, view and response-URL post the way Slack
+    does: a payload it rejects is answered with Slack's error (``{"ok": false, "error":
+    "invalid_blocks", "response_metadata": {"messages": […]}}``; HTTP 400 for a response URL)
+    and kept in :attr:`rejections`.
     """
 
     def __init__(
@@ -48,6 +53,8 @@ class FakeSlackAPI(Workspace, CallLog):
         self.host = host
         self.port = port
         self.strict_tokens = strict_tokens
+        self.payload_check: PayloadCheck | None = None
+        self.rejections: list[SlackCall] = []
         self._faults = FaultQueue()
         self._runner: web.AppRunner | None = None
         self._methods: dict[str, BoundMethod] = {
@@ -157,10 +164,14 @@ class FakeSlackAPI(Workspace, CallLog):
             "response_url", None, body, lower_headers(request), request.path, response_url=key
         )
         fault = self._faults.take("response_url")
+        rejection = None if fault is not None else self._judge(call)
         if fault is not None:
             call.failed = True
             text = fault.error_code
             response = web.Response(text=text, status=fault.status, headers=fault.headers)
+        elif rejection is not None:
+            text = rejection.error
+            response = web.Response(text=text, status=400)
         else:
             text = "ok"
             response = web.Response(text=text)
@@ -185,6 +196,17 @@ class FakeSlackAPI(Workspace, CallLog):
             return info
         return "invalid_auth" if self.strict_tokens else TokenInfo(token or "", "T111")
 
+    def _judge(self, call: SlackCall) -> Rejection | None:
+        """The ``payload_check``'s verdict on ``call``, recorded on it when a rejection."""
+        if self.payload_check is None:
+            return None
+        rejection = self.payload_check(call.method, call.body)
+        if rejection is not None:
+            call.failed = True
+            call.rejected = rejection
+            self.rejections.append(call)
+        return rejection
+
     def _answer(self, method: str, call: SlackCall) -> Json:
         caller: TokenInfo | None = None
         if method not in TOKENLESS_METHODS:
@@ -192,5 +214,12 @@ class FakeSlackAPI(Workspace, CallLog):
             if isinstance(found, str):
                 return {"ok": False, "error": found}
             caller = found
+        rejection = self._judge(call)
+        if rejection is not None:
+            return {
+                "ok": False,
+                "error": rejection.error,
+                "response_metadata": {"messages": list(rejection.messages)},
+            }
         handler = self._methods.get(method)
         return handler(call.body, caller) if handler is not None else {"ok": True}
