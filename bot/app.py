@@ -40,6 +40,7 @@ from bot.db.access import AccessStore
 from bot.db.approvals import ApprovalStore
 from bot.db.audit import AuditLog
 from bot.db.create_store import CreateStore
+from bot.db.digest_reads import DigestReads
 from bot.db.engine import is_database_outage
 from bot.db.jobs import JobStore, NewJob
 from bot.db.schema import SLACK_BOTS, SLACK_INSTALLATIONS, SLACK_OAUTH_STATES
@@ -53,11 +54,13 @@ from bot.services.audit_trail import AuditTrail
 from bot.services.create import CreateService
 from bot.services.create_status import StatusMessages
 from bot.services.deployments import Actor, DeploymentService
+from bot.services.digest import DigestService
 from bot.services.governance import GovernanceService
 from bot.services.people import People
 from bot.services.pipeline import Pipeline
 from bot.services.pool import ProviderPool
 from bot.services.slack_io import DirectoryCache, SlackIO
+from bot.services.timers import TimerService
 from bot.slack_gateway import SlackGateway, web_client
 from bot.slack_guard import SlackPayloadGuard
 from bot.watch.poller import Poller
@@ -444,6 +447,8 @@ def build_bot(
 
     job_store = JobStore(storage.engine)
     queue = JobQueue(job_store)
+    gate.timers = TimerService(job_store, people, trail)
+    gate.digests = DigestService(job_store, people, trail, service, DigestReads(storage.engine))
     bot = DeployBot(
         app=app,
         slack=slack,

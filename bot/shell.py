@@ -56,6 +56,7 @@ WAIT_FOR_WORK = 120.0
 BOLT_LISTENER_TASK = "run_ack_function_asynchronously"
 #: The emoji deploybot uses, for terminals (Slack renders the :codes: itself).
 EMOJI = {
+    ":newspaper:": "📰",
     ":memo:": "📝",
     ":hourglass_flowing_sand:": "⏳",
     ":arrows_counterclockwise:": "🔄",

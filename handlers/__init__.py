@@ -10,7 +10,7 @@ if TYPE_CHECKING:
 
 
 def register_all(bot: DeployBot) -> None:
-    from handlers import actions, approvals, commands, create, events, views
+    from handlers import actions, approvals, commands, create, events, timers, views
 
     commands.register(bot)
     actions.register(bot)
@@ -18,3 +18,4 @@ def register_all(bot: DeployBot) -> None:
     events.register(bot)
     approvals.register(bot)
     create.register(bot)
+    timers.register(bot)

@@ -143,6 +143,29 @@ class Watch(_Args):
     filters: dict[str, str] = Field(default_factory=dict)
 
 
+class Timers(_Args):
+    """``stop <deployment> --after 4h|--at 19:00`` (``set``), ``timers`` (``list``),
+    ``timers cancel <id>``."""
+
+    kind: Literal[K.TIMERS]
+    sub: Literal["set", "list", "cancel"] = "list"
+    #: ``--after``: seconds from now (or from the approval, when the stop needs one).
+    after_seconds: int | None = None
+    #: ``--at``: a wall-clock time ``HH:MM`` in the person's Slack time zone.
+    at: str | None = None
+    timer_id: str | None = None
+
+
+class Digest(_Args):
+    """``digest daily 09:00 [#channel]``, ``digest off``, ``digest`` (show the setting)."""
+
+    kind: Literal[K.DIGEST]
+    sub: Literal["daily", "off", "show"] = "show"
+    #: ``HH:MM`` in the person's Slack time zone.
+    at: str | None = None
+    channel: str | None = None
+
+
 Args = Annotated[
     Plain
     | Help
@@ -160,7 +183,9 @@ Args = Annotated[
     | Decide
     | Create
     | Template
-    | Watch,
+    | Watch
+    | Timers
+    | Digest,
     Field(discriminator="kind"),
 ]
 
@@ -184,6 +209,8 @@ ARG_FIELDS = frozenset(
         Create,
         Template,
         Watch,
+        Timers,
+        Digest,
     )
     for name in model.model_fields
     if name != "kind"

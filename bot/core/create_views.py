@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from bot.core.create import FIELDS, SAVE_AS, STRATEGIES, Estimate, usd
+from bot.core.create import FIELDS, SAVE_AS, STOP_AFTER, STRATEGIES, Estimate, usd
 from bot.core.render import PROVIDER_LABEL, clip, deployment_card, escape
 from bot.core.replies import Reply, context, section
 from bot.providers.models import Capability, Deployment, ProviderInfo
@@ -58,6 +58,7 @@ _LABELS: dict[str, str] = {
     "storage": "Storage (e.g. 50Gi)",
     "max_price": "Max price (USD/hour)",
     "deposit": "Deposit (USD)",
+    STOP_AFTER: "Stop after (e.g. 4h; empty: never)",
     SAVE_AS: "Also save as template (name)",
 }
 _OPTIONAL = {
@@ -72,6 +73,7 @@ _OPTIONAL = {
     "custom_image",
     "sdl",
     "gpu_model",
+    STOP_AFTER,
     SAVE_AS,
 }
 _MULTILINE = {"env", "job_definition", "sdl"}
@@ -81,6 +83,8 @@ _HINTS: dict[str, str] = {
     "job_definition": "Replaces the quick fields above when given (validated before sending).",
     "sdl": "Pasted SDL wins over the quick form; it is validated before anything is sent.",
     "max_price": "Providers bid at or below this; higher gets more bids.",
+    "stop_after": "A stop timer (Akash: close) from the moment it is created, warned about "
+    "15 minutes before with Extend and Cancel buttons.",
 }
 _CHOICES: dict[str, tuple[str, ...]] = {
     "strategy": STRATEGIES,
@@ -158,7 +162,7 @@ def form_view(
     if problems:
         lines = [f"• *{escape(k)}*: {escape(v)}" for k, v in list(problems.items())[:10]]
         blocks.append(section(clip(":warning: Fix these first:\n" + "\n".join(lines), 3000)))
-    for key in (*FIELDS[provider], SAVE_AS):
+    for key in (*FIELDS[provider], STOP_AFTER, SAVE_AS):
         blocks.append(_input(key, str(form.get(key) or ""), place_label))
     return {
         "type": "modal",

@@ -69,6 +69,9 @@ class OpKind(StrEnum):
     WATCH = "watch"
     UNWATCH = "unwatch"
     WATCHING = "watching"
+    # stop timers and the daily digest (durable jobs: bot/services/timers.py, digest.py)
+    TIMERS = "timers"
+    DIGEST = "digest"
 
     @property
     def spec(self) -> Spec:
@@ -96,6 +99,8 @@ class Area(StrEnum):
     CANCEL = "cancel"
     CREATE = "create"
     WATCH = "watch"
+    TIMERS = "timers"
+    DIGEST = "digest"
 
 
 @dataclass(frozen=True)
@@ -221,6 +226,9 @@ _SPECS: tuple[Spec, ...] = (
     Spec("watch", Risk.CHANGE, area=Area.WATCH),
     Spec("unwatch", Risk.CHANGE, area=Area.WATCH),
     Spec("watching", Risk.CHANGE, area=Area.WATCH),
+    # ``stop <deployment> --after 4h|--at 19:00`` files one; ``timers [cancel <id>]``.
+    Spec("timers", Risk.CHANGE, area=Area.TIMERS, aliases=("timer",)),
+    Spec("digest", Risk.CHANGE, area=Area.DIGEST),
     # Not commands of their own: buttons of the create flow that the policy governs.
     Spec("accept", Risk.SPEND, area=Area.CREATE, ruled=True),
 )

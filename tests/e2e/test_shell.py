@@ -204,3 +204,25 @@ async def test_a_type_to_search_field_searches(tmp_path: Path) -> None:
     assert code == 0
     assert "nothing matches “zzz-nothing”" in screen
     assert "→ NVIDIA RTX 4090" in screen
+
+
+async def test_shell_sets_lists_and_cancels_a_stop_timer_and_sets_the_digest(
+    tmp_path: Path,
+) -> None:
+    code, screen = await run(
+        tmp_path,
+        [
+            "stop llama3-chat --after 2h",
+            "as sam",
+            "1",
+            "timers",
+            "digest daily 09:00",
+            "digest",
+            "quit",
+        ],
+    )
+    assert code == 0
+    assert "A stop timer: the stop runs in 2h" in screen  # the approver reads it
+    assert "set stop timer" in screen, screen[-3000:]
+    assert "Stop timers" in screen and "Cancel timer" in screen
+    assert "The daily digest is posted in" in screen

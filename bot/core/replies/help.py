@@ -19,7 +19,11 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("list", "list [provider] [status]", "deployments, newest first, with a Next button"),
     ("show", "show <deployment>", "one deployment's card with its buttons"),
     ("start", "start <deployment>", "start a deployment (Nosana, NeuraNET)"),
-    ("stop", "stop <deployment>", "stop a deployment (Nosana, NeuraNET)"),
+    (
+        "stop",
+        "stop <deployment> [--after 4h | --at 19:00]",
+        "stop a deployment (Nosana, NeuraNET), now or later",
+    ),
     ("archive", "archive <deployment>", "archive a stopped deployment (Nosana)"),
     ("delete", "delete <deployment>", "delete a deployment (Nosana, NeuraNET)"),
     ("close", "close <deployment>", "close a deployment and its leases (Akash)"),
@@ -49,6 +53,8 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("watch", "watch <deployment|provider|all> [#channel]", "post status changes and alerts"),
     ("unwatch", "unwatch <deployment|provider|all> [#channel]", "stop posting them"),
     ("watching", "watching", "what this workspace watches, and the alert thresholds"),
+    ("timers", "timers [cancel <timer id>]", "stop timers waiting, with Extend and Cancel buttons"),
+    ("digest", "digest daily <HH:MM> [#channel] | off", "a daily summary in a channel (admins)"),
 )
 _DETAILS: dict[str, str] = {
     "list": "Statuses: draft, pending, starting, running, stopping, stopped, failed, "
@@ -98,6 +104,16 @@ _DETAILS: dict[str, str] = {
     "audit": "`/deploy audit 20 @ana llama` filters by person and deployment. "
     "`/deploy audit export json` uploads the whole log as a file (admins; CSV by default). "
     "`/deploy audit verify` checks the hash chain.",
+    "stop": "Stops a deployment (Nosana, NeuraNET). `--after 4h` (or 90m, 1d) or `--at 19:00` "
+    "(your Slack time zone) sets a stop timer instead: the policy decides now (approval first "
+    "if it needs one; `--after` then counts from the approval), a warning with Extend 1h and "
+    "Cancel buttons comes 15 minutes before, and the stop runs its checks at that time.",
+    "timers": "Lists the stop timers waiting in this workspace; `/deploy timers cancel <id>` "
+    "cancels one (viewers can't).",
+    "digest": "Posts yesterday's spend per provider (an estimate from what ran and its price), "
+    "what runs now and its burn, the alerts sent and the approvals decided, once a day at that "
+    "time (your Slack time zone) in the channel named (or this one). `/deploy digest` shows "
+    "the setting; `/deploy digest off` stops it.",
     "approvals": "Lists pending requests. Approve or Deny from the request message or your "
     "DM; the requester can cancel. Each request expires (60 min by default).",
 }
