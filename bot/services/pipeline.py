@@ -695,7 +695,7 @@ class Pipeline:
             team_id=actor.team_id, enterprise_id=actor.enterprise_id, limit=200
         )
         for row in rows:
-            if row.kind not in ("operation", "chain") or not row.provider:
+            if row.kind not in ("operation", "chain", TIMER_REQUEST) or not row.provider:
                 continue
             requester = requester_of(row)
             op = _stored(row)

@@ -240,3 +240,33 @@ async def test_the_create_forms_stop_after_files_a_timer_once_created(env: Slack
     stopped = [d for d in await client.list_deployments() if d.name == "nn-timed"]
     assert stopped and stopped[0].status.value != "running", stopped
     assert len(_posts(env, CHANNEL, f"Stop timer `{timer.timer_id}`")) == 1
+
+
+async def test_a_policy_change_starts_a_timer_that_waited_for_approval(strict: SlackEnv) -> None:
+    env = strict
+    dep = _running(env)
+    await env.command(f"stop {dep.name} --after 3h", user=MEMBER)
+    assert await _timer_ids(env) == []
+    await env.command("policy destructive allow", user=ADMIN)
+    await _settle(env)
+    assert env.bot.gate.timers is not None
+    [timer] = await env.bot.gate.timers.timers(TEAM)
+    assert timer.deployment_id == dep.id and timer.set_by == MEMBER
+    assert abs(timer.fire_at - (time.time() + 3 * 3600)) < 60
+
+
+async def test_a_viewer_can_list_timers_but_not_change_them(env: SlackEnv) -> None:
+    dep = _running(env)
+    await env.command(f"stop {dep.id} --after 2h", user=ADMIN)
+    [timer_id] = await _timer_ids(env)
+    await env.command(f"role grant <@{MEMBER}> viewer", user=ADMIN)
+    listed = await env.command("timers", user=MEMBER)
+    assert timer_id in str(env.last_response(listed.response_key).get("blocks"))
+    refused = await env.command(f"timers cancel {timer_id}", user=MEMBER)
+    assert "Viewers can't change stop timers" in env.last_response(refused.response_key)["text"]
+    click = await env.click(view.EXTEND_ACTION, timer_id, user=MEMBER)
+    assert "Viewers can't" in env.last_response(click.response_key)["text"]
+    assert await _timer_ids(env) == [timer_id]
+    assert env.bot.gate.timers is not None
+    [timer] = await env.bot.gate.timers.timers(TEAM)
+    assert abs(timer.fire_at - (time.time() + 7200)) < 60  # not extended
