@@ -124,7 +124,8 @@ async def test_shell_creates_a_nosana_deployment_through_the_form_and_review(
     tmp_path: Path,
 ) -> None:
     answers = ["create nosana", "shell-llama", "nvidia-4090", "", "", "", "", "", "ubuntu"]
-    answers += ["", "", "", ".", ".", "", "", "y", "as sam", "1", "quit"]
+    # … env, job definition, autostart, stop after, save as template; then Create? y
+    answers += ["", "", "", ".", ".", "", "", "", "y", "as sam", "1", "quit"]
     code, screen = await run(tmp_path, answers)
     assert code == 0
     assert "Review deployment" in screen and "$0.385/hour" in screen
@@ -181,7 +182,7 @@ async def test_home_opens_the_app_home_tab_and_its_buttons_work(tmp_path: Path) 
 
 async def test_a_form_error_asks_again_only_for_the_field_it_names(tmp_path: Path) -> None:
     answers = ["create nosana", "shell-llama", "4090", "many", "", "", "", "", "ubuntu"]
-    answers += ["", "", "", ".", ".", "", ""]  # the rest of the form, as in the test above
+    answers += ["", "", "", ".", ".", "", "", ""]  # the rest of the form, as in the test above
     answers += ["2", "y", "quit"]  # only the replicas are asked again
     code, screen = await run(tmp_path, answers)
     assert code == 0
