@@ -74,7 +74,8 @@ _DETAILS: dict[str, str] = {
     "`/deploy create --template llama replicas=2 market=nvidia-4090`. Fields: Nosana name, "
     "market, replicas, timeout, strategy, schedule, rotation_time, image, command, gpu, port, "
     "env, job_definition, autostart; NeuraNET name, node, template_id, custom_image, env; Akash "
-    "sdl, image, gpu_model, gpu_units, cpu, memory, storage, port, max_price, env, deposit.",
+    "sdl, image, gpu_model, gpu_units, cpu, memory, storage, port, max_price, env, deposit; every "
+    "provider: stop_after (e.g. 4h: a stop timer once it is created).",
     "template": "Templates are per workspace and keep the provider and the form (never keys). "
     "Save from a deployment (`/deploy template save llama llama-prod`) or tick “Also save as "
     "template” in the create form.",
