@@ -270,3 +270,21 @@ async def test_a_viewer_can_list_timers_but_not_change_them(env: SlackEnv) -> No
     assert env.bot.gate.timers is not None
     [timer] = await env.bot.gate.timers.timers(TEAM)
     assert abs(timer.fire_at - (time.time() + 7200)) < 60  # not extended
+
+
+async def test_an_akash_timer_closes_the_deployment(env: SlackEnv) -> None:
+    shift = Shift()
+    _use(shift, env)
+    akash = env.api("akash")
+    dep = next(d for d in akash.deployments_of(env.keys["akash"]) if d.state == "active")
+    answer = await env.command(f"stop {dep.dseq} --after 1h")
+    said = env.last_response(answer.response_key)["text"]
+    assert "closes" in said, said  # Akash can't stop: the timer closes
+    assert env.bot.gate.timers is not None
+    [timer] = await env.bot.gate.timers.timers(TEAM)
+    assert timer.action == "close"
+    shift.by = 3600 + 5
+    await _settle(env)
+    assert akash.count("DELETE", rf".*/v1/deployments/{dep.dseq}$") == 1
+    assert akash.deployment(str(dep.dseq)).state == "closed"
+    assert ("close", "allow", "ok") in await _actions(env)
