@@ -2,27 +2,32 @@
 
 N signed slash commands at concurrency C are POSTed over real HTTP (an aiohttp client) to
 
-* **deploybot**: the real app, built the way ``tests/e2e/harness.py`` builds it (sandbox
-  emulators, fake Slack Web API, SQLite storage, ``build_bot`` + ``build_web_app``);
+* **deploybot**, split the way it is deployed (``deploybot serve`` + ``deploybot worker``), in
+  three processes (:mod:`bench.procs`): the web process, ``build_web_app(bot, worker=False)``,
+  which only checks signatures, acks and writes jobs — the process measured; a worker process,
+  ``build_worker_app(bot)``, running the jobs on the same SQLite file (or, with
+  ``--postgres``, a scratch PostgreSQL database); and the sandboxes with the fake Slack Web
+  API, so no provider or Slack work shares the web process's event loop;
 * **bare**: ``AsyncApp(signing_secret=…, client=AsyncWebClient(…))`` whose ``/deploy``
-  listener only does ``await ack()``;
+  listener only does ``await ack()``, in a process of its own with a fake Slack for its
+  ``auth.test``;
 
 both served by ``aiohttp.web.AppRunner`` + ``TCPSite("127.0.0.1", 0)``, in the same run, by
-the same client code. By default each target runs in a child process of its own (deploybot
-with its fakes, the bare app with a fake Slack for ``auth.test``) and the client in this
-one, so neither the client's CPU nor the other target's heap counts against a target;
-``--in-process`` puts everything on one event loop instead.
+the same client code, which runs in this process.
 
 Each scenario (``--text``, then ``--also-text``) runs ``--rounds`` rounds; a round runs both
 targets one after the other (ABBA order across rounds), each with ``--warmup`` untimed
 requests first. Every figure reported is the median of that figure over the rounds. After every
-run deploybot's background work (``bot.work``) is drained, bounded by ``--drain-timeout``,
-so work started by one run never competes with the next one.
+run the bench waits until the worker has run every job (``JobStore.busy() == 0``, bounded by
+``--drain-timeout``), so one run's jobs never compete with the next run. For job-writing
+commands it also prints where the ack's time went in the web process (``JobQueue.put`` and the
+group commits of ``JobStore.enqueue``) and the SQL each process sent per request.
 
     .venv/bin/python bench/ack_latency.py
     .venv/bin/python bench/ack_latency.py --concurrency 50 --requests 3000
     .venv/bin/python bench/ack_latency.py --also-text "" --profile   # server-side cProfile
-    .venv/bin/python bench/ack_latency.py --gc-freeze                # try gc.freeze()
+    .venv/bin/python bench/ack_latency.py --text list --also-text "" --hold-jobs
+    .venv/bin/python bench/ack_latency.py --postgres postgresql://postgres@127.0.0.1:5432/postgres
 """
 
 from __future__ import annotations
@@ -30,401 +35,206 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import cProfile
-import gc
-import importlib
-import importlib.util
-import io
-import logging
 import math
-import multiprocessing
 import os
 import platform
-import pstats
 import secrets
 import statistics
 import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import aiohttp  # noqa: E402
-from aiohttp import web  # noqa: E402
 
-TEAM = "T111"
-ADMIN = "UADMIN"
-MEMBER = "U111"
-CHANNEL = "C111"
-BOT_TOKEN = "xoxb-bench"
-ENCRYPTION_KEY = "Zm9yLXRlc3RzLW9ubHktMzItYnl0ZXMtbG9uZy1rZXk="
-T = TypeVar("T")
+from bench.procs import (  # noqa: E402
+    CHANNEL,
+    MEMBER,
+    TEAM,
+    Child,
+    database,
+    quiet_logging,
+    run_loop,
+)
+
 TARGETS = ("deploybot", "bare")
-PATH = "/slack/events"
 #: Targets printed next to the figures (the p99 one applies at concurrency 50).
 MIN_THROUGHPUT_RATIO = 0.9
 MAX_P99_MS = 50.0
 TARGET_CONCURRENCY = 50
+#: In an ack: deploybot could not write the job in time (handlers.common.DATABASE_DOWN).
+DATABASE_DOWN = b"reach its database"
 #: Upper bound for one request (a stuck server must not hang the benchmark).
 REQUEST_TIMEOUT = 30.0
 
 
-def quiet_logging() -> None:
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger().setLevel(logging.WARNING)
+# -- targets --------------------------------------------------------------------------------
 
 
-def run_loop(coro: Coroutine[Any, Any, T]) -> T:
-    """``uvloop.run`` when uvloop is installed (it is not a dependency), else ``asyncio.run``."""
-    if importlib.util.find_spec("uvloop") is None:
-        return asyncio.run(coro)
-    uvloop: Any = importlib.import_module("uvloop")  # pragma: no cover - not in the dev venv
-    result: T = uvloop.run(coro)
-    return result
+class Target:
+    """One target: the URL to POST to, and the measurements of its serving process."""
+
+    name: str
+    url: str
+    secret: str
+    #: The port response URLs point at (deploybot posts its answers there).
+    slack_port: int
+    #: The process that serves the requests (measured: CPU, GC, profile).
+    server: Child
+
+    async def begin(self, profile: bool) -> None:
+        await self.server.call("begin", profile)
+
+    async def end(self) -> dict[str, Any]:
+        result: dict[str, Any] = await self.server.call("end")
+        return result
+
+    async def drain(self, timeout: float) -> dict[str, Any]:
+        return {"drained": True, "seconds": 0.0, "busy": 0, "failures": 0}
+
+    async def slack_calls(self) -> dict[str, int]:
+        return {}
+
+    async def clear_calls(self) -> None:
+        return None
+
+    async def profile_report(self, limit: int) -> dict[str, str]:
+        reports = await self.server.call("profile_report", limit)
+        return {f"{self.name} ({self.server.name}) by {k}": v for k, v in reports.items()}
+
+    async def aclose(self) -> None:
+        await self.server.aclose()
 
 
-# -- servers ---------------------------------------------------------------------------------
+class BareTarget(Target):
+    """A Bolt app whose listener only acks, with a fake Slack of its own, in one process."""
+
+    def __init__(self, secret: str, **options: Any) -> None:
+        self.name, self.secret = "bare", secret
+        self.server = Child("bare", "ackbench-bare", secret=secret, **options)
+
+    async def start(self) -> BareTarget:
+        await self.server.start()
+        self.url = self.server.info["url"]
+        self.slack_port = 1  # never called: the bare app posts nothing to response URLs
+        return self
 
 
-class Servers:
-    """Some of the targets (and the fakes they call), served on 127.0.0.1 by one event loop.
-
-    deploybot comes with the sandboxes and a fake Slack; the bare app gets a fake Slack of its
-    own (for its ``auth.test``). Besides serving, it measures itself between
-    :meth:`begin` and :meth:`end`: process CPU time, GC pauses and (optionally) a cProfile.
-    """
+class SplitTarget(Target):
+    """deploybot as deployed with #12's split: a web process (``build_web_app(bot,
+    worker=False)``: acks and enqueues), a worker process on the same SQLite database, and the
+    sandboxes with the fake Slack in a third process."""
 
     def __init__(
         self,
-        targets: tuple[str, ...] = TARGETS,
+        secret: str,
         *,
         process_before_response: bool = False,
-        gc_freeze: bool = False,
+        hold_jobs: bool = False,
+        postgres: str | None = None,
     ) -> None:
-        self.targets = targets
-        self.process_before_response = process_before_response
-        self.gc_freeze = gc_freeze
+        self.name, self.secret = "deploybot", secret
+        self.hold_jobs = hold_jobs
+        self.postgres = postgres
+        self.tmp = tempfile.TemporaryDirectory(prefix="ackbench-")
         self.stack = contextlib.AsyncExitStack()
-        self.urls: dict[str, str] = {}
-        self.secret = secrets.token_hex(16)
-        self.slack: Any = None
-        self.bot: Any = None
-        self.profiles: dict[str, cProfile.Profile] = {}
-        self._profiling: cProfile.Profile | None = None
-        self._cpu = 0.0
-        self._recording = False
-        self._gc_started = 0.0
-        self._gc_pauses: list[tuple[int, float]] = []
-
-    async def start(self) -> Servers:
-        try:
-            await self._start()
-        except BaseException:
-            await self.stack.aclose()
-            raise
-        gc.callbacks.append(self._on_gc)
-        self.stack.callback(gc.callbacks.remove, self._on_gc)
-        if self.gc_freeze:
-            gc.collect()
-            gc.freeze()
-        return self
-
-    async def _start(self) -> None:
-        from pydantic import SecretStr
-        from slack_bolt.async_app import AsyncApp
-        from slack_sdk.web.async_client import AsyncWebClient
-
-        from bot.app import build_bot, web_client
-        from bot.config import Settings
-        from bot.providers.http import RetryPolicy
-        from bot.runtime import open_storage
-        from bot.server import build_web_app
-        from bot.services.pool import ProviderPool
-        from bot.slack_local.fake_api import FakeSlackAPI
-        from sandbox.clock import ManualClock
-        from sandbox.server import SandboxCluster
-
-        slack = await self.stack.enter_async_context(FakeSlackAPI())
-        slack.add_token(BOT_TOKEN, TEAM)
-        slack.add_user(MEMBER, team_id=TEAM, name="ana")
-        slack.add_user(ADMIN, team_id=TEAM, name="boss", is_admin=True)
-        self.slack = slack
-        if "bare" in self.targets:
-            bare = AsyncApp(
-                signing_secret=self.secret,
-                client=AsyncWebClient(token=BOT_TOKEN, base_url=slack.base_url),
-                process_before_response=self.process_before_response,
-            )
-
-            @bare.command("/deploy")
-            async def deploy(ack: Any) -> None:
-                await ack()
-
-            self.urls["bare"] = await self._serve(bare.web_app(path=PATH))
-        if "deploybot" not in self.targets:
-            return
-        tmp = Path(self.stack.enter_context(tempfile.TemporaryDirectory(prefix="ackbench-")))
-        cluster = await self.stack.enter_async_context(SandboxCluster(ManualClock()))
-        settings = Settings(
-            NOSANA_API_URL=cluster.base_url("nosana"),
-            AKASH_API_URL=cluster.base_url("akash"),
-            NEURANET_API_URL=cluster.base_url("neuranet"),
-            DATABASE_URL=SecretStr(f"sqlite:///{tmp}/deploybot.db"),
-            DEPLOYBOT_DATA_DIR=tmp,
-            DEPLOYBOT_ENCRYPTION_KEYS=SecretStr(ENCRYPTION_KEY),
-            SLACK_API_URL=slack.base_url,
-        )
-        storage = await open_storage(settings)
-        self.stack.push_async_callback(storage.aclose)  # idempotent after the app's shutdown
-        for name in ("nosana", "akash", "neuranet"):
-            await storage.keys.put(
-                team_id=TEAM,
-                provider=name,
-                api_key=SecretStr(cluster.api(name).demo_api_key),
-                connected_by=ADMIN,
-            )
-        pool = ProviderPool(
-            settings,
-            storage.keys,
-            client_kwargs={
-                "retry": RetryPolicy(base_delay=0.001, max_delay=0.01, max_retry_after=5.0)
-            },
-        )
-        bot = build_bot(
-            settings,
-            storage,
-            token=BOT_TOKEN,
-            signing_secret=self.secret,
-            client=web_client(settings, BOT_TOKEN),
-            pool=pool,
-            process_before_response=self.process_before_response,
-        )
-        self.bot = bot
-        self.urls["deploybot"] = await self._serve(build_web_app(bot))
-
-    async def _serve(self, app: web.Application) -> str:
-        runner = web.AppRunner(app)
-        await runner.setup()
-        self.stack.push_async_callback(runner.cleanup)
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        host, port = runner.addresses[0][:2]
-        return f"http://{host}:{port}{PATH}"
-
-    @property
-    def slack_port(self) -> int:
-        return int(self.slack.port)
-
-    def _on_gc(self, phase: str, info: dict[str, int]) -> None:
-        if not self._recording:
-            return
-        if phase == "start":
-            self._gc_started = time.perf_counter()
-        else:
-            pause = time.perf_counter() - self._gc_started
-            self._gc_pauses.append((info["generation"], pause))
-
-    def begin(self, target: str, profile: bool) -> None:
-        """Start measuring a timed run."""
-        self._gc_pauses.clear()
-        self._recording = True
-        if profile:
-            self._profiling = self.profiles.setdefault(target, cProfile.Profile())
-            self._profiling.enable()
-        self._cpu = time.process_time()
-
-    def end(self) -> dict[str, Any]:
-        """Stop measuring: CPU seconds used (all threads: aiosqlite runs in one), GC pauses."""
-        cpu = time.process_time() - self._cpu
-        if self._profiling is not None:
-            self._profiling.disable()
-            self._profiling = None
-        self._recording = False
-        pauses: dict[int, list[float]] = {}
-        for generation, seconds in self._gc_pauses:
-            pauses.setdefault(generation, []).append(seconds)
-        return {"cpu": cpu, "gc": {g: (len(p), max(p), sum(p)) for g, p in pauses.items()}}
-
-    async def drain(self, target: str, timeout: float) -> dict[str, Any]:
-        """Wait for deploybot's background work (bounded); cancel what is left after that."""
-        if self.bot is None or target != "deploybot":
-            return {"drained": True, "seconds": 0.0, "cancelled": 0, "failures": 0}
-        work = self.bot.work
-        started = time.perf_counter()
-        drained = await work.drain(timeout)
-        cancelled = 0
-        if not drained:
-            cancelled = work.pending
-            await work.cancel_all()
-        return {
-            "drained": drained,
-            "seconds": time.perf_counter() - started,
-            "cancelled": cancelled,
-            "failures": work.failures,
+        self.options: dict[str, Any] = {
+            "data_dir": self.tmp.name,
+            "secret": secret,
+            "process_before_response": process_before_response,
         }
+        self.fakes = Child("fakes", "ackbench-fakes")
+        self.children = [self.fakes]
+        self._web_sql: dict[str, int] = {}
 
-    def slack_calls(self) -> dict[str, int]:
-        return dict(Counter(call.method for call in self.slack.calls))
-
-    def clear_calls(self) -> None:
-        self.slack.clear()
-
-    def profile_report(self, limit: int) -> dict[str, str]:
-        reports = {}
-        for target, profile in self.profiles.items():
-            for order in ("tottime", "cumulative"):
-                out = io.StringIO()
-                stats = pstats.Stats(profile, stream=out)
-                stats.sort_stats(order).print_stats(limit)
-                reports[f"{target} by {order}"] = out.getvalue()
-        return reports
-
-    async def aclose(self) -> None:
-        if self._profiling is not None:
-            self._profiling.disable()
-        await self.stack.aclose()
-
-
-class Control:
-    """Calls :class:`Servers` methods by name, in this process or in the child process."""
-
-    urls: dict[str, str]
-    secret: str
-    slack_port: int
-
-    async def call(self, name: str, *args: Any, timeout: float = 30.0) -> Any:
-        raise NotImplementedError
-
-    async def aclose(self) -> None:
-        raise NotImplementedError
-
-
-class LocalControl(Control):
-    def __init__(self, servers: Servers) -> None:
-        self.servers = servers
-        self.urls = servers.urls
-        self.secret = servers.secret
-        self.slack_port = servers.slack_port
-
-    async def call(self, name: str, *args: Any, timeout: float = 30.0) -> Any:
-        result = getattr(self.servers, name)(*args)
-        return await result if asyncio.iscoroutine(result) else result
-
-    async def aclose(self) -> None:
-        await self.servers.aclose()
-
-
-def child_main(conn: Any, options: dict[str, Any]) -> None:
-    """The server process: start the servers, then answer the parent's calls in order."""
-    quiet_logging()
-    run_loop(_child(conn, options))
-
-
-async def _child(conn: Any, options: dict[str, Any]) -> None:
-    loop = asyncio.get_running_loop()
-    try:
-        servers = await Servers(**options).start()
-    except BaseException as exc:
-        conn.send(("error", f"{type(exc).__name__}: {exc}"))
-        raise
-    control = LocalControl(servers)
-    conn.send(("ready", (servers.urls, servers.secret, servers.slack_port)))
-    try:
-        while True:
-            # A thread waits on the pipe so the event loop stays free to serve.
-            if not await loop.run_in_executor(None, conn.poll, 1.0):
-                continue
-            name, args = conn.recv()
-            if name == "stop":
-                break
-            try:
-                conn.send(("ok", await control.call(name, *args)))
-            except Exception as exc:
-                conn.send(("error", f"{type(exc).__name__}: {exc}"))
-    except (EOFError, BrokenPipeError):
-        pass
-    finally:
-        await servers.aclose()
-        with contextlib.suppress(OSError):
-            conn.send(("ok", None))
-
-
-class ChildControl(Control):
-    """Servers in a child process; a pipe carries one call at a time."""
-
-    def __init__(self, options: dict[str, Any]) -> None:
-        context = multiprocessing.get_context("spawn")
-        self.conn, child_conn = context.Pipe()
-        self.process = context.Process(
-            target=child_main,
-            args=(child_conn, options),
-            name=f"ackbench-{'-'.join(options.get('targets', TARGETS))}",
-            daemon=True,
+    async def start(self) -> SplitTarget:
+        self.options["db_url"] = await self.stack.enter_async_context(
+            database(self.tmp.name, self.postgres)
         )
-        self.process.start()
-        child_conn.close()
-
-    async def start(self, timeout: float = 60.0) -> ChildControl:
-        status, payload = await self._recv(timeout)
-        if status != "ready":
-            raise RuntimeError(f"server process failed to start: {payload}")
-        self.urls, self.secret, self.slack_port = payload
+        await self.fakes.start()
+        self.slack_port = self.fakes.info["slack_port"]
+        self.server = Child("web", "ackbench-web", fakes=self.fakes.info, **self.options)
+        self.children.append(self.server)
+        await self.server.start()
+        self.url = self.server.info["url"]
+        self.worker = Child("worker", "ackbench-worker", fakes=self.fakes.info, **self.options)
+        self.children.append(self.worker)
+        await self.worker.start()
         return self
 
-    async def _recv(self, timeout: float) -> tuple[str, Any]:
-        loop = asyncio.get_running_loop()
-        if not await loop.run_in_executor(None, self.conn.poll, timeout):
-            raise TimeoutError(f"server process did not answer within {timeout:.0f} s")
-        status, payload = self.conn.recv()
-        return status, payload
+    async def begin(self, profile: bool) -> None:
+        if self.hold_jobs:
+            await self.worker.call("pause")
+        await self.server.call("enqueue_stats")  # forget the warmup's
+        for child in (self.server, self.worker):
+            await child.call("statements")
+        await super().begin(profile)
 
-    async def call(self, name: str, *args: Any, timeout: float = 30.0) -> Any:
-        self.conn.send((name, args))
-        status, payload = await self._recv(timeout)
-        if status != "ok":
-            raise RuntimeError(f"server process: {name} failed: {payload}")
-        return payload
+    async def end(self) -> dict[str, Any]:
+        measured = await super().end()
+        measured["enqueue"] = await self.server.call("enqueue_stats")
+        self._web_sql = await self.server.call("statements")
+        if self.hold_jobs:
+            await self.worker.call("unpause")
+        return measured
+
+    async def drain(self, timeout: float) -> dict[str, Any]:
+        """Wait until the worker has run every job the timed requests wrote (bounded)."""
+        result: dict[str, Any] = await self.server.call("wait_jobs", timeout, timeout=timeout + 30)
+        result["failures"] = (await self.worker.call("jobs_done"))["failed"]
+        # the SQL of the timed requests' acks, and of their jobs (polled from the web process)
+        result["sql"] = {
+            "web": self._web_sql,
+            "worker": await self.worker.call("statements"),
+        }
+        return result
+
+    async def slack_calls(self) -> dict[str, int]:
+        calls: dict[str, int] = await self.fakes.call("slack_calls")
+        return calls
+
+    async def clear_calls(self) -> None:
+        await self.fakes.call("clear_calls")
+
+    async def worker_cpu(self) -> float:
+        seconds: float = await self.worker.call("cpu")
+        return seconds
 
     async def aclose(self) -> None:
-        try:
-            if self.process.is_alive():
-                self.conn.send(("stop", ()))
-                with contextlib.suppress(TimeoutError, EOFError, OSError):
-                    await self._recv(30.0)
-        except OSError:
-            pass
-        finally:
-            await asyncio.get_running_loop().run_in_executor(None, self.process.join, 10.0)
-            if self.process.is_alive():
-                self.process.terminate()
-                self.process.join(5.0)
-            self.conn.close()
+        for child in reversed(self.children):
+            await child.aclose()
+        await self.stack.aclose()
+        self.tmp.cleanup()
 
 
 @contextlib.asynccontextmanager
-async def open_servers(in_process: bool, **options: Any) -> AsyncIterator[dict[str, Control]]:
-    """target → its servers: one process each (default), or both on this event loop."""
-    if in_process:
-        local = LocalControl(await Servers(TARGETS, **options).start())
-        try:
-            yield dict.fromkeys(TARGETS, local)
-        finally:
-            await local.aclose()
-        return
-    children = {t: ChildControl({"targets": (t,), **options}) for t in TARGETS}
+async def open_targets(**options: Any) -> AsyncIterator[dict[str, Target]]:
+    """target → its processes, started together, stopped at the end whatever happens."""
+    secret = secrets.token_hex(16)
+    bare_options = {"process_before_response": options.get("process_before_response", False)}
+    targets: dict[str, Target] = {
+        "deploybot": SplitTarget(
+            secret,
+            hold_jobs=options.get("hold_jobs", False),
+            postgres=options.get("postgres"),
+            **bare_options,
+        ),
+        "bare": BareTarget(secret, gc_freeze=options.get("gc_freeze", False), **bare_options),
+    }
     try:
-        await asyncio.gather(*(child.start() for child in children.values()))
-        yield dict(children)
+        await asyncio.gather(*(t.start() for t in targets.values()))  # type: ignore[attr-defined]
+        yield targets
     finally:
-        for child in children.values():
-            await child.aclose()
+        for target in targets.values():
+            await target.aclose()
 
 
 # -- client ----------------------------------------------------------------------------------
@@ -445,6 +255,10 @@ class Run:
     #: CPU seconds the server process (and this one) used during the timed requests.
     server_cpu: float = 0.0
     client_cpu: float = 0.0
+    #: deploybot's worker process, from the timed requests until their jobs were drained.
+    worker_cpu: float = 0.0
+    #: deploybot's web process: seconds of each JobQueue.put, (seconds, rows) of each commit.
+    enqueue: dict[str, Any] = field(default_factory=dict)
     #: Server-side GC during the timed requests: generation → (count, longest, total seconds).
     gc: dict[int, tuple[int, float, float]] = field(default_factory=dict)
 
@@ -507,6 +321,8 @@ async def fire(
                     status = str(response.status)
             except (aiohttp.ClientError, TimeoutError) as exc:
                 raw, status = b"", type(exc).__name__
+            if DATABASE_DOWN in raw:  # the job could not be written within its budget
+                status += "(db-down)"
             latencies[i] = time.perf_counter() - started
             statuses[status] += 1
             if not sample:
@@ -518,8 +334,7 @@ async def fire(
 
 
 async def run_target(
-    control: Control,
-    target: str,
+    target: Target,
     *,
     text: str,
     requests: int,
@@ -529,29 +344,30 @@ async def run_target(
     profile: bool,
 ) -> Run:
     """Warm up (untimed, then drained), time ``requests``, drain the work they started."""
-    url = control.urls[target]
     built = build_requests(
-        warmup + requests, secret=control.secret, text=text, slack_port=control.slack_port
+        warmup + requests, secret=target.secret, text=text, slack_port=target.slack_port
     )
     connector = aiohttp.TCPConnector(limit=concurrency, limit_per_host=concurrency)
     timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT)
-    drain_wait = drain_timeout + 30
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
         if warmup:
-            await fire(session, url, built[:warmup], concurrency)
-            await control.call("drain", target, drain_timeout, timeout=drain_wait)
-        await control.call("begin", target, profile)
+            await fire(session, target.url, built[:warmup], concurrency)
+            await target.drain(drain_timeout)
+        worker_cpu = await target.worker_cpu() if isinstance(target, SplitTarget) else 0.0
+        await target.begin(profile)
         client_cpu = time.process_time()
         try:
             seconds, latencies, statuses, sample = await fire(
-                session, url, built[warmup:], concurrency
+                session, target.url, built[warmup:], concurrency
             )
         finally:
             client_cpu = time.process_time() - client_cpu
-            measured = await control.call("end")
-    drained = await control.call("drain", target, drain_timeout, timeout=drain_wait)
+            measured = await target.end()
+    drained = await target.drain(drain_timeout)
+    if isinstance(target, SplitTarget):
+        worker_cpu = await target.worker_cpu() - worker_cpu
     return Run(
-        target,
+        target.name,
         requests,
         concurrency,
         seconds,
@@ -561,7 +377,9 @@ async def run_target(
         drained,
         server_cpu=measured["cpu"],
         client_cpu=client_cpu,
+        worker_cpu=worker_cpu,
         gc=measured["gc"],
+        enqueue=measured.get("enqueue") or {},
     )
 
 
@@ -602,13 +420,45 @@ class Summary:
         return f"{listed}, longest pause {longest * 1000:.1f} ms"
 
 
+def enqueue_line(runs: list[Run]) -> str:
+    """Where a job-writing ack's time goes: the enqueue it waits for, and the group commits."""
+    puts = sorted(p for run in runs for p in run.enqueue.get("puts", []))
+    commits = [tuple(c) for run in runs for c in run.enqueue.get("commits", [])]
+    if not puts:
+        return ""
+
+    def pct(values: list[float], q: float) -> float:
+        return values[max(1, math.ceil(q / 100 * len(values))) - 1] * 1000
+
+    seconds = sorted(c[0] for c in commits)
+    rows = sum(c[1] for c in commits)
+    return (
+        f"enqueue (all rounds): JobQueue.put p50 {pct(puts, 50):.1f} ms, p99 "
+        f"{pct(puts, 99):.1f} ms; {len(commits)} group commits of {rows / len(commits):.1f} "
+        f"rows on average, each p50 {pct(seconds, 50):.1f} ms, p99 {pct(seconds, 99):.1f} ms, "
+        f"max {seconds[-1] * 1000:.1f} ms"
+        if commits
+        else f"enqueue: JobQueue.put p50 {pct(puts, 50):.1f} ms"
+    )
+
+
+def sql_line(runs: list[Run], process: str) -> str:
+    """deploybot's SQL per timed request, by verb, in one of its processes (all rounds)."""
+    counts: Counter[str] = Counter()
+    for run in runs:
+        counts.update(run.drain.get("sql", {}).get(process, {}))
+    requests = sum(run.requests for run in runs)
+    if not counts or not requests:
+        return ""
+    listed = ", ".join(f"{verb} {n / requests:.2f}" for verb, n in counts.most_common())
+    return f"{process} SQL per request (timed requests and their jobs): {listed}"
+
+
 def verdict(ok: bool) -> str:
     return "PASS" if ok else "MISS"
 
 
-def print_table(
-    title: str, results: dict[str, list[Run]], out: Callable[[str], None], *, in_process: bool
-) -> None:
+def print_table(title: str, results: dict[str, list[Run]], out: Callable[[str], None]) -> None:
     rounds = len(next(iter(results.values())))
     out(f"{title}  (each figure: the median of {rounds} rounds; statuses: all rounds)")
     out(
@@ -631,20 +481,29 @@ def print_table(
             f"{r.throughput:.0f} req/s p99 {r.percentile(99):.1f}" for r in summary.runs
         )
         cpu = f"server CPU {summary.median(lambda r: r.server_cpu / r.requests) * 1000:.2f} ms/req"
-        if not in_process:
-            client = summary.median(lambda r: r.client_cpu / r.requests)
-            cpu += f", client {client * 1000:.2f} ms/req"
+        client = summary.median(lambda r: r.client_cpu / r.requests)
+        cpu += f", client {client * 1000:.2f} ms/req"
+        if target == "deploybot":
+            worker = summary.median(lambda r: r.worker_cpu / r.requests)
+            cpu += f", worker {worker * 1000:.2f} ms/req"
         out(f"  {target:<10} rounds: {each}")
         out(f"  {'':<10} {cpu}; server GC: {summary.gc()}")
         out(f"  {'':<10} ack body: {summary.runs[0].sample[:100]!r}")
+        enqueue = enqueue_line(summary.runs)
+        if enqueue:
+            out(f"  {'':<10} {enqueue}")
+        for process in ("web", "worker"):
+            sql = sql_line(summary.runs, process)
+            if sql:
+                out(f"  {'':<10} {sql}")
     bot_runs = results.get("deploybot", [])
     if bot_runs and any(r.drain.get("seconds", 0.0) > 0.05 for r in bot_runs):
         slowest = max(r.drain.get("seconds", 0.0) for r in bot_runs)
-        cancelled = sum(r.drain.get("cancelled", 0) for r in bot_runs)
+        undrained = sum(not r.drain.get("drained", True) for r in bot_runs)
         failures = bot_runs[-1].drain.get("failures", 0)
         out(
-            f"  deploybot background work after the timed requests took up to {slowest:.1f} s "
-            f"to drain (cancelled {cancelled}, failed tasks {failures})"
+            f"  deploybot's worker finished the timed requests' jobs up to {slowest:.1f} s after "
+            f"the last ack (runs not drained in time: {undrained}, failed jobs {failures})"
         )
     bot, bare = summaries.get("deploybot"), summaries.get("bare")
     if bot is None or bare is None:
@@ -657,6 +516,13 @@ def print_table(
         f"(target ≥ {MIN_THROUGHPUT_RATIO:.1f}×: {verdict(tput_ratio >= MIN_THROUGHPUT_RATIO)}), "
         f"p99 {p99_ratio:.2f}×"
     )
+    bot_cpu = bot.median(lambda r: r.server_cpu / r.requests)
+    bare_cpu = bare.median(lambda r: r.server_cpu / r.requests)
+    if bot_cpu > 0:
+        out(
+            f"  deploybot/bare if each server had a CPU to itself (bare's CPU per request ÷ "
+            f"deploybot's): {bare_cpu / bot_cpu:.2f}×"
+        )
     concurrency = bot.runs[0].concurrency
     scope = "" if concurrency == TARGET_CONCURRENCY else f" (this run used C={concurrency})"
     out(
@@ -687,7 +553,7 @@ async def benchmark(args: argparse.Namespace) -> int:
     notes = [
         f"python {platform.python_version()} ({loop_name} loop)",
         f"{os.cpu_count()} CPUs, load average {load_average()}",
-        "servers in this process" if args.in_process else "each target in its own process",
+        "deploybot: web + worker + sandboxes/fake Slack processes; bare: one process",
     ]
     if args.process_before_response:
         notes.append("EXPERIMENT process_before_response=True (both apps)")
@@ -697,21 +563,25 @@ async def benchmark(args: argparse.Namespace) -> int:
         notes.append("PROFILING ON (figures distorted)")
     out(", ".join(notes))
     started = time.perf_counter()
+    if args.hold_jobs:
+        notes.append("EXPERIMENT the worker claims nothing during the timed requests")
+    notes.append("deploybot on PostgreSQL" if args.postgres else "deploybot on SQLite")
     options = {
         "process_before_response": args.process_before_response,
         "gc_freeze": args.gc_freeze,
+        "hold_jobs": args.hold_jobs,
+        "postgres": args.postgres,
     }
-    async with open_servers(args.in_process, **options) as controls:
-        bot_servers = controls["deploybot"]
+    async with open_targets(**options) as targets:
+        bot = targets["deploybot"]
         for number, (text, requests) in enumerate(scenarios, 1):
             results: dict[str, list[Run]] = {target: [] for target in TARGETS}
-            await bot_servers.call("clear_calls")
+            await bot.clear_calls()
             for round_no in range(args.rounds):
                 order = TARGETS if round_no % 2 == 0 else TARGETS[::-1]
-                for target in order:
+                for name in order:
                     run = await run_target(
-                        controls[target],
-                        target,
+                        targets[name],
                         text=text,
                         requests=requests,
                         concurrency=args.concurrency,
@@ -719,17 +589,17 @@ async def benchmark(args: argparse.Namespace) -> int:
                         drain_timeout=args.drain_timeout,
                         profile=args.profile and number == 1,
                     )
-                    results[target].append(run)
+                    results[name].append(run)
             out("")
-            print_table(f"[{number}] /deploy {text}", results, out, in_process=args.in_process)
-            calls = await bot_servers.call("slack_calls")
+            print_table(f"[{number}] /deploy {text}", results, out)
+            calls = await bot.slack_calls()
             if calls:
                 seen = ", ".join(f"{k}×{v}" for k, v in sorted(calls.items()))
                 out(f"  deploybot's fake Slack received (warmup included): {seen}")
         if args.profile:
             reports: dict[str, str] = {}
-            for control in dict.fromkeys(controls.values()):
-                reports.update(await control.call("profile_report", args.profile_lines))
+            for target in targets.values():
+                reports.update(await target.profile_report(args.profile_lines))
             for name, report in reports.items():
                 out("")
                 out(f"== server-side cProfile, /deploy {scenarios[0][0]}: {name} ==")
@@ -766,11 +636,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--drain-timeout",
         type=float,
-        default=20.0,
-        help="seconds to wait for background work after a run (then it is cancelled)",
-    )
-    parser.add_argument(
-        "--in-process", action="store_true", help="client and servers on one event loop"
+        default=90.0,
+        help="seconds to wait for the worker to finish a run's jobs before the next run",
     )
     parser.add_argument(
         "--process-before-response",
@@ -780,7 +647,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--gc-freeze",
         action="store_true",
-        help="experiment: gc.freeze() in the server process once everything is built",
+        help="experiment: gc.freeze() in the bare app's process once it is built (deploybot's "
+        "processes always do)",
+    )
+    parser.add_argument(
+        "--postgres",
+        metavar="ADMIN_URL",
+        help="run deploybot on a scratch PostgreSQL database (created through this admin URL, "
+        "e.g. postgresql://postgres@127.0.0.1:5432/postgres, dropped at the end) instead of "
+        "SQLite",
+    )
+    parser.add_argument(
+        "--hold-jobs",
+        action="store_true",
+        help="experiment: deploybot's worker claims nothing during the timed requests (runs "
+        "their jobs after): the acks without the worker's SQLite writes next to them",
     )
     parser.add_argument(
         "--profile", action="store_true", help="cProfile the servers during the first scenario"

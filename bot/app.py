@@ -17,6 +17,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import partial
 from typing import Any
 from urllib.parse import parse_qsl
@@ -39,6 +40,7 @@ from bot.config import Settings
 from bot.db.access import AccessStore
 from bot.db.approvals import ApprovalStore
 from bot.db.audit import AuditLog
+from bot.db.budget_store import BudgetStore
 from bot.db.create_store import CreateStore
 from bot.db.digest_reads import DigestReads
 from bot.db.engine import is_database_outage
@@ -51,11 +53,14 @@ from bot.jobs.worker import Worker
 from bot.runtime import Storage
 from bot.services.audit import AuditService
 from bot.services.audit_trail import AuditTrail
+from bot.services.budget import BudgetService
 from bot.services.create import CreateService
 from bot.services.create_status import StatusMessages
 from bot.services.deployments import Actor, DeploymentService
+from bot.services.deployments.accounts import utc_now
 from bot.services.digest import DigestService
 from bot.services.governance import GovernanceService
+from bot.services.log_follow import LogFollower
 from bot.services.people import People
 from bot.services.pipeline import Pipeline
 from bot.services.pool import ProviderPool
@@ -150,6 +155,7 @@ class DeployBot:
     #: Watches and their notifications (``/deploy watch``); the loops run once started.
     watches: WatchService | None = None
     watcher: WatchRunner | None = None
+    budgets: BudgetService | None = None
     #: Extra parts of App Home (the seam for e.g. "approvals waiting for me"): each is called
     #: with the person and returns Block Kit blocks, placed after the running deployments.
     home_sections: list[Callable[[Actor], Awaitable[list[dict[str, Any]]]]] = field(
@@ -160,6 +166,8 @@ class DeployBot:
     #: Durable work: the job table (written before the ack) and this process's worker.
     jobs: JobQueue | None = None
     worker: Worker | None = None
+    #: ``logs --follow``: the polls' service (set when the listeners are registered).
+    log_follower: LogFollower | None = None
     #: kind → what runs a job of that kind (each listener module registers its own).
     job_handlers: dict[str, JobHandler] = field(default_factory=dict)
 
@@ -237,6 +245,7 @@ class DeployBot:
             self.watches.store,
             self.pool,
             interval=interval or self.settings.poll_interval,
+            budget=self.budgets,
         )
         sender = Sender(
             self.watches.store,
@@ -334,11 +343,14 @@ def build_bot(
     pool: ProviderPool | None = None,
     process_before_response: bool = False,
     socket_mode: bool = False,
+    clock: Callable[[], datetime] | None = None,
 ) -> DeployBot:
     """Build the Bolt app and register every listener.
 
     ``token``/``signing_secret`` override the settings (the shell and the tests pass their
     own). In HTTP mode a signing secret is required; Socket Mode does not verify signatures.
+    ``clock`` is "now" for reading deployments (ages, ``logs --since 10m``): the providers'
+    time, which is the real time except against sped-up sandboxes.
     """
     secret = signing_secret or (
         settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
@@ -347,7 +359,12 @@ def build_bot(
         raise ConfigurationError(NO_SIGNING_SECRET)
     pool = pool or ProviderPool(settings, storage.keys)
     watch_store = WatchStore(storage.engine)
-    service = DeploymentService(storage.keys, pool, recorder=ChangeRecorder(watch_store))
+    service = DeploymentService(
+        storage.keys,
+        pool,
+        recorder=ChangeRecorder(watch_store),
+        clock=clock or utc_now,
+    )
     installation_store: AsyncSQLAlchemyInstallationStore | None = None
     bot_token = token or (
         settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
@@ -433,6 +450,7 @@ def build_bot(
         publisher=StatusMessages(slack, create_store).publish,
     )
     watches = WatchService(watch_store, service)
+    budgets = BudgetService(BudgetStore(storage.engine), watch_store, service, people, trail)
     gate = Pipeline(
         service,
         access,
@@ -443,12 +461,15 @@ def build_bot(
         audit_commands=AuditService(audit, people, trail),
         creator=creator,
         watches=watches,
+        budgets=budgets,
     )
 
     job_store = JobStore(storage.engine)
     queue = JobQueue(job_store)
     gate.timers = TimerService(job_store, people, trail)
-    gate.digests = DigestService(job_store, people, trail, service, DigestReads(storage.engine))
+    gate.digests = DigestService(
+        job_store, people, trail, service, DigestReads(storage.engine), burn=budgets.store
+    )
     bot = DeployBot(
         app=app,
         slack=slack,
@@ -462,6 +483,7 @@ def build_bot(
         installation_store=installation_store,
         verifier=SignatureVerifier(secret) if secret else None,
         watches=watches,
+        budgets=budgets,
         token_for=token_for,
         jobs=queue,
     )
@@ -477,6 +499,7 @@ def build_bot(
         slots=settings.job_slots,
         lease=settings.job_lease_seconds,
         poll=settings.job_poll_seconds,
+        waiting_kinds=frozenset({"create_bids", "create_follow"}),
     )
     queue.listeners.append(bot.worker.wake)
     return bot

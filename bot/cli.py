@@ -126,6 +126,14 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="use the configured provider URLs and stored keys instead of the sandbox",
     )
+    shell.add_argument(
+        "--reset",
+        action="store_true",
+        help=(
+            "start the local workspace afresh: delete its database (data/shell.db) and the "
+            "sandboxes' state (data/sandbox.state) together; files in data/exports stay"
+        ),
+    )
     sub.add_parser(
         "run",
         help="serve Slack and run jobs in one process when Slack credentials are configured, "
@@ -180,7 +188,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         args.command = "serve" if get_settings().slack_configured else "shell"
         if args.command == "shell":
-            args.speed, args.real_providers = 10.0, False
+            args.speed, args.real_providers, args.reset = 10.0, False, False
     command = _COMMANDS.get(args.command)
     if command is None:
         parser.print_help()
@@ -242,9 +250,17 @@ def _shell(args: argparse.Namespace, via_run: bool) -> int:
         logging.getLogger().setLevel(logging.WARNING)
     from bot.shell import run_shell
 
+    if args.reset and args.real_providers:
+        print("deploybot: --reset resets the sandbox workspace, not real providers' data")
+        return 2
     try:
         return asyncio.run(
-            run_shell(get_settings(), speed=args.speed, sandbox=not args.real_providers)
+            run_shell(
+                get_settings(),
+                speed=args.speed,
+                sandbox=not args.real_providers,
+                reset=args.reset,
+            )
         )
     except KeyboardInterrupt:
         return 0

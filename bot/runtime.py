@@ -32,5 +32,6 @@ async def open_storage(settings: Settings, *, migrate: bool = True) -> Storage:
         from bot.db.migrate import upgrade_async
 
         await upgrade_async(url)
-    engine = create_engine(url)
+    # room for every job slot of a worker plus the requests and loops around them
+    engine = create_engine(url, max_overflow=max(10, settings.job_slots + 4))
     return Storage(engine=engine, keyring=keyring, keys=KeyStore(engine, keyring))

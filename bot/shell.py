@@ -2,10 +2,13 @@
 
 The very same Bolt app and handlers run; only Slack is replaced. What you type becomes a
 signed ``/deploy`` slash command, buttons are numbered so typing the number "clicks" them
-(destructive ones ask for confirmation, as in Slack), and modals become prompts. Everything
-the app sends to Slack goes to a local fake of Slack's Web API on 127.0.0.1, which prints it
-as readable text. Without configuration the shell starts the sandbox emulators of the three
-networks and connects their demo keys, so it works on a fresh machine with no accounts.
+(destructive ones ask for confirmation, as in Slack; each keeps its number while it is on
+screen: :mod:`bot.slack_local.screen`), and modals become prompts. Everything the app sends to
+Slack goes to a local fake of Slack's Web API on 127.0.0.1, which prints it as readable text
+(held while a form is open), and uploaded files are saved under ``data/exports``. Without
+configuration the shell starts the sandbox emulators of the three networks and connects their
+demo keys, so it works on a fresh machine with no accounts; the workspace and the sandboxes'
+worlds are kept together across restarts (:mod:`bot.slack_local.local_data`).
 """
 
 from __future__ import annotations
@@ -17,8 +20,9 @@ import logging
 import re
 import secrets
 import sys
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+import threading
+from collections.abc import Awaitable, Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,121 +34,97 @@ from bot.app import DeployBot, build_bot, web_client
 from bot.config import Settings
 from bot.runtime import Storage, open_storage
 from bot.slack_local import payloads
+from bot.slack_local.exports import save_export, shown_path
 from bot.slack_local.fake_api import FakeSlackAPI, SlackCall
+from bot.slack_local.local_data import RESET_HINT, LocalData, LocalDataBusy
+from bot.slack_local.names import (
+    CHANNEL_ID,
+    PEOPLE,
+    TEAM_ID,
+    TEAMMATE_ID,
+    USER_ID,
+    as_slack_text,
+    channel_name,
+    for_people,
+)
+from bot.slack_local.screen import Screen
 from bot.slack_local.text import (
     InputField,
-    Interactive,
     confirm_text,
     match_option,
     option_letter,
-    render_message,
     render_view,
     state_values,
 )
 
 log = logging.getLogger(__name__)
 
-TEAM_ID = "T0LOCAL"
-USER_ID = "U0LOCAL"
-#: A second person in the local workspace, so approvals can be tried (`as sam`).
-TEAMMATE_ID = "U0SAM"
-PEOPLE = {"you": USER_ID, "sam": TEAMMATE_ID}
-CHANNEL_ID = "C0LOCAL"
 BOT_TOKEN = "xoxb-local-shell"
 WAIT_FOR_WORK = 120.0
 #: What Bolt's asyncio runner names the task that runs a listener after its ack.
 BOLT_LISTENER_TASK = "run_ack_function_asynchronously"
-#: The emoji deploybot uses, for terminals (Slack renders the :codes: itself).
-EMOJI = {
-    ":newspaper:": "📰",
-    ":memo:": "📝",
-    ":hourglass_flowing_sand:": "⏳",
-    ":arrows_counterclockwise:": "🔄",
-    ":large_green_circle:": "🟢",
-    ":double_vertical_bar:": "⏸",
-    ":white_circle:": "⚪",
-    ":red_circle:": "🔴",
-    ":money_with_wings:": "💸",
-    ":file_cabinet:": "🗄",
-    ":black_circle:": "⚫",
-    ":grey_question:": "❔",
-    ":white_check_mark:": "✅",
-    ":warning:": "⚠️",
-    ":x:": "❌",
-    ":heavy_minus_sign:": "➖",
-    ":information_source:": "ℹ️",
-    ":electric_plug:": "🔌",
-    ":alarm_clock:": "⏰",
-    ":scroll:": "📜",
-    ":mag:": "🔍",
-    ":eyes:": "👀",
-    ":bust_in_silhouette:": "👤",
-    ":see_no_evil:": "🙈",
-    ":scales:": "⚖️",
-    ":rotating_light:": "🚨",
-    ":rocket:": "🚀",
-    ":pencil2:": "✏️",
-    ":page_facing_up:": "📄",
-    ":no_entry_sign:": "🚫",
-    ":no_entry:": "⛔",
-    ":moneybag:": "💰",
-    ":hourglass:": "⌛",
-    ":gear:": "⚙️",
-    ":bell:": "🔔",
-}
-
-#: Channels typed as ``#name`` get an id of their own (``#local`` is the shell's channel).
-CHANNELS = {"local": CHANNEL_ID}
-_MENTION = re.compile(r"(?<![<\w])@([a-z][\w.-]*)", re.I)
-_CHANNEL = re.compile(r"(?<![<\w&])#([a-z0-9][\w-]*)", re.I)
-
-
-def channel_id(name: str) -> str:
-    """The local id of ``#name`` (made up once, the same every time)."""
-    name = name.lower()
-    if name not in CHANNELS:
-        CHANNELS[name] = "C0" + re.sub(r"[^A-Z0-9]", "", name.upper())[:9]
-    return CHANNELS[name]
-
-
-def as_slack_text(text: str) -> str:
-    """What Slack sends for what a person types: ``@sam`` becomes a mention and ``#ops`` a
-    channel link (unknown names stay as typed)."""
-
-    def person(match: re.Match[str]) -> str:
-        user = PEOPLE.get(match.group(1).lower())
-        return f"<@{user}|{match.group(1)}>" if user else match.group(0)
-
-    text = _MENTION.sub(person, text)
-    return _CHANNEL.sub(lambda m: f"<#{channel_id(m.group(1))}|{m.group(1).lower()}>", text)
-
-
-def channel_name(channel: str) -> str:
-    names = {v: k for k, v in CHANNELS.items()}
-    return f"#{names.get(channel, channel)}"
+#: A request in the `approvals` list: "• `<id>` …".
+_LISTED_REQUEST = re.compile(r"^\s*• `([0-9a-f]{6,})` ")
 
 
 Reader = Callable[[str], Awaitable[str | None]]
 Writer = Callable[[str], None]
+#: Prints a post above an open prompt (the post, the prompt to draw again).
+Live = Callable[[str, str], None]
+
+
+#: The command prompt: who is typing (`as sam` switches), then what Slack shows.
+COMMAND_PROMPT = "@{user} /deploy "
 
 
 async def stdin_reader(prompt: str) -> str | None:
-    """One line from the keyboard (None at end of input); echoes piped input."""
-    try:
-        line = await asyncio.to_thread(input, prompt)
-    except EOFError:
-        return None
-    if not sys.stdin.isatty():
+    """One line from the keyboard (None at end of input); echoes piped input.
+
+    ``input()`` runs in a daemon thread of its own, not the loop's executor: on Ctrl-C the
+    shell shuts down (saving the sandboxes) without waiting for a line nobody will type.
+    """
+    with contextlib.suppress(ImportError):
+        import readline  # noqa: F401  (line editing and history for input())
+    loop = asyncio.get_running_loop()
+    answer: asyncio.Future[str | None] = loop.create_future()
+
+    def deliver(line: str | None, error: BaseException | None) -> None:
+        if answer.done():
+            return
+        if error is not None:
+            answer.set_exception(error)
+        else:
+            answer.set_result(line)
+
+    def read_line() -> None:
+        line: str | None = None
+        error: BaseException | None = None
+        try:
+            line = input(prompt)
+        except EOFError:
+            line = None
+        except Exception as exc:  # e.g. a closed stdin: the caller sees it
+            error = exc
+        with contextlib.suppress(RuntimeError):  # the loop is gone: nobody waits any more
+            loop.call_soon_threadsafe(deliver, line, error)
+
+    threading.Thread(target=read_line, name="shell-input", daemon=True).start()
+    line = await answer
+    if line is not None and not sys.stdin.isatty():
         print(line, flush=True)
     return line
 
 
-@dataclass
-class _Clickable:
-    element: Interactive
-    response_url: str
-    message: dict[str, Any]
-    view: dict[str, Any] | None = None
+def print_above_prompt(text: str, prompt: str) -> None:
+    """Print a post above the open command prompt, then the prompt and what was typed so far
+    again (so a post arriving while someone types does not break their line)."""
+    typed = ""
+    with contextlib.suppress(ImportError):
+        import readline
+
+        typed = readline.get_line_buffer()
+    sys.stdout.write(f"\r\x1b[2K{text}\n{prompt}{typed}")
+    sys.stdout.flush()
 
 
 class Shell:
@@ -158,13 +138,19 @@ class Shell:
         *,
         read: Reader = stdin_reader,
         write: Writer = print,
+        live: Live | None = None,
+        exports: Path | None = None,
     ) -> None:
         self.bot = bot
         self.slack = slack
         self.secret = secret
         self.read = read
         self.write = write
-        self.clickables: dict[int, _Clickable] = {}
+        #: Prints a post above the open command prompt (a terminal); None: print as usual.
+        self.live = live
+        #: Where files deploybot uploads are saved (``data/exports``).
+        self.exports = exports
+        self.screen = Screen()
         self.modal: dict[str, Any] | None = None
         #: A form's answers kept across a round of field errors, and the fields to ask again.
         self._kept: dict[tuple[str, str], str] = {}
@@ -173,62 +159,184 @@ class Shell:
         self.user_id = USER_ID
         #: Response URLs whose message was already replaced or deleted (a late ack is stale).
         self._replaced: set[str] = set()
+        #: Posts held while a form or confirmation is open, shown once it closes.
+        self._holding = 0
+        self._held: list[str] = []
+        #: Whether the command prompt is open (waiting for the next command).
+        self._at_prompt = False
+        self._posts = 0
+        #: Where each message on screen is (``#ops``, ``only you``…), for its later versions.
+        self._places: dict[str, str] = {}
         slack.on_call = self._on_call
 
     # -- what the app sends to "Slack" ---------------------------------------------------------
 
-    def _show(self, header: str, body: dict[str, Any], response_url: str) -> None:
-        rendered = render_message(body.get("text"), body.get("blocks"))
-        offset = len(self.clickables)
-        labels = {element.number: element.label for element in rendered.elements}
-        for element in rendered.elements:
-            self.clickables[offset + element.number] = _Clickable(
-                element, response_url, {"ts": body.get("ts", ""), **body}
-            )
-        text = _renumber(rendered.text, labels, offset)
-        self.write(f"{header}\n{_indent(_for_people(text))}")
+    def _post(self, text: str) -> None:
+        """Show something deploybot sent; held while a form or confirmation is being answered."""
+        if self._holding:
+            self._held.append(text)
+        elif self._at_prompt and self.live is not None:
+            self.live(text, self.prompt)
+        else:
+            self.write(text)
+
+    @contextlib.contextmanager
+    def _prompting(self) -> Iterator[None]:
+        """A form or confirmation is open: posts wait until it closes, then show in order."""
+        self._holding += 1
+        try:
+            yield
+        finally:
+            self._holding -= 1
+            if not self._holding:
+                held, self._held = self._held, []
+                for text in held:
+                    self.write(text)
+
+    def _show(
+        self,
+        place: str | None,
+        body: dict[str, Any],
+        *,
+        key: str,
+        response_url: str,
+        channel: str,
+        note: str = "",
+    ) -> None:
+        """Show message ``key`` (a new one, or a new version of one on screen), headed by where
+        it is (``place``: ``#local``, ``only you``…; None for the App Home tab)."""
+        text = self.screen.show(key, body, response_url=response_url, channel=channel)
+        text = self._with_approval_buttons(for_people(text), key)
+        if place is not None:
+            self._places[key] = place
+        header = "App Home:" if place is None else f"deploybot → {place}{note}:"
+        self._post(f"{header}\n{_indent(text)}")
+
+    def _with_approval_buttons(self, text: str, key: str) -> str:
+        """Under each request of an `approvals` list, how to act on it: the numbers of its
+        request's buttons while they are on screen, else the commands that do the same."""
+        lines: list[str] = []
+        for line in text.splitlines():
+            lines.append(line)
+            found = _LISTED_REQUEST.match(line)
+            if found is None:
+                continue
+            request_id = found.group(1)
+            on_screen = self.screen.buttons_for(request_id)
+            if any(c.key == key for _, c in on_screen):
+                continue  # the list has the request's buttons itself
+            if on_screen:  # the buttons of one message: the request itself, posted first
+                first = on_screen[0][1].key
+                buttons = [f"[{n}] {c.element.label}" for n, c in on_screen if c.key == first]
+                lines.append("    " + "  ".join(buttons))
+            else:
+                lines.append(
+                    f"    `approve {request_id}` · `deny {request_id} <reason>` · "
+                    f"`cancel {request_id}`"
+                )
+        return "\n".join(lines)
+
+    def _dm(self, channel: str) -> str:
+        """The id a channel has in a payload: a person's id names their direct messages."""
+        if channel in PEOPLE.values() and channel not in self.slack.dm_channels:
+            self.slack.dm_channels[channel] = self.slack.next_id("D")
+        return self.slack.dm_channels.get(channel, channel)
+
+    def _where(self, channel: str) -> str:
+        channel = self._dm(channel)
+        people = {self.slack.dm_channels.get(user): name for name, user in PEOPLE.items()}
+        if channel in people:
+            return f"direct message to {people[channel]}"
+        return channel_name(channel)
+
+    def _new_key(self, url: str) -> str:
+        self._posts += 1
+        return f"{url}#{self._posts}"
+
+    def _on_response_url(self, call: SlackCall) -> None:
+        body = call.body
+        url = self.slack.response_url(call.response_url)
+        key = self.screen.message_of(url)
+        channel = self.screen.channel_of(url, CHANNEL_ID)
+        if body.get("replace_original") or body.get("delete_original"):
+            self._replaced.add(str(call.response_url))
+        if body.get("delete_original") and key is not None:
+            self.screen.remove(key)
+            if not (body.get("text") or body.get("blocks")):
+                return
+        where = channel_name(channel) if body.get("response_type") == "in_channel" else "only you"
+        if body.get("replace_original") and key is not None:  # edited where it is
+            place = self._places.get(key, where)
+            self._show(place, body, key=key, response_url=url, channel=channel, note=" (updated)")
+            return
+        self._show(where, body, key=self._new_key(url), response_url=url, channel=channel)
 
     def _on_call(self, call: SlackCall) -> None:
         body = call.body
+        answer = call.response if isinstance(call.response, dict) else {}
+        channel = self._dm(str(body.get("channel") or CHANNEL_ID))
         match call.method:
             case "response_url":
-                if body.get("replace_original") or body.get("delete_original"):
-                    self._replaced.add(str(call.response_url))
-                if body.get("delete_original") and not (body.get("text") or body.get("blocks")):
-                    return
-                where = "#local" if body.get("response_type") == "in_channel" else "only you"
-                edited = " (updated)" if body.get("replace_original") else ""
-                url = self.slack.response_url(call.response_url)
-                self._show(f"deploybot → {where}{edited}:", body, url)
+                self._on_response_url(call)
             case "chat.postMessage":
-                message = dict(body)
-                if isinstance(call.response, dict):
-                    message["ts"] = call.response.get("ts", "")
-                channel = str(body.get("channel") or "")
-                names = {v: k for k, v in PEOPLE.items()}
-                if channel in names:
-                    where = f"direct message to {names[channel]}"
-                elif body.get("thread_ts"):
-                    where = f"{channel_name(channel)} (in the thread)"
-                else:
-                    where = channel_name(channel)
-                self._show(f"deploybot → {where}:", message, self.slack.response_url())
-            case "chat.update":
-                where = channel_name(str(body.get("channel") or CHANNEL_ID))
-                self._show(f"deploybot → {where} (edited):", body, self.slack.response_url())
-            case "chat.postEphemeral":
-                self._show("deploybot → only you:", body, self.slack.response_url())
-            case "views.open" | "views.push" | "views.update":
-                view = (
-                    (call.response or {}).get("view") if isinstance(call.response, dict) else None
+                message = {**body, "ts": answer.get("ts", "")}
+                where = self._where(channel)
+                if body.get("thread_ts"):
+                    where += " (in the thread)"
+                self._show(
+                    where,
+                    message,
+                    key=f"{channel}:{message['ts']}",
+                    response_url=self.slack.response_url(),
+                    channel=channel,
                 )
-                self.modal = view or body.get("view")
+            case "chat.update":
+                key = f"{channel}:{body.get('ts')}"
+                url = self.screen.url_of(key) or self.slack.response_url()
+                place = self._places.get(key, self._where(channel))
+                self._show(
+                    place, body, key=key, response_url=url, channel=channel, note=" (edited)"
+                )
+            case "chat.delete":
+                self.screen.remove(f"{channel}:{body.get('ts')}")
+            case "chat.postEphemeral":
+                where = "" if channel == CHANNEL_ID else f" in {channel_name(channel)}"
+                self._show(
+                    f"only you{where}",
+                    body,
+                    key=f"{channel}:{answer.get('message_ts', '')}",
+                    response_url=self.slack.response_url(),
+                    channel=channel,
+                )
+            case "views.open" | "views.push" | "views.update":
+                self.modal = answer.get("view") or body.get("view")
             case "views.publish":
                 view = body.get("view") or {}
-                home = {"text": "", "blocks": view.get("blocks") or []}
-                self._show("App Home:", home, self.slack.response_url())
+                self._show(
+                    None,
+                    {"text": "", "blocks": view.get("blocks") or []},
+                    key=f"home:{body.get('user_id')}",
+                    response_url=self.slack.response_url(),
+                    channel=CHANNEL_ID,
+                )
+            case "files.completeUploadExternal" if answer.get("ok"):
+                self._save_files(answer.get("files") or [], channel=str(body.get("channel_id")))
             case _:
                 return
+
+    def _save_files(self, files: list[dict[str, Any]], *, channel: str) -> None:
+        """A file deploybot uploaded: saved under ``data/exports/``, its path printed."""
+        for entry in files:
+            stored = self.slack.files.get(str(entry.get("id"))) or {}
+            content = stored.get("content")
+            if not isinstance(content, bytes):
+                continue
+            where = self._where(channel or CHANNEL_ID)
+            if self.exports is None:
+                self._post(f"deploybot → {where}:\n  📄 {stored.get('name')} (not saved)")
+                continue
+            path = save_export(self.exports, str(stored.get("name") or "file"), content)
+            self._post(f"deploybot → {where}:\n  📄 file saved: {shown_path(path)}")
 
     # -- what the person does ------------------------------------------------------------------
 
@@ -251,8 +359,8 @@ class Shell:
         return body if isinstance(body, dict) else {}
 
     async def command(self, text: str) -> None:
-        self.clickables.clear()
         url = self.slack.response_url()
+        self.screen.belongs(url, key=url, channel=CHANNEL_ID)
         response = await self.dispatch(
             payloads.slash_command(
                 secret=self.secret,
@@ -269,7 +377,7 @@ class Shell:
         stale = url.rsplit("/", 1)[-1] in self._replaced
         if (body.get("text") or body.get("blocks")) and not stale:
             where = "#local" if body.get("response_type") == "in_channel" else "only you"
-            self._show(f"deploybot → {where}:", body, url)
+            self._show(where, body, key=url, response_url=url, channel=CHANNEL_ID)
         await self.settle()
 
     async def open_home(self) -> None:
@@ -283,17 +391,20 @@ class Shell:
         await self.settle()
 
     async def click(self, number: int) -> None:
-        target = self.clickables.get(number)
+        target = self.screen.get(number)
         if target is None:
-            self.write(f"There is no button [{number}] on screen.")
+            if number in self.screen.gone:
+                self.write(f"[{number}] is gone: its message was replaced or deleted.")
+            else:
+                self.write(f"There is no button [{number}] on screen.")
             return
         element = target.element
         if element.confirm:
-            answer = await self.read(f"{confirm_text(element.confirm)} [y/N] ")
+            with self._prompting():
+                answer = await self.read(f"{confirm_text(element.confirm)} [y/N] ")
             if (answer or "").strip().lower() not in ("y", "yes"):
                 self.write("Cancelled.")
                 return
-        self.clickables.clear()
         response = await self.dispatch(
             payloads.block_actions(
                 secret=self.secret,
@@ -303,7 +414,7 @@ class Shell:
                 response_url=target.response_url,
                 team_id=TEAM_ID,
                 user_id=self.user_id,
-                channel_id=CHANNEL_ID,
+                channel_id=target.channel,
                 message=target.message,
                 message_ts=str(target.message.get("ts") or "1700000000.000100"),
                 user_name=self.user_name,
@@ -324,10 +435,11 @@ class Shell:
             await asyncio.wait(listeners, timeout=WAIT_FOR_WORK)
         if not await self.bot.work.drain(WAIT_FOR_WORK):
             self.write("(still working in the background…)")
-        while self.modal is not None:
-            if not await self._fill_modal():
-                break
-            await self.bot.work.drain(WAIT_FOR_WORK)
+        with self._prompting():
+            while self.modal is not None:
+                if not await self._fill_modal():
+                    break
+                await self.bot.work.drain(WAIT_FOR_WORK)
 
     async def _ask(self, field: InputField, previous: str | None) -> str | None:
         label = field.label + ("" if not field.optional else " (optional)")
@@ -407,9 +519,9 @@ class Shell:
         view = self.modal
         assert view is not None
         rendered = render_view(view)
-        self.write(f"┌ {rendered.title}")
+        self.write(f"┌ {for_people(rendered.title)}")
         if rendered.text:
-            self.write(_indent(rendered.text, "│ "))
+            self.write(_indent(for_people(rendered.text), "│ "))
         if not rendered.inputs and not (rendered.submit_label and rendered.callback_id):
             self.modal = None
             return False
@@ -473,6 +585,10 @@ class Shell:
         self.modal, self._kept, self._redo = None, {}, None
 
     @property
+    def prompt(self) -> str:
+        return COMMAND_PROMPT.format(user=self.user_name)
+
+    @property
     def user_name(self) -> str:
         return next(name for name, uid in PEOPLE.items() if uid == self.user_id)
 
@@ -483,7 +599,11 @@ class Shell:
             "another admin, approves your stops and starts), or `quit`."
         )
         while True:
-            line = await self.read("/deploy ")
+            self._at_prompt = True
+            try:
+                line = await self.read(self.prompt)
+            finally:
+                self._at_prompt = False
             if line is None:
                 return 0
             line = line.strip()
@@ -495,7 +615,7 @@ class Shell:
                 self.user_id = PEOPLE[line[3:].strip().lower()]
                 self.write(f"You are now {self.user_name}.")
                 continue
-            if not line and not self.clickables:
+            if not line:
                 continue
             if line.isdigit():
                 await self.click(int(line))
@@ -506,35 +626,19 @@ class Shell:
             await self.command(line)
 
 
-def _for_people(text: str) -> str:
-    """Emoji as emoji, people and channels by their names (Slack's client does the same)."""
-    for code, char in EMOJI.items():
-        text = text.replace(code, char)
-    for name, user in PEOPLE.items():
-        text = text.replace(f"@{user}", f"@{name}")
-    for name, channel in CHANNELS.items():
-        text = text.replace(f"#{channel}", f"#{name}")
-    return text
-
-
-def _renumber(text: str, labels: dict[int, str], offset: int) -> str:
-    """The message's buttons numbered after those already on screen, in one pass: renumbering
-    label by label would take "[2] Accept" for the first button once it became [2] itself."""
-
-    def shifted(match: re.Match[str]) -> str:
-        number = int(match.group(1))
-        if labels.get(number) != match.group(2):
-            return match.group(0)
-        return f"[{offset + number}] {match.group(2)}"
-
-    names = "|".join(re.escape(label) for label in sorted(set(labels.values()), key=len)[::-1])
-    if not names:
-        return text
-    return re.sub(rf"\[(\d+)\] ({names})", shifted, text)
-
-
 def _indent(text: str, prefix: str = "  ") -> str:
     return "\n".join(prefix + line for line in text.splitlines()) if text else prefix.rstrip()
+
+
+def _welcome(local: LocalData, speed: float, *, restored: bool, fresh: bool) -> str:
+    worlds = "carried on" if restored else "running"
+    line = f"deploybot shell — Nosana, Akash and NeuraNET sandboxes {worlds} ({speed:g}× real time)"
+    if fresh:
+        return f"{line}, demo keys connected."
+    return (
+        f"{line}; your local workspace is {shown_path(local.database)} with the sandboxes' "
+        f"state in {shown_path(local.sandbox_state)} ({RESET_HINT})."
+    )
 
 
 async def run_shell(
@@ -544,25 +648,50 @@ async def run_shell(
     sandbox: bool = True,
     read: Reader = stdin_reader,
     write: Writer = print,
+    live: Live | None = None,
+    reset: bool = False,
 ) -> int:
-    """Start (sandbox, fake Slack, app) and talk to the app until end of input."""
-    from sandbox.clock import ScaledClock
-    from sandbox.server import SandboxCluster
+    """Start (sandbox, fake Slack, app) and talk to the app until end of input.
 
+    With the sandboxes, the local workspace lives in ``data/shell.db`` and the sandboxes'
+    worlds in ``data/sandbox.state`` (see :mod:`bot.slack_local.local_data`): both are kept
+    across restarts (``reset`` deletes both first). Returns the exit code (2 when they cannot
+    be used together, or another shell uses them).
+    """
+    from sandbox.server import SandboxCluster
+    from sandbox.state import SandboxStateError, StateFile
+
+    local = LocalData.under(settings.data_dir)
     async with contextlib.AsyncExitStack() as stack:
         cluster: SandboxCluster | None = None
+        fresh = True
         if sandbox:
-            cluster = SandboxCluster(ScaledClock(speed))
+            try:
+                stack.enter_context(local.claim())
+            except LocalDataBusy as exc:
+                write(f"deploybot: {exc}.")
+                return 2
+            if reset:
+                write(local.reset_report(local.reset()))
+            problem = local.problem()
+            try:
+                if problem is None:
+                    cluster = SandboxCluster(state=StateFile(local.sandbox_state), speed=speed)
+            except SandboxStateError as exc:
+                problem = f"{shown_path(local.sandbox_state)} cannot be used: {exc}"
+            if cluster is None:
+                write(f"deploybot: {problem}.\n{RESET_HINT} (it deletes both).")
+                return 2
+            fresh = not local.database.exists()
             await cluster.start()
             stack.push_async_callback(cluster.stop)
-            shell_db = (Path(settings.data_dir) / "shell.db").resolve()
-            shell_db.parent.mkdir(parents=True, exist_ok=True)
+            local.directory.mkdir(parents=True, exist_ok=True)
             settings = settings.model_copy(
                 update={
                     "nosana_api_url": cluster.base_url("nosana"),
                     "akash_api_url": cluster.base_url("akash"),
                     "neuranet_api_url": cluster.base_url("neuranet"),
-                    "database_url": SecretStr(f"sqlite:///{shell_db}"),
+                    "database_url": SecretStr(f"sqlite:///{local.database}"),
                 }
             )
         slack = FakeSlackAPI()
@@ -574,7 +703,7 @@ async def run_shell(
         settings = settings.model_copy(update={"slack_api_url": slack.base_url})
         storage: Storage = await open_storage(settings)
         stack.push_async_callback(storage.aclose)
-        if cluster is not None:
+        if cluster is not None and fresh:  # a new local workspace: the demo keys connected
             for api in cluster.apis:
                 await storage.keys.put(
                     team_id=TEAM_ID,
@@ -583,12 +712,17 @@ async def run_shell(
                     connected_by=USER_ID,
                 )
         secret = secrets.token_hex(16)
+        sandbox_clock = cluster.clock if cluster is not None else None
         bot = build_bot(
             settings,
             storage,
             token=BOT_TOKEN,
             signing_secret=secret,
             client=web_client(settings, BOT_TOKEN),
+            # the sandboxes run faster than the wall clock: ages and `logs --since` follow them
+            clock=(lambda: datetime.fromtimestamp(sandbox_clock.now(), UTC))
+            if sandbox_clock is not None
+            else None,
         )
         stack.push_async_callback(bot.aclose)
         bot.start_loops()
@@ -600,9 +734,9 @@ async def run_shell(
         # Watched deployments post their changes to #local as they would to Slack.
         bot.start_watcher()
         if cluster is not None:
-            write(
-                "deploybot shell — Nosana, Akash and NeuraNET sandboxes running "
-                f"({speed:g}× real time), demo keys connected."
-            )
-        return await Shell(bot, slack, secret, read=read, write=write).loop()
+            write(_welcome(local, speed, restored=cluster.restored, fresh=fresh))
+        if live is None and read is stdin_reader and sys.stdin.isatty() and sys.stdout.isatty():
+            live = print_above_prompt
+        shell = Shell(bot, slack, secret, read=read, write=write, live=live, exports=local.exports)
+        return await shell.loop()
     return 0  # pragma: no cover - the context manager always returns above

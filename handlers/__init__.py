@@ -10,7 +10,7 @@ if TYPE_CHECKING:
 
 
 def register_all(bot: DeployBot) -> None:
-    from handlers import actions, approvals, commands, create, events, timers, views
+    from handlers import actions, approvals, commands, create, events, log_follow, timers, views
 
     commands.register(bot)
     actions.register(bot)
@@ -19,3 +19,4 @@ def register_all(bot: DeployBot) -> None:
     approvals.register(bot)
     create.register(bot)
     timers.register(bot)
+    log_follow.register(bot)

@@ -81,7 +81,7 @@ def register(bot: DeployBot) -> None:
             return
         await run_button(bot, found.client, found.respond, found.actor, op)
 
-    @app.action("list_next")
+    @app.action(re.compile(r"^list_(next|prev)$"))
     async def list_next(
         ack: AsyncAck,
         body: dict[str, Any],

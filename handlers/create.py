@@ -155,7 +155,9 @@ async def open_create(
         return
     view = opened["view"]
     try:
-        filled = await _filled_view(svc, actor, provider, args, submission_key=view["id"])
+        filled = await _filled_view(
+            svc, actor, provider, args, submission_key=view["id"], over_budget=op.over_budget
+        )
     except Exception as exc:
         filled = modals.message_view("New deployment", failure_reply(exc, op).text)
     await client.views_update(view_id=view["id"], hash=view.get("hash"), view=filled)
@@ -184,6 +186,7 @@ async def _filled_view(
     args: Create,
     *,
     submission_key: str,
+    over_budget: bool = False,
 ) -> dict[str, Any]:
     """The create form (filled from a template and ``field=value`` words), or the review when
     a template makes it complete."""
@@ -201,13 +204,15 @@ async def _filled_view(
     assert provider is not None
     form, problems = core.apply_overrides(provider, form, args.overrides)
     if args.template and not problems:
-        review = await svc.review(actor, provider, form, submission_key=submission_key)
+        review = await svc.review(
+            actor, provider, form, submission_key=submission_key, over_budget=over_budget
+        )
         if review.request is not None and review.estimate is not None:
             return views.review_view(
                 provider, review.summary, review.estimate, request_id=review.request.id
             )
         problems = review.errors
-    meta = json.dumps({"p": provider, "c": actor.channel_id})
+    meta = json.dumps({"p": provider, "c": actor.channel_id, **({"o": 1} if over_budget else {})})
     return views.form_view(provider, form, private_metadata=meta, problems=problems, note=note)
 
 
@@ -324,11 +329,17 @@ def _review_outage(view: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _review(
-    svc: CreateService, actor: Actor, provider: ProviderName, form: dict[str, str], key: str
+    svc: CreateService,
+    actor: Actor,
+    provider: ProviderName,
+    form: dict[str, str],
+    key: str,
+    *,
+    over_budget: bool = False,
 ) -> Review | str:
     """The form checked and priced, or why it could not be (one line for the form)."""
     try:
-        return await svc.review(actor, provider, form, submission_key=key)
+        return await svc.review(actor, provider, form, submission_key=key, over_budget=over_budget)
     except (ServiceError, ProviderError) as exc:
         return exc.message[:1900]
     except TimeoutError:
@@ -362,7 +373,9 @@ def register(bot: DeployBot) -> None:
             await ack(response_action="errors", errors={first: "This form expired; start again."})
             return
         actor = replace(asker(context), channel_id=meta.get("c"))
-        review = await _review(svc, actor, provider, form, str(view.get("id")))
+        review = await _review(
+            svc, actor, provider, form, str(view.get("id")), over_budget=bool(meta.get("o"))
+        )
         if isinstance(review, str):
             await ack(response_action="errors", errors={first: review})
             return

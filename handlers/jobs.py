@@ -41,6 +41,10 @@ log = logging.getLogger(__name__)
 
 #: How long a listener may spend writing its job before it answers anyway (Slack: 3 s).
 ENQUEUE_BUDGET = 2.0
+DATABASE_SLOW = (
+    "deploybot's database is slow right now, so this may or may not go through: wait a minute "
+    "and check (e.g. `/deploy list`) before trying again."
+)
 
 
 class NotTaken(Exception):
@@ -74,8 +78,9 @@ async def defer(
                 while_running=while_running,
             )
     except TimeoutError:
+        # the write may still commit (and the work run): never invite a blind retry
         log.warning("writing a %s job took too long: the database is slow or down", kind)
-        raise NotTaken(DATABASE_DOWN) from None
+        raise NotTaken(DATABASE_SLOW) from None
     except Exception as exc:
         if not is_database_outage(exc):
             raise

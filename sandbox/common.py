@@ -116,6 +116,19 @@ class SandboxAPI:
         self.clock: Clock = clock or ManualClock()
         self.faults: list[Fault] = []
         self.requests: list[RequestRecord] = []
+        #: Told after each request is served (the world may have changed): e.g. to save it.
+        self.on_request: Callable[[], None] | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        """The world only (for :mod:`sandbox.state`): not the clock, faults, log or listener."""
+        state = dict(self.__dict__)
+        for name in ("clock", "faults", "requests", "on_request"):
+            state.pop(name, None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.faults, self.requests, self.on_request = [], [], None
 
     # -- to implement ------------------------------------------------------------------
 
@@ -184,6 +197,9 @@ class SandboxAPI:
                 RequestRecord(request.method, request.path, request.query_string, exc.status)
             )
             raise
+        finally:
+            if self.on_request is not None:
+                self.on_request()
         self.requests.append(
             RequestRecord(request.method, request.path, request.query_string, response.status)
         )

@@ -27,7 +27,6 @@ such list per status), so a page is a slice, even with 100,000 deployments.
 from __future__ import annotations
 
 import heapq
-import itertools
 import json
 import math
 import random
@@ -505,8 +504,10 @@ class NeuraNetSandbox(SandboxAPI):
         #: Every live deployment by id (deleted ones are gone).
         self.deployments: dict[str, SandboxDeployment] = {}
         self._heap: list[tuple[float, int, str, int, str]] = []
-        self._seq = itertools.count(1)
-        self._tiebreak = itertools.count()
+        #: Last handed-out deployment sequence number and heap tie-breaker (plain numbers,
+        #: so a world can be saved: see sandbox/state.py).
+        self._seq = 0
+        self._tiebreak = 0
         self._seed_nodes()
         self.add_api_key(self.DEMO_API_KEY)
         if seed:
@@ -545,8 +546,13 @@ class NeuraNetSandbox(SandboxAPI):
                 continue  # deleted, or changed since this was scheduled
             self._set_status(dep, target, at=due)
 
+    def _next_seq(self) -> int:
+        self._seq += 1
+        return self._seq
+
     def _schedule(self, dep: SandboxDeployment, due: float, target: str) -> None:
-        heapq.heappush(self._heap, (due, next(self._tiebreak), dep.id, dep.gen, target))
+        self._tiebreak += 1
+        heapq.heappush(self._heap, (due, self._tiebreak, dep.id, dep.gen, target))
 
     # -- helpers for tests and demos -----------------------------------------------------
 
@@ -653,7 +659,7 @@ class NeuraNetSandbox(SandboxAPI):
             created = now - (n - i)
             dep = SandboxDeployment(
                 id=self._new_id("dep_", 10),
-                seq=next(self._seq),
+                seq=self._next_seq(),
                 api_key=api_key,
                 user_id=account.user_id,
                 node_id=node.id,
@@ -707,7 +713,7 @@ class NeuraNetSandbox(SandboxAPI):
             name = f"{base}-{dep_id[4:9]}"
         dep = SandboxDeployment(
             id=dep_id,
-            seq=next(self._seq),
+            seq=self._next_seq(),
             api_key=account.api_key,
             user_id=account.user_id,
             node_id=node.id,

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from sandbox.clock import Clock, ScaledClock
 from sandbox.common import RunningSandbox, SandboxAPI
+from sandbox.state import StateFile
+
+log = logging.getLogger(__name__)
+
+#: Seconds a change waits before the state file is written (changes in between share a write).
+SAVE_DELAY = 0.5
 
 
 def build_sandboxes(clock: Clock, *, seed: bool = True) -> list[SandboxAPI]:
@@ -36,13 +43,34 @@ class SandboxLine:
 
 
 class SandboxCluster:
-    """The three emulators, started together on 127.0.0.1."""
+    """The three emulators, started together on 127.0.0.1.
+
+    With a ``state`` file that exists, the worlds are the saved ones, resumed at the world time
+    they were saved at on a clock of ``speed`` (``clock`` is then not used); the worlds are
+    written back to it shortly after every request and when the cluster stops. Loading raises
+    :class:`sandbox.state.SandboxStateError` when the file cannot be used.
+    """
 
     def __init__(
-        self, clock: Clock | None = None, *, host: str = "127.0.0.1", ports: tuple[int, ...] = ()
+        self,
+        clock: Clock | None = None,
+        *,
+        host: str = "127.0.0.1",
+        ports: tuple[int, ...] = (),
+        state: StateFile | None = None,
+        speed: float = 1.0,
     ) -> None:
-        self.clock = clock or ScaledClock()
-        self.apis = build_sandboxes(self.clock)
+        self.state = state
+        self.restored = state is not None and state.exists()
+        if state is not None and self.restored:
+            self.apis, self.clock = state.load(lambda now: ScaledClock(speed, start=now))
+        else:
+            self.clock = clock or ScaledClock(speed)
+            self.apis = build_sandboxes(self.clock)
+        self._save_handle: asyncio.TimerHandle | None = None
+        if state is not None:
+            for api in self.apis:
+                api.on_request = self._changed
         self.servers = [
             RunningSandbox(api, host=host, port=ports[i] if i < len(ports) else 0)
             for i, api in enumerate(self.apis)
@@ -57,6 +85,8 @@ class SandboxCluster:
             for server in started:
                 await server.stop()
             raise
+        if self.state is not None and not self.restored:
+            self.save()  # the new worlds exist on disk from the start, beside their user's data
         return self.lines()
 
     def lines(self) -> list[SandboxLine]:
@@ -71,6 +101,25 @@ class SandboxCluster:
     async def stop(self) -> None:
         for server in self.servers:
             await server.stop()
+        if self._save_handle is not None:
+            self._save_handle.cancel()
+            self._save_handle = None
+        self.save()
+
+    def save(self) -> None:
+        """Write the worlds to the state file now (nothing without one)."""
+        self._save_handle = None
+        if self.state is None:
+            return
+        try:
+            self.state.save(self.apis, self.clock)
+        except OSError:
+            log.exception("could not save the sandbox state to %s", self.state.path)
+
+    def _changed(self) -> None:
+        if self._save_handle is None:
+            loop = asyncio.get_running_loop()
+            self._save_handle = loop.call_later(SAVE_DELAY, self.save)
 
     async def __aenter__(self) -> SandboxCluster:
         await self.start()

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from bot.core import fmt
 from bot.core.operations import Chain, Operation
 from bot.core.policy import ApprovalRule, Risk, approvers_text
 from bot.core.render import PROVIDER_LABEL, SECTION_TEXT, escape, split_text
@@ -63,8 +64,7 @@ def gist(summary: str, limit: int) -> str:
 
 def when(moment: datetime) -> str:
     """Slack's date formatting (each reader's own time zone), with a UTC fallback."""
-    fallback = moment.strftime("%Y-%m-%d %H:%M UTC")
-    return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} at {{time}}|{fallback}>"
+    return fmt.slack_date(moment, "{date_short_pretty} at {time}")
 
 
 def step_summary(op: Operation, before: Deployment | Snapshot | None) -> str:
@@ -243,12 +243,12 @@ def dm_message(view: ApprovalView, channel_id: str | None) -> Reply:
 
 
 def reminder_message(view: ApprovalView, channel_id: str | None, now: datetime) -> Reply:
-    left = max(0, int((view.expires_at - now).total_seconds() // 60))
+    left = fmt.duration(view.expires_at - now)
     reply = dm_message(view, channel_id)
-    reply.text = f":alarm_clock: Reminder, {left} min left: {reply.text}"
+    reply.text = f":alarm_clock: Reminder, {left} left: {reply.text}"
     assert reply.blocks is not None
     reply.blocks[0] = section(
-        f":alarm_clock: Reminder: this request expires in {left} min"
+        f":alarm_clock: Reminder: this request expires {fmt.until(view.expires_at, now)}"
         + (f" (<#{channel_id}>)" if channel_id else "")
         + "."
     )

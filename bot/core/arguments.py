@@ -88,7 +88,14 @@ class Revise(_Args):
 class Logs(_Args):
     kind: Literal[K.LOGS]
     tail: int | None = None
+    #: From this moment (``--since 2026-11-23T10:00Z``).
     since: datetime | None = None
+    #: The last this many seconds (``--since 10m``), counted when the logs are read.
+    since_seconds: int | None = Field(default=None, ge=1)
+    #: The whole log as a file in the channel (``--file``), not lines in a message.
+    file: bool = False
+    #: Keep appending new lines in a thread for this many seconds (``--follow [10m]``).
+    follow_seconds: int | None = Field(default=None, ge=60, le=3600)
 
 
 class Deposit(_Args):
@@ -166,6 +173,17 @@ class Digest(_Args):
     channel: str | None = None
 
 
+class Budget(_Args):
+    """``budget`` (show), ``budget set <amount>/h|/day|/month``, ``budget clear``; the
+    operation's provider names the scope (none: the whole workspace)."""
+
+    kind: Literal[K.BUDGET]
+    action: Literal["show", "set", "clear"] = "show"
+    amount_usd: Decimal | None = None
+    #: ``hour``, ``day`` or ``month`` (``set`` only).
+    period: Literal["hour", "day", "month"] | None = None
+
+
 Args = Annotated[
     Plain
     | Help
@@ -185,7 +203,8 @@ Args = Annotated[
     | Template
     | Watch
     | Timers
-    | Digest,
+    | Digest
+    | Budget,
     Field(discriminator="kind"),
 ]
 
@@ -211,6 +230,7 @@ ARG_FIELDS = frozenset(
         Watch,
         Timers,
         Digest,
+        Budget,
     )
     for name in model.model_fields
     if name != "kind"

@@ -14,7 +14,8 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from bot.core.create import Estimate, usd
+from bot.core import fmt
+from bot.core.create import Estimate, per_hour, usd
 from bot.core.create_views import bid_key
 from bot.core.render import PROVIDER_LABEL, clip
 from bot.providers import akash_sdl
@@ -91,13 +92,7 @@ def _pairs(spec: Mapping[str, Any]) -> dict[str, str]:
 
 
 def _duration(minutes: int) -> str:
-    if minutes % (60 * 24) == 0:
-        days = minutes // (60 * 24)
-        return f"{minutes} min ({days} day{'s' if days != 1 else ''})"
-    if minutes >= 60 and minutes % 60 == 0:
-        hours = minutes // 60
-        return f"{minutes} min ({hours} hour{'s' if hours != 1 else ''})"
-    return f"{minutes} min"
+    return fmt.minutes(minutes)
 
 
 def next_run(cron: str, now: datetime) -> str | None:
@@ -130,7 +125,7 @@ def estimate_lines(provider: str, est: Estimate) -> list[str]:
     if est.per_hour is None:
         lines.append(line("Estimate", "unknown (no price for this place)"))
     else:
-        hour = f"{usd(est.per_hour, '0.001')}/hour"
+        hour = per_hour(est.per_hour)
         if provider == "akash":
             day = usd(est.per_hour * 24)
             lines.append(line("Estimate", f"at most {hour} (the SDL's max price), {day}/day"))
@@ -187,7 +182,7 @@ def _nosana(spec: Mapping[str, Any], pairs: Mapping[str, str], now: datetime) ->
             line("Cron", code(schedule) + (f", next run {when}" if when else " (unreadable)"))
         )
     if spec.get("rotation_time"):
-        lines.append(line("Rotation", f"every {spec['rotation_time']} min"))
+        lines.append(line("Rotation", f"every {fmt.minutes(int(spec['rotation_time']))}"))
     lines += _nosana_run(spec)
     lines.append(line("Starts", "right away" if spec.get("autostart", True) else "when started"))
     return lines
@@ -273,22 +268,18 @@ def _akash(spec: Mapping[str, Any]) -> list[str]:
     return lines
 
 
-def _deposit_line(spec: Mapping[str, Any], per_hour: Decimal | None) -> str:
+def _deposit_line(spec: Mapping[str, Any], price: Decimal | None) -> str:
     deposit = decimal(spec.get("deposit_usd"))
     if deposit is None:
         return line("Deposit", "(not set)")
     text = usd(deposit)
-    if per_hour:
-        text += f" (lasts at least {_hours(deposit / per_hour)} at that price)"
+    if price:
+        text += f" (lasts at least {_hours(deposit / price)} at that price)"
     return line("Deposit", text)
 
 
 def _hours(hours: Decimal) -> str:
-    if hours >= 48:
-        return f"{(hours / 24).quantize(Decimal('0.1'))} days"
-    if hours >= 1:
-        return f"{hours.quantize(Decimal('0.1'))} hours"
-    return f"{int(hours * 60)} minutes"
+    return fmt.hours(hours)
 
 
 # -- the requests
@@ -308,13 +299,13 @@ def spec_lines(facts: CreateFacts, now: datetime) -> list[str]:
 
 
 def create_summary(facts: CreateFacts, now: datetime) -> str:
-    """``create Nosana deployment whisper (about $0.385/hour)`` then every fact of the spec."""
+    """``create Nosana deployment whisper (about $0.385/h)`` then every fact of the spec."""
     label = PROVIDER_LABEL.get(facts.provider, facts.provider)
     est = facts.estimate
     cost = "cost unknown"
     if est.per_hour is not None:
         bound = "at most" if facts.provider == "akash" else "about"
-        cost = f"{bound} {usd(est.per_hour, '0.001')}/hour"
+        cost = f"{bound} {per_hour(est.per_hour)}"
     head = f"create {label} deployment {plain(facts.title)} ({cost})"
     lines = [head, line("Provider", label), *spec_lines(facts, now)]
     lines += estimate_lines(facts.provider, est)
@@ -339,14 +330,14 @@ def _provider_facts(address: str, info: Mapping[str, Any]) -> str:
 
 
 def lease_summary(facts: CreateFacts, key: str, now: datetime) -> str:
-    """``lease Akash deployment 123 (web) from europlots at $0.412/hour`` and the bid's facts."""
+    """``lease Akash deployment 123 (web) from europlots at $0.412/h`` and the bid's facts."""
     label = PROVIDER_LABEL.get(facts.provider, facts.provider)
     bid = next((b for b in facts.bids if bid_key(b) == key), None)
     address = str((bid or {}).get("provider_address") or key.partition("/")[0])
     info = facts.providers.get(address) or {}
     who = plain(info.get("name") or info.get("host_uri") or short_id(address) or "?")
     price = decimal((bid or {}).get("price_per_hour_usd"))
-    hour = f"{usd(price, '0.001')}/hour" if price is not None else "an unknown price"
+    hour = per_hour(price) if price is not None else "an unknown price"
     head = (
         f"lease {label} deployment {plain(facts.deployment_id or '?')} ({plain(facts.title)}) "
         f"from {who} at {hour}"

@@ -7,9 +7,12 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
-from bot.core.create import FIELDS, SAVE_AS, STOP_AFTER, STRATEGIES, Estimate, usd
+from bot.core import fmt
+from bot.core.card_facts import named_leases, provider_who
+from bot.core.create import FIELDS, SAVE_AS, STOP_AFTER, STRATEGIES, Estimate, per_hour, usd
 from bot.core.render import PROVIDER_LABEL, clip, deployment_card, escape
 from bot.core.replies import Reply, context, section
 from bot.providers.models import Capability, Deployment, ProviderInfo
@@ -93,8 +96,14 @@ _CHOICES: dict[str, tuple[str, ...]] = {
 }
 
 
-def _plain(text: str) -> dict[str, Any]:
-    return {"type": "plain_text", "text": clip(text, 75) or " "}
+#: Slack's limits on plain text: labels and hints 2000 characters, option and button text 75.
+LABEL_TEXT = 2000
+HINT_TEXT = 2000
+
+
+def _plain(text: str, limit: int = 75) -> dict[str, Any]:
+    """Plain text within ``limit``, cut between words (with "…") when longer."""
+    return {"type": "plain_text", "text": fmt.shorten(text, limit) or " "}
 
 
 def _option(text: str, value: str) -> dict[str, Any]:
@@ -129,12 +138,12 @@ def _input(key: str, value: str, place_label: str | None) -> dict[str, Any]:
     block: dict[str, Any] = {
         "type": "input",
         "block_id": key,
-        "label": _plain(_LABELS.get(key, key)),
+        "label": _plain(_LABELS.get(key, key), LABEL_TEXT),
         "element": element,
         "optional": key in _OPTIONAL,
     }
     if key in _HINTS:
-        block["hint"] = _plain(_HINTS[key])
+        block["hint"] = _plain(_HINTS[key], HINT_TEXT)
     return block
 
 
@@ -178,7 +187,7 @@ def form_view(
 def estimate_lines(est: Estimate) -> list[str]:
     lines: list[str] = []
     if est.per_hour is not None:
-        lines.append(f"*Estimated cost:* {usd(est.per_hour, '0.001')}/hour")
+        lines.append(f"*Estimated cost:* {per_hour(est.per_hour)}")
     if est.per_period is not None and est.period_label:
         lines.append(f"*{escape(est.period_label.capitalize())}:* {usd(est.per_period)}")
     if est.balance is not None:
@@ -247,11 +256,20 @@ def bid_key(bid: Mapping[str, Any]) -> str:
     return f"{bid.get('provider_address')}/{bid.get('gseq')}/{bid.get('oseq')}"
 
 
+def bids_by_price(bids: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """Cheapest first (bids without a readable price last), then by provider address."""
+
+    def key(bid: Mapping[str, Any]) -> tuple[bool, Decimal, str]:
+        price = fmt.to_decimal(bid.get("price_per_hour_usd"))
+        return (price is None, price or Decimal(0), str(bid.get("provider_address") or ""))
+
+    return sorted(bids, key=key)
+
+
 def _bid_line(bid: Mapping[str, Any], info: Mapping[str, Any] | None) -> str:
     info = info or {}
-    name = info.get("name") or info.get("host_uri") or bid.get("provider_address")
     price = bid.get("price_per_hour_usd")
-    parts = [f"*{escape(clip(str(name), 80))}*", f"{usd_text(price)}/h"]
+    parts = [provider_who(str(bid.get("provider_address") or ""), info), usd_text(price)]
     gpu = bid.get("gpu")
     if gpu:
         parts.append(f"GPU {escape(str(gpu))}")
@@ -267,13 +285,15 @@ def _bid_line(bid: Mapping[str, Any], info: Mapping[str, Any] | None) -> str:
     return " · ".join(parts)
 
 
-def usd_text(value: Any) -> str:
-    try:
-        from decimal import Decimal
+def _accepted_who(key: str | None, providers: Mapping[str, Mapping[str, Any]] | None) -> str:
+    """Whose bid was accepted (``key`` is ``address/gseq/oseq``), by name when known."""
+    address = (key or "").partition("/")[0]
+    return provider_who(address, (providers or {}).get(address)) if address else "the provider"
 
-        return usd(Decimal(str(value)), "0.001")
-    except Exception:
-        return "?"
+
+def usd_text(value: Any) -> str:
+    """An hourly price from a bid or a node (any shape): ``$0.459/h``, ``?/h`` when unreadable."""
+    return fmt.per_hour(fmt.to_decimal(value), unknown="?/h")
 
 
 def status_message(
@@ -303,7 +323,7 @@ def status_message(
             blocks.append(section(f":hourglass_flowing_sand: {head}\nCreating…"))
         case "bidding" | "no_bids" | "closed":
             dseq = escape(deployment_id or "?")
-            open_bids = [b for b in bids if b.get("state") == "open"]
+            open_bids = bids_by_price([b for b in bids if b.get("state") == "open"])
             if state == "bidding":
                 text = f"Waiting for bids on {title} (dseq {deployment_id})"
                 lead = f":mag: {head}\nDeployment `{dseq}` created. " + (
@@ -376,7 +396,7 @@ def status_message(
             blocks.append(
                 section(
                     f":hourglass_flowing_sand: {head}\nAccepting the bid of "
-                    f"`{escape(clip(accepted or '', 120))}` and sending the manifest…"
+                    f"{_accepted_who(accepted, providers)} and sending the manifest…"
                 )
             )
         case "failed":
@@ -395,7 +415,8 @@ def status_message(
                 elif leased:
                     extra = "\nLeased and running."
                 blocks.append(section(f"{lead} {head}{extra}"))
-                blocks += deployment_card(deployment, allowed=allowed, now=now)
+                named = named_leases(deployment, providers or {})
+                blocks += deployment_card(named, allowed=allowed, now=now)
                 text = f"{title} on {label}: {deployment.status.value}"
             else:
                 text = f"{title} created on {label}"

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from bot.core import fmt
 from bot.core.render import PROVIDER_LABEL, escape
 from bot.core.replies.base import Reply, context, section
 from bot.core.timers import slack_time, utc_offset
@@ -107,11 +108,14 @@ class DigestFacts:
     #: Providers whose deployments could not be listed.
     unreachable: Sequence[str] = field(default_factory=tuple)
     #: Where the spend figures come from (said under them).
-    spend_source: str = "estimated from what ran and its price per hour"
+    spend_source: str = (
+        "from the burn the watcher recorded (watched providers), else estimated from what ran "
+        "and its price per hour"
+    )
 
 
 def _usd(value: Decimal) -> str:
-    return f"${value:,.2f}"
+    return fmt.usd(value)
 
 
 def digest_reply(facts: DigestFacts) -> Reply:

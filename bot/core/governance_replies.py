@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bot.core import fmt
 from bot.core.policy import Role, WorkspacePolicy, describe
 from bot.core.replies import Reply, notice, section
 from bot.core.roles import RoleHolder, SubjectType
@@ -15,7 +16,7 @@ def article(word: str) -> str:
 
 
 def mention(subject_type: SubjectType, subject_id: str) -> str:
-    return f"<!subteam^{subject_id}>" if subject_type == "usergroup" else f"<@{subject_id}>"
+    return fmt.mention(subject_type, subject_id)
 
 
 def roles_listing(me: Role, grants: Sequence[RoleHolder], default: Role) -> Reply:

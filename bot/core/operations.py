@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
+from bot.core import fmt
 from bot.core.arguments import (
     ARG_FIELDS,
     Args,
@@ -43,6 +44,8 @@ class Operation(BaseModel):
     target: str | None = None
     #: Why (``--reason …``): shown to approvers and kept in the audit log.
     reason: str | None = None
+    #: ``--over-budget``: an admin runs a spend past a budget cap; it always needs approval.
+    over_budget: bool = False
 
     @model_validator(mode="before")
     @classmethod
@@ -83,7 +86,7 @@ class Operation(BaseModel):
             case Scale(replicas=replicas):
                 return f"scale {target} to {replicas}"
             case Timeout(minutes=minutes):
-                return f"set the timeout of {target} to {minutes} min"
+                return f"set the timeout of {target} to {fmt.minutes(minutes)}"
             case Schedule(cron=cron):
                 return f"set the schedule of {target} to {cron}"
             case Rollback(revision=revision):
@@ -93,7 +96,7 @@ class Operation(BaseModel):
             case Revise():
                 return f"publish a new revision of {target}"
             case Deposit(amount_usd=amount):
-                return f"add ${amount} to the escrow of {target}"
+                return f"add {fmt.usd(amount)} to the escrow of {target}"
             case Create(template=template):
                 where = f" on {self.provider}" if self.provider else ""
                 return (
@@ -127,6 +130,8 @@ class Chain(BaseModel):
     provider: ProviderName | None = None
     steps: tuple[Operation, ...]
     reason: str | None = None
+    #: ``--over-budget`` (see :class:`Operation`).
+    over_budget: bool = False
 
     def retarget(self, provider: ProviderName, deployment_id: str) -> Chain:
         return Chain(
@@ -134,10 +139,20 @@ class Chain(BaseModel):
             provider=provider,
             steps=tuple(step.retarget(provider, deployment_id) for step in self.steps),
             reason=self.reason,
+            over_budget=self.over_budget,
         )
 
     def describe(self) -> str:
         return ", then ".join(step.describe() for step in self.steps)
+
+    def named(self, name: str) -> Chain:
+        """The same chain, its steps naming the deployment ``name`` (for people to read)."""
+        return self.model_copy(
+            update={
+                "target": name,
+                "steps": tuple(s.model_copy(update={"target": name}) for s in self.steps),
+            }
+        )
 
 
 class Usage(BaseModel):

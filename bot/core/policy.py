@@ -14,6 +14,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from bot.core import fmt
 from bot.core.registry import ADMIN_ONLY, Risk, classify
 
 
@@ -362,11 +363,7 @@ def _rule_line(rule: Rule) -> str:
 
 
 def _minutes_text(minutes: int) -> str:
-    if minutes % 1440 == 0:
-        return f"{minutes // 1440} d"
-    if minutes % 60 == 0:
-        return f"{minutes // 60} h"
-    return f"{minutes} min"
+    return fmt.minutes(minutes)
 
 
 RISK_EXAMPLES = {

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from bot.core import budget
 from bot.core.arguments import Deposit, Rename, Revise, Rollback, Scale, Schedule, Timeout
 from bot.core.operations import Chain, Operation, OpKind
 from bot.core.parsing import MAX_REPLICAS
@@ -27,7 +28,15 @@ from bot.core.preflight_money import (
     akash_deposit,
     spend_check,
 )
-from bot.core.preflight_state import SPENDING, Change, Step, deployment_name, simulate, status_words
+from bot.core.preflight_state import (
+    SPENDING,
+    Change,
+    Step,
+    deployment_name,
+    simulate,
+    state_words,
+    status_phrase,
+)
 from bot.providers.models import Capability, Deployment, DeploymentStatus, ProviderName
 from bot.providers.nosana_jobdef import cron_problem
 
@@ -87,6 +96,8 @@ class Facts:
     definition_problem: str | None = None
     #: Things the gathering could not check ("The balance was not checked: …").
     notes: tuple[str, ...] = ()
+    #: The budget of the deployment's provider and workspace (None: no caps apply).
+    budget: budget.BudgetFacts | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +110,9 @@ class Cleared:
     #: The deployment as the provider answers right after (STARTING after a start, with the
     #: new replicas …; its cost is the settled one). None: deleted, or no deployment.
     after: Deployment | None = None
+    #: Why it goes over a budget cap, when it was asked for ``--over-budget`` (it then needs
+    #: approval whatever the policy says); None: within budget.
+    over_budget: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,11 +153,15 @@ def preflight(facts: Facts) -> Outcome:
     if isinstance(money, Refused):
         return money
     warnings += money
+    over = _over_budget(facts, steps, current)
+    if isinstance(over, Refused):
+        return over
     return Cleared(
         changes=tuple(changes),
         cost=cost,
         warnings=tuple(dict.fromkeys(warnings)),
         after=current,
+        over_budget=over,
     )
 
 
@@ -227,18 +245,18 @@ def _state_problem(
     elif deployment.status.is_terminal:
         instead = "there is nothing left to do with it."
     else:
-        instead = f"wait until it is no longer {status_words(deployment)}."
-    where = f"on {display} ({deployment.raw_status})"
+        instead = f"wait until it is no longer {state_words(deployment)}."
+    phrase = status_phrase(deployment, display)
     if deployment.status in _ALREADY.get(op.kind, frozenset()):
         who = deployment_name(deployment)
-        return f"{who} is already {status_words(deployment)} {where}: {instead}"
+        return f"{who} is already {phrase}: {instead}"
     if op.kind is OpKind.DEPOSIT:
         return (
-            f"{deployment_name(deployment)} is {status_words(deployment)} {where}: deposits go "
+            f"{deployment_name(deployment)} is {phrase}: deposits go "
             f"only into an open deployment; {instead}"
         )
     return (
-        f"{deployment_name(deployment)} is {status_words(deployment)} {where}, so "
+        f"{deployment_name(deployment)} is {phrase}, so "
         f"`{op.kind.value}` is not possible now: {instead}"
     )
 
@@ -416,6 +434,43 @@ def _money(
     if isinstance(outcome, str):
         return Refused(outcome)
     return warnings + outcome
+
+
+def _burn(deployment: Deployment | None) -> Decimal:
+    """What a deployment costs per hour now (0 when it does not run, or nobody says)."""
+    if deployment is None or deployment.status not in SPENDING:
+        return Decimal(0)
+    return deployment.cost_per_hour_usd or Decimal(0)
+
+
+def _over_budget(
+    facts: Facts, steps: tuple[Operation, ...], after: Deployment | None
+) -> str | Refused | None:
+    """Would these steps push the burn or a period's projected spend over a budget cap? A
+    refusal with the numbers; with ``--over-budget``, the numbers (for the approvers)."""
+    spending = [op for op in steps if spends(op, facts.deployment)]
+    if facts.budget is None or not spending:
+        return None
+    lump = sum(
+        (
+            op.typed(Deposit).amount_usd or Decimal(0)
+            for op in spending
+            if op.kind is OpKind.DEPOSIT
+        ),
+        Decimal(0),
+    )
+    spend = budget.Spend(
+        per_hour=max(Decimal(0), _burn(after) - _burn(facts.deployment)), lump=lump
+    )
+    name = deployment_name(facts.deployment) if facts.deployment else None
+    named = spending if len(steps) == 1 else list(steps)  # a chain: all it does
+    what = ", then ".join(op.model_copy(update={"target": name}).describe() for op in named)
+    problem = budget.check(facts.budget, spend, what)
+    if problem is None:
+        return None
+    if facts.op.over_budget:
+        return problem
+    return Refused(f"{problem} {budget.OVERRIDE_HINT}")
 
 
 def describe_changes(changes: tuple[Change, ...] | list[Change]) -> str:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
+from bot.core import fmt
 from bot.providers.models import Deployment
 
 #: Warn when the money runs out sooner than this.
@@ -47,25 +48,19 @@ class CostChange:
 
 
 def usd(value: Decimal | None, suffix: str = "") -> str:
-    """``$1.23`` (``$0.0042`` below a cent; ``?`` when unknown)."""
+    """``$1.23``, ``$0.0042`` (:mod:`bot.core.fmt`'s rules; ``?`` when unknown)."""
     if value is None:
         return "?"
-    if value and abs(value) < Decimal("0.01"):
-        return f"${value.quantize(Decimal('0.0001'), rounding=ROUND_HALF_UP)}{suffix}"
-    return f"${value.quantize(Decimal('0.01'), rounding=ROUND_HALF_UP):,}{suffix}"
+    return fmt.usd(value) + suffix
 
 
 def duration(hours: Decimal) -> str:
-    """``3.0 hours``, ``45 minutes``, ``2.5 days``."""
-    if hours >= 48:
-        return f"{(hours / 24).quantize(Decimal('0.1'))} days"
-    if hours >= 1:
-        return f"{hours.quantize(Decimal('0.1'))} hours"
-    return f"{int(hours * 60)} minutes"
+    """``3 h``, ``45 min``, ``2 d 12 h``."""
+    return fmt.hours(hours)
 
 
 def moment(at: datetime) -> str:
-    return at.strftime("%Y-%m-%d %H:%M UTC")
+    return fmt.utc(at)
 
 
 def runs_out(

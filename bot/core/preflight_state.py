@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from bot.core import fmt
 from bot.core.arguments import Deposit, Rename, Rollback, Scale, Schedule, Timeout
 from bot.core.operations import Operation, OpKind
 from bot.core.preflight_money import usd
@@ -72,6 +73,31 @@ def deployment_name(deployment: Deployment) -> str:
 
 def status_words(deployment: Deployment) -> str:
     return deployment.status.value.replace("_", " ")
+
+
+_PHRASES = {
+    DeploymentStatus.DRAFT: "a draft",
+    DeploymentStatus.INSUFFICIENT_FUNDS: "out of funds",
+    DeploymentStatus.UNKNOWN: "in a state deploybot does not know",
+}
+
+
+def state_words(deployment: Deployment) -> str:
+    """``a draft``, ``running``, ``out of funds``: the status as words after "it is"."""
+    return _PHRASES.get(deployment.status, status_words(deployment))
+
+
+def status_phrase(deployment: Deployment, provider: str) -> str:
+    """What follows "it is" in a sentence: ``a draft on Nosana``, ``running on Akash (active)``
+    — the provider's own word only when it says something the status doesn't."""
+    words = state_words(deployment)
+    raw = deployment.raw_status.strip()
+    same = _plain(raw) in (_plain(deployment.status.value), "")
+    return f"{words} on {provider}" + ("" if same else f" ({raw[:60]})")
+
+
+def _plain(word: str) -> str:
+    return "".join(c for c in word.lower() if c.isalnum())
 
 
 # -- the expected state ---------------------------------------------------------------------------
@@ -159,7 +185,9 @@ def _edit_timeout(
     current = before.extras.get("timeout_minutes")
     extras["timeout_minutes"] = op.typed(Timeout).minutes
     return Change(
-        "timeout", "?" if current is None else f"{current} min", f"{op.typed(Timeout).minutes} min"
+        "timeout",
+        "?" if current is None else fmt.minutes(int(current)),
+        fmt.minutes(op.typed(Timeout).minutes),
     )
 
 

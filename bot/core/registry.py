@@ -72,6 +72,8 @@ class OpKind(StrEnum):
     # stop timers and the daily digest (durable jobs: bot/services/timers.py, digest.py)
     TIMERS = "timers"
     DIGEST = "digest"
+    # spending caps (bot/services/budget.py)
+    BUDGET = "budget"
 
     @property
     def spec(self) -> Spec:
@@ -101,6 +103,7 @@ class Area(StrEnum):
     WATCH = "watch"
     TIMERS = "timers"
     DIGEST = "digest"
+    BUDGET = "budget"
 
 
 @dataclass(frozen=True)
@@ -229,6 +232,8 @@ _SPECS: tuple[Spec, ...] = (
     # ``stop <deployment> --after 4h|--at 19:00`` files one; ``timers [cancel <id>]``.
     Spec("timers", Risk.CHANGE, area=Area.TIMERS, aliases=("timer",)),
     Spec("digest", Risk.CHANGE, area=Area.DIGEST),
+    # Anyone may read the budget; setting and clearing caps is for admins (the service checks).
+    Spec("budget", Risk.CHANGE, area=Area.BUDGET, aliases=("budgets",)),
     # Not commands of their own: buttons of the create flow that the policy governs.
     Spec("accept", Risk.SPEND, area=Area.CREATE, ruled=True),
 )

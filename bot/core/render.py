@@ -24,6 +24,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from bot.core import card_facts, fmt
 from bot.core.registry import SPECS, Risk
 from bot.providers.models import Capability, Deployment, DeploymentStatus
 
@@ -117,23 +118,15 @@ def _words(line: str, limit: int) -> list[str]:
 
 
 def money(value: Decimal | None, suffix: str = "") -> str:
+    """An amount of US dollars by the rules of :mod:`bot.core.fmt` (``—`` when unknown)."""
     if value is None:
         return "—"
-    if value and abs(value) < Decimal("0.01"):
-        return f"${value:.4f}{suffix}"
-    return f"${value:,.2f}{suffix}"
+    return fmt.usd(value) + suffix
 
 
 def age(since: datetime | None, now: datetime) -> str:
-    if since is None:
-        return "—"
-    seconds = int((now - since).total_seconds())
-    if seconds < 0:
-        return "just now"
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
+    """How long ago, by the rules of :mod:`bot.core.fmt` (``—`` when unknown)."""
+    return fmt.age(since, now)
 
 
 def status_text(deployment: Deployment) -> str:
@@ -208,11 +201,12 @@ def deployment_card(
     fields = [
         f"*Status*\n{status_text(deployment)}",
         f"*Provider*\n{PROVIDER_LABEL[deployment.provider]}",
-        f"*Replicas*\n{deployment.replicas if deployment.replicas is not None else '—'}",
+        f"*Replicas*\n{card_facts.replicas(deployment)}",
         f"*Cost*\n{money(deployment.cost_per_hour_usd, '/h')}",
         f"*Age*\n{age(deployment.created_at, now)}",
-        f"*Revision*\n{deployment.active_revision or '—'}",
     ]
+    if deployment.active_revision is not None:
+        fields.append(f"*Revision*\n{deployment.active_revision}")
     blocks: list[Block] = [
         SectionBlock(
             block_id=f"card_{clip(deployment.id, 200)}",
@@ -220,6 +214,14 @@ def deployment_card(
             fields=[MarkdownTextObject(text=clip(f, FIELD_TEXT)) for f in fields],
         ),
     ]
+    details = card_facts.facts(deployment, now)
+    if details:
+        blocks.append(
+            SectionBlock(
+                block_id=f"facts_{clip(deployment.id, 200)}",
+                fields=[MarkdownTextObject(text=clip(f, FIELD_TEXT)) for f in details],
+            )
+        )
     if deployment.endpoints:
         blocks.append(
             SectionBlock(
@@ -251,9 +253,11 @@ def deployment_list(
     now: datetime,
     title: str,
     next_value: str | None = None,
+    prev_value: str | None = None,
     rows_per_section: int = 10,
 ) -> list[dict[str, Any]]:
-    """A compact list: several deployments per section, a Next button when more pages exist.
+    """A compact list: several deployments per section; Previous and Next buttons when there
+    are pages before or after this one.
 
     Any number of deployments fits: rows are packed into sections of ``rows_per_section`` and
     what would exceed the block budget is summarized in a closing context line.
@@ -292,21 +296,18 @@ def deployment_list(
                 ]
             )
         )
-    if next_value is not None:
-        if len(next_value) > BUTTON_VALUE:
-            raise ValueError("pagination state too long for a button value")
-        blocks.append(
-            ActionsBlock(
-                block_id="list_pagination",
-                elements=[
-                    ButtonElement(
-                        text=PlainTextObject(text="Next page"),
-                        action_id="list_next",
-                        value=next_value,
-                    )
-                ],
-            )
+    paging = [
+        ButtonElement(text=PlainTextObject(text=label), action_id=action_id, value=value)
+        for label, action_id, value in (
+            ("Previous page", "list_prev", prev_value),
+            ("Next page", "list_next", next_value),
         )
+        if value is not None
+    ]
+    if any(len(str(button.value)) > BUTTON_VALUE for button in paging):
+        raise ValueError("pagination state too long for a button value")
+    if paging:
+        blocks.append(ActionsBlock(block_id="list_pagination", elements=paging))
     return [block.to_dict() for block in blocks]
 
 

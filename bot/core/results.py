@@ -7,10 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.core import replies
+from bot.core.budget import BudgetView
 from bot.core.operations import Chain, Operation
 from bot.core.registry import OpKind
 from bot.core.render import PROVIDER_LABEL, deployment_card, deployment_list, escape
 from bot.core.replies import BalanceLine, ConnectedProvider, Reply
+from bot.core.replies.budget import budget_reply
 from bot.providers.models import (
     Capability,
     Deployment,
@@ -78,7 +80,8 @@ class Providers:
 
 @dataclass(frozen=True)
 class Listing:
-    """One page of deployments across providers (``next_value`` asks for the next page)."""
+    """One page of deployments across providers, newest first (``next_value`` and
+    ``prev_value`` ask for the next and the previous page)."""
 
     items: Sequence[Deployment]
     providers: Sequence[ProviderName]
@@ -88,6 +91,7 @@ class Listing:
     #: Providers that could not be listed, with why.
     problems: Sequence[str]
     at: datetime
+    prev_value: str | None = None
 
 
 @dataclass(frozen=True)
@@ -101,6 +105,13 @@ class Card:
 class Logs:
     deployment: Deployment
     lines: Sequence[LogLine]
+    #: The whole log was asked for as a file (``--file``).
+    file: bool = False
+    at: datetime | None = None
+    #: As many lines as were asked for came back: older ones may exist.
+    capped: bool = False
+    #: The uploaded file's name (None: not uploaded, or Slack refused it).
+    uploaded: str | None = None
 
 
 @dataclass(frozen=True)
@@ -143,7 +154,7 @@ class ChainRun:
     failed: bool = False
 
 
-Reading = Help | Providers | Listing | Card | Logs | Events | Jobs | Catalog | Balances
+Reading = Help | Providers | Listing | Card | Logs | Events | Jobs | Catalog | Balances | BudgetView
 Result = Changed | ChainRun | Reading
 
 
@@ -162,6 +173,8 @@ def render(result: Result) -> Reply:
             return render_listing(result)
         case Card(deployment=deployment, allowed=allowed, at=at):
             return replies.card_reply(deployment, allowed, at)
+        case Logs(file=True):
+            return replies.log_file_reply(result.deployment, result.lines, result.uploaded)
         case Logs(deployment=deployment, lines=lines):
             return replies.logs_reply(deployment, lines)
         case Events(deployment=deployment, events=events, at=at):
@@ -172,6 +185,8 @@ def render(result: Result) -> Reply:
             return replies.markets_reply(kind, items, filters)
         case Balances(lines=lines):
             return replies.balance_reply(lines)
+        case BudgetView():
+            return budget_reply(result)
 
 
 def render_chain(run: ChainRun) -> Reply:
@@ -189,11 +204,15 @@ def render_listing(listing: Listing) -> Reply:
     if listing.number > 1:
         title += f", page {listing.number}"
     blocks = deployment_list(
-        listing.items, now=listing.at, title=title, next_value=listing.next_value
+        listing.items,
+        now=listing.at,
+        title=title,
+        next_value=listing.next_value,
+        prev_value=listing.prev_value,
     )
     if listing.status is None:
         blocks.insert(
-            len(blocks) - (1 if listing.next_value else 0),
+            len(blocks) - (1 if listing.next_value or listing.prev_value else 0),
             replies.context("Archived and closed deployments are hidden: `/deploy list all`."),
         )
     for problem in listing.problems:

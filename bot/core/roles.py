@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from bot.core import fmt
 from bot.core.policy import Role
 
 SubjectType = Literal["user", "usergroup"]
@@ -130,7 +131,7 @@ def _names_group(facts: RoleFacts, change: GrantRole | RevokeRole) -> bool:
 
 
 def _mention(subject_type: SubjectType, subject_id: str) -> str:
-    return f"<!subteam^{subject_id}>" if subject_type == "usergroup" else f"<@{subject_id}>"
+    return fmt.mention(subject_type, subject_id)
 
 
 def _people(ids: Sequence[str]) -> str:

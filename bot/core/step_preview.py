@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from bot.core import fmt
 from bot.core.arguments import Deposit, Rename, Rollback, Scale, Schedule, Timeout
 from bot.core.operations import Operation, OpKind
-from bot.core.render import escape, money
+from bot.core.render import escape
 from bot.providers.models import Deployment, DeploymentStatus
 
 #: Statuses in which a deployment is paid for (it holds a GPU, a node or a lease).
@@ -99,13 +100,8 @@ class Snapshot:
 
 
 def per_hour(value: Decimal | None) -> str:
-    """``$0.77/h``, ``$0.385/h`` (market prices have tenths of a cent), ``unknown``."""
-    if value is None:
-        return "unknown"
-    cents = value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-    if cents == value or abs(value) >= 100:
-        return money(cents, "/h")
-    return f"${value.quantize(Decimal('0.001'), rounding=ROUND_HALF_UP)}/h"
+    """``$0.77/h``, ``$0.385/h`` (:mod:`bot.core.fmt`'s rules), ``unknown``."""
+    return fmt.per_hour(value, unknown="unknown")
 
 
 def _cost(before: Decimal | None, after: Decimal | None, what: str = "cost") -> str:
@@ -135,7 +131,8 @@ def _scale(op: Operation, snap: Snapshot) -> str:
 
 
 def _timeout(op: Operation, snap: Snapshot) -> str:
-    return f"timeout {_value(snap.timeout, ' min')} → {op.typed(Timeout).minutes} min"
+    current = NOT_SET if snap.timeout is None else fmt.minutes(int(snap.timeout))
+    return f"timeout {current} → {fmt.minutes(op.typed(Timeout).minutes)}"
 
 
 def _schedule(op: Operation, snap: Snapshot) -> str:
@@ -159,9 +156,9 @@ def _start(op: Operation, snap: Snapshot) -> str:
 
 def _deposit(op: Operation, snap: Snapshot) -> str:
     amount = op.typed(Deposit).amount_usd
-    text = f"add ${amount} to the escrow"
+    text = f"add {fmt.usd(amount)} to the escrow"
     if snap.escrow is not None and amount is not None:
-        text += f" (escrow {money(snap.escrow)} → {money(snap.escrow + amount)})"
+        text += f" (escrow {fmt.usd(snap.escrow)} → {fmt.usd(snap.escrow + amount)})"
     return text
 
 
@@ -195,10 +192,10 @@ _TEXT: dict[OpKind, Callable[[Operation, Snapshot], str]] = {
 #: Without a deployment to compare with: what is asked, in words.
 _BLIND: dict[OpKind, Callable[[Operation], str]] = {
     OpKind.SCALE: lambda op: f"scale to {op.typed(Scale).replicas} replicas",
-    OpKind.TIMEOUT: lambda op: f"set the timeout to {op.typed(Timeout).minutes} min",
+    OpKind.TIMEOUT: lambda op: f"set the timeout to {fmt.minutes(op.typed(Timeout).minutes)}",
     OpKind.SCHEDULE: lambda op: f"schedule → `{escape(op.typed(Schedule).cron or '')}`",
     OpKind.START: lambda op: "start",
-    OpKind.DEPOSIT: lambda op: f"add ${op.typed(Deposit).amount_usd} to the escrow",
+    OpKind.DEPOSIT: lambda op: f"add {fmt.usd(op.typed(Deposit).amount_usd)} to the escrow",
     OpKind.ROLLBACK: lambda op: f"roll back to revision {op.typed(Rollback).revision}",
     OpKind.RENAME: lambda op: f"rename to “{escape(op.typed(Rename).name or '')}”",
     OpKind.REVISE: lambda op: "publish a new revision",

@@ -1,7 +1,7 @@
 """Stop timers, pure: when one fires, how it is described, listed and warned about.
 
 A timer is a durable job (bot/services/timers.py); this module only computes and renders.
-Times are shown with Slack's ``<!date^…>`` token, so everyone reads them in their own time
+Times are shown as Slack dates (``fmt.slack_date``), so everyone reads them in their own time
 zone; ``--at 19:00`` is read in the time zone of the person who set it.
 """
 
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bot.core import fmt
 from bot.core.render import PROVIDER_LABEL, escape
 from bot.core.replies.base import Reply, context, section
 
@@ -143,8 +144,7 @@ def utc_offset(seconds: int) -> str:
 
 def slack_time(epoch: float) -> str:
     """A time every reader sees in their own time zone (UTC as the fallback)."""
-    fallback = datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M UTC")
-    return f"<!date^{int(epoch)}^{{date_short_pretty}} {{time}}|{fallback}>"
+    return fmt.slack_date(datetime.fromtimestamp(epoch, UTC))
 
 
 def _buttons(timer: Timer, *, extend: bool) -> dict[str, Any]:

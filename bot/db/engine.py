@@ -77,6 +77,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=5000")
+    # Under WAL, NORMAL syncs at checkpoints, not at every commit: a commit survives a killed
+    # process (what durable jobs need), only a power cut may lose the last ones. Commits of
+    # job rows before the ack went from milliseconds to tens of microseconds.
+    cursor.execute("PRAGMA synchronous=NORMAL")
     # 512 KiB of page cache per connection, not the default 2 MiB: each pooled connection
     # keeps its cache, and the watcher's concurrent key polls fill several (the OS caches the
     # file anyway; 100k watched: peak RSS 115 → 107 MB, cycle CPU unchanged).

@@ -178,10 +178,17 @@ class JobStore:
         now = self.clock()
         pick = select(JOBS.c.id).where(self._claimable(now)).order_by(JOBS.c.id).limit(limit)
         if self.postgres:
-            pick = pick.with_for_update(skip_locked=True)
+            # a materialized CTE: PostgreSQL locks (and skips) rows once, so a claim never
+            # returns more than ``limit`` jobs (an ``IN (subquery)`` may be re-evaluated)
+            picked = (
+                pick.with_for_update(skip_locked=True).cte("picked").prefix_with("MATERIALIZED")
+            )
+            which = JOBS.c.id == picked.c.id
+        else:  # SQLite serializes writers: the subquery runs once, under the write lock
+            which = JOBS.c.id.in_(pick.scalar_subquery())
         stmt = (
             update(JOBS)
-            .where(JOBS.c.id.in_(pick.scalar_subquery()), self._claimable(now))
+            .where(which, self._claimable(now))
             .values(
                 state=RUNNING,
                 owner=owner,

@@ -325,6 +325,10 @@ class WatchedState(Base):
     fingerprint: Mapped[str] = mapped_column(
         String(32), default="", server_default="", nullable=False
     )
+    #: What it costs per hour now, as last listed: its price while it runs (pending, starting,
+    #: running, stopping), 0 otherwise; None when the provider does not say. The budget's burn
+    #: is the sum over a key's rows that are not gone (bot/db/budget_store.py).
+    cost_per_hour: Mapped[float | None] = mapped_column(Float)
     updated_at: Mapped[float] = mapped_column(Float, nullable=False)
 
 
@@ -465,3 +469,62 @@ class Job(Base):
     error: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[float] = mapped_column(Float, nullable=False)
     finished_at: Mapped[float | None] = mapped_column(Float)
+
+
+class BudgetCap(Base):
+    """A workspace's spending caps, for one provider or (provider "") all of them together;
+    each period's cap is optional (None: no cap)."""
+
+    __tablename__ = "budget_caps"
+    __table_args__ = (UniqueConstraint("enterprise_id", "team_id", "provider"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    enterprise_id: Mapped[str] = mapped_column(String(32), default="", nullable=False)
+    team_id: Mapped[str] = mapped_column(String(32), nullable=False)
+    provider: Mapped[str] = mapped_column(String(16), default="", nullable=False)
+    per_hour: Mapped[float | None] = mapped_column(Float)
+    per_day: Mapped[float | None] = mapped_column(Float)
+    per_month: Mapped[float | None] = mapped_column(Float)
+    updated_by: Mapped[str] = mapped_column(String(64), nullable=False)
+    updated_at: Mapped[float] = mapped_column(Float, nullable=False)
+
+
+class BurnSample(Base):
+    """What a (workspace, provider) key burned per hour from ``at`` on (until the next sample):
+    spend is the integral of these steps (bot/core/budget.py)."""
+
+    __tablename__ = "burn_samples"
+    __table_args__ = (Index("ix_burn_samples_key_at", "team_id", "provider", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    enterprise_id: Mapped[str] = mapped_column(String(32), default="", nullable=False)
+    team_id: Mapped[str] = mapped_column(String(32), nullable=False)
+    provider: Mapped[str] = mapped_column(String(16), nullable=False)
+    at: Mapped[float] = mapped_column(Float, nullable=False)
+    per_hour: Mapped[float] = mapped_column(Float, nullable=False)
+
+
+class BudgetAlert(Base):
+    """A budget alert that fired: one row per (scope, period, cap, level), so each is posted
+    once whatever the number of replicas."""
+
+    __tablename__ = "budget_alerts"
+    __table_args__ = (
+        UniqueConstraint("enterprise_id", "team_id", "provider", "period", "cap", "level"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    enterprise_id: Mapped[str] = mapped_column(String(32), default="", nullable=False)
+    team_id: Mapped[str] = mapped_column(String(32), nullable=False)
+    #: The cap's scope: a provider, or "" for the whole workspace.
+    provider: Mapped[str] = mapped_column(String(16), default="", nullable=False)
+    #: ``day:2026-12-07``, ``month:2026-12`` (an hourly cap's alerts are kept per day).
+    period: Mapped[str] = mapped_column(String(32), nullable=False)
+    #: Which cap: ``hour``, ``day`` or ``month``.
+    cap: Mapped[str] = mapped_column(String(8), nullable=False)
+    #: 80 or 100 (percent of the cap).
+    level: Mapped[int] = mapped_column(Integer, nullable=False)
+    #: The spend (or, for an hourly cap, the burn) that reached the level, and the cap.
+    value_usd: Mapped[float] = mapped_column(Float, nullable=False)
+    cap_usd: Mapped[float] = mapped_column(Float, nullable=False)
+    created_at: Mapped[float] = mapped_column(Float, nullable=False)

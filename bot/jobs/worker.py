@@ -49,6 +49,7 @@ class Worker:
         lease: float = 30.0,
         poll: float = 0.25,
         owner: str | None = None,
+        waiting_kinds: frozenset[str] = frozenset(),
     ) -> None:
         self.store = store
         self.handlers = handlers
@@ -58,7 +59,11 @@ class Worker:
         self.lease = lease
         self.poll = poll
         self.owner = owner or worker_name()
+        #: Kinds that mostly wait (a bid wait, following a new deployment for minutes): they
+        #: don't take a slot, so a burst of them never holds up commands.
+        self.waiting_kinds = waiting_kinds
         self._running: dict[int, asyncio.Task[None]] = {}
+        self._waiting: set[int] = set()
         self._bell = asyncio.Event()
         self._stopping = False
         self._loops: list[asyncio.Task[None]] = []
@@ -115,6 +120,7 @@ class Worker:
         await asyncio.gather(*self._loops, *self._running.values(), return_exceptions=True)
         self._loops = []
         self._running.clear()
+        self._waiting.clear()
 
     # -- claiming ----------------------------------------------------------------------------
 
@@ -122,7 +128,7 @@ class Worker:
         while not self._stopping:
             self._bell.clear()
             claimed = 0
-            free = self.slots - len(self._running)
+            free = self.slots - (len(self._running) - len(self._waiting))
             if free > 0:
                 try:
                     jobs = await self.store.claim(self.owner, lease=self.lease, limit=free)
@@ -135,13 +141,15 @@ class Worker:
                     else:
                         log.exception("jobs: claiming failed; trying again")
                 for job in jobs:
+                    if job.kind in self.waiting_kinds:
+                        self._waiting.add(job.id)
                     self._running[job.id] = asyncio.get_running_loop().create_task(
                         self._run(job), name=f"job:{job.kind}:{job.id}"
                     )
                 claimed = len(jobs)
             if claimed and claimed == free:
                 await asyncio.sleep(0)  # more may be due: claim again when a slot frees
-                if len(self._running) >= self.slots:
+                if len(self._running) - len(self._waiting) >= self.slots:
                     await self._wait(self.poll)
                 continue
             await self._wait(self.poll)
@@ -163,7 +171,7 @@ class Worker:
             except Exception as exc:
                 log.warning("jobs: heartbeat failed (%s)", type(exc).__name__)
                 continue
-            for lost in set(ids) - held:
+            for lost in (set(ids) - held) & set(self._running):  # (not those that just ended)
                 log.warning("jobs: lost the lease of job %s to another worker", lost)
 
     # -- running -----------------------------------------------------------------------------
@@ -189,6 +197,7 @@ class Worker:
             finally:
                 CURRENT.reset(token)
                 self._running.pop(job.id, None)
+                self._waiting.discard(job.id)
                 self._bell.set()
         if outcome == "done":
             self.finished += 1

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from bot.core import approvals as msg
+from bot.core import fmt
 from bot.core.policy import (
     ADMINS,
     ApprovalRule,
@@ -156,10 +157,9 @@ class ApprovalLifecycle:
             return await self._already_open(open_key)
         await self._supersede_older(row, slack)
         posted = await self._post_request(actor, row, rule, decision.risk, slack)
-        where = f"in <#{posted}>" if posted and posted == actor.channel_id else "here"
         text = (
             f":hourglass_flowing_sand: This needs approval by {approvers_text(rule)}: "
-            f"I posted the request {where}. It expires {msg.when(expires)}."
+            f"{_posted_where(posted, actor)} It expires {msg.when(expires)}."
         )
         return Filed(reply=Reply(text=text), request_id=row.id)
 
@@ -531,6 +531,15 @@ class ApprovalLifecycle:
             ):
                 out.append(row)
         return out
+
+
+def _posted_where(posted: str | None, actor: Actor) -> str:
+    """Where the request message went, as a sentence: the channel, a DM, or nowhere."""
+    if posted is None:
+        return "I could not post the request; it is listed in `/deploy approvals`."
+    if posted == actor.channel_id and not posted.startswith("D"):
+        return f"I posted the request in {fmt.channel(posted)}."
+    return "I posted the request in a direct message to you."
 
 
 def _with_nobody_hint(message: Reply, risk: Risk) -> Reply:

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable, Sequence
+from decimal import Decimal
 from typing import Any
 
-from bot.core.policy import Deny, NeedsApproval, Risk, Step
+from bot.core import budget
+from bot.core.policy import ApprovalRule, Deny, NeedsApproval, Risk, Step
+from bot.core.preflight import Cleared
 from bot.core.preflight import Refused as NotPossible
 from bot.core.render import PROVIDER_LABEL, escape
 from bot.core.replies import Reply
@@ -16,6 +19,7 @@ from bot.db.models import ApprovalRequest
 from bot.providers.errors import ProviderError
 from bot.services.approvals import ApprovalLifecycle, NewFiling
 from bot.services.audit_trail import AuditTrail
+from bot.services.budget import BudgetService
 from bot.services.create import CreateService
 from bot.services.deployments import Actor
 from bot.services.errors import NotPermittedError, ServiceError
@@ -27,6 +31,14 @@ from bot.services.slack_io import SlackIO
 SPEND_KINDS = frozenset({"create", "accept", "create_close"})
 #: A create form's state while its approval request is open.
 AWAITING = "approval"
+CREATE_HINT = (
+    "An admin can still create it with `/deploy create <provider> --over-budget`; it then "
+    "needs approval."
+)
+ACCEPT_HINT = (
+    "An admin can raise the cap (`/deploy budget set …`), or create the deployment again with "
+    "`/deploy create akash --over-budget` (its create and lease then need approval)."
+)
 
 
 class CreatePipeline:
@@ -36,8 +48,12 @@ class CreatePipeline:
         lifecycle: ApprovalLifecycle,
         people: People,
         trail: AuditTrail,
+        *,
+        budgets: BudgetService | None = None,
     ) -> None:
         self.creator = creator
+        #: Budget caps a create or a bid accept must stay within.
+        self.budgets = budgets
         self.lifecycle = lifecycle
         self.people = people
         self.trail = trail
@@ -56,6 +72,13 @@ class CreatePipeline:
                 params={"request": request_id},
             )
             return refused(checked.reason)
+        over, flagged = await self._over_budget(actor, request_id, checked, "create")
+        if over is not None and not flagged:
+            reason = f"{over} {CREATE_HINT}"
+            await self.trail.record(
+                actor, "create", "budget", "refused", detail=reason, params={"request": request_id}
+            )
+            return refused(reason)
 
         async def claim() -> bool:  # one approval request per form, whatever Slack retries
             return bool(await creator.store.transition(request_id, ["draft"], AWAITING))
@@ -70,6 +93,7 @@ class CreatePipeline:
             summary=lambda row: creator.describe(request_id),
             claim=claim,
             run=lambda: self._spend_create(actor, request_id, "allow", ()),
+            over_budget=over,
         )
 
     async def _gate_request(
@@ -84,9 +108,11 @@ class CreatePipeline:
         summary: Callable[[Any], Awaitable[str]],
         run: Callable[[], Awaitable[Reply]],
         claim: Callable[[], Awaitable[bool]] | None = None,
+        over_budget: str | None = None,
     ) -> Outcome:
         """Decide on an operation on a create request (create, accept a bid, close), then run
-        it, file it for approval, or refuse — with its audit row."""
+        it, file it for approval, or refuse — with its audit row. ``over_budget``: the request
+        was made with ``--over-budget`` and passes a cap: admins only, and always approved."""
         row = await self._creator().store.get(request_id)
         if row is None or row.team_id != actor.team_id:
             raise ServiceError(
@@ -103,6 +129,14 @@ class CreatePipeline:
                 actor, step.kind, "deny", "refused", detail=decision.reason, **where
             )
             raise NotPermittedError(decision.reason, mrkdwn=True)
+        note = ""
+        if over_budget is not None:
+            await self.people.authorize(
+                actor, "budget.override", slack, what="spend over a budget cap"
+            )
+            if not isinstance(decision, NeedsApproval):
+                decision = NeedsApproval(risk=Risk.SPEND, rule=ApprovalRule())
+            note = f"\n:warning: {escape(f'--over-budget: {over_budget}')}"
         if isinstance(decision, NeedsApproval):
             if claim is not None and not await claim():
                 raise ServiceError("This deployment was already submitted.")
@@ -113,7 +147,7 @@ class CreatePipeline:
                     payload=json.dumps(params),
                     provider=row.provider,
                     target=request_id,
-                    summary=escape(await summary(row)),
+                    summary=escape(await summary(row)) + note,
                     reason=None,
                 ),
                 decision,
@@ -162,6 +196,18 @@ class CreatePipeline:
                 params={"request": request_id, "bid": bid_key},
             )
             return refused(checked.reason)
+        over, flagged = await self._over_budget(actor, request_id, checked, "accept", bid_key)
+        if over is not None and not flagged:
+            reason = f"{over} {ACCEPT_HINT}"
+            await self.trail.record(
+                actor,
+                "accept",
+                "budget",
+                "refused",
+                detail=reason,
+                params={"request": request_id, "bid": bid_key},
+            )
+            return refused(reason)
         return await self._gate_request(
             actor,
             slack,
@@ -171,6 +217,7 @@ class CreatePipeline:
             params={"request": request_id, "bid": bid_key},
             summary=lambda row: creator.describe(request_id, bid_key),
             run=lambda: self._spend_accept(actor, request_id, bid_key, "allow", ()),
+            over_budget=over,
         )
 
     async def _spend_accept(
@@ -244,6 +291,32 @@ class CreatePipeline:
             approvers=approvers,
         )
         return Reply(text=f"Deployment {escape(row.deployment_id or '')}: {row.state}.")
+
+    async def _over_budget(
+        self,
+        actor: Actor,
+        request_id: str,
+        checked: Cleared,
+        verb: str,
+        bid_key: str | None = None,
+    ) -> tuple[str | None, bool]:
+        """Why this create (or bid accept) would go over a budget cap, with the numbers, and
+        whether the request was made with ``--over-budget``."""
+        creator = self._creator()
+        row = await creator.store.get(request_id)
+        if self.budgets is None or row is None:
+            return None, False
+        facts = await self.budgets.facts(actor.team_id, actor.enterprise_id, row.provider)
+        if facts is None:
+            return None, False
+        cost = checked.cost
+        added = (cost.delta if cost is not None else None) or (
+            cost.after_per_hour if cost is not None else None
+        )
+        spend = budget.Spend(per_hour=max(Decimal(0), added or Decimal(0)))
+        described = (await creator.describe(request_id, bid_key)).splitlines()
+        what = described[0] if described else verb
+        return budget.check(facts, spend, what), bool(row.spec.get("_over_budget"))
 
     def _creator(self) -> CreateService:
         if self.creator is None:

@@ -4,8 +4,10 @@ Each day's digest is one row of the job table keyed ``digest:<team>:<date>``: ho
 replicas run, that day's digest is one job, claimed by one worker, posted once. When it runs
 it first files the next day's (the same unique key from every replica: one), then posts.
 
-Spend comes from one function, :func:`estimated_spend` (``DigestService.spend``): switch it
-for a burn-history table when one exists.
+Spend comes from one function (``DigestService.spend``): :meth:`DigestService.recorded_spend`
+integrates the budget's burn samples (the watcher records them for the providers it polls) and
+falls back, for a provider without samples, to :meth:`DigestService.estimated_spend` (what ran,
+from the audit log's starts and stops, at its price now).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from bot.core.digest import (
 from bot.core.operations import Operation
 from bot.core.replies import Reply, notice
 from bot.core.timers import When
+from bot.db.budget_store import BudgetStore
 from bot.db.digest_reads import DigestReads
 from bot.db.jobs import JobStore, NewJob
 from bot.providers.errors import ProviderError
@@ -80,14 +83,17 @@ class DigestService:
         trail: AuditTrail,
         deployments: DeploymentService,
         reads: DigestReads,
+        *,
+        burn: BudgetStore | None = None,
     ) -> None:
         self.store = store
         self.people = people
         self.trail = trail
         self.deployments = deployments
         self.reads = reads
+        self.burn = burn
         #: Where yesterday's spend comes from (one function: see the module docstring).
-        self.spend: SpendSource = self.estimated_spend
+        self.spend: SpendSource = self.recorded_spend
 
     # -- the command -------------------------------------------------------------------------
 
@@ -203,6 +209,19 @@ class DigestService:
         lists = await asyncio.gather(*(listing(n) for n in names))
         found = [d for items in lists if items for d in items]
         return found, [n for n, items in zip(names, lists, strict=True) if items is None]
+
+    async def recorded_spend(
+        self, actor: Actor, start: float, end: float, listed: Sequence[Deployment], now: float
+    ) -> dict[str, Decimal]:
+        """The burn samples integrated over the day, per provider that has them; the estimate
+        for the others."""
+        found = await self.estimated_spend(actor, start, end, listed, now)
+        if self.burn is None:
+            return found
+        sums = await self.burn.spend(actor.team_id, actor.enterprise_id, [start, end], now)
+        for provider, (since_start, since_end) in sums.items():
+            found[provider] = (since_start - since_end).quantize(Decimal("0.01"))
+        return found
 
     async def estimated_spend(
         self, actor: Actor, start: float, end: float, listed: Sequence[Deployment], now: float

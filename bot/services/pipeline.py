@@ -28,6 +28,7 @@ from bot.core.operations import WATCH_KINDS, Chain, Operation, OpKind
 from bot.core.policy import (
     ADMIN_ONLY,
     Allow,
+    ApprovalRule,
     Deny,
     NeedsApproval,
     Risk,
@@ -40,7 +41,7 @@ from bot.core.preflight import Refused as NotPossible
 from bot.core.registry import MUTATIONS, Area, in_area
 from bot.core.render import PROVIDER_LABEL, escape
 from bot.core.replies import Reply, context, section
-from bot.core.results import ChainRun, Changed, render, render_changed
+from bot.core.results import ChainRun, Changed, Logs, render, render_changed
 from bot.core.timers import Timer, When, summary_line
 from bot.db import approvals as states
 from bot.db.access import AccessStore, Grant
@@ -48,6 +49,7 @@ from bot.db.approvals import ApprovalStore
 from bot.db.models import ApprovalRequest
 from bot.providers.errors import NotFoundError, ProviderError
 from bot.providers.models import Capability, Deployment
+from bot.services import log_files
 from bot.services.approvals import (
     ApprovalLifecycle,
     NewFiling,
@@ -56,6 +58,7 @@ from bot.services.approvals import (
 )
 from bot.services.audit import AuditService
 from bot.services.audit_trail import AuditTrail, plain
+from bot.services.budget import BudgetService
 from bot.services.create import CreateService
 from bot.services.create_pipeline import SPEND_KINDS, CreatePipeline
 from bot.services.deployments import (
@@ -69,7 +72,7 @@ from bot.services.errors import NoMatchError, NotPermittedError, ServiceError
 from bot.services.governance import GovernanceService
 from bot.services.outcomes import Done, Outcome, Pending, pending, refused
 from bot.services.people import People, Person
-from bot.services.preflight import gather
+from bot.services.preflight import gather, needs_balance
 from bot.services.slack_io import SlackIO
 from bot.services.timers import REQUEST_KIND as TIMER_REQUEST
 from bot.services.timers import TimerService
@@ -105,6 +108,7 @@ class Pipeline:
         audit_commands: AuditService,
         creator: CreateService | None = None,
         watches: WatchService | None = None,
+        budgets: BudgetService | None = None,
         clock: Callable[[], datetime] = _now,
     ) -> None:
         self.service = service
@@ -119,7 +123,9 @@ class Pipeline:
         self.lifecycle = ApprovalLifecycle(
             approvals, access, self.people, self.trail, clock=self._time
         )
-        self.creates = CreatePipeline(creator, self.lifecycle, people, trail)
+        #: ``/deploy budget`` and the caps preflight checks spends against.
+        self.budgets = budgets
+        self.creates = CreatePipeline(creator, self.lifecycle, people, trail, budgets=budgets)
         self._clock = clock
         #: Creates, leases and closes of new deployments pass the gate too.
         self.creator = creator
@@ -131,6 +137,8 @@ class Pipeline:
         #: Stop timers (durable jobs) and the daily digest (set by the app).
         self.timers: TimerService | None = None
         self.digests: DigestService | None = None
+        #: Starts following a deployment's logs (``logs --follow``; set by the app).
+        self.follow_logs: Callable[[Actor, Logs, int, SlackIO], Awaitable[Reply]] | None = None
 
     def _time(self) -> datetime:
         return self._clock()
@@ -182,17 +190,20 @@ class Pipeline:
             return Done(await self._watch(actor, op, slack))
         if op.kind in SCHEDULED:
             return await self._scheduled(actor, op, slack)
+        if op.kind is OpKind.BUDGET and self.budgets is not None:
+            budget = await self.budgets.run(actor, op, slack)
+            if isinstance(budget, Reply):
+                return Done(budget)
+            return Done(render(budget), result=budget)
         if op.kind not in MUTATIONS:
-            await self.people.check_read(actor, op)
-            found = await self.service.execute(actor, op)
-            return Done(render(found), result=found)
+            return await self._read(actor, op, slack)
         assert op.kind.capability is not None
         resolved = await self.service.resolve(
             actor, op.target or "", op.provider, op.kind.capability
         )
         before = resolved.deployment
         op = op.retarget(resolved.provider.name, before.id)
-        checked = await self._preflight(resolved, op)
+        checked = await self._preflight(resolved, op, actor)
         if isinstance(checked, NotPossible):  # it cannot succeed, so nobody is asked
             await self.trail.refused(actor, op, checked.reason)
             return refused(checked.reason)
@@ -201,6 +212,8 @@ class Pipeline:
         if isinstance(decision, Deny):
             await self.trail.operation(actor, op, "deny", "refused", detail=decision.reason)
             raise NotPermittedError(decision.reason, mrkdwn=True)
+        if checked.over_budget is not None:
+            return await self._over_budget(actor, op, before, decision, checked, slack=slack)
         if isinstance(decision, NeedsApproval):
             return await self._request(
                 actor, op, before, decision, slack, warnings=checked.warnings
@@ -208,11 +221,53 @@ class Pipeline:
         changed = await self._execute(actor, op, resolved, decision="allow")
         return Done(_warned(render_changed(changed), checked.warnings), result=changed)
 
-    async def _preflight(self, resolved: Resolved, op: Operation | Chain) -> Cleared | NotPossible:
-        """Can this succeed from the deployment's current state, within the provider's limits
-        and with the money the account has? At most one provider read (the balance)."""
-        facts = await gather(resolved.provider, op, resolved.deployment, clock=self.clock)
+    async def _read(self, actor: Actor, op: Operation, slack: SlackIO) -> Outcome:
+        """A read (list, show, logs …): who may read, then the answer; a log file is uploaded,
+        a followed log starts its thread."""
+        await self.people.check_read(actor, op)
+        found = await self.service.execute(actor, op)
+        if isinstance(found, Logs) and found.file:
+            found = await log_files.upload(found, actor, slack)
+        follow = getattr(op.args, "follow_seconds", None)
+        if isinstance(found, Logs) and follow and self.follow_logs is not None:
+            return Done(await self.follow_logs(actor, found, follow, slack), result=found)
+        return Done(render(found), result=found)
+
+    async def _preflight(
+        self, resolved: Resolved, op: Operation | Chain, actor: Actor
+    ) -> Cleared | NotPossible:
+        """Can this succeed from the deployment's current state, within the provider's limits,
+        with the money the account has and within the budget caps? At most one provider read
+        (the balance); the budget is the database's."""
+        budget = None
+        if self.budgets is not None and needs_balance(op, resolved.deployment):
+            budget = await self.budgets.facts(
+                actor.team_id, actor.enterprise_id, resolved.provider.name
+            )
+        facts = await gather(
+            resolved.provider, op, resolved.deployment, clock=self.clock, budget=budget
+        )
         return preflight(facts)
+
+    async def _over_budget(
+        self,
+        actor: Actor,
+        op: Operation | Chain,
+        before: Deployment,
+        decision: Allow | NeedsApproval,
+        checked: Cleared,
+        *,
+        slack: SlackIO,
+    ) -> Pending:
+        """``--over-budget``: admins only, and always filed for approval (the policy's rule
+        when it asks for one, else one admin's), the request saying which cap it passes."""
+        await self.authorize(actor, "budget.override", slack, what="spend over a budget cap")
+        if not isinstance(decision, NeedsApproval):
+            decision = NeedsApproval(risk=Risk.SPEND, rule=ApprovalRule())
+        note = f"--over-budget: {checked.over_budget}"
+        return await self._request(
+            actor, op, before, decision, slack, warnings=(note, *checked.warnings)
+        )
 
     async def _execute(
         self,
@@ -260,7 +315,7 @@ class Pipeline:
         # Run by the name people used (the status message shows it); store by id.
         named = chain.model_copy(update={"provider": resolved.provider.name})
         chain = chain.retarget(resolved.provider.name, before.id)
-        checked = await self._preflight(resolved, chain)
+        checked = await self._preflight(resolved, chain, actor)
         if isinstance(checked, NotPossible):
             await self.trail.refused(actor, chain, checked.reason)
             return refused(checked.reason)
@@ -269,6 +324,8 @@ class Pipeline:
         if isinstance(decision, Deny):
             await self.trail.chain(actor, chain, "deny", "refused", detail=decision.reason)
             raise NotPermittedError(decision.reason, mrkdwn=True)
+        if checked.over_budget is not None:
+            return await self._over_budget(actor, chain, before, decision, checked, slack=slack)
         if isinstance(decision, NeedsApproval):
             return await self._request(
                 actor, chain, before, decision, slack, warnings=checked.warnings
@@ -326,6 +383,8 @@ class Pipeline:
             await self.creator.store.forget_workspace(team_id, enterprise_id)
         if self.watches is not None:
             await self.watches.store.forget_workspace(team_id, enterprise_id)
+        if self.budgets is not None:
+            await self.budgets.forget_workspace(team_id, enterprise_id)
         actor = Actor(team_id=team_id, user_id="slack", enterprise_id=enterprise_id)
         action = "uninstall" if uninstalled else "tokens_revoked"
         await self.trail.record(actor, action, "allow", "ok", params={"keys_deleted": removed})
@@ -424,7 +483,7 @@ class Pipeline:
         resolved = await self.service.resolve(actor, op.target or "", op.provider, None)
         before = resolved.deployment
         stop = _ending(resolved, op.reason)
-        checked = await self._preflight(resolved, stop)
+        checked = await self._preflight(resolved, stop, actor)
         if isinstance(checked, NotPossible):
             await self.trail.record(
                 actor,
@@ -522,7 +581,7 @@ class Pipeline:
             resolved = await self.service.resolve(
                 actor, timer.deployment_id, stop.provider, kind.capability
             )
-            checked = await self._preflight(resolved, stop)
+            checked = await self._preflight(resolved, stop, actor)
             if isinstance(checked, NotPossible):
                 await self.trail.refused(actor, stop, checked.reason)
                 return replies.notice(f"Nothing to stop: {escape(checked.reason)}")
@@ -638,7 +697,7 @@ class Pipeline:
             )
         except (NoMatchError, NotFoundError):
             return f"the deployment {first.target or ''} no longer exists"
-        checked = await self._preflight(resolved, op)
+        checked = await self._preflight(resolved, op, actor)
         return checked.reason if isinstance(checked, NotPossible) else None
 
     async def _run_approved(
@@ -699,6 +758,8 @@ class Pipeline:
                 continue
             requester = requester_of(row)
             op = _stored(row)
+            if op.over_budget:
+                continue  # past a budget cap: it needs approval whatever the policy says
             steps = tuple(Step(s.kind.value, Risk(row.risk)) for s in _steps(op))
             decision = await self.people.decide(requester, slack, row.provider, steps)
             if isinstance(decision, Deny):

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.core.arguments import Revise
+from bot.core.budget import BudgetFacts
 from bot.core.operations import Chain, Operation, OpKind
 from bot.core.preflight import Facts, spends
 from bot.core.preflight_create import AcceptFacts, CreateFacts
@@ -85,6 +86,7 @@ async def gather(
     *,
     timeout: float = READ_TIMEOUT,
     clock: Clock = _utcnow,
+    budget: BudgetFacts | None = None,
 ) -> Facts:
     """The facts for ``preflight(op)`` on ``deployment`` (already resolved by the caller)."""
     account: Account | None = None
@@ -104,6 +106,7 @@ async def gather(
         actions_of=client.available_actions,
         definition_problem=_definition_problem(client, op),
         notes=notes,
+        budget=budget,
     )
 
 

@@ -14,7 +14,7 @@ nor drive the terminal.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -256,11 +256,16 @@ def _rich_text(block: Json) -> list[str]:
     return lines
 
 
+#: Gives the number to show next to an element (default: its position in the message).
+Numbering = Callable[[Interactive], int]
+
+
 class _Renderer:
     """Numbers interactive elements across the blocks of one message or view."""
 
-    def __init__(self) -> None:
+    def __init__(self, numbering: Numbering | None = None) -> None:
         self.elements: list[Interactive] = []
+        self.numbering = numbering
 
     def element(self, element: Json, block_id: str) -> str:
         kind = str(element.get("type", ""))
@@ -284,6 +289,8 @@ class _Renderer:
             url=element.get("url"),
         )
         self.elements.append(item)
+        if self.numbering is not None:
+            number = self.numbering(item)
         if kind == "button":
             hints = ["danger"] if item.style == "danger" else []
             hints += ["confirm"] if item.confirm else []
@@ -357,9 +364,15 @@ class _Renderer:
         return "\n".join(lines)
 
 
-def render_message(text: str | None, blocks: list[Json] | None) -> RenderedMessage:
-    """A message as terminal text: its blocks when it has any, else its mrkdwn ``text``."""
-    renderer = _Renderer()
+def render_message(
+    text: str | None, blocks: list[Json] | None, numbering: Numbering | None = None
+) -> RenderedMessage:
+    """A message as terminal text: its blocks when it has any, else its mrkdwn ``text``.
+
+    Each interactive element is shown as ``[n]``: its position in the message (from 1), or
+    the number ``numbering`` gives it (a screen numbering across messages).
+    """
+    renderer = _Renderer(numbering)
     if blocks:
         return RenderedMessage(renderer.blocks(blocks), renderer.elements)
     return RenderedMessage(mrkdwn_to_text(text or ""), [])

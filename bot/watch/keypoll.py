@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.core.preflight_state import SPENDING
 from bot.db.watch.store import PollKey, Recent, StateRow, StateUpdate
 from bot.providers.base import BaseProvider
 from bot.providers.models import Deployment, DeploymentStatus
@@ -34,6 +35,17 @@ LIVE = frozenset(
         DeploymentStatus.STOPPING,
     )
 )
+
+
+def burn_of(d: Deployment | None) -> float | None:
+    """What a deployment costs per hour now: its price while it runs, 0 otherwise (None: the
+    provider does not say)."""
+    if d is None or d.status not in SPENDING:
+        return 0.0
+    cost = d.cost_per_hour_usd
+    if cost is None and d.status is DeploymentStatus.PENDING:
+        return 0.0  # waiting (an Akash deployment without a lease): nothing is charged yet
+    return float(cost) if cost is not None else None
 
 
 def credit_for(
@@ -131,6 +143,7 @@ class KeyPoll:
         )
         encoded = diff.encode_alerts(alerts)
         gone = not self.is_listed(dep_id) and (d is None or status not in LIVE)
+        cost = burn_of(d)
         if (
             previous is not None
             and previous.status == status
@@ -142,7 +155,15 @@ class KeyPoll:
             if stamp:
                 self.updates.append(
                     StateUpdate(
-                        dep_id, previous.seq, name, status, encoded, gone, stamp, touch=False
+                        dep_id,
+                        previous.seq,
+                        name,
+                        status,
+                        encoded,
+                        gone,
+                        stamp,
+                        touch=False,
+                        cost=cost,
                     )
                 )
             return
@@ -163,13 +184,17 @@ class KeyPoll:
             announce=dep_id in self.one_by_one,
         )
         if previous is None:
-            self.new_states.append(StateRow(dep_id, name, status, encoded, gone, stamp))
+            self.new_states.append(StateRow(dep_id, name, status, encoded, gone, stamp, cost))
             if change is not None:
                 # A deployment created since the baseline: its row starts at seq 0 and its
                 # announcement is change 1, recorded by a follow-up update.
-                self.updates.append(StateUpdate(dep_id, 0, name, status, encoded, gone, stamp))
+                self.updates.append(
+                    StateUpdate(dep_id, 0, name, status, encoded, gone, stamp, cost=cost)
+                )
                 self.changes.append((change, d, None))
             return
-        self.updates.append(StateUpdate(dep_id, previous.seq, name, status, encoded, gone, stamp))
+        self.updates.append(
+            StateUpdate(dep_id, previous.seq, name, status, encoded, gone, stamp, cost=cost)
+        )
         if change is not None and not change.details.get("silent"):
             self.changes.append((change, d, previous))

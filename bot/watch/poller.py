@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot import metrics
 from bot.core.render import PROVIDER_LABEL, action_value, clip, deployment_card, escape
@@ -41,6 +41,9 @@ from bot.services.pool import ProviderPool
 from bot.watch import attribution, diff
 from bot.watch.diff import Change, Thresholds
 from bot.watch.keypoll import SEEN, KeyPoll
+
+if TYPE_CHECKING:
+    from bot.services.budget import BudgetService
 
 log = logging.getLogger(__name__)
 
@@ -105,8 +108,11 @@ class Poller:
         lease_seconds: float | None = None,
         concurrency: int = 4,
         clock: Callable[[], float] = time.time,
+        budget: BudgetService | None = None,
     ) -> None:
         self.store = store
+        #: Samples each polled key's burn and fires budget alerts (None: no budgets).
+        self.budget = budget
         self.pool = pool
         self.interval = interval
         self.owner = owner or f"poller-{uuid.uuid4().hex[:12]}"
@@ -145,6 +151,8 @@ class Poller:
     async def _poll_claimed(self, keys: list[PollKey], stats: CycleStats) -> None:
         context = await self.store.cycle_context(keys, self.clock() - ATTRIBUTION_WINDOW)
         context.batch = set(keys)
+        if self.budget is not None:
+            context.capped = await self.budget.capped(keys)
 
         async def one(key: PollKey) -> None:
             async with self._slots:
@@ -221,18 +229,35 @@ class Poller:
         outbox = await self._outbox(poll)
         stats.changes = len(poll.changes)
         stats.notifications = len(outbox)
-        if not (poll.new_states or poll.updates or outbox) and key in context.batch:
+        changed = bool(poll.new_states or poll.updates)
+        if not (changed or outbox) and key in context.batch:
             # Nothing to write (the common case): the cycle releases these leases together.
             context.quiet.append((key, started_at + self.interval))
+        else:
+            await self.store.commit_poll(
+                key,
+                self.owner,
+                next_due=started_at + self.interval,
+                new_states=poll.new_states,
+                updates=poll.updates,
+                outbox=outbox,
+            )
+        await self._budget(key, context, changed=changed)
+
+    async def _budget(self, key: PollKey, context: CycleContext, *, changed: bool) -> None:
+        """Sample the key's burn and fire its workspace's budget alerts (never fails a poll)."""
+        if self.budget is None:
             return
-        await self.store.commit_poll(
-            key,
-            self.owner,
-            next_due=started_at + self.interval,
-            new_states=poll.new_states,
-            updates=poll.updates,
-            outbox=outbox,
-        )
+        team = (key.enterprise_id, key.team_id)
+        try:
+            await self.budget.after_poll(
+                key,
+                context.watches.get(team, []),
+                changed=changed,
+                capped=team in context.capped,
+            )
+        except Exception:
+            log.exception("budget after polling %s/%s failed", key.team_id, key.provider)
 
     async def _look_up_missing(self, poll: KeyPoll) -> None:
         """Watched deployments that left the list: a direct look-up says what became of them."""

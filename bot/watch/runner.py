@@ -95,6 +95,8 @@ class WatchRunner:
         removed = await self.poller.store.prune(
             sent_before=now - KEEP_SENT, attributed_before=now - KEEP_ATTRIBUTIONS
         )
+        if self.poller.budget is not None:
+            removed += await self.poller.budget.prune()
         if removed:
             log.info("pruned %d delivered notifications and old attributions", removed)
 

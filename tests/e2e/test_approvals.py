@@ -268,7 +268,7 @@ async def test_a_chain_needs_one_approval_at_its_riskiest_step(env: SlackEnv) ->
     text = message_text(post.body)
     assert "destructive operation" in text and "1. timeout" in text and "2. stop" in text
     # current → new for each step, from what the deployment says
-    assert "1. timeout 120 min → 90 min" in text
+    assert "1. timeout 2 h → 1 h 30 min" in text
     assert "2. stop; cost $0.385/h → $0.00/h" in text
     await env.click(msg.APPROVE, request_id, user=ADMIN)
     assert stops(env) == 1
@@ -287,12 +287,12 @@ async def test_a_chain_compares_each_step_with_what_the_previous_steps_leave(
     text = message_text(post.body)
     assert "spend operation" in text
     assert f"1. start; cost $0.00/h → {per_hour(running_cost)}" in text
-    assert "2. timeout 30 min → 90 min" in text
+    assert "2. timeout 30 min → 1 h 30 min" in text
     assert (
         f"3. scale: replicas 1 → 2; cost {per_hour(running_cost)} → "
         f"{per_hour(running_cost * 2)}" in text
     )
-    assert "4. timeout 90 min → 75 min" in text
+    assert "4. timeout 1 h 30 min → 1 h 15 min" in text
     steps = post.body["blocks"][0]["text"]["text"].split("in order:\n")[1]
     assert len(steps.splitlines()) == 4 and "?" not in steps
 
@@ -316,7 +316,7 @@ async def test_a_deposit_from_the_form_waits_for_approval(env: SlackEnv) -> None
         private_metadata=json.dumps({"p": "akash", "d": dseq, "c": CHANNEL}),
     )
     post, request_id = the_request(env)
-    assert "add $5 to the escrow" in message_text(post.body)
+    assert "add $5.00 to the escrow" in message_text(post.body)
     assert akash.count("POST", r".*/deposit.*") == before
     await env.click(msg.APPROVE, request_id, user=ADMIN)
     assert akash.count("POST", r".*/deposit.*") == before + 1

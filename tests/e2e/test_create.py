@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot.core import create_views as views
+from bot.core import fmt
 from bot.db.models import CreateRequest, CreateTemplate, ProviderCertificate
 from bot.services.deployments import Actor
 from bot.slack_local import payloads
@@ -170,7 +171,7 @@ async def test_nosana_create_from_the_form_with_estimate_then_once(env: SlackEnv
     assert answer.body["response_action"] == "update"
     shown = json.dumps(answer.body["view"])
     # 0.35 USD/h reward + 10 % network fee, two replicas, 90 minutes
-    assert "$0.770/hour" in shown and "$1.16" in shown and "Balance" in shown
+    assert "$0.77/h" in shown and "$1.16" in shown and "Balance" in shown
     assert len(await deployments(env, "nosana")) == before  # nothing created yet
 
     done = await confirm(env, answer)
@@ -186,8 +187,8 @@ async def test_nosana_create_from_the_form_with_estimate_then_once(env: SlackEnv
     [request] = await env.bot.create.store.in_states(["created"])  # type: ignore[union-attr]
     described = await env.bot.create.describe(request.id)  # type: ignore[union-attr]
     head, *facts = described.splitlines()
-    assert head == "create Nosana deployment llama-e2e (about $0.770/hour)"
-    assert "• *Replicas:* 2" in facts and "• *Timeout:* 90 min" in facts
+    assert head == "create Nosana deployment llama-e2e (about $0.77/h)"
+    assert "• *Replicas:* 2" in facts and "• *Timeout:* 1 h 30 min" in facts
     assert "• *Env names:* `OLLAMA_MODELS`" in facts and "llama3" not in described
 
     # Slack retries the confirmation, a colleague double-clicks: still one deployment
@@ -269,7 +270,7 @@ async def test_neuranet_create_with_node_typeahead_and_estimate(env: SlackEnv) -
     )
     assert answer.body["response_action"] == "update", answer.body
     shown = json.dumps(answer.body["view"])
-    assert f"${node.price_per_hour_usd:.3f}/hour" in shown
+    assert fmt.per_hour(node.price_per_hour_usd) in shown
     await confirm(env, answer)
     created = await deployments(env, "neuranet")
     assert len(created) == before + 1
@@ -321,7 +322,7 @@ async def test_akash_bids_arrive_accept_creates_the_lease_once_and_shows_uris(
     shown = json.dumps(answer.body["view"])
     client = await env.bot.service.client(ACTOR, "akash")
     balance = (await client.balance()).available_usd
-    assert "$1.000/hour" in shown and f"*Balance:* ${balance:.2f}" in shown
+    assert "$1.00/h" in shown and f"*Balance:* {fmt.usd(balance)}" in shown
     await confirm(env, answer)
 
     dep = await created_dseq(env)
@@ -332,7 +333,7 @@ async def test_akash_bids_arrive_accept_creates_the_lease_once_and_shows_uris(
     assert "rtxcloud" in text and "europlots" in text and "audited" in text and "uptime" in text
     # the bid prices shown are the sandbox's (USD/hour)
     for bid in await client.bids(dep.dseq):
-        assert f"${bid.price_per_hour_usd:.3f}/h" in text
+        assert fmt.per_hour(bid.price_per_hour_usd) in text
 
     cheapest = min(await client.bids(dep.dseq), key=lambda b: b.price_per_hour_usd)
     value = next(v for v in accept.values() if cheapest.provider_address in v)
@@ -479,7 +480,7 @@ async def test_template_from_the_form_then_one_command_with_overrides(env: Slack
     before = len(await deployments(env, "nosana"))
     view = await open_form(env, 'create --template llama replicas=3 name="llama-big"')
     assert view["callback_id"] == views.CREATE_REVIEW  # one click from created
-    assert "$1.155/hour" in json.dumps(view)  # three replicas on the 4090 market
+    assert "$1.16/h" in json.dumps(view)  # three replicas on the 4090 market
     await submit(env, views.CREATE_REVIEW, {}, json.loads(view["private_metadata"]), "Vt2")
     created = await deployments(env, "nosana")
     assert len(created) == before + 1

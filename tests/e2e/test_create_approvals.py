@@ -11,6 +11,7 @@ import pytest
 
 from bot.core import approvals as msg
 from bot.core import create_views as views
+from bot.core import fmt
 from bot.core.create_summary import short_id
 from bot.slack_local.payloads import input_values
 from tests.e2e.harness import ADMIN, SlackEnv, buttons, message_text, slack_env
@@ -65,7 +66,7 @@ async def test_a_create_waits_for_approval_then_creates_once(env: SlackEnv) -> N
     await confirm(env, answer)  # Slack retries the submission: still one request
     assert len(await deployments(env, "nosana")) == before
     [request] = approval_requests(env)
-    assert "create Nosana deployment llama-approved (about $0.385/hour)" in message_text(request)
+    assert "create Nosana deployment llama-approved (about $0.385/h)" in message_text(request)
     notes = [c.body["text"] for c in env.calls("chat.postEphemeral")]
     assert any("needs approval by an admin" in n for n in notes)
     assert any("already submitted" in n for n in notes)
@@ -165,18 +166,18 @@ async def test_a_nosana_create_request_shows_the_whole_spec(env: SlackEnv) -> No
     await confirm(env, answer)
     [request] = approval_requests(env)
     text = message_text(request)
-    assert "create Nosana deployment whisper-api (about $0.770/hour)" in text
+    assert "create Nosana deployment whisper-api (about $0.77/h)" in text
     assert "• *Provider:* Nosana" in text
     assert f"• *Market:* NVIDIA RTX 4090 (`{RTX4090[:10]}…{RTX4090[-4:]}`)" in text
     assert "• *GPU:* NVIDIA GeForce RTX 4090, 24 GB" in text
     assert "• *Image:* `onerahmet/openai-whisper-asr-webservice:latest`" in text
     assert "• *Replicas:* 2" in text
-    assert "• *Timeout:* 90 min" in text
+    assert "• *Timeout:* 1 h 30 min" in text
     assert "• *Strategy:* `SCHEDULED`" in text
     assert "• *Cron:* `0 */6 * * *`, next run " in text and " UTC" in text
     assert "• *Env names:* `HF_TOKEN`, `ASR_MODEL`" in text
-    assert "• *Estimate:* about $0.770/hour" in text
-    assert "• *Per timeout (90 min):* $1.16" in text
+    assert "• *Estimate:* about $0.77/h" in text
+    assert "• *Per timeout (1 h 30 min):* $1.16" in text
     # the approvers' DM shows the same, and no env value reaches Slack anywhere
     dms = [c.body for c in env.calls("chat.postMessage") if c.body["channel"] == ADMIN]
     assert dms and "• *Env names:* `HF_TOKEN`, `ASR_MODEL`" in message_text(dms[-1])
@@ -193,7 +194,7 @@ async def test_a_neuranet_create_request_shows_node_template_and_env_names(env: 
     await confirm(env, answer)
     [request] = approval_requests(env)
     text = message_text(request)
-    rate = f"${node.price_per_hour_usd:.3f}/hour"
+    rate = fmt.per_hour(node.price_per_hour_usd)
     assert f"create NeuraNET deployment nn-approved (about {rate})" in text
     assert f"• *Node:* {node.name} (`{short_id(node.id)}`)" in text
     assert f"• *GPU:* {node.gpu}" in text
@@ -214,7 +215,7 @@ async def test_an_akash_create_request_shows_image_resources_and_deposit(env: Sl
     assert f"image `vllm/vllm-openai:v0.6.3`, {resources}" in text
     assert "• *Env names:* `HF_TOKEN`" in text
     assert "• *Deposit:* $5.00 (lasts at least " in text
-    assert "/hour (the SDL's max price)" in text
+    assert "/h (the SDL's max price)" in text
     assert "hf_akash_secret" not in everything_posted(env)
 
 

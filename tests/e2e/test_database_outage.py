@@ -1,6 +1,6 @@
 """A database outage of a few seconds (a failover, a restart) never makes Slack see a 500: the
-connect form, the create form, the create confirmation and a Deny click each answer the person
-with one line that says to try again."""
+connect form, the create form, the create confirmation, a command, a button and a Deny click
+each answer the person with one line that says to try again (their job can't be written)."""
 
 from __future__ import annotations
 
@@ -137,6 +137,37 @@ async def test_approve_and_cancel_clicks_during_an_outage_say_try_again(
     await cut_database(env)
     with caplog.at_level(logging.INFO):
         answer = await env.click(action, "a" * 32, user=ADMIN)
+    assert answer.status == 200
+    assert DATABASE_DOWN in message_text(env.last_response(answer.response_key))
+    _clean_log(caplog)
+
+
+async def test_a_command_during_an_outage_is_answered_in_its_ack(
+    env: SlackEnv, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The job can't be written: the ack itself says so (Slack never retries a command)."""
+    await cut_database(env)
+    with caplog.at_level(logging.INFO):
+        answer = await env.command("show llama-chat")
+    assert answer.status == 200, answer.raw
+    assert DATABASE_DOWN in json.dumps(answer.body)
+    assert env.responses(answer.response_key) == []  # nothing else follows
+    _clean_log(caplog)
+
+
+@pytest.mark.parametrize(
+    ("action_id", "value"),
+    [
+        ("list_next", json.dumps({"s": ""})),
+        ("deployment_stop", json.dumps({"op": "stop", "p": "nosana", "d": "x"})),
+    ],
+)
+async def test_a_click_during_an_outage_is_told_at_once(
+    env: SlackEnv, caplog: pytest.LogCaptureFixture, action_id: str, value: str
+) -> None:
+    await cut_database(env)
+    with caplog.at_level(logging.INFO):
+        answer = await env.click(action_id, value)
     assert answer.status == 200
     assert DATABASE_DOWN in message_text(env.last_response(answer.response_key))
     _clean_log(caplog)

@@ -82,13 +82,13 @@ async def audit_rows(env: SlackEnv) -> list[Any]:
 @pytest.mark.parametrize(
     ("command", "status", "expected"),
     [
-        ("stop llama3-chat", "STOPPED", "llama3-chat is already stopped on Nosana (STOPPED)"),
+        ("stop llama3-chat", "STOPPED", "llama3-chat is already stopped on Nosana: it can"),
         (
             "archive llama3-chat",
             "RUNNING",
-            "llama3-chat is running on Nosana (RUNNING), so `archive` is not possible now",
+            "llama3-chat is running on Nosana, so `archive` is not possible now",
         ),
-        ("start llama3-chat", "RUNNING", "llama3-chat is already running on Nosana (RUNNING)"),
+        ("start llama3-chat", "RUNNING", "llama3-chat is already running on Nosana: it can"),
     ],
 )
 async def test_a_doomed_operation_is_refused_at_once_and_nobody_is_pinged(
@@ -113,7 +113,7 @@ async def test_a_doomed_chain_is_refused_before_the_policy_is_asked(env: SlackEn
     env.api("nosana").force_status(nosana_id(env, "llama3-chat"), "STOPPED")
     answer = await env.command("llama3-chat stop, archive", user=MEMBER)
     said = note(env, answer.response_key)
-    assert "llama3-chat is already stopped on Nosana (STOPPED)" in said
+    assert "llama3-chat is already stopped on Nosana: it can" in said
     assert requests_posted(env) == [] and dms(env) == []
 
 

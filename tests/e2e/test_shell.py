@@ -14,14 +14,29 @@ from pydantic import SecretStr
 from bot.config import Settings
 from bot.shell import run_shell
 
+#: A line to type, or what to type given the screen so far (a person reads, then types).
+Line = str | Callable[[str], str]
 
-def scripted(lines: list[str]) -> tuple[Callable[[str], Awaitable[str | None]], list[str]]:
+
+def button(label: str) -> Callable[[str], str]:
+    """The number shown next to the latest button labelled ``label`` on the screen."""
+
+    def number(screen: str) -> str:
+        shown = re.findall(rf"\[(\d+)\] {re.escape(label)}\b", screen)
+        assert shown, f"no {label!r} button on screen:\n{screen}"
+        return shown[-1]
+
+    return number
+
+
+def scripted(lines: list[Line]) -> tuple[Callable[[str], Awaitable[str | None]], list[str]]:
     """A reader that answers prompts from ``lines`` (None at the end) and a transcript."""
     transcript: list[str] = []
     queue = list(lines)
 
     async def read(prompt: str) -> str | None:
-        line = queue.pop(0) if queue else None
+        item = queue.pop(0) if queue else None
+        line = item("\n".join(transcript)) if callable(item) else item
         transcript.append(f"{prompt}{line if line is not None else '<EOF>'}")
         return line
 
@@ -35,7 +50,7 @@ def settings(tmp_path: Path) -> Settings:
     )
 
 
-async def run(tmp_path: Path, lines: list[str]) -> tuple[int, str]:
+async def run(tmp_path: Path, lines: list[Line]) -> tuple[int, str]:
     read, transcript = scripted(lines)
     out: list[str] = []
 
@@ -51,7 +66,7 @@ async def run(tmp_path: Path, lines: list[str]) -> tuple[int, str]:
 
 async def test_shell_lists_shows_and_clicks_a_confirmed_button(tmp_path: Path) -> None:
     code, screen = await run(
-        tmp_path, ["list", "show llama3-chat", "1", "y", "as sam", "1", "quit"]
+        tmp_path, ["list", "show llama3-chat", "1", "y", "as sam", button("Approve"), "quit"]
     )
     assert code == 0
     assert "demo keys connected" in screen
@@ -125,10 +140,10 @@ async def test_shell_creates_a_nosana_deployment_through_the_form_and_review(
 ) -> None:
     answers = ["create nosana", "shell-llama", "nvidia-4090", "", "", "", "", "", "ubuntu"]
     # … env, job definition, autostart, stop after, save as template; then Create? y
-    answers += ["", "", "", ".", ".", "", "", "", "y", "as sam", "1", "quit"]
+    answers += ["", "", "", ".", ".", "", "", "", "y", "as sam", button("Approve"), "quit"]
     code, screen = await run(tmp_path, answers)
     assert code == 0
-    assert "Review deployment" in screen and "$0.385/hour" in screen
+    assert "Review deployment" in screen and "$0.385/h" in screen
     assert "Submitted" in screen
     # creating spends money: sam, another admin, approves the request
     assert "asks to run a spend operation" in screen
@@ -139,22 +154,23 @@ async def test_shell_creates_a_nosana_deployment_through_the_form_and_review(
 async def test_the_shell_shows_watch_notifications(tmp_path: Path) -> None:
     transcript: list[str] = []
     #: (line to type, text to wait for on screen before typing it)
-    script = [
+    script: list[tuple[Line, str | None]] = [
         ("watch llama3-chat", None),
         ("stop llama3-chat", "Status: 🟢 running"),
         ("as sam", "asks to run a destructive operation"),  # sam, an admin, approves
-        ("1", "You are now sam."),
+        (button("Approve"), "You are now sam."),
         ("quit", "via /deploy stop"),
     ]
 
     async def read(prompt: str) -> str | None:
         if not script:
             return None
-        line, wait_for = script.pop(0)
+        item, wait_for = script.pop(0)
         for _ in range(150):
             if wait_for is None or wait_for in "\n".join(transcript):
                 break
             await asyncio.sleep(0.1)
+        line = item("\n".join(transcript)) if callable(item) else item
         transcript.append(f"{prompt}{line}")
         return line
 

@@ -234,3 +234,49 @@ async def test_enqueue_on_a_dead_database_raises_for_the_caller(state: str, tmp_
     with pytest.raises(Exception):  # noqa: B017 - whatever the driver raises reaches the caller
         await queue.put(job("lost"))
     await engine.dispose()
+
+
+async def test_waiting_jobs_take_no_slot(db_url: str, tmp_path: Any) -> None:
+    """Jobs that mostly wait (bid waits, follow-ups) never hold up the ones behind them."""
+    store = await _store(db_url, tmp_path)
+    store.clock = __import__("time").time
+    release = asyncio.Event()
+    done: list[str] = []
+
+    async def waiting(claimed: ClaimedJob) -> None:
+        await release.wait()
+
+    async def quick(claimed: ClaimedJob) -> None:
+        done.append(claimed.key)
+
+    worker = Worker(
+        store,
+        {"wait": waiting, "k": quick},
+        slots=2,
+        lease=5,
+        poll=0.02,
+        waiting_kinds=frozenset({"wait"}),
+    )
+    worker.start()
+    await store.enqueue([job(f"w{i}", kind="wait") for i in range(4)] + [job("q1"), job("q2")])
+    worker.wake()
+    for _ in range(200):
+        if len(done) == 2:
+            break
+        await asyncio.sleep(0.02)
+    assert sorted(done) == ["q1", "q2"]
+    release.set()
+    assert await drain(store, [worker], 10)
+    await worker.stop()
+    await store.engine.dispose()
+
+
+async def test_concurrent_claims_never_return_more_than_asked(db_url: str, tmp_path: Any) -> None:
+    store = await _store(db_url, tmp_path)
+    await store.enqueue([job(f"c{i}") for i in range(300)])
+    batches = await asyncio.gather(*(store.claim(f"w{i}", lease=30, limit=3) for i in range(40)))
+    assert all(len(batch) <= 3 for batch in batches), [len(b) for b in batches]
+    ids = [j.id for batch in batches for j in batch]
+    assert len(ids) == len(set(ids))
+    assert sum(len(b) for b in batches) == 120
+    await store.engine.dispose()

@@ -85,12 +85,12 @@ NOSANA = {
 def test_nosana_create_shows_every_field_of_the_spec() -> None:
     text = create_summary(facts("nosana", NOSANA, [RTX4090]), NOW)
     head, *rest = lines_of(text)
-    assert head == "create Nosana deployment whisper-api (about $0.770/hour)"
+    assert head == "create Nosana deployment whisper-api (about $0.77/h)"
     assert "• *Provider:* Nosana" in rest
     assert "• *Market:* NVIDIA RTX 4090 (`97G9NnvBDQ…odAf`)" in rest
     assert "• *GPU:* RTX 4090, 24 GB" in rest
     assert "• *Replicas:* 2" in rest
-    assert "• *Timeout:* 90 min" in rest
+    assert "• *Timeout:* 1 h 30 min" in rest
     assert "• *Strategy:* `SCHEDULED`" in rest
     # 09:30 → the next multiple of 6 hours
     assert "• *Cron:* `0 */6 * * *`, next run 2026-12-07 12:00 UTC" in rest
@@ -98,8 +98,8 @@ def test_nosana_create_shows_every_field_of_the_spec() -> None:
     assert "• *Exposed port:* 11434" in rest
     assert "• *Env names:* `HF_TOKEN`, `MODEL`" in rest
     assert "hf_supersecret" not in text and "llama3" not in text
-    assert "• *Estimate:* about $0.770/hour" in rest
-    assert "• *Per timeout (90 min):* $1.16" in rest
+    assert "• *Estimate:* about $0.77/h" in rest
+    assert "• *Per timeout (1 h 30 min):* $1.16" in rest
     assert "_SCHEDULED pays this at every cron firing._" in rest
 
 
@@ -108,7 +108,7 @@ def test_nosana_simple_has_no_cron_and_says_when_it_is_unpriced() -> None:
     text = create_summary(facts("nosana", form, None), NOW)  # the catalog was unreachable
     assert "Cron" not in text
     assert "• *Strategy:* `SIMPLE`" in text
-    assert "• *Timeout:* 1440 min (1 day)" in text
+    assert "• *Timeout:* 1 d" in text
     assert f"• *Market:* `{MARKET_ID}`" in text  # no name known: the full id
     assert "• *Env names:* none" in text
     assert "(cost unknown)" in lines_of(text)[0]
@@ -151,7 +151,7 @@ def test_neuranet_create_shows_node_image_env_names_and_cost_per_day() -> None:
     }
     text = create_summary(facts("neuranet", form, [NODE]), NOW)
     head, *rest = lines_of(text)
-    assert head == "create NeuraNET deployment chat (about $1.200/hour)"
+    assert head == "create NeuraNET deployment chat (about $1.20/h)"
     assert "• *Provider:* NeuraNET" in rest
     assert "• *Node:* Frankfurt A100 (`node_a100_eu`)" in rest
     assert "• *GPU:* A100, 80 GB" in rest
@@ -197,7 +197,7 @@ def test_akash_create_shows_services_resources_deposit_and_max_price() -> None:
     deposit = next(line for line in rest if line.startswith("• *Deposit:*"))
     assert deposit.startswith("• *Deposit:* $5.00 (lasts at least ")
     estimate = next(line for line in rest if line.startswith("• *Estimate:*"))
-    assert "at most $" in estimate and "/hour (the SDL's max price)" in estimate
+    assert "at most $" in estimate and "/h (the SDL's max price)" in estimate
     assert "/day" in estimate
 
 
@@ -232,18 +232,16 @@ def test_a_lease_names_the_provider_as_the_bid_shows_it() -> None:
     )
     text = lease_summary(request, bid_key(bid), NOW)
     head, *rest = lines_of(text)
-    assert head == (
-        "lease Akash deployment 1793534400001 (deployment) from europlots at $0.459/hour"
-    )
+    assert head == ("lease Akash deployment 1793534400001 (deployment) from europlots at $0.459/h")
     assert PROVIDER not in text  # the address is shortened
     assert short_id(PROVIDER) == "akash1w953…pmwt"
     assert (
         "• *Provider:* europlots (`akash1w953…pmwt`, audited, uptime 99.8% (7d), Hesse, Germany)"
         in rest
     )
-    assert "• *Price:* $0.459/hour, $11.02/day" in rest
+    assert "• *Price:* $0.459/h, $11.02/day" in rest
     assert "• *GPU:* rtx4090" in rest
-    assert "• *Deposit:* $5.00 (lasts about 10.9 hours at this price)" in rest
+    assert "• *Deposit:* $5.00 (lasts about 10 h 53 min at this price)" in rest
     assert "image `vllm/vllm-openai:v0.6.3`" in text and "hf_secret_value" not in text
 
 
@@ -253,7 +251,7 @@ def test_a_lease_without_provider_facts_says_what_is_unknown() -> None:
     text = lease_summary(request, bid_key(bid), NOW)
     assert (
         lines_of(text)[0]
-        == "lease Akash deployment 42 (deployment) from akash1w953…pmwt at $0.200/hour"
+        == "lease Akash deployment 42 (deployment) from akash1w953…pmwt at $0.20/h"
     )
     assert "audit status unknown" in text
 
@@ -353,10 +351,10 @@ def test_a_chain_compares_each_step_with_the_deployment_the_previous_steps_leave
     assert head == "*whisper-api* (`dep9xk2`, Nosana, stopped), in order:"
     assert steps == [
         "1. start; cost $0.00/h → $0.77/h",
-        "2. timeout 60 min → 90 min",
-        "3. scale: replicas 2 → 3; cost $0.77/h → $1.155/h",
-        "4. timeout 90 min → 120 min",
-        "5. stop; cost $1.155/h → $0.00/h",
+        "2. timeout 1 h → 1 h 30 min",
+        "3. scale: replicas 2 → 3; cost $0.77/h → $1.16/h",
+        "4. timeout 1 h 30 min → 2 h",
+        "5. stop; cost $1.16/h → $0.00/h",
     ]
     assert "?" not in text
 
@@ -368,7 +366,7 @@ def test_scaling_a_stopped_deployment_shows_the_cost_while_running() -> None:
 
 def test_an_unknown_current_value_says_not_set() -> None:
     text = msg.step_summary(op(OpKind.TIMEOUT, minutes=90), _nosana_deployment(timeout=None))
-    assert text == "timeout (not set) → 90 min"
+    assert text == "timeout (not set) → 1 h 30 min"
     schedule = msg.step_summary(op(OpKind.SCHEDULE, cron="0 * * * *"), _nosana_deployment())
     assert schedule == "schedule (not set) → `0 * * * *`"
 
@@ -411,7 +409,7 @@ def test_a_neuranet_start_uses_the_nodes_rate() -> None:
 
 
 def test_without_a_deployment_the_request_is_said_in_words() -> None:
-    assert msg.step_summary(op(OpKind.TIMEOUT, minutes=90), None) == "set the timeout to 90 min"
+    assert msg.step_summary(op(OpKind.TIMEOUT, minutes=90), None) == "set the timeout to 1 h 30 min"
     assert msg.step_summary(op(OpKind.START), None) == "start"
 
 
@@ -465,7 +463,7 @@ def test_notification_text_keeps_whole_lines_of_the_summary() -> None:
     summary = create_summary(facts("nosana", NOSANA, [RTX4090]), NOW)
     reply = msg.request_message(_view(summary))
     assert reply.text.startswith(
-        "<@U1> asks for approval: create Nosana deployment whisper-api (about $0.770/hour) · "
+        "<@U1> asks for approval: create Nosana deployment whisper-api (about $0.77/h) · "
         "• *Provider:* Nosana · "
     )
     assert reply.text.endswith(" …") and len(reply.text) <= 530
@@ -499,8 +497,8 @@ def test_unknown_costs_are_left_out_or_said_in_words() -> None:
     assert msg.step_summary(op(OpKind.CLOSE), akash) == "close"
     assert msg.step_summary(op(OpKind.SCALE, replicas=3), akash) == "scale: replicas 1 → 3"
     deposit = op(OpKind.DEPOSIT, amount_usd=Decimal(5))
-    assert msg.step_summary(deposit, akash) == "add $5 to the escrow (escrow $3.20 → $8.20)"
+    assert msg.step_summary(deposit, akash) == "add $5.00 to the escrow (escrow $3.20 → $8.20)"
     chain = Chain(target="123", steps=(deposit, deposit))
     assert lines_of(msg.summarize(chain, akash))[2] == (
-        "2. add $5 to the escrow (escrow $8.20 → $13.20)"
+        "2. add $5.00 to the escrow (escrow $8.20 → $13.20)"
     )

@@ -202,7 +202,7 @@ def test_status_message_escapes_provider_text_and_offers_accept() -> None:
     )  # fmt: skip
     text = json.dumps(reply.blocks)
     assert "<evil>" not in text and "&lt;evil&gt;" in text
-    assert "$0.330/h" in text and "audited" in text and "uptime 99.0%" in text
+    assert "$0.33/h" in text and "audited" in text and "uptime 99.0%" in text
     accepts = [b["accessory"] for b in reply.blocks or [] if b.get("accessory")]
     assert json.loads(accepts[0]["value"]) == {"r": "r1", "b": "akash1xyz/1/1"}
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 from hypothesis import given, settings
@@ -117,18 +117,28 @@ def test_rollback_and_rename() -> None:
 
 def test_logs() -> None:
     result = op("logs abc --tail 50 --since 10m")
-    assert (result.target, result.args.tail, result.args.since) == (
+    # a duration is the last 10 minutes when the logs are read, not a moment fixed now
+    assert (result.target, result.args.tail, result.args.since, result.args.since_seconds) == (
         "abc",
         50,
-        NOW - timedelta(minutes=10),
+        None,
+        600,
     )
+    assert op("logs abc --since 2h --file").args.since_seconds == 7200
+    assert op("logs abc --file").args.file is True and op("logs abc").args.file is False
+    assert "longer than zero" in (usage("logs abc --since 0m").problem or "")
     assert op("logs abc --since=2026-11-23T10:00:00Z").args.since == datetime(
         2026, 11, 23, 10, tzinfo=UTC
     )
     assert op("logs -n 5 abc").args.tail == 5
     assert "needs a unit" in (usage("logs abc --since 10").problem or "")
     assert "future" in (usage("logs abc --since 2027-01-01T00:00:00Z").problem or "")
-    assert "Unknown option" in (usage("logs abc --follow").problem or "")
+    assert "Unknown option" in (usage("logs abc --frobnicate").problem or "")
+    assert op("logs abc --follow").args.follow_seconds == 600
+    assert op("logs abc --follow 30m").args.follow_seconds == 1800
+    assert op("logs --follow abc").target == "abc"
+    assert "1 minute to 1 hour" in (usage("logs abc --follow 2h").problem or "")
+    assert "Pick one" in (usage("logs abc --file --follow").problem or "")
     assert "needs a value" in (usage("logs abc --tail").problem or "")
     usage("logs abc --tail 0")
 

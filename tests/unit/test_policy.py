@@ -1007,7 +1007,7 @@ def test_describe_overrides_and_scopes() -> None:
     spend = next(line for line in lines if line.startswith("• *spend*"))
     assert spend.startswith(
         "• *spend*: needs approval by 2 different people from: <@U1ANA>, <!subteam^S1OPS>, "
-        "self-approval counts, expires after 90 min"
+        "self-approval counts, expires after 1 h 30 min"
     )
     destructive = (
         "• *destructive* on nosana: needs approval by an admin, requester excluded, "

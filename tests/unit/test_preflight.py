@@ -122,42 +122,42 @@ REFUSALS = [
         op(OpKind.STOP),
         nosana("STOPPED"),
         None,
-        "w2 is already stopped on Nosana (STOPPED): it can start, archive, delete.",
+        "w2 is already stopped on Nosana: it can start, archive, delete.",
         id="stop-stopped",
     ),
     pytest.param(
         op(OpKind.START),
         nosana("RUNNING"),
         None,
-        "w2 is already running on Nosana (RUNNING): it can stop.",
+        "w2 is already running on Nosana: it can stop.",
         id="start-running",
     ),
     pytest.param(
         op(OpKind.START),
         nosana("STARTING"),
         None,
-        "w2 is already starting on Nosana (STARTING): wait until it is no longer starting.",
+        "w2 is already starting on Nosana: wait until it is no longer starting.",
         id="start-starting",
     ),
     pytest.param(
         op(OpKind.ARCHIVE),
         nosana("RUNNING"),
         None,
-        "w2 is running on Nosana (RUNNING), so `archive` is not possible now: it can stop.",
+        "w2 is running on Nosana, so `archive` is not possible now: it can stop.",
         id="archive-running",
     ),
     pytest.param(
         op(OpKind.STOP),
         nosana("DRAFT"),
         None,
-        "w2 is draft on Nosana (DRAFT), so `stop` is not possible now: it can start.",
+        "w2 is a draft on Nosana, so `stop` is not possible now: it can start.",
         id="stop-draft",
     ),
     pytest.param(
         op(OpKind.SCALE, replicas=3),
         nosana("ARCHIVED"),
         None,
-        "w2 is archived on Nosana (ARCHIVED), so `scale` is not possible now: there is nothing "
+        "w2 is archived on Nosana, so `scale` is not possible now: there is nothing "
         "left to do with it.",
         id="scale-archived",
     ),
@@ -229,14 +229,14 @@ REFUSALS = [
         op(OpKind.SCALE, replicas=4),
         nosana("RUNNING"),
         Account(Decimal("-2"), label=CREDITS),
-        "No Nosana credits left ($-2.00): scale w2 to 4 would not run on Nosana. Add funds first.",
+        "No Nosana credits left (-$2.00): scale w2 to 4 would not run on Nosana. Add funds first.",
         id="scale-up-negative-credits",
     ),
     pytest.param(
         op(OpKind.DEPOSIT, amount_usd=Decimal(5)),
         akash("closed"),
         None,
-        "dseq 1785245500842 is closed on Akash (closed): deposits go only into an open "
+        "dseq 1785245500842 is closed on Akash: deposits go only into an open "
         "deployment; there is nothing left to do with it.",
         id="deposit-closed",
     ),
@@ -266,14 +266,14 @@ REFUSALS = [
         op(OpKind.START),
         neuranet(DeploymentStatus.RUNNING),
         None,
-        "my-ollama is already running on NeuraNET (running): it can stop, delete.",
+        "my-ollama is already running on NeuraNET: it can stop, delete.",
         id="neuranet-start-running",
     ),
     pytest.param(
         op(OpKind.STOP),
         neuranet(DeploymentStatus.STOPPED),
         None,
-        "my-ollama is already stopped on NeuraNET (stopped): it can start, delete.",
+        "my-ollama is already stopped on NeuraNET: it can start, delete.",
         id="neuranet-stop-stopped",
     ),
 ]
@@ -352,7 +352,7 @@ def test_scale_99_against_114_dollars_warns_when_the_credits_run_out() -> None:
     assert outcome.changes == (Change("replicas", "2", "99"),)
     assert outcome.cost == CostChange(Decimal("0.8"), Decimal("39.6"))
     assert outcome.warnings == (
-        "The Nosana credits ($114.00) will last about 2.9 hours at $39.60/h: they run out "
+        "The Nosana credits ($114.00) will last about 2 h 52 min at $39.60/h: they run out "
         "around 2026-12-07 08:52 UTC.",
     )
     assert outcome.after is not None and outcome.after.replicas == 99
@@ -369,7 +369,7 @@ def test_a_simple_run_only_needs_money_for_its_timeout() -> None:
     )
     assert isinstance(short, Cleared)
     assert short.warnings == (
-        "The Nosana credits ($30.00) will last about 45 minutes at $39.60/h: they run out "
+        "The Nosana credits ($30.00) will last about 45 min at $39.60/h: they run out "
         "around 2026-12-07 06:45 UTC.",
     )
 
@@ -389,7 +389,7 @@ def test_the_whole_account_burn_counts_when_known() -> None:
     outcome = preflight(facts(op(OpKind.SCALE, replicas=3), running, account))
     assert isinstance(outcome, Cleared)
     assert outcome.warnings == (
-        "The Nosana credits ($30.00) will last about 2.7 hours at $11.20/h: they run out around "
+        "The Nosana credits ($30.00) will last about 2 h 40 min at $11.20/h: they run out around "
         "2026-12-07 08:40 UTC.",
     )
 
@@ -427,12 +427,12 @@ def test_timeout_up_changes_the_timeout_and_checks_credits() -> None:
         facts(op(OpKind.TIMEOUT, minutes=90), nosana("RUNNING"), Account(Decimal(0), label=CREDITS))
     )
     assert outcome == Refused(
-        "No Nosana credits left ($0.00): set the timeout of w2 to 90 min would not run on "
+        "No Nosana credits left ($0.00): set the timeout of w2 to 1 h 30 min would not run on "
         "Nosana. Add funds first."
     )
     down = preflight(facts(op(OpKind.TIMEOUT, minutes=120), nosana("RUNNING", timeout_minutes=180)))
     assert isinstance(down, Cleared)
-    assert down.changes == (Change("timeout", "180 min", "120 min"),)
+    assert down.changes == (Change("timeout", "3 h", "2 h"),)
 
 
 def test_deposit_warns_when_even_the_new_escrow_lasts_less_than_a_day() -> None:
@@ -446,7 +446,7 @@ def test_deposit_warns_when_even_the_new_escrow_lasts_less_than_a_day() -> None:
     assert isinstance(outcome, Cleared)
     assert outcome.changes == (Change("escrow", "$3.00", "$5.00"),)
     assert outcome.warnings == (
-        "Even with this deposit the escrow ($5.00) lasts about 10.0 hours at $0.50/h: the lease "
+        "Even with this deposit the escrow ($5.00) lasts about 10 h at $0.50/h: the lease "
         "closes around 2026-12-07 16:00 UTC unless topped up.",
     )
 
@@ -454,13 +454,13 @@ def test_deposit_warns_when_even_the_new_escrow_lasts_less_than_a_day() -> None:
 def test_a_chain_is_checked_against_the_state_each_step_leaves() -> None:
     chain = Chain(target="w2", steps=(op(OpKind.ARCHIVE), op(OpKind.START)))
     assert preflight(facts(chain, nosana("STOPPED"))) == Refused(
-        "Step 2 (start w2): w2 is archived on Nosana (ARCHIVED), so `start` is not possible "
+        "Step 2 (start w2): w2 is archived on Nosana, so `start` is not possible "
         "now: there is nothing left to do with it."
     )
     # The chain runs each step at once: the deployment is still STOPPING when archive runs.
     chain = Chain(target="w2", steps=(op(OpKind.STOP), op(OpKind.ARCHIVE)))
     assert preflight(facts(chain, nosana("RUNNING"))) == Refused(
-        "Step 2 (archive w2): w2 is stopping on Nosana (STOPPING), so `archive` is not "
+        "Step 2 (archive w2): w2 is stopping on Nosana, so `archive` is not "
         "possible now: wait until it is no longer stopping."
     )
     ok = preflight(
@@ -544,7 +544,7 @@ def test_create_on_nosana_warns_and_prices_per_hour() -> None:
 
     assert simple(300) == ()  # $4.00 pays the whole 5-hour run at $0.80/h
     assert simple(360) == (
-        "The Nosana credits ($4.00) will last about 5.0 hours at $0.80/h: they run out around "
+        "The Nosana credits ($4.00) will last about 5 h at $0.80/h: they run out around "
         "2026-12-07 11:00 UTC.",
     )
     outcome = preflight_create(
@@ -558,7 +558,7 @@ def test_create_on_nosana_warns_and_prices_per_hour() -> None:
     assert isinstance(outcome, Cleared)
     assert outcome.cost == CostChange(Decimal(0), Decimal("0.8"))
     assert outcome.warnings == (
-        "The Nosana credits ($4.00) will last about 5.0 hours at $0.80/h: they run out around "
+        "The Nosana credits ($4.00) will last about 5 h at $0.80/h: they run out around "
         "2026-12-07 11:00 UTC.",
     )
 
@@ -670,6 +670,6 @@ def test_accepting_a_bid_warns_about_the_escrow_runway() -> None:
     assert isinstance(outcome, Cleared)
     assert outcome.cost == CostChange(Decimal(0), Decimal("0.5"))
     assert outcome.warnings == (
-        "The escrow ($5.00) lasts about 10.0 hours at $0.50/h: the lease closes around "
+        "The escrow ($5.00) lasts about 10 h at $0.50/h: the lease closes around "
         "2026-12-07 16:00 UTC unless topped up; $7.00 is left in the account for deposits.",
     )

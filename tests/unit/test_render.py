@@ -62,8 +62,8 @@ def test_card_shows_facts_and_only_allowed_buttons_with_confirm_on_destructive()
     )
     text = all_text(card)
     assert ":large_green_circle: running" in text
-    assert "$0.43/h" in text
-    assert "3h" in text
+    assert "$0.432/h" in text
+    assert "3 h" in text
     assert "https://abc.node.k8s.prd.nos.ci" in text
     assert action_ids(card) == ["deployment_stop", "deployment_logs"]
     stop = next(e for b in card if b["type"] == "actions" for e in b["elements"])

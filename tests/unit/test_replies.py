@@ -129,7 +129,11 @@ def test_huge_lists_of_markets_and_balances_stay_within_limits() -> None:
     body = text_of(replies.balance_reply([line]))
     assert "$12.50 available" in body
     assert body.index("web") < body.index("db")  # shortest runway first, with a warning
-    assert ":warning: escrow of *web*" in body and "4.2 days" in body
+    assert (
+        ":warning: escrow of *web*" in body
+        and "lasts 4 d 4 h at" in body
+        and "lasts 3 h at" in body
+    )
 
 
 def test_chain_progress_marks_each_step() -> None:
@@ -140,7 +144,7 @@ def test_chain_progress_marks_each_step() -> None:
     )
     body = reply.text
     assert "3 steps" in body and "scale llama to 3 — wrong state" in body
-    assert "set the timeout of llama to 120 min" in body
+    assert "set the timeout of llama to 2 h" in body
 
 
 def test_deposit_parses_dollars() -> None:

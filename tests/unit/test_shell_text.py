@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from bot.core.governance import RoleCommand
 from bot.core.operations import Operation
 from bot.core.parsing import parse
-from bot.shell import TEAMMATE_ID, as_slack_text, channel_id, channel_name
+from bot.slack_local.names import TEAMMATE_ID, as_slack_text, channel_id, channel_name
 
 
 @pytest.mark.parametrize(
     ("typed", "sent"),
     [
         ("role grant @sam operator", f"role grant <@{TEAMMATE_ID}|sam> operator"),
-        ("watch llama3-chat #ops", "watch llama3-chat <#C0OPS|ops>"),
+        ("watch llama3-chat #ops", f"watch llama3-chat <#{channel_id('ops')}|ops>"),
         ("rename llama#2 a@b", "rename llama#2 a@b"),  # not a mention, not a channel
         ("role grant @nobody admin", "role grant @nobody admin"),  # unknown people stay typed
     ],
@@ -33,13 +35,17 @@ def test_a_typed_mention_reaches_the_parser_as_a_person() -> None:
 def test_posts_name_their_channel() -> None:
     assert channel_name(channel_id("ops")) == "#ops"
     assert channel_name("C0LOCAL") == "#local"
+    # the name is in the id itself: a restarted shell (a fresh process) still knows it
+    assert re.fullmatch(r"C[0-9A-Z]+", channel_id("gpu-team_2"))
+    assert channel_name(channel_id("gpu-team_2")) == "#gpu-team_2"
+    assert channel_id("OPS") == channel_id("ops") != channel_id("ops2")
 
 
 def test_every_emoji_deploybot_sends_prints_as_an_emoji() -> None:
     import pathlib
     import re
 
-    from bot.shell import EMOJI
+    from bot.slack_local.names import EMOJI
 
     root = pathlib.Path(__file__).resolve().parents[2]
     sources = [*root.joinpath("bot").rglob("*.py"), *root.joinpath("handlers").rglob("*.py")]

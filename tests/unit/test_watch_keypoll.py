@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from decimal import Decimal
 from typing import Any
 
 from bot.db.watch.store import PollKey
+from bot.providers.models import Deployment, DeploymentStatus
 from bot.watch.diff import Thresholds
-from bot.watch.keypoll import SEEN, KeyPoll
+from bot.watch.keypoll import SEEN, KeyPoll, burn_of
 
 
 class _Client:
@@ -65,3 +67,21 @@ def test_a_watcher_only_process_leaves_the_web_and_migration_stacks_out() -> Non
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert out.stdout.strip() == ""
+
+
+def test_the_burn_recorded_for_a_deployment_is_what_it_costs_while_it_runs() -> None:
+    def dep(status: DeploymentStatus, cost: str | None) -> Deployment:
+        return Deployment(
+            provider="akash",
+            id="1",
+            name="x",
+            status=status,
+            raw_status=status.value,
+            cost_per_hour_usd=Decimal(cost) if cost is not None else None,
+        )
+
+    assert burn_of(dep(DeploymentStatus.RUNNING, "0.5")) == 0.5
+    assert burn_of(dep(DeploymentStatus.STOPPED, "0.5")) == 0.0
+    assert burn_of(dep(DeploymentStatus.RUNNING, None)) is None  # unknown, said as such
+    assert burn_of(dep(DeploymentStatus.PENDING, None)) == 0.0  # no lease yet
+    assert burn_of(None) == 0.0  # gone

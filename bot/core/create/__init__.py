@@ -34,7 +34,7 @@ from bot.core.create.fields import (
 )
 from bot.core.create.spec import build_spec
 from bot.core.create.templates import apply_overrides, form_from_deployment, parse_overrides
-from bot.core.create.values import parse_command, parse_env, usd
+from bot.core.create.values import parse_command, parse_env, per_hour, usd
 
 __all__ = [
     "DEFAULTS",
@@ -59,6 +59,7 @@ __all__ = [
     "parse_command",
     "parse_env",
     "parse_overrides",
+    "per_hour",
     "place_label",
     "stop_after_seconds",
     "usd",

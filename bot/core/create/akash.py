@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from bot.core.create.built import Built
 from bot.core.create.fields import FIELDS, MAX_DEPOSIT
-from bot.core.create.values import money, parse_env, text, usd, whole
+from bot.core.create.values import money, parse_env, per_hour, text, usd, whole
 from bot.providers import akash_sdl
 
 _RENAME = {"max_price_usd_per_hour": "max_price"}
@@ -35,7 +35,7 @@ def build(form: dict[str, str], built: Built) -> None:
     built.summary = [
         ("Services", services or "?"),
         ("GPU", ", ".join(gpus) if gpus else "none"),
-        ("Max price", f"{usd(max_hour, '0.001')}/h"),
+        ("Max price", per_hour(max_hour)),
         ("Deposit", usd(deposit)),
     ]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from bot.core.create.values import money, usd
+from bot.core.create.values import money, per_hour
 from bot.providers.models import Market
 
 
@@ -65,7 +65,7 @@ def place_label(item: Market) -> str:
     """``NVIDIA RTX 4090 · $0.39/h · RTX 4090 24 GB · load 2/5`` (≤ 75 characters)."""
     parts = [item.name]
     if item.price_per_hour_usd is not None:
-        parts.append(f"{usd(item.price_per_hour_usd, '0.001')}/h")
+        parts.append(per_hour(item.price_per_hour_usd))
     if item.gpu and item.gpu not in item.name:
         parts.append(item.gpu)
     if item.region:

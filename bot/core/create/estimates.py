@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from bot.core import fmt
 from bot.core.create.values import usd
 from bot.providers import akash_sdl
 from bot.providers.models import Market
@@ -50,11 +51,7 @@ class Estimate:
 
 
 def _hours(hours: Decimal) -> str:
-    if hours >= 48:
-        return f"{(hours / 24).quantize(Decimal('0.1'))} days"
-    if hours >= 1:
-        return f"{hours.quantize(Decimal('0.1'))} hours"
-    return f"{int(hours * 60)} minutes"
+    return fmt.hours(hours)
 
 
 def estimate(
@@ -89,7 +86,7 @@ def _nosana(est: Estimate, spec: Mapping[str, Any], place: Market | None) -> Non
         return
     per_hour = est.per_hour = price * replicas
     per_period = est.per_period = (per_hour * timeout / 60).quantize(Decimal("0.0001"))
-    est.period_label = f"per timeout ({timeout} min)"
+    est.period_label = f"per timeout ({fmt.minutes(int(timeout))})"
     if strategy in ("SIMPLE-EXTEND", "INFINITE"):
         est.notes.append(f"{strategy} keeps running past the timeout while credits last.")
     if strategy == "SCHEDULED":

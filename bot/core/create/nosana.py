@@ -9,10 +9,11 @@ from typing import Any
 
 from croniter import croniter
 
+from bot.core import fmt
 from bot.core.create.built import Built
 from bot.core.create.catalog import find_place, gpu_label
 from bot.core.create.fields import FIELDS, MAX_REPLICAS, MAX_TIMEOUT, STRATEGIES
-from bot.core.create.values import IMAGE, parse_command, parse_env, text, usd, whole, yes
+from bot.core.create.values import IMAGE, parse_command, parse_env, per_hour, text, whole, yes
 from bot.providers.errors import ValidationError
 from bot.providers.models import Market
 from bot.providers.nosana import NosanaCreateSpec
@@ -104,9 +105,9 @@ def _summary(
         ("Name", str(spec["name"])),
         ("Market", market.name if market else market_ref),
         ("Replicas", str(spec["replicas"])),
-        ("Timeout", f"{spec['timeout']} min"),
+        ("Timeout", fmt.minutes(int(spec["timeout"])) if spec.get("timeout") else "?"),
         ("Strategy", str(spec["strategy"]) + (f" `{schedule}`" if schedule else "")),
-        ("Price", f"{usd(price, '0.001')}/h per replica" if price is not None else "unknown"),
+        ("Price", f"{per_hour(price)} per replica" if price is not None else "unknown"),
     ]
     if market is not None and market.gpu:
         summary.insert(2, ("GPU", gpu_label(market)))

@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Mapping
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
+
+from bot.core import fmt
 
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 IMAGE = re.compile(r"^[a-z0-9][a-z0-9._/:@-]*$", re.IGNORECASE)
@@ -63,7 +65,11 @@ def parse_command(text: str) -> tuple[list[str], str | None]:
         return [], "a quote is not closed"
 
 
-def usd(value: Decimal | None, places: str = "0.01") -> str:
-    if value is None:
-        return "?"
-    return "$" + str(value.quantize(Decimal(places), rounding=ROUND_HALF_UP))
+def usd(value: Decimal | None) -> str:
+    """An amount by :mod:`bot.core.fmt`'s rules (``?`` when unknown)."""
+    return fmt.usd(value, unknown="?")
+
+
+def per_hour(value: Decimal | None) -> str:
+    """An hourly rate by :mod:`bot.core.fmt`'s rules: ``$0.385/h`` (``?`` when unknown)."""
+    return fmt.per_hour(value, unknown="?")

@@ -11,6 +11,7 @@ from functools import lru_cache
 from bot.core.arguments import args_for
 from bot.core.operations import Chain, Operation, OpKind, Usage
 from bot.core.parsing import values, verbs
+from bot.core.parsing.budget import p_budget
 from bot.core.parsing.create import p_create, p_template
 from bot.core.parsing.governance import p_approvals, p_decide, p_governance
 from bot.core.parsing.problem import Problem
@@ -19,6 +20,7 @@ from bot.core.parsing.watch import p_watch
 from bot.core.parsing.words import (
     did_you_mean,
     known_verbs,
+    pop_flag,
     pop_provider,
     pop_reason,
     tokens,
@@ -73,6 +75,7 @@ PARSERS: dict[OpKind, verbs.Parser] = {
     OpKind.WATCHING: p_watch,
     OpKind.TIMERS: p_timers,
     OpKind.DIGEST: p_digest,
+    OpKind.BUDGET: p_budget,
 }
 
 
@@ -104,6 +107,7 @@ def _parse(text: str, now: datetime) -> Result:
     words = tokens(text)
     provider = pop_provider(words)
     reason = pop_reason(words)
+    over_budget = pop_flag(words, "--over-budget")
     if not words:
         return Operation(args=args_for(OpKind.HELP))
     verb = verb_of(words[0])
@@ -121,6 +125,12 @@ def _parse(text: str, now: datetime) -> Result:
         if isinstance(result, Operation) and result.kind not in MUTATIONS | {OpKind.TIMERS}:
             raise Problem("`--reason` goes with changes (start, stop, scale …), for approvers.")
         result = result.model_copy(update={"reason": reason})
+    if over_budget:
+        if isinstance(result, Operation) and result.kind not in MUTATIONS | {OpKind.CREATE}:
+            raise Problem(
+                "`--over-budget` goes with changes that spend (start, scale up, deposit, create …)."
+            )
+        result = result.model_copy(update={"over_budget": True})
     return result
 
 

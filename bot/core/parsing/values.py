@@ -42,6 +42,11 @@ def whole(value: str, what: str, low: int, high: int) -> int:
     return number
 
 
+def is_duration(value: str) -> bool:
+    """Whether ``value`` reads as a duration (``90``, ``10m``, ``2h``)."""
+    return bool(_DURATION.match(value.strip()))
+
+
 def duration_seconds(value: str, what: str) -> int:
     match = _DURATION.match(value.strip())
     if not match:
@@ -58,6 +63,17 @@ def minutes(value: str) -> int:
     if not 1 <= count <= MAX_MINUTES:
         raise Problem(f"The timeout must be between 1 minute and {MAX_MINUTES // 1440} days.")
     return count
+
+
+def since_window(value: str, now: datetime) -> tuple[datetime | None, int | None]:
+    """``--since``: a moment (an ISO time) or a number of seconds back from when the logs are
+    read (a duration: ``1m`` is the last minute then, not a minute before the command)."""
+    if _DURATION.match(value.strip()):
+        seconds = int((now - since(value, now)).total_seconds())
+        if seconds < 1:
+            raise Problem("--since needs a span longer than zero (10m, 2h, 1d).")
+        return None, seconds
+    return since(value, now), None
 
 
 def since(value: str, now: datetime) -> datetime:

@@ -30,7 +30,9 @@ NODE_FILTERS: dict[str, type] = {
     "min-ram": int,
     "max-price": float,
 }
-LOGS_SHAPE = "<deployment> [--tail N] [--since 10m|ISO time]"
+LOGS_SHAPE = "<deployment> [--tail N] [--since 10m|ISO time] [--file | --follow [10m]]"
+#: ``--follow`` without a duration; and the longest a follow may run.
+FOLLOW_DEFAULT, FOLLOW_MAX = 600, 3600
 
 
 def p_help(
@@ -160,6 +162,19 @@ def _option_value(args: list[str], i: int, key: str, sep: str, inline: str) -> t
     raise Problem(f"{key} needs a value. Usage: /deploy logs {LOGS_SHAPE}", topic="logs")
 
 
+def _follow(args: list[str], i: int, inline: str | None) -> tuple[int, int]:
+    """``--follow``, ``--follow 30m`` or ``--follow=30m``: seconds, and the next index."""
+    value, nxt = inline, i + 1
+    if value is None and nxt < len(args) and values.is_duration(args[nxt]):
+        value, nxt = args[nxt], nxt + 1
+    if value is None:
+        return FOLLOW_DEFAULT, nxt
+    seconds = values.duration_seconds(value, "--follow")
+    if not 60 <= seconds <= FOLLOW_MAX:
+        raise Problem("--follow runs from 1 minute to 1 hour (e.g. --follow 10m).")
+    return seconds, nxt
+
+
 def p_logs(
     verb: OpKind, args: list[str], provider: ProviderName | None, now: datetime
 ) -> Operation:
@@ -167,16 +182,26 @@ def p_logs(
     target: str | None = None
     tail: int | None = None
     since: datetime | None = None
+    since_seconds: int | None = None
+    file = False
+    follow: int | None = None
     i = 0
     while i < len(args):
         arg = args[i]
         key, sep, inline = arg.partition("=")
+        if key == "--follow":
+            follow, i = _follow(args, i, inline if sep else None)
+            continue
         if key in ("--tail", "-n", "--since"):
             value, i = _option_value(args, i, key, sep, inline)
             if key == "--since":
-                since = values.since(value, now)
+                since, since_seconds = values.since_window(value, now)
             else:
                 tail = values.whole(value, "--tail", 1, values.MAX_TAIL)
+            continue
+        if arg == "--file":
+            file = True
+            i += 1
             continue
         if arg.startswith("--"):
             raise Problem(
@@ -188,7 +213,20 @@ def p_logs(
         i += 1
     if target is None:
         raise Problem(f"Usage: /deploy logs {LOGS_SHAPE}", topic="logs")
-    return Operation(args=args_for(verb, tail=tail, since=since), provider=provider, target=target)
+    if follow is not None and file:
+        raise Problem("Pick one: --file uploads the log so far, --follow keeps adding to it.")
+    return Operation(
+        args=args_for(
+            verb,
+            tail=tail,
+            since=since,
+            since_seconds=since_seconds,
+            file=file,
+            follow_seconds=follow,
+        ),
+        provider=provider,
+        target=target,
+    )
 
 
 def p_deposit(

@@ -102,6 +102,16 @@ def pop_provider(tokens: list[str]) -> ProviderName | None:
     return found
 
 
+def pop_flag(tokens: list[str], flag: str) -> bool:
+    """Take a bare flag (``--over-budget``) out of the tokens; whether it was there."""
+    found = False
+    for token in list(tokens):
+        if token.lower() == flag:
+            tokens.remove(token)
+            found = True
+    return found
+
+
 def pop_reason(tokens: list[str]) -> str | None:
     """Take ``--reason TEXT`` / ``--reason=TEXT`` out (the rest of the words up to a comma)."""
     for i, token in enumerate(tokens):

@@ -32,7 +32,7 @@ from bot.core.replies.deployments import (
 )
 from bot.core.replies.help import COMMANDS, TARGET_HELP, help_reply, usage_reply
 from bot.core.replies.progress import chain_reply, working_reply
-from bot.core.replies.reads import events_reply, jobs_reply, logs_reply
+from bot.core.replies.reads import events_reply, jobs_reply, log_file_reply, logs_reply
 
 __all__ = [
     "COMMANDS",
@@ -51,6 +51,7 @@ __all__ = [
     "events_reply",
     "help_reply",
     "jobs_reply",
+    "log_file_reply",
     "logs_reply",
     "markets_reply",
     "notice",

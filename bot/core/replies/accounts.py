@@ -9,6 +9,7 @@ from typing import Any
 
 from slack_sdk.models.blocks import ActionsBlock, ButtonElement
 
+from bot.core import fmt
 from bot.core.operations import OpKind
 from bot.core.render import PROVIDER_LABEL, clip, escape, money
 from bot.core.replies.base import Reply, rows_reply, section
@@ -27,8 +28,7 @@ class ConnectedProvider:
 def _when(moment: datetime | None) -> str:
     if moment is None:
         return "never"
-    fallback = f"{moment:%Y-%m-%d %H:%M} UTC"
-    return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
+    return fmt.slack_date(moment)
 
 
 def providers_reply(connected: Sequence[ConnectedProvider]) -> Reply:
@@ -131,6 +131,4 @@ def balance_reply(lines: Sequence[BalanceLine]) -> Reply:
 
 
 def _hours(hours: float) -> str:
-    if hours >= 48:
-        return f"{hours / 24:.1f} days"
-    return f"{hours:.1f} h"
+    return fmt.hours(hours)

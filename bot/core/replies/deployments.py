@@ -8,6 +8,7 @@ from datetime import datetime
 
 from slack_sdk.models.blocks import ActionsBlock, ButtonElement
 
+from bot.core import fmt
 from bot.core.arguments import Deposit, Rename, Rollback, Scale, Schedule, Timeout
 from bot.core.operations import Chain, Operation, OpKind
 from bot.core.registry import MUTATIONS
@@ -25,7 +26,7 @@ def _detail(op: Operation) -> str:
         case Scale(replicas=replicas):
             return f" to {replicas} replica{'s' if replicas != 1 else ''}"
         case Timeout(minutes=minutes):
-            return f" to {minutes} min"
+            return f" to {fmt.minutes(minutes)}"
         case Schedule(cron=cron):
             return f" to `{escape(cron)}`"
         case Rollback(revision=revision):
@@ -33,7 +34,7 @@ def _detail(op: Operation) -> str:
         case Rename(name=name):
             return f" to “{escape(clip(name, 100))}”"
         case Deposit(amount_usd=amount):
-            return f" (${amount})"
+            return f" ({fmt.usd(amount)})"
         case _:
             return ""
 

@@ -33,7 +33,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("revise", "revise <deployment>", "edit the job definition / SDL in a form"),
     ("rollback", "rollback <deployment> <revision>", "make an earlier revision active (Nosana)"),
     ("rename", "rename <deployment> <name>", "rename a deployment (Nosana)"),
-    ("logs", "logs <deployment> [--tail N] [--since 10m]", "recent log lines"),
+    ("logs", "logs <deployment> [--tail N] [--since 10m] [--file | --follow [10m]]", "log lines"),
     ("events", "events <deployment>", "the deployment's event history (Nosana)"),
     ("jobs", "jobs <deployment>", "the deployment's jobs (Nosana)"),
     ("markets", "markets [type=…] [gpu=…]", "Nosana GPU markets and prices"),
@@ -55,12 +55,20 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("watching", "watching", "what this workspace watches, and the alert thresholds"),
     ("timers", "timers [cancel <timer id>]", "stop timers waiting, with Extend and Cancel buttons"),
     ("digest", "digest daily <HH:MM> [#channel] | off", "a daily summary in a channel (admins)"),
+    (
+        "budget",
+        "budget [set <usd>/h|/day|/month [provider] | clear [provider]]",
+        "burn, spend today and this month, and the caps",
+    ),
 )
 _DETAILS: dict[str, str] = {
     "list": "Statuses: draft, pending, starting, running, stopping, stopped, failed, "
     "insufficient_funds, archived, closed, or all. Example: `/deploy list nosana running`.",
-    "logs": "`--tail N` keeps the last N lines (default 50); `--since` takes 10m, 2h, 1d or an "
-    "ISO time. Example: `/deploy logs llama --tail 100 --since 30m`.",
+    "logs": "`--tail N` keeps the last N lines (default 50); `--since` takes 10m, 2h, 1d (the "
+    "last 10 minutes…) or an ISO time; `--file` uploads the whole log to the channel as a file; "
+    "`--follow 10m` (1 min to 1 h) keeps adding new lines in a thread until then, until the "
+    "deployment stops, or until someone clicks Stop following. "
+    "Example: `/deploy logs llama --tail 100 --since 30m`.",
     "schedule": 'Five cron fields in quotes: `/deploy schedule nightly "0 2 * * *"`.',
     "timeout": "Minutes, or a duration: `/deploy timeout llama 2h`. Nosana needs at least 60.",
     "revise": "Opens a form with the current job definition (Nosana, JSON) or an empty SDL "
@@ -85,6 +93,15 @@ _DETAILS: dict[str, str] = {
     "fails, and when it recovers. A provider or `all` includes deployments created later. "
     "Thresholds for the workspace: `/deploy watch settings runway 12h credits 5` (credits 0: off).",
     "unwatch": "`/deploy unwatch all` stops every watch of the channel.",
+    "budget": "The burn ($/h of everything running, as the watcher last saw it) and the spend "
+    "so far today and this month (UTC), per provider and for the workspace, with the caps. "
+    "Admins set caps: `/deploy budget set 50/day`, `/deploy budget set 2/h nosana`, "
+    "`/deploy budget set 900/month akash`; `/deploy budget clear [provider]` removes a scope's "
+    "caps. A start, scale up, timeout increase, deposit, create or bid accept that would push the "
+    "burn or the period's projected spend over a cap is refused with the numbers; an admin can "
+    "still run it with `--over-budget` (a create: `/deploy create nosana --over-budget`), and it "
+    "then needs approval. Channels watching a provider "
+    "hear when its spend reaches 80 % and 100 % of a cap, once each per period.",
     "chain": "Name the deployment first, then comma-separated steps, run in order: "
     "`/deploy llama start, scale 3, timeout 120`. A chain needs one approval, at its "
     "riskiest step's class.",

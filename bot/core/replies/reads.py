@@ -57,9 +57,36 @@ def logs_reply(deployment: Deployment, lines: Sequence[LogLine]) -> Reply:
     blocks.extend(section(c) for c in chunks)
     if remaining:
         blocks.append(
-            context(f"{len(remaining)} older lines not shown; use `--tail` or `--since`.")
+            context(
+                f"{len(remaining):,} older line{'s' if len(remaining) != 1 else ''} not shown: "
+                f"`/deploy logs {escape(_ref(deployment))} --file` uploads the full log as a "
+                "file (`--since` narrows it here)."
+            )
         )
     return Reply(text=f"{len(lines)} log lines", blocks=blocks)
+
+
+def _ref(deployment: Deployment) -> str:
+    """How to name the deployment in a command: its name when it is one word, else its id."""
+    name = deployment.name
+    return name if name and " " not in name and len(name) <= 80 else deployment.id
+
+
+def log_file_reply(deployment: Deployment, lines: Sequence[LogLine], uploaded: str | None) -> Reply:
+    """The answer to ``logs … --file``: where the file went, or why not (then the lines)."""
+    name = escape(clip(deployment.name or deployment.id, 100))
+    if not lines:
+        return Reply(text=f"{name} has no log lines yet: no file to upload.")
+    if uploaded is None:
+        reply = logs_reply(deployment, lines)
+        note = context(":warning: Slack did not take the log file; here are its last lines.")
+        reply.blocks = [*(reply.blocks or [])[:1], note, *(reply.blocks or [])[1:]]
+        reply.error = True
+        return reply
+    count = f"{len(lines):,} line{'s' if len(lines) != 1 else ''}"
+    return Reply(
+        text=f":page_facing_up: Uploaded the log of *{name}* ({count}) as `{escape(uploaded)}`."
+    )
 
 
 def events_reply(deployment: Deployment, events: Sequence[Event], now: datetime) -> Reply:

@@ -1,5 +1,6 @@
 """Poll keys and their leases: one (workspace, provider) key per connected provider with a
-watch, claimed by one replica at a time with a conditional update, released after its poll."""
+watch or a budget cap, claimed by one replica at a time with a conditional update, released
+after its poll."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Sequence
 from sqlalchemy import and_, delete, or_, select, update
 
 from bot.db.watch.store_base import (
+    CAPS,
     CHUNK,
     KEYS,
     LEASES,
@@ -24,18 +26,21 @@ class PollLeaseStore(SqlStore):
     # -- poll keys and leases --------------------------------------------------------------
 
     async def sync_poll_keys(self, *, team_id: str | None = None) -> None:
-        """Make the poll keys match the watches: one per (workspace, connected provider)
-        covered by a watch; keys nobody watches any more are deleted."""
+        """Make the poll keys match the watches and budget caps: one per (workspace, connected
+        provider) covered by a watch or a cap (a budget needs the burn the watcher records);
+        keys nothing covers any more are deleted."""
         async with self.engine.begin() as conn:
             watch_q = select(
                 WATCHES.c.enterprise_id, WATCHES.c.team_id, WATCHES.c.provider
             ).distinct()
+            cap_q = select(CAPS.c.enterprise_id, CAPS.c.team_id, CAPS.c.provider).distinct()
             key_q = select(KEYS.c.enterprise_id, KEYS.c.team_id, KEYS.c.provider)
             lease_q = select(
                 LEASES.c.id, LEASES.c.enterprise_id, LEASES.c.team_id, LEASES.c.provider
             )
             if team_id is not None:
                 watch_q = watch_q.where(WATCHES.c.team_id == team_id)
+                cap_q = cap_q.where(CAPS.c.team_id == team_id)
                 key_q = key_q.where(KEYS.c.team_id == team_id)
                 lease_q = lease_q.where(LEASES.c.team_id == team_id)
             connected: dict[tuple[str, str], set[str]] = {}
@@ -43,7 +48,8 @@ class PollLeaseStore(SqlStore):
                 if provider in PROVIDER_NAMES:
                     connected.setdefault((ent, team), set()).add(provider)
             wanted: set[tuple[str, str, str]] = set()
-            for ent, team, provider in (await conn.execute(watch_q)).all():
+            covered = [*(await conn.execute(watch_q)).all(), *(await conn.execute(cap_q)).all()]
+            for ent, team, provider in covered:
                 for name in connected.get((ent, team), set()):
                     if not provider or provider == name:
                         wanted.add((ent, team, name))

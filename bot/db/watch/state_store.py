@@ -212,6 +212,7 @@ class StateStore(SqlStore):
                         "seq": 0,
                         "gone": s.gone,
                         "fingerprint": s.fingerprint,
+                        "cost_per_hour": s.cost,
                         "updated_at": now,
                     }
                     for s in new_states[start : start + CHUNK]
@@ -236,6 +237,7 @@ class StateStore(SqlStore):
                         alerts=u.alerts,
                         gone=u.gone,
                         fingerprint=u.fingerprint,
+                        cost_per_hour=u.cost,
                         seq=u.expected_seq + 1,
                         **({"updated_at": now} if u.touch else {}),
                     )

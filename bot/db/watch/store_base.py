@@ -11,6 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.db.models import (
+    BudgetCap,
     ChangeAttribution,
     PollLease,
     ProviderKey,
@@ -25,6 +26,7 @@ STATES: Table = WatchedState.__table__  # type: ignore[assignment]
 LEASES: Table = PollLease.__table__  # type: ignore[assignment]
 ATTRIBUTIONS: Table = ChangeAttribution.__table__  # type: ignore[assignment]
 KEYS: Table = ProviderKey.__table__  # type: ignore[assignment]
+CAPS: Table = BudgetCap.__table__  # type: ignore[assignment]
 
 #: Rows per INSERT statement (a large baseline is recorded in chunks).
 CHUNK = 2000

@@ -32,6 +32,8 @@ class StateRow:
     alerts: str
     gone: bool = False
     fingerprint: str = ""
+    #: Its cost per hour now (0 when it is not running; None: unknown).
+    cost: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +47,8 @@ class StateUpdate:
     fingerprint: str = ""
     #: False when only the fingerprint moved (the state's change time stays).
     touch: bool = True
+    #: Its cost per hour now (0 when it is not running; None: unknown).
+    cost: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +82,8 @@ class CycleContext:
     quiet: list[tuple[PollKey, float]] = field(default_factory=list)
     #: The keys whose quiet leases this cycle releases (others commit on their own).
     batch: set[PollKey] = field(default_factory=set)
+    #: (enterprise, team) of the cycle's workspaces with budget caps.
+    capped: set[tuple[str, str]] = field(default_factory=set)
 
     def for_key(
         self, key: PollKey

@@ -145,7 +145,9 @@ class NosanaProvider(NosanaActions):
                 "Nosana answered the deployment list with an unexpected shape.", provider=self.name
             )
         prices = await self._market_prices(d.get("market") for d in items if isinstance(d, Mapping))
-        deployments = [to_deployment(d, prices.get(d.get("market"))) for d in items]
+        deployments = [
+            self._with_market(to_deployment(d, prices.get(d.get("market")))) for d in items
+        ]
         return Page(items=deployments, next_cursor=next_cursor, total=total)
 
     async def list_raw_page(self, *, cursor: str | None = None, limit: int = 100) -> RawPage:

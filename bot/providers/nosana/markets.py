@@ -149,9 +149,22 @@ class NosanaMarkets(BaseProvider):
 
     async def normalize_listed(self, items: Sequence[Any]) -> list[Deployment]:
         prices = await self._market_prices(d.get("market") for d in items if isinstance(d, Mapping))
-        return [to_deployment(d, prices.get(d.get("market"))) for d in items]
+        return [self._with_market(to_deployment(d, prices.get(d.get("market")))) for d in items]
 
     async def _normalize(self, raw: Any) -> Deployment:
         market = raw.get("market") if isinstance(raw, Mapping) else None
         prices = await self._market_prices([market])
-        return to_deployment(raw, prices.get(market) if isinstance(market, str) else None)
+        deployment = to_deployment(raw, prices.get(market) if isinstance(market, str) else None)
+        return self._with_market(deployment)
+
+    def _with_market(self, deployment: Deployment) -> Deployment:
+        """The deployment with its market's name and GPU (``market_name``, ``market_gpu``) when
+        the market cache knows them (the prices just read filled it); unchanged otherwise."""
+        address = deployment.extras.get("market")
+        entry = self._markets.get(address) if isinstance(address, str) else None
+        market = entry[1] if entry else None
+        if market is None:
+            return deployment
+        facts = {"market_name": market.name, "market_gpu": market.gpu}
+        extras = {**deployment.extras, **{k: v for k, v in facts.items() if v}}
+        return deployment.model_copy(update={"extras": extras})

@@ -54,7 +54,13 @@ class CreateService(LeaseFlow, TemplateOps):
         return core.filter_places(items or [], query)
 
     async def review(
-        self, actor: Actor, provider: ProviderName, form: dict[str, str], submission_key: str
+        self,
+        actor: Actor,
+        provider: ProviderName,
+        form: dict[str, str],
+        submission_key: str,
+        *,
+        over_budget: bool = False,
     ) -> Review:
         """Check the form (all fields at once), price it, check the balance, store a draft.
 
@@ -114,7 +120,12 @@ class CreateService(LeaseFlow, TemplateOps):
             channel_id=actor.channel_id,
             provider=provider,
             form={k: v for k, v in form.items() if k != core.SAVE_AS},
-            spec={**built.spec, "_summary": built.summary},
+            spec={
+                **built.spec,
+                "_summary": built.summary,
+                # ``/deploy create --over-budget``: past a budget cap it asks for approval.
+                **({"_over_budget": True} if over_budget else {}),
+            },
             estimate=estimate.to_json(),
         )
         return Review(request=row, summary=built.summary, estimate=estimate, template_saved=saved)

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from bot.core.arguments import Deposit, Rename, Revise, Rollback, Scale, Schedule, Timeout
 from bot.core.operations import Chain, Operation, OpKind
+from bot.core.preflight_state import status_phrase
 from bot.core.registry import MUTATIONS
 from bot.core.render import escape
 from bot.core.results import ChainRun, Changed
@@ -17,7 +18,7 @@ from bot.providers.base import BaseProvider
 from bot.providers.errors import ProviderError
 from bot.providers.models import Capability, Deployment
 from bot.services.deployments.model import Actor, ChangeRecorder, Progress, Resolved
-from bot.services.deployments.wording import message
+from bot.services.deployments.wording import ability, message, verb
 from bot.services.errors import ServiceError, UnsupportedError
 
 log = logging.getLogger("bot.services.deployments")
@@ -76,15 +77,17 @@ async def run_chain(
 ) -> ChainRun:
     """Run the steps in order on ``resolved``, reporting each; stop at the first failure."""
     statuses: list[tuple[str, str]] = [(":white_circle:", "")] * len(chain.steps)
+    shown = chain.named(resolved.deployment.name) if resolved.deployment.name else chain
     last: Changed | None = None
     target_id = resolved.deployment.id
     for i, step in enumerate(chain.steps):
         statuses[i] = (":hourglass_flowing_sand:", "running")
-        await progress(_run(chain, statuses, last))
+        await progress(_run(shown, statuses, last))
         try:
             if step.kind.capability not in resolved.provider.capabilities:
                 raise UnsupportedError(
-                    f"{resolved.provider.display_name} deployments can't {step.kind.value}."
+                    f"{resolved.provider.display_name} deployments can't "
+                    f"{ability(step.kind.capability)}."
                 )
             current = await resolved.provider.get(target_id) if i else resolved.deployment
             changed = await mutate(
@@ -98,11 +101,11 @@ async def run_chain(
             statuses[i] = (":x:", escape(message(exc)))
             for j in range(i + 1, len(chain.steps)):
                 statuses[j] = (":heavy_minus_sign:", "skipped")
-            return _run(chain, statuses, last, failed=True)
+            return _run(shown, statuses, last, failed=True)
         statuses[i] = (":white_check_mark:", "")
         if changed.after is not None:
             last = changed
-    return _run(chain, statuses, last)
+    return _run(shown, statuses, last)
 
 
 def _run(
@@ -166,9 +169,9 @@ def state_problem(client: BaseProvider, before: Deployment, kind: OpKind) -> str
         return None
     can = sorted(c.value for c in allowed if c.value in _VERBS)
     return (
-        f"Can't {kind.value} “{before.name or before.id}”: it is "
-        f"{before.status.value.replace('_', ' ')} on {client.display_name} "
-        f"({before.raw_status})." + (f" It can: {', '.join(can)}." if can else "")
+        f"Can't {verb(kind.value)} “{before.name or before.id}”: it is "
+        f"{status_phrase(before, client.display_name)}."
+        + (f" It can: {', '.join(can)}." if can else "")
     )
 
 

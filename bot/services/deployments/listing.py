@@ -1,4 +1,12 @@
-"""`/deploy list`: one page of deployments across the chosen providers, and the Next state."""
+"""`/deploy list`: one page of deployments across the chosen providers, newest first.
+
+The providers' own lists are not in one order (Nosana sorts by creation, Akash and NeuraNET by
+whatever they keep), so each provider's deployments are read (up to ``MAX_PAGE_READS`` pages of
+``READ_LIMIT``) and merged by creation time, newest first: a first page holds the newest
+deployments of every provider, not one provider's. Pages are cut by position in that order
+(keyset): Next and Previous carry the sort key of the row at the page's edge, so a deployment
+created or deleted meanwhile never makes a row appear twice or vanish between pages.
+"""
 
 from __future__ import annotations
 
@@ -17,21 +25,36 @@ from bot.services.deployments.model import Actor
 from bot.services.errors import NotConnectedError, ServiceError
 
 LIST_PAGE_SIZE = 20
-#: How many provider pages one "Next" click may read to fill a page (status filters thin them).
+#: How many pages one list may read from each provider (of ``READ_LIMIT`` deployments each).
 MAX_PAGE_READS = 6
+READ_LIMIT = 100
 HIDDEN_BY_DEFAULT = frozenset({DeploymentStatus.ARCHIVED, DeploymentStatus.CLOSED})
+
+#: A row's place in the list: (no creation time?, -created, provider, id) — smaller first.
+Rank = tuple[int, float, str, str]
 
 
 @dataclass
 class _Page:
-    """Where a page starts: providers still to read, the cursor in the first, the filter."""
+    """Which page: the providers, the filter, and the edge it starts after (or ends before)."""
 
     providers: list[ProviderName]
-    cursor: str | None
     status: str | None
     number: int
-    items: list[Deployment] = field(default_factory=list)
+    after: Rank | None = None
+    before: Rank | None = None
     notes: list[str] = field(default_factory=list)
+
+
+def rank(deployment: Deployment) -> Rank:
+    """Newest first; deployments without a creation time last; then provider, then id."""
+    created = deployment.created_at
+    return (
+        0 if created else 1,
+        -created.timestamp() if created else 0.0,
+        deployment.provider,
+        deployment.id,
+    )
 
 
 async def list_page(
@@ -42,25 +65,47 @@ async def list_page(
     *,
     state: str | None,
 ) -> results.Listing:
-    """One page of deployments across the chosen providers; ``state`` comes from Next."""
+    """One page of deployments across the chosen providers; ``state`` comes from Next or
+    Previous."""
     page = await _start(accounts, actor, provider, status, state)
-    shown = list(page.providers)
     clients = {p: await accounts.client(actor, p) for p in page.providers}
-    remaining = await _fill(page, clients)
-    next_value = (
-        _encode_state({"p": remaining, "c": page.cursor, "s": page.status, "n": page.number + 1})
-        if remaining
-        else None
+    ordered = sorted(
+        [d for name in page.providers for d in await _read(page, name, clients[name])], key=rank
+    )
+    items, number = _window(ordered, page)
+    first, last = (rank(items[0]), rank(items[-1])) if items else (None, None)
+    more_after = last is not None and rank(ordered[-1]) > last
+    more_before = first is not None and rank(ordered[0]) < first
+    base = {"p": page.providers, "s": page.status}
+    next_value = _encode_state({**base, "a": last, "n": number + 1}) if more_after else None
+    prev_value = (
+        _encode_state({**base, "b": first, "n": max(1, number - 1)}) if more_before else None
     )
     return results.Listing(
-        items=page.items,
-        providers=shown,
+        items=items,
+        providers=list(page.providers),
         status=page.status,
-        number=page.number,
+        number=number if more_before else 1,
         next_value=next_value,
+        prev_value=prev_value,
         problems=page.notes,
         at=accounts.clock(),
     )
+
+
+def _window(ordered: list[Deployment], page: _Page) -> tuple[list[Deployment], int]:
+    """The rows of the page asked for, and its number (back to 1 when nothing is before)."""
+    if page.after is not None:
+        after = page.after
+        rest = [d for d in ordered if rank(d) > after]
+        if rest:
+            return rest[:LIST_PAGE_SIZE], page.number
+    elif page.before is not None:
+        before = page.before
+        earlier = [d for d in ordered if rank(d) < before]
+        if len(earlier) > LIST_PAGE_SIZE:
+            return earlier[-LIST_PAGE_SIZE:], page.number
+    return ordered[:LIST_PAGE_SIZE], 1
 
 
 async def _start(
@@ -74,9 +119,10 @@ async def _start(
         page_state = _decode_state(state)
         return _Page(
             providers=page_state["p"],
-            cursor=page_state.get("c"),
             status=page_state.get("s"),
             number=int(page_state.get("n", 1)),
+            after=page_state.get("a"),
+            before=page_state.get("b"),
         )
     providers = [provider] if provider else await accounts.connected_names(actor)
     if not providers:
@@ -84,30 +130,29 @@ async def _start(
             "No provider account is connected yet: an admin can run "
             "`/deploy connect nosana|akash|neuranet`."
         )
-    return _Page(providers=providers, cursor=None, status=status, number=1)
+    return _Page(providers=providers, status=status, number=1)
 
 
-async def _fill(page: _Page, clients: dict[ProviderName, BaseProvider]) -> list[ProviderName]:
-    """Read provider pages into ``page`` until it is full; the providers left to read."""
-    reads = 0
-    remaining = list(page.providers)
-    while remaining and len(page.items) < LIST_PAGE_SIZE and reads < MAX_PAGE_READS:
-        name = remaining[0]
-        reads += 1
+async def _read(page: _Page, name: ProviderName, client: BaseProvider) -> list[Deployment]:
+    """Every deployment of one provider the filter wants (up to ``MAX_PAGE_READS`` pages);
+    a provider that fails or has more than that gets a note on the page."""
+    items: list[Deployment] = []
+    cursor: str | None = None
+    for _ in range(MAX_PAGE_READS):
         try:
-            read = await clients[name].list_page(cursor=page.cursor, limit=LIST_PAGE_SIZE)
+            read = await client.list_page(cursor=cursor, limit=READ_LIMIT)
         except ProviderError as exc:
             page.notes.append(f"{PROVIDER_LABEL[name]}: {exc.message}")
-            remaining.pop(0)
-            page.cursor = None
-            continue
-        page.items.extend(d for d in read.items if _wanted(d, page.status))
-        if read.next_cursor and read.next_cursor != page.cursor:
-            page.cursor = read.next_cursor
-        else:
-            remaining.pop(0)
-            page.cursor = None
-    return remaining
+            return items
+        items.extend(d for d in read.items if _wanted(d, page.status))
+        if not read.next_cursor or read.next_cursor == cursor:
+            return items
+        cursor = read.next_cursor
+    page.notes.append(
+        f"{PROVIDER_LABEL[name]} has more than {MAX_PAGE_READS * READ_LIMIT} deployments: "
+        "only the first ones it listed are here."
+    )
+    return items
 
 
 def _wanted(deployment: Deployment, status: str | None) -> bool:
@@ -126,9 +171,19 @@ def _decode_state(value: str) -> dict[str, Any]:
     try:
         state = json.loads(base64.urlsafe_b64decode(value.encode()))
         providers = [p for p in state["p"] if p in PROVIDER_NAMES]
+        for edge in ("a", "b"):
+            if state.get(edge) is not None:
+                state[edge] = _rank_of(state[edge])
     except (ValueError, KeyError, TypeError) as exc:
         raise ServiceError("That list is out of date: run `/deploy list` again.") from exc
     if not providers:
         raise ServiceError("That list is out of date: run `/deploy list` again.")
     state["p"] = providers
     return state
+
+
+def _rank_of(value: Any) -> Rank:
+    missing, created, provider, deployment_id = value
+    if not isinstance(provider, str) or not isinstance(deployment_id, str):
+        raise TypeError("not a list position")
+    return (int(missing), float(created), provider, deployment_id)

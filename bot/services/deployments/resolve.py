@@ -17,7 +17,7 @@ from bot.providers.errors import (
 from bot.providers.models import PROVIDER_NAMES, Capability, Deployment, ProviderName
 from bot.services.deployments.accounts import Accounts
 from bot.services.deployments.model import Actor, Resolved
-from bot.services.deployments.wording import ability, article
+from bot.services.deployments.wording import ability, article, instead
 from bot.services.errors import (
     AmbiguousError,
     NoMatchError,
@@ -45,6 +45,7 @@ async def candidates(
             raise UnsupportedError(
                 f"{PROVIDER_LABEL[provider]} deployments can't {ability(capability)}"
                 + (f"; {', '.join(able)} ones can." if able else ".")
+                + instead(provider, capability)
             )
         return [client]
     names = await accounts.connected_names(actor)
@@ -173,7 +174,7 @@ async def _refuse_if_elsewhere(
         raise UnsupportedError(
             f"“{elsewhere.deployment.name or elsewhere.deployment.id}” is "
             f"{article(label)} {label} deployment, and {label} can't "
-            f"{ability(capability)}."
+            f"{ability(capability)}." + instead(elsewhere.provider.name, capability)
         )
 
 

@@ -16,6 +16,7 @@ from bot import metrics
 from bot.core import results
 from bot.core.arguments import Help, Listing
 from bot.core.operations import Chain, Operation, OpKind
+from bot.core.preflight_state import state_words
 from bot.core.results import ChainRun, Changed
 from bot.db.keys import KeyStore
 from bot.providers.base import BaseProvider
@@ -133,7 +134,7 @@ class DeploymentService(Accounts):
         if Capability.REVISE not in allowed:
             raise UnsupportedError(
                 f"“{resolved.deployment.name}” can't take a new revision while it is "
-                f"{resolved.deployment.status.value}."
+                f"{state_words(resolved.deployment)}."
             )
         text, language = await resolved.provider.revision_template(resolved.deployment)
         return RevisionForm(resolved.provider.name, resolved.deployment, text, language)
