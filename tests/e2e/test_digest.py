@@ -6,6 +6,9 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import insert
+
+from bot.db.budget_store import SAMPLES
 from tests.e2e.harness import ADMIN, MEMBER, TEAM, SlackEnv, replica
 from tests.e2e.test_timers import Shift, _settle, _use
 
@@ -39,7 +42,31 @@ async def test_the_digest_is_set_by_admins_and_posted_once_a_day_by_two_instance
     assert (due.hour, due.minute) == (9, 0) and 0 < first.run_after - time.time() <= 86400
     assert first.key == f"digest:{TEAM}:{due.date().isoformat()}"
 
-    # an approval decided "yesterday" (as the digest will see it): a stop a member asked for
+    # the watcher's burn history for NeuraNET: $3/h from two days before the digest, $1/h from
+    # noon the day before it (yesterday's NeuraNET spend: 12 h × $3 + 12 h × $1 = $48; what ran
+    # there at its price now would say 24 h × $1.50 = $36)
+    noon = datetime.combine((due - timedelta(days=1)).date(), datetime.min.time(), UTC)
+    noon += timedelta(hours=12)
+    async with env.storage.engine.begin() as conn:
+        await conn.execute(
+            insert(SAMPLES),
+            [
+                {
+                    "team_id": TEAM,
+                    "provider": "neuranet",
+                    "at": first.run_after - 2 * 86400,
+                    "per_hour": 3.0,
+                    "enterprise_id": "",
+                },
+                {
+                    "team_id": TEAM,
+                    "provider": "neuranet",
+                    "at": noon.timestamp(),
+                    "per_hour": 1.0,
+                    "enterprise_id": "",
+                },
+            ],
+        )
     async with replica(env) as other:
         _use(shift, other)
         shift.by = first.run_after - time.time() + 5
@@ -50,6 +77,7 @@ async def test_the_digest_is_set_by_admins_and_posted_once_a_day_by_two_instance
     yesterday = (due - timedelta(days=1)).date().isoformat()
     assert f"Daily digest for {yesterday}" in text
     assert "Spend yesterday" in text and "Running now" in text and "Alerts yesterday" in text
+    assert "NeuraNET $48.00" in text, text  # from the recorded burn, not the estimate
     running = [d for d in env.api("nosana").deployments.values() if d.status == "RUNNING"]
     assert running and all(d.name in text for d in running[:3])
     # the next day's is filed, once
