@@ -12,7 +12,9 @@ from bot.core.audit_replies import EXPORT_FIELDS
 from tests.e2e.shell_support import Say, after, button, converse
 
 #: `create akash`, answered: no SDL, nginx on CPU only (every audited provider bids), create.
-AKASH_CPU_ONLY = ["create akash", ".", "nginx:1.27", "", "0", "", "", "", "", "", ".", "", "", "y"]
+#: … env, deposit, stop after, save as template; then Create? y
+AKASH_CPU_ONLY = ["create akash", ".", "nginx:1.27", "", "0", "", "", "", "", "", ".", "", "", ""]
+AKASH_CPU_ONLY += ["y"]
 
 
 async def test_the_number_next_to_a_bid_accepts_that_bid(tmp_path: Path) -> None:
