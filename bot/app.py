@@ -42,6 +42,7 @@ from bot.db.approvals import ApprovalStore
 from bot.db.audit import AuditLog
 from bot.db.budget_store import BudgetStore
 from bot.db.create_store import CreateStore
+from bot.db.digest_reads import DigestReads
 from bot.db.engine import is_database_outage
 from bot.db.jobs import JobStore, NewJob
 from bot.db.schema import SLACK_BOTS, SLACK_INSTALLATIONS, SLACK_OAUTH_STATES
@@ -57,12 +58,14 @@ from bot.services.create import CreateService
 from bot.services.create_status import StatusMessages
 from bot.services.deployments import Actor, DeploymentService
 from bot.services.deployments.accounts import utc_now
+from bot.services.digest import DigestService
 from bot.services.governance import GovernanceService
 from bot.services.log_follow import LogFollower
 from bot.services.people import People
 from bot.services.pipeline import Pipeline
 from bot.services.pool import ProviderPool
 from bot.services.slack_io import DirectoryCache, SlackIO
+from bot.services.timers import TimerService
 from bot.slack_gateway import SlackGateway, web_client
 from bot.slack_guard import SlackPayloadGuard
 from bot.watch.poller import Poller
@@ -463,6 +466,10 @@ def build_bot(
 
     job_store = JobStore(storage.engine)
     queue = JobQueue(job_store)
+    gate.timers = TimerService(job_store, people, trail)
+    gate.digests = DigestService(
+        job_store, people, trail, service, DigestReads(storage.engine), burn=budgets.store
+    )
     bot = DeployBot(
         app=app,
         slack=slack,

@@ -20,6 +20,7 @@ def register_all(bot: DeployBot) -> None:
         home_pages,
         log_follow,
         shortcuts,
+        timers,
         views,
     )
 
@@ -29,6 +30,7 @@ def register_all(bot: DeployBot) -> None:
     events.register(bot)
     approvals.register(bot)
     create.register(bot)
+    timers.register(bot)
     log_follow.register(bot)
     functions.register(bot)
     shortcuts.register(bot)

@@ -157,6 +157,29 @@ class Watch(_Args):
     filters: dict[str, str] = Field(default_factory=dict)
 
 
+class Timers(_Args):
+    """``stop <deployment> --after 4h|--at 19:00`` (``set``), ``timers`` (``list``),
+    ``timers cancel <id>``."""
+
+    kind: Literal[K.TIMERS]
+    sub: Literal["set", "list", "cancel"] = "list"
+    #: ``--after``: seconds from now (or from the approval, when the stop needs one).
+    after_seconds: int | None = None
+    #: ``--at``: a wall-clock time ``HH:MM`` in the person's Slack time zone.
+    at: str | None = None
+    timer_id: str | None = None
+
+
+class Digest(_Args):
+    """``digest daily 09:00 [#channel]``, ``digest off``, ``digest`` (show the setting)."""
+
+    kind: Literal[K.DIGEST]
+    sub: Literal["daily", "off", "show"] = "show"
+    #: ``HH:MM`` in the person's Slack time zone.
+    at: str | None = None
+    channel: str | None = None
+
+
 class Budget(_Args):
     """``budget`` (show), ``budget set <amount>/h|/day|/month``, ``budget clear``; the
     operation's provider names the scope (none: the whole workspace)."""
@@ -187,6 +210,8 @@ Args = Annotated[
     | Create
     | Template
     | Watch
+    | Timers
+    | Digest
     | Budget,
     Field(discriminator="kind"),
 ]
@@ -212,6 +237,8 @@ ARG_FIELDS = frozenset(
         Create,
         Template,
         Watch,
+        Timers,
+        Digest,
         Budget,
     )
     for name in model.model_fields

@@ -12,7 +12,7 @@ from typing import Any
 
 from bot.core import fmt
 from bot.core.card_facts import named_leases, provider_who
-from bot.core.create import FIELDS, SAVE_AS, STRATEGIES, Estimate, per_hour, usd
+from bot.core.create import FIELDS, SAVE_AS, STOP_AFTER, STRATEGIES, Estimate, per_hour, usd
 from bot.core.render import PROVIDER_LABEL, clip, deployment_card, escape
 from bot.core.replies import Reply, context, section
 from bot.providers.models import Capability, Deployment, ProviderInfo
@@ -65,6 +65,7 @@ _LABELS: dict[str, str] = {
     "auto_after": "…after this many seconds of bidding",
     "auto_providers": "…only from these providers (optional)",
     "auto_min_uptime": "…with at least this uptime, % (optional)",
+    STOP_AFTER: "Stop after (e.g. 4h; empty: never)",
     SAVE_AS: "Also save as template (name)",
 }
 _OPTIONAL = {
@@ -82,6 +83,7 @@ _OPTIONAL = {
     "auto_after",
     "auto_providers",
     "auto_min_uptime",
+    STOP_AFTER,
     SAVE_AS,
 }
 _MULTILINE = {"env", "job_definition", "sdl"}
@@ -95,6 +97,8 @@ _HINTS: dict[str, str] = {
     "the policy decides this spend when you submit, so nobody is asked again.",
     "auto_after": "Default 60: bids that arrive meanwhile compete.",
     "auto_providers": "Addresses or names, comma-separated.",
+    "stop_after": "A stop timer (Akash: close) from the moment it is created, warned about "
+    "15 minutes before with Extend and Cancel buttons.",
 }
 _CHOICES: dict[str, tuple[str, ...]] = {
     "strategy": STRATEGIES,
@@ -179,7 +183,7 @@ def form_view(
     if problems:
         lines = [f"• *{escape(k)}*: {escape(v)}" for k, v in list(problems.items())[:10]]
         blocks.append(section(clip(":warning: Fix these first:\n" + "\n".join(lines), 3000)))
-    for key in (*FIELDS[provider], SAVE_AS):
+    for key in (*FIELDS[provider], STOP_AFTER, SAVE_AS):
         blocks.append(_input(key, str(form.get(key) or ""), place_label))
     return {
         "type": "modal",

@@ -70,6 +70,9 @@ class OpKind(StrEnum):
     WATCH = "watch"
     UNWATCH = "unwatch"
     WATCHING = "watching"
+    # stop timers and the daily digest (durable jobs: bot/services/timers.py, digest.py)
+    TIMERS = "timers"
+    DIGEST = "digest"
     # spending caps (bot/services/budget.py)
     BUDGET = "budget"
 
@@ -99,6 +102,8 @@ class Area(StrEnum):
     CANCEL = "cancel"
     CREATE = "create"
     WATCH = "watch"
+    TIMERS = "timers"
+    DIGEST = "digest"
     BUDGET = "budget"
 
 
@@ -226,6 +231,9 @@ _SPECS: tuple[Spec, ...] = (
     Spec("watch", Risk.CHANGE, area=Area.WATCH),
     Spec("unwatch", Risk.CHANGE, area=Area.WATCH),
     Spec("watching", Risk.CHANGE, area=Area.WATCH),
+    # ``stop <deployment> --after 4h|--at 19:00`` files one; ``timers [cancel <id>]``.
+    Spec("timers", Risk.CHANGE, area=Area.TIMERS, aliases=("timer",)),
+    Spec("digest", Risk.CHANGE, area=Area.DIGEST),
     # Anyone may read the budget; setting and clearing caps is for admins (the service checks).
     Spec("budget", Risk.CHANGE, area=Area.BUDGET, aliases=("budgets",)),
     # Not commands of their own: buttons of the create flow that the policy governs.

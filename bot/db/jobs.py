@@ -98,6 +98,17 @@ class ClaimedJob:
         return tuple(c for c in self.calls if not c.confirmed)
 
 
+@dataclass(frozen=True)
+class Scheduled:
+    """A job that waits for its time (a stop timer, the next digest)."""
+
+    id: int
+    key: str
+    run_after: float
+    payload: dict[str, Any]
+    user_id: str = ""
+
+
 def _decode_calls(text: str | None) -> tuple[Call, ...]:
     try:
         data = json.loads(text or "[]")
@@ -287,6 +298,78 @@ class JobStore:
                 .values(calls=text)
             )
             return bool(result.rowcount)
+
+    # -- timers: queued jobs with a future ``run_after`` ------------------------------------
+
+    async def reschedule(
+        self, key: str, run_after: float | None = None, *, later_by: float | None = None
+    ) -> float | None:
+        """Move a job that still waits (queued) to ``run_after``, or ``later_by`` seconds
+        later than it was (one UPDATE: two extensions at once both count). Returns its new
+        time; None when it no longer waits (it runs, ended, was cancelled) or never existed."""
+        if (run_after is None) == (later_by is None):
+            raise ValueError("give run_after or later_by")
+        value = JOBS.c.run_after + later_by if later_by is not None else run_after
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                update(JOBS)
+                .where(JOBS.c.key == key[:200], JOBS.c.state == QUEUED)
+                .values(run_after=value)
+                .returning(JOBS.c.run_after)
+            )
+            found = result.scalar()
+            return float(found) if found is not None else None
+
+    async def cancel(self, key: str, *, why: str = "cancelled") -> bool:
+        """End a job that still waits (queued) without running it; its key is freed (a new
+        job may take it). False when it no longer waits: a worker has it, or it ended."""
+        async with self.engine.begin() as conn:
+            job_id = await conn.scalar(
+                select(JOBS.c.id).where(JOBS.c.key == key[:200], JOBS.c.state == QUEUED)
+            )
+            if job_id is None:
+                return False
+            result = await conn.execute(
+                update(JOBS)
+                .where(JOBS.c.id == job_id, JOBS.c.state == QUEUED)
+                .values(
+                    state=DONE,
+                    finished_at=self.clock(),
+                    error=why[:300],
+                    key=f"{key[:180]}#{job_id}",
+                )
+            )
+            return bool(result.rowcount)
+
+    async def scheduled(
+        self, kind: str, team_id: str, *, key_prefix: str = "", limit: int = 100
+    ) -> list[Scheduled]:
+        """The jobs of ``kind`` that wait (queued) in a workspace, soonest first."""
+        query = select(
+            JOBS.c.id, JOBS.c.key, JOBS.c.run_after, JOBS.c.payload, JOBS.c.user_id
+        ).where(JOBS.c.kind == kind, JOBS.c.team_id == team_id[:32], JOBS.c.state == QUEUED)
+        if key_prefix:
+            query = query.where(JOBS.c.key.startswith(key_prefix, autoescape=True))
+        async with self.engine.connect() as conn:
+            rows = (
+                await conn.execute(query.order_by(JOBS.c.run_after, JOBS.c.id).limit(limit))
+            ).all()
+        found = []
+        for row in rows:
+            try:
+                payload = json.loads(row.payload)
+            except ValueError:
+                payload = {}
+            found.append(
+                Scheduled(
+                    id=row.id,
+                    key=row.key,
+                    run_after=float(row.run_after),
+                    payload=payload if isinstance(payload, dict) else {},
+                    user_id=row.user_id,
+                )
+            )
+        return found
 
     # -- reading -----------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ cancel, expiry, reminders, superseding) lives in :mod:`bot.services.approvals`.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
@@ -21,7 +22,16 @@ from bot.core import approvals as msg
 from bot.core import audit_replies as audit_view
 from bot.core import governance_replies as governance_view
 from bot.core import replies
-from bot.core.arguments import Approvals, Decide, Governance, Scale, Timeout, Watch
+from bot.core.arguments import (
+    Approvals,
+    Decide,
+    Governance,
+    Scale,
+    Timeout,
+    Timers,
+    Watch,
+    args_for,
+)
 from bot.core.governance import AuditCommand, PolicyCommand
 from bot.core.operations import WATCH_KINDS, Chain, Operation, OpKind
 from bot.core.policy import (
@@ -41,12 +51,13 @@ from bot.core.registry import MUTATIONS, Area, in_area
 from bot.core.render import PROVIDER_LABEL, escape
 from bot.core.replies import Reply, context, section
 from bot.core.results import ChainRun, Changed, Logs, render, render_changed
+from bot.core.timers import Timer, When, summary_line
 from bot.db import approvals as states
 from bot.db.access import AccessStore, Grant
 from bot.db.approvals import ApprovalStore
 from bot.db.models import ApprovalRequest
 from bot.providers.errors import NotFoundError, ProviderError
-from bot.providers.models import Deployment
+from bot.providers.models import Capability, Deployment
 from bot.services import log_files
 from bot.services.approvals import (
     ApprovalLifecycle,
@@ -65,17 +76,22 @@ from bot.services.deployments import (
     Resolved,
     error_reply,
 )
+from bot.services.digest import DigestService
 from bot.services.errors import NoMatchError, NotPermittedError, ServiceError
 from bot.services.governance import GovernanceService
 from bot.services.outcomes import Done, Outcome, Pending, pending, refused
 from bot.services.people import People, Person
 from bot.services.preflight import gather, needs_balance
 from bot.services.slack_io import SlackIO
+from bot.services.timers import REQUEST_KIND as TIMER_REQUEST
+from bot.services.timers import TimerService
 from bot.watch.service import WatchService
 
 log = logging.getLogger("deploybot.gate")
 
 GOVERNANCE = in_area(Area.GOVERNANCE)
+#: Stop timers and the daily digest: durable jobs with a time.
+SCHEDULED = in_area(Area.TIMERS) | in_area(Area.DIGEST)
 
 __all__ = ["Pipeline"]
 
@@ -127,6 +143,9 @@ class Pipeline:
         #: Where an approved request goes to run: a durable job (set by the app); None runs
         #: it at once, in the approving call.
         self.run_approved: Callable[[str], Awaitable[None]] | None = None
+        #: Stop timers (durable jobs) and the daily digest (set by the app).
+        self.timers: TimerService | None = None
+        self.digests: DigestService | None = None
         #: Starts following a deployment's logs (``logs --follow``; set by the app).
         self.follow_logs: Callable[[Actor, Logs, int, SlackIO], Awaitable[Reply]] | None = None
 
@@ -168,6 +187,13 @@ class Pipeline:
     ) -> Outcome:
         if isinstance(op, Chain):
             return await self._run_chain(actor, op, slack, progress)
+        routed = await self._route(actor, op, slack)
+        if routed is not None:
+            return routed
+        return await self._change(actor, op, slack)
+
+    async def _route(self, actor: Actor, op: Operation, slack: SlackIO) -> Outcome | None:
+        """Every kind that isn't a change of one deployment (None: it is one)."""
         if op.kind in GOVERNANCE:
             return Done(await self._governance(actor, op, slack))
         if op.kind is OpKind.APPROVALS:
@@ -179,6 +205,8 @@ class Pipeline:
             return Done(await self._account(actor, op, slack))
         if op.kind in WATCH_KINDS and self.watches is not None:
             return Done(await self._watch(actor, op, slack))
+        if op.kind in SCHEDULED:
+            return await self._scheduled(actor, op, slack)
         if op.kind is OpKind.BUDGET and self.budgets is not None:
             budget = await self.budgets.run(actor, op, slack)
             if isinstance(budget, Reply):
@@ -188,6 +216,10 @@ class Pipeline:
             return Done(await self.creates.bids(actor, op))
         if op.kind not in MUTATIONS:
             return await self._read(actor, op, slack)
+        return None
+
+    async def _change(self, actor: Actor, op: Operation, slack: SlackIO) -> Outcome:
+        """A change of one deployment: resolve, preflight, decide, then run, ask or refuse."""
         assert op.kind.capability is not None
         resolved = await self.service.resolve(
             actor, op.target or "", op.provider, op.kind.capability
@@ -397,15 +429,33 @@ class Pipeline:
         slack: SlackIO,
         *,
         warnings: Sequence[str] = (),
+        timer: When | None = None,
     ) -> Pending:
         summary = "\n".join(
-            [msg.summarize(op, before), *(f":warning: {escape(w)}" for w in warnings)]
+            [
+                msg.summarize(op, before),
+                *(f":warning: {escape(w)}" for w in warnings),
+                *(
+                    [
+                        summary_line(
+                            timer,
+                            op.steps[0].kind.value if isinstance(op, Chain) else op.kind.value,
+                        )
+                    ]
+                    if timer is not None
+                    else []
+                ),
+            ]
         )
+        kind = "chain" if isinstance(op, Chain) else "operation"
+        payload = op.model_dump_json()
+        if timer is not None:  # approving it files the timer (see _run_approved)
+            kind, payload = TIMER_REQUEST, json.dumps({"op": payload, "when": timer.as_json()})
         filed = await self.lifecycle.file(
             actor,
             NewFiling(
-                kind="chain" if isinstance(op, Chain) else "operation",
-                payload=op.model_dump_json(),
+                kind=kind,
+                payload=payload,
                 provider=op.provider,
                 target=before.id if before else op.target,
                 summary=summary,
@@ -428,6 +478,149 @@ class Pipeline:
 
     async def close_request(self, actor: Actor, request_id: str, slack: SlackIO) -> Outcome:
         return await self.creates.close_request(actor, request_id, slack)
+
+    # -- stop timers and the digest ----------------------------------------------------------
+
+    async def _scheduled(self, actor: Actor, op: Operation, slack: SlackIO) -> Outcome:
+        if op.kind is OpKind.DIGEST:
+            if self.digests is None:
+                raise ServiceError("The daily digest isn't available here.")
+            return Done(await self.digests.execute(actor, op, slack))
+        if self.timers is None:
+            raise ServiceError("Stop timers aren't available here.")
+        args = op.typed(Timers)
+        if args.sub == "list":
+            return Done(await self.timers.listing(actor))
+        if args.sub == "cancel":
+            return Done(await self.timers.cancel(actor, args.timer_id or "", slack))
+        return await self._set_timer(actor, op, args, slack)
+
+    async def _set_timer(
+        self, actor: Actor, op: Operation, args: Timers, slack: SlackIO
+    ) -> Outcome:
+        """The stop's policy decision is taken now: allowed → the timer is filed; needs
+        approval → a request that files it once approved; refused → nothing. Preflight
+        first: a deployment that can't be stopped gets no timer. Where the provider can't
+        stop but can close (Akash), the timer closes."""
+        assert self.timers is not None
+        resolved = await self.service.resolve(actor, op.target or "", op.provider, None)
+        before = resolved.deployment
+        stop = _ending(resolved, op.reason)
+        checked = await self._preflight(resolved, stop, actor)
+        if isinstance(checked, NotPossible):
+            await self.trail.record(
+                actor,
+                "timer.set",
+                "preflight",
+                "refused",
+                provider=before.provider,
+                target=before.id,
+                detail=checked.reason,
+            )
+            return refused(checked.reason)
+        tz = await slack.tz_offset(actor.user_id) if args.at else 0
+        when = When(after_seconds=args.after_seconds, at=args.at, tz_offset=tz)
+        return await self._decide_timer(
+            actor, resolved, stop, when, slack, warnings=checked.warnings
+        )
+
+    async def timer_for_new(
+        self, actor: Actor, resolved: Resolved, seconds: int, slack: SlackIO, *, timer_id: str
+    ) -> Outcome:
+        """A create form's "Stop after": decided as a timer set by command, without
+        preflight now (the new deployment is still starting; the stop's preflight runs at
+        fire time)."""
+        stop = _ending(resolved, "stop after, from the create form")
+        when = When(after_seconds=seconds)
+        return await self._decide_timer(actor, resolved, stop, when, slack, timer_id=timer_id)
+
+    async def _decide_timer(
+        self,
+        actor: Actor,
+        resolved: Resolved,
+        stop: Operation,
+        when: When,
+        slack: SlackIO,
+        *,
+        warnings: Sequence[str] = (),
+        timer_id: str | None = None,
+    ) -> Outcome:
+        assert self.timers is not None
+        before = resolved.deployment
+        decision = await self.people.decide(
+            actor, slack, resolved.provider.name, (Step(stop.kind.value, _risk(stop, before)),)
+        )
+        if isinstance(decision, Deny):
+            await self.trail.operation(actor, stop, "deny", "refused", detail=decision.reason)
+            raise NotPermittedError(decision.reason, mrkdwn=True)
+        if isinstance(decision, NeedsApproval):
+            return await self._request(
+                actor, stop, before, decision, slack, warnings=warnings, timer=when
+            )
+        reply = await self.timers.file(
+            actor,
+            before,
+            when,
+            decision="allow",
+            reason=stop.reason,
+            action=stop.kind.value,
+            timer_id=timer_id,
+        )
+        return Done(reply)
+
+    async def _arm_approved(
+        self, row: ApprovalRequest, actor: Actor, approvers: Sequence[str]
+    ) -> Reply:
+        """An approved stop timer: filed now (``--after`` counts from here)."""
+        assert self.timers is not None
+        stop, when = _timer_request(row.operation)
+        requester = Actor(actor.team_id, actor.user_id, actor.enterprise_id, row.channel_id)
+        resolved = await self.service.resolve(
+            requester, stop.target or "", stop.provider, OpKind.STOP.capability
+        )
+        return await self.timers.file(
+            requester,
+            resolved.deployment,
+            when,
+            decision="approved",
+            approvers=approvers,
+            request_id=row.id,
+            reason=row.reason,
+            action=stop.kind.value,
+        )
+
+    async def fire_timer(self, actor: Actor, timer: Timer) -> Reply:
+        """A stop timer's time has come: the stop runs through preflight (against the
+        deployment as it is now) and is audited like any operation. The policy decided when
+        the timer was set."""
+        kind = OpKind.CLOSE if timer.action == "close" else OpKind.STOP
+        stop = Operation(
+            args=args_for(kind),
+            provider=timer.provider,  # type: ignore[arg-type]
+            target=timer.deployment_id,
+            reason=timer.reason or f"stop timer {timer.timer_id}",
+        )
+        try:
+            resolved = await self.service.resolve(
+                actor, timer.deployment_id, stop.provider, kind.capability
+            )
+            checked = await self._preflight(resolved, stop, actor)
+            if isinstance(checked, NotPossible):
+                await self.trail.refused(actor, stop, checked.reason)
+                return replies.notice(f"Nothing to stop: {escape(checked.reason)}")
+            changed = await self._execute(
+                actor,
+                stop,
+                resolved,
+                decision=timer.decision,
+                approvers=timer.approvers,
+                request_id=timer.request_id,
+            )
+        except (NoMatchError, NotFoundError):
+            return replies.notice("Nothing to stop: the deployment no longer exists.")
+        except (ServiceError, ProviderError) as exc:
+            return error_reply(exc)
+        return render_changed(changed)
 
     # -- approvals: clicks come here; the lifecycle keeps the request -----------------------
 
@@ -520,7 +713,7 @@ class Pipeline:
             op = Chain.model_validate_json(row.operation)
             first = op.steps[0]
         else:
-            op = first = Operation.model_validate_json(row.operation)
+            op = first = _stop_of(row)
         try:
             resolved = await self.service.resolve(
                 actor, first.target or "", first.provider, first.kind.capability
@@ -535,6 +728,8 @@ class Pipeline:
     ) -> Reply:
         if row.kind in SPEND_KINDS:
             return await self.creates.carry_out(row, actor, approvers)
+        if row.kind == TIMER_REQUEST:
+            return await self._arm_approved(row, actor, approvers)
         if row.kind == "chain":
             chain = Chain.model_validate_json(row.operation)
             reply = render(await self.service.run_chain(actor, chain, _showing(None)))
@@ -582,7 +777,7 @@ class Pipeline:
             team_id=actor.team_id, enterprise_id=actor.enterprise_id, limit=200
         )
         for row in rows:
-            if row.kind not in ("operation", "chain") or not row.provider:
+            if row.kind not in ("operation", "chain", TIMER_REQUEST) or not row.provider:
                 continue
             requester = requester_of(row)
             op = _stored(row)
@@ -625,10 +820,40 @@ class Pipeline:
         return reply
 
 
+def _ending(resolved: Resolved, reason: str | None) -> Operation:
+    """The stop a timer runs: ``stop``, or ``close`` where the provider can only close."""
+    capabilities = resolved.provider.capabilities
+    kind = OpKind.STOP
+    if Capability.STOP not in capabilities and Capability.CLOSE in capabilities:
+        kind = OpKind.CLOSE
+    if kind.capability not in capabilities:
+        raise ServiceError(
+            f"{PROVIDER_LABEL[resolved.provider.name]} deployments can't be stopped."
+        )
+    return Operation(
+        args=args_for(kind),
+        provider=resolved.provider.name,
+        target=resolved.deployment.id,
+        reason=reason,
+    )
+
+
 def _stored(row: ApprovalRequest) -> Operation | Chain:
     if row.kind == "chain":
         return Chain.model_validate_json(row.operation)
+    return _stop_of(row)
+
+
+def _stop_of(row: ApprovalRequest) -> Operation:
+    """The operation a request holds (a stop timer's: its stop)."""
+    if row.kind == TIMER_REQUEST:
+        return _timer_request(row.operation)[0]
     return Operation.model_validate_json(row.operation)
+
+
+def _timer_request(text: str) -> tuple[Operation, When]:
+    data = json.loads(text)
+    return Operation.model_validate_json(data["op"]), When.from_json(data.get("when"))
 
 
 def _steps(op: Operation | Chain) -> tuple[Operation, ...]:

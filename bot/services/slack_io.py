@@ -69,6 +69,25 @@ class SlackIO:
         self.cache.put(key, admin)
         return admin
 
+    async def tz_offset(self, user_id: str) -> int:
+        """The person's Slack time zone, in seconds east of UTC (0 when unknown)."""
+        key = ("tz", self.team_id, user_id)
+        cached = self.cache.get(key)
+        if isinstance(cached, int):
+            return cached
+        try:
+            response = await self.client.users_info(user=user_id)
+        except SlackApiError as exc:
+            log.info("users.info failed: %s", exc.response.get("error"))
+            return 0
+        user = response.get("user") or {}
+        try:
+            offset = int(user.get("tz_offset") or 0)
+        except (TypeError, ValueError):
+            offset = 0
+        self.cache.put(key, offset)
+        return offset
+
     async def group_members(self, group_id: str) -> frozenset[str]:
         key = ("group", self.team_id, group_id)
         cached = self.cache.get(key)

@@ -19,6 +19,7 @@ PEOPLE = {"you": USER_ID, "sam": TEAMMATE_ID}
 CHANNEL_ID = "C0LOCAL"
 #: The emoji deploybot uses, for terminals (Slack renders the :codes: itself).
 EMOJI = {
+    ":newspaper:": "📰",
     ":memo:": "📝",
     ":hourglass_flowing_sand:": "⏳",
     ":arrows_counterclockwise:": "🔄",

@@ -139,7 +139,8 @@ async def test_shell_creates_a_nosana_deployment_through_the_form_and_review(
     tmp_path: Path,
 ) -> None:
     answers = ["create nosana", "shell-llama", "nvidia-4090", "", "", "", "", "", "ubuntu"]
-    answers += ["", "", "", ".", ".", "", "", "y", "as sam", button("Approve"), "quit"]
+    # … env, job definition, autostart, stop after, save as template; then Create? y
+    answers += ["", "", "", ".", ".", "", "", "", "y", "as sam", button("Approve"), "quit"]
     code, screen = await run(tmp_path, answers)
     assert code == 0
     assert "Review deployment" in screen and "$0.385/h" in screen
@@ -197,7 +198,7 @@ async def test_home_opens_the_app_home_tab_and_its_buttons_work(tmp_path: Path) 
 
 async def test_a_form_error_asks_again_only_for_the_field_it_names(tmp_path: Path) -> None:
     answers = ["create nosana", "shell-llama", "4090", "many", "", "", "", "", "ubuntu"]
-    answers += ["", "", "", ".", ".", "", ""]  # the rest of the form, as in the test above
+    answers += ["", "", "", ".", ".", "", "", ""]  # the rest of the form, as in the test above
     answers += ["2", "y", "quit"]  # only the replicas are asked again
     code, screen = await run(tmp_path, answers)
     assert code == 0
@@ -220,3 +221,25 @@ async def test_a_type_to_search_field_searches(tmp_path: Path) -> None:
     assert code == 0
     assert "nothing matches “zzz-nothing”" in screen
     assert "→ NVIDIA RTX 4090" in screen
+
+
+async def test_shell_sets_lists_and_cancels_a_stop_timer_and_sets_the_digest(
+    tmp_path: Path,
+) -> None:
+    code, screen = await run(
+        tmp_path,
+        [
+            "stop llama3-chat --after 2h",
+            "as sam",
+            "1",
+            "timers",
+            "digest daily 09:00",
+            "digest",
+            "quit",
+        ],
+    )
+    assert code == 0
+    assert "A stop timer: the stop runs in 2h" in screen  # the approver reads it
+    assert "set stop timer" in screen, screen[-3000:]
+    assert "Stop timers" in screen and "Cancel timer" in screen
+    assert "The daily digest is posted in" in screen

@@ -12,10 +12,11 @@ from bot.core.audit_replies import EXPORT_FIELDS
 from tests.e2e.shell_support import Say, after, button, converse
 
 #: `create akash`, answered: no SDL, nginx on CPU only (every audited provider bids), create.
-#: (after the environment: deposit, accept automatically and its three conditions, template)
+#: (after the environment: deposit, accept automatically and its three conditions, stop after,
+#: template)
 AKASH_CPU_ONLY = [
     *("create akash", ".", "nginx:1.27", "", "0", "", "", "", "", "", "."),
-    *("", "", "", "", "", ""),
+    *("", "", "", "", "", "", ""),
     "y",
 ]
 

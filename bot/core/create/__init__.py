@@ -26,9 +26,11 @@ from bot.core.create.fields import (
     MAX_REPLICAS,
     MAX_TIMEOUT,
     SAVE_AS,
+    STOP_AFTER,
     STRATEGIES,
     TEMPLATE_NAME,
     known_fields,
+    stop_after_seconds,
 )
 from bot.core.create.spec import build_spec
 from bot.core.create.templates import apply_overrides, form_from_deployment, parse_overrides
@@ -42,6 +44,7 @@ __all__ = [
     "MAX_REPLICAS",
     "MAX_TIMEOUT",
     "SAVE_AS",
+    "STOP_AFTER",
     "STRATEGIES",
     "TEMPLATE_NAME",
     "Built",
@@ -58,5 +61,6 @@ __all__ = [
     "parse_overrides",
     "per_hour",
     "place_label",
+    "stop_after_seconds",
     "usd",
 ]

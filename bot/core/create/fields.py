@@ -72,7 +72,22 @@ DEFAULTS: dict[str, dict[str, str]] = {
     },
 }
 SAVE_AS = "save_as"
+#: "Stop after" (optional, every provider): a stop timer filed when the deployment is created.
+STOP_AFTER = "stop_after"
+#: A stop after is at most a week, and at least 15 minutes.
+MAX_STOP_AFTER = 7 * 86400
+MIN_STOP_AFTER = 15 * 60
+_DURATION = re.compile(r"^(\d{1,6})\s*(m|min|mins|h|hr|hrs|hours?|d|days?)?$", re.I)
+
+
+def stop_after_seconds(value: str) -> int | None:
+    """``4h``, ``90m``, ``2d`` (a bare number is hours) → seconds; None when it isn't one."""
+    match = _DURATION.match(value.strip())
+    if not match:
+        return None
+    unit = (match.group(2) or "h").lower()[:1]
+    return int(match.group(1)) * {"m": 60, "h": 3600, "d": 86400}[unit]
 
 
 def known_fields(provider: str) -> tuple[str, ...]:
-    return (*FIELDS[provider], SAVE_AS)
+    return (*FIELDS[provider], STOP_AFTER, SAVE_AS)

@@ -6,7 +6,15 @@ from collections.abc import Mapping, Sequence
 
 from bot.core.create import akash, neuranet, nosana
 from bot.core.create.built import Built
-from bot.core.create.fields import MAX_FIELD, SAVE_AS, TEMPLATE_NAME
+from bot.core.create.fields import (
+    MAX_FIELD,
+    MAX_STOP_AFTER,
+    MIN_STOP_AFTER,
+    SAVE_AS,
+    STOP_AFTER,
+    TEMPLATE_NAME,
+    stop_after_seconds,
+)
 from bot.core.create.values import text
 from bot.providers.models import Market
 
@@ -32,6 +40,20 @@ def build_spec(
             akash.build(fields, built)
         case _:
             built.errors["provider"] = "unknown provider"
+    _stop_after(fields, built)
     if built.errors:
         built.spec = {}
     return built
+
+
+def _stop_after(fields: Mapping[str, str], built: Built) -> None:
+    value = text(fields, STOP_AFTER)
+    if not value:
+        return
+    seconds = stop_after_seconds(value)
+    if seconds is None:
+        built.errors[STOP_AFTER] = "a duration like 4h, 90m or 2d (empty: never)"
+    elif not MIN_STOP_AFTER <= seconds <= MAX_STOP_AFTER:
+        built.errors[STOP_AFTER] = "between 15 minutes and 7 days"
+    else:
+        built.summary.append(("Stop after", value))

@@ -15,6 +15,7 @@ from bot.core.parsing.budget import p_budget
 from bot.core.parsing.create import p_create, p_template
 from bot.core.parsing.governance import p_approvals, p_decide, p_governance
 from bot.core.parsing.problem import Problem
+from bot.core.parsing.timers import p_digest, p_stop, p_timers
 from bot.core.parsing.watch import p_watch
 from bot.core.parsing.words import (
     did_you_mean,
@@ -46,7 +47,7 @@ PARSERS: dict[OpKind, verbs.Parser] = {
     OpKind.BALANCE: verbs.p_balance,
     OpKind.SHOW: verbs.p_target,
     OpKind.START: verbs.p_target,
-    OpKind.STOP: verbs.p_target,
+    OpKind.STOP: p_stop,
     OpKind.ARCHIVE: verbs.p_target,
     OpKind.DELETE: verbs.p_target,
     OpKind.CLOSE: verbs.p_target,
@@ -73,6 +74,8 @@ PARSERS: dict[OpKind, verbs.Parser] = {
     OpKind.WATCH: p_watch,
     OpKind.UNWATCH: p_watch,
     OpKind.WATCHING: p_watch,
+    OpKind.TIMERS: p_timers,
+    OpKind.DIGEST: p_digest,
     OpKind.BUDGET: p_budget,
 }
 
@@ -120,7 +123,7 @@ def _parse(text: str, now: datetime) -> Result:
             )
         result = _operation(verb, words[1:], provider, now)
     if reason is not None:
-        if isinstance(result, Operation) and result.kind not in MUTATIONS:
+        if isinstance(result, Operation) and result.kind not in MUTATIONS | {OpKind.TIMERS}:
             raise Problem("`--reason` goes with changes (start, stop, scale …), for approvers.")
         result = result.model_copy(update={"reason": reason})
     if over_budget:
@@ -161,6 +164,8 @@ def _chain(words: list[str], provider: ProviderName | None, now: datetime) -> Op
         steps.append(_operation(verb, [target, *group[1:]], provider, now))
     if len(steps) == 1:
         return steps[0]
+    if any(step.kind not in STEP_VERBS for step in steps):  # a stop timer (stop --after 4h)
+        raise Problem("A stop timer can't be a step of a chain: set it on its own.")
     return Chain(target=target, provider=provider, steps=tuple(steps))
 
 

@@ -19,7 +19,11 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("list", "list [provider] [status]", "deployments, newest first, with a Next button"),
     ("show", "show <deployment>", "one deployment's card with its buttons"),
     ("start", "start <deployment>", "start a deployment (Nosana, NeuraNET)"),
-    ("stop", "stop <deployment>", "stop a deployment (Nosana, NeuraNET)"),
+    (
+        "stop",
+        "stop <deployment> [--after 4h | --at 19:00]",
+        "stop a deployment (Nosana, NeuraNET), now or later",
+    ),
     ("archive", "archive <deployment>", "archive a stopped deployment (Nosana)"),
     ("delete", "delete <deployment>", "delete a deployment (Nosana, NeuraNET)"),
     ("close", "close <deployment>", "close a deployment and its leases (Akash)"),
@@ -50,6 +54,8 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("watch", "watch <deployment|provider|all> [#channel]", "post status changes and alerts"),
     ("unwatch", "unwatch <deployment|provider|all> [#channel]", "stop posting them"),
     ("watching", "watching", "what this workspace watches, and the alert thresholds"),
+    ("timers", "timers [cancel <timer id>]", "stop timers waiting, with Extend and Cancel buttons"),
+    ("digest", "digest daily <HH:MM> [#channel] | off", "a daily summary in a channel (admins)"),
     (
         "budget",
         "budget [set <usd>/h|/day|/month [provider] | clear [provider]]",
@@ -77,7 +83,8 @@ _DETAILS: dict[str, str] = {
     "`/deploy create --template llama replicas=2 market=nvidia-4090`. Fields: Nosana name, "
     "market, replicas, timeout, strategy, schedule, rotation_time, image, command, gpu, port, "
     "env, job_definition, autostart; NeuraNET name, node, template_id, custom_image, env; Akash "
-    "sdl, image, gpu_model, gpu_units, cpu, memory, storage, port, max_price, env, deposit.",
+    "sdl, image, gpu_model, gpu_units, cpu, memory, storage, port, max_price, env, deposit; every "
+    "provider: stop_after (e.g. 4h: a stop timer once it is created).",
     "template": "Templates are per workspace and keep the provider and the form (never keys). "
     "Save from a deployment (`/deploy template save llama llama-prod`) or tick “Also save as "
     "template” in the create form.",
@@ -119,6 +126,16 @@ _DETAILS: dict[str, str] = {
     "`/deploy audit verify` checks the hash chain.",
     "bids": "Akash only: the dseq of a deployment deploybot created (its status message "
     "shows it). Accept leases the bid through the policy, like the status message's buttons.",
+    "stop": "Stops a deployment (Nosana, NeuraNET). `--after 4h` (or 90m, 1d) or `--at 19:00` "
+    "(your Slack time zone) sets a stop timer instead: the policy decides now (approval first "
+    "if it needs one; `--after` then counts from the approval), a warning with Extend 1h and "
+    "Cancel buttons comes 15 minutes before, and the stop runs its checks at that time.",
+    "timers": "Lists the stop timers waiting in this workspace; `/deploy timers cancel <id>` "
+    "cancels one (viewers can't).",
+    "digest": "Posts yesterday's spend per provider (an estimate from what ran and its price), "
+    "what runs now and its burn, the alerts sent and the approvals decided, once a day at that "
+    "time (your Slack time zone) in the channel named (or this one). `/deploy digest` shows "
+    "the setting; `/deploy digest off` stops it.",
     "approvals": "Lists pending requests, 10 at a time (`/deploy approvals page 2`). Approve "
     "or Deny from the request message or your DM, or with `/deploy approve|deny <id>`; the "
     "requester can cancel. Each request expires (60 min by default).",

@@ -97,8 +97,22 @@ class CreateBase:
         self.later: Callable[[str, str], Awaitable[None]] | None = None
         #: Told of each bid accepted automatically (the request, the bid): its audit row.
         self.on_auto_accept: Callable[[RequestRow, str], Awaitable[None]] | None = None
+        #: Told once a new deployment is created (leased, on Akash): files its "Stop after"
+        #: timer (set by the app). Its failures never fail the create.
+        self.on_created: Callable[[RequestRow], Awaitable[None]] | None = None
         self._catalogs: dict[tuple[str, str, str], tuple[float, list[Market]]] = {}
         self._provider_info: dict[str, tuple[float, dict[str, Any]]] = {}
+
+    async def created_hook(self, request_id: str) -> None:
+        if self.on_created is None:
+            return
+        row = await self.store.get(request_id)
+        if row is None:
+            return
+        try:
+            await self.on_created(row)
+        except Exception:
+            log.exception("after-create work failed (request %s)", request_id)
 
     async def wait_later(self, kind: str, request_id: str) -> None:
         """Wait for bids (``kind="bids"``) or follow the new deployment (``"follow"``)."""

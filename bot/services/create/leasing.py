@@ -218,6 +218,7 @@ class LeaseFlow(CreateBase):
             "lease created",
             extra={"team": row.team_id, "provider": row.provider, "request": row.id},
         )
+        await self.created_hook(request_id)
         await self.wait_later("follow", request_id)
         return row
 

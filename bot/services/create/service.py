@@ -237,6 +237,7 @@ class CreateService(LeaseFlow, TemplateOps):
                 request_id, ["creating"], "created", deployment_id=deployment.id, result=stored
             )
             await self._publish(await self._row(request_id))
+            await self.created_hook(request_id)
             await self.wait_later("follow", request_id)
         return await self._row(request_id)
 

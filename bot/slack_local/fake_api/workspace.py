@@ -103,6 +103,7 @@ class Workspace:
         is_admin: bool = False,
         is_owner: bool = False,
         tz: str = "UTC",
+        tz_offset: int = 0,
     ) -> Json:
         """Make ``users.info`` know ``user_id``; returns the user object it will answer."""
         name = name or user_id.lower()
@@ -116,6 +117,7 @@ class Workspace:
             "is_admin": is_admin,
             "is_owner": is_owner,
             "tz": tz,
+            "tz_offset": tz_offset,
             "profile": {"real_name": real_name or name, "display_name": name},
         }
         self.users[user_id] = user
