@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Table, and_, delete, func, or_, select, update
+from sqlalchemy import String, Table, and_, case, cast, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -26,6 +26,8 @@ JOBS: Table = Job.__table__  # type: ignore[assignment]
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
 #: Rows per INSERT statement.
 CHUNK = 500
+#: How a job whose key is freed when it ends says so in its payload.
+FREE_KEY = '"_free_key":true'
 
 
 @dataclass(frozen=True)
@@ -244,31 +246,22 @@ class JobStore:
     async def finish(
         self, job_id: int, owner: str, *, failed: bool = False, error: str | None = None
     ) -> bool:
-        """Mark the job ended (fenced: False when another worker holds it now)."""
+        """Mark the job ended (fenced: False when another worker holds it now). One
+        ``UPDATE``: a click's key is freed in the same statement (``key#id``)."""
+        freed = func.substr(JOBS.c.key, 1, 180).concat("#").concat(cast(JOBS.c.id, String))
         async with self.engine.begin() as conn:
-            row = (
-                await conn.execute(
-                    select(JOBS.c.key, JOBS.c.payload).where(
-                        JOBS.c.id == job_id, JOBS.c.owner == owner, JOBS.c.state == RUNNING
-                    )
-                )
-            ).first()
-            if row is None:
-                return False
-            values: dict[str, Any] = {
-                "state": FAILED if failed else DONE,
-                "finished_at": self.clock(),
-                "lease_until": None,
-                "error": (error or None) and str(error)[:300],
-            }
-            if json.loads(row.payload).get("_free_key"):
-                values["key"] = f"{row.key[:180]}#{job_id}"
-            await conn.execute(
+            result = await conn.execute(
                 update(JOBS)
                 .where(JOBS.c.id == job_id, JOBS.c.owner == owner, JOBS.c.state == RUNNING)
-                .values(**values)
+                .values(
+                    state=FAILED if failed else DONE,
+                    finished_at=self.clock(),
+                    lease_until=None,
+                    error=(error or None) and str(error)[:300],
+                    key=case((JOBS.c.payload.like(f"%{FREE_KEY}%"), freed), else_=JOBS.c.key),
+                )
             )
-        return True
+            return bool(result.rowcount)
 
     async def release(self, job_id: int, owner: str, *, delay: float = 0.0) -> bool:
         """Put a held job back in the queue (a worker shutting down before it started)."""
