@@ -87,6 +87,17 @@ async def _resume_create(web_app: web.Application) -> None:
         log.info("resumed %d pending Akash bid waits", resumed)
 
 
+def _serve_health(web_app: web.Application, bot: DeployBot) -> None:
+    """What both processes serve and do at start: health, metrics, the drain, a frozen heap."""
+    web_app[BOT_KEY] = bot
+    web_app[DRAIN_KEY] = Drain()
+    web_app.router.add_get("/livez", livez)
+    web_app.router.add_get("/readyz", readyz)
+    web_app.router.add_get("/healthz", readyz)
+    web_app.router.add_get("/metrics", metrics_endpoint)
+    web_app.on_startup.append(_tune_gc)
+
+
 def build_web_app(
     bot: DeployBot, *, socket_mode: bool = False, watch: bool = False, worker: bool = True
 ) -> web.Application:
@@ -95,13 +106,7 @@ def build_web_app(
     ``watch`` the watcher's poll and send loops (``deploybot run``; ``serve`` has neither)."""
     web_app = bot.app.web_app(path=EVENTS_PATH)
     web_app.middlewares.append(screen_slack_requests)
-    web_app[BOT_KEY] = bot
-    web_app[DRAIN_KEY] = Drain()
-    web_app.router.add_get("/livez", livez)
-    web_app.router.add_get("/readyz", readyz)
-    web_app.router.add_get("/healthz", readyz)
-    web_app.router.add_get("/metrics", metrics_endpoint)
-    web_app.on_startup.append(_tune_gc)
+    _serve_health(web_app, bot)
     if worker:
         web_app.on_startup.append(_start_loops)
         web_app.on_startup.append(_resume_create)
@@ -255,13 +260,7 @@ def build_worker_app(bot: DeployBot) -> web.Application:
     """``deploybot worker``: jobs, the watcher, its outbox sender and the approval sweeper,
     with ``/livez``, ``/readyz`` (``/healthz``) and ``/metrics`` — no Slack routes."""
     web_app = web.Application()
-    web_app[BOT_KEY] = bot
-    web_app[DRAIN_KEY] = Drain()
-    web_app.router.add_get("/livez", livez)
-    web_app.router.add_get("/readyz", readyz)
-    web_app.router.add_get("/healthz", readyz)
-    web_app.router.add_get("/metrics", metrics_endpoint)
-    web_app.on_startup.append(_tune_gc)
+    _serve_health(web_app, bot)
     web_app.on_startup.append(_start_loops)
     web_app.on_startup.append(_resume_create)
     web_app.on_startup.append(_start_watcher)

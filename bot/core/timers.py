@@ -199,7 +199,7 @@ def list_reply(timers: Sequence[Timer], now: float) -> Reply:
     if not timers:
         text = (
             "No stop timers in this workspace. Set one with "
-            "`/deploy stop <deployment> --after 4h` or `--at 19:00`."
+            "`/deploy stop &lt;deployment&gt; --after 4h` or `--at 19:00`."
         )
         return Reply(text=text, blocks=[section(text)])
     blocks: list[dict[str, Any]] = [section(f"*Stop timers* ({len(timers)})")]

@@ -288,3 +288,10 @@ async def test_an_akash_timer_closes_the_deployment(env: SlackEnv) -> None:
     assert akash.count("DELETE", rf".*/v1/deployments/{dep.dseq}$") == 1
     assert akash.deployment(str(dep.dseq)).state == "closed"
     assert ("close", "allow", "ok") in await _actions(env)
+
+
+async def test_no_timers_says_how_to_set_one_in_words_slack_shows(env: SlackEnv) -> None:
+    """(The fake Slack rejects a raw ``<deployment>``: it would be a broken token.)"""
+    answer = await env.command("timers")
+    said = env.last_response(answer.response_key)["text"]
+    assert "No stop timers" in said and "&lt;deployment&gt;" in said
