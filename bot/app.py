@@ -73,7 +73,7 @@ from bot.watch.recorder import ChangeRecorder
 from bot.watch.runner import WatchRunner
 from bot.watch.sender import Sender
 from bot.watch.service import WatchService
-from handlers.common import attach_actor
+from handlers.common import AttachActor
 
 log = logging.getLogger(__name__)
 
@@ -423,7 +423,7 @@ def build_bot(
     else:
         raise ConfigurationError(NO_CREDENTIALS)
     app.use(SlackPayloadGuard())
-    app.use(attach_actor)
+    app.use(AttachActor())
     access, audit = AccessStore(storage.engine), AuditLog(storage.engine)
     cache = DirectoryCache()
     trail = AuditTrail(audit)

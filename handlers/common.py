@@ -9,6 +9,9 @@ from typing import Any
 
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_bolt.middleware.async_middleware import AsyncMiddleware
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
 
 from bot.core import replies
 from bot.core.operations import Chain, Operation
@@ -59,13 +62,21 @@ def actor_of(context: AsyncBoltContext, body: dict[str, Any]) -> Actor:
 ACTOR = "actor"
 
 
-async def attach_actor(
-    context: AsyncBoltContext, body: dict[str, Any], next: Callable[[], Awaitable[None]]
-) -> None:
+class AttachActor(AsyncMiddleware):
     """Bolt middleware: who is asking, in which workspace and channel, for every listener
-    (``context["actor"]``)."""
-    context[ACTOR] = actor_of(context, body)
-    await next()
+    (``context["actor"]``). A class, not a function: Bolt calls it without building keyword
+    arguments by introspection on every request (it sits on the ack's path)."""
+
+    async def async_process(
+        self,
+        *,
+        req: AsyncBoltRequest,
+        resp: BoltResponse,
+        next: Callable[[], Awaitable[BoltResponse]],
+    ) -> BoltResponse:
+        body = req.body if isinstance(req.body, dict) else {}
+        req.context[ACTOR] = actor_of(req.context, body)
+        return await next()
 
 
 def asker(context: AsyncBoltContext) -> Actor:
