@@ -198,7 +198,9 @@ async def resume(bot: DeployBot, job: ClaimedJob, run: JobRun) -> bool:
                 )
             )
             continue
-        judged = await reconcile(client, call, since=None)
+        # a create is looked for among deployments made since the job was written: an older
+        # one of the same name is not it
+        judged = await reconcile(client, call, since=job.created_at or None)
         verdicts.append(judged)
         if call.method == "create" and bot.create is not None:
             # the create request follows what was found: adopted, or ended as "may exist"

@@ -89,6 +89,8 @@ class ClaimedJob:
     calls: tuple[Call, ...]
     team_id: str = ""
     user_id: str = ""
+    #: When the job was written (epoch seconds): what it did can't predate this.
+    created_at: float = 0.0
 
     @property
     def taken_over(self) -> bool:
@@ -206,6 +208,7 @@ class JobStore:
                 JOBS.c.calls,
                 JOBS.c.team_id,
                 JOBS.c.user_id,
+                JOBS.c.created_at,
             )
         )
         async with self.engine.begin() as conn:
@@ -226,6 +229,7 @@ class JobStore:
                     calls=_decode_calls(row.calls),
                     team_id=row.team_id,
                     user_id=row.user_id,
+                    created_at=float(row.created_at),
                 )
             )
         return claimed
@@ -259,22 +263,6 @@ class JobStore:
                     lease_until=None,
                     error=(error or None) and str(error)[:300],
                     key=case((JOBS.c.payload.like(f"%{FREE_KEY}%"), freed), else_=JOBS.c.key),
-                )
-            )
-            return bool(result.rowcount)
-
-    async def release(self, job_id: int, owner: str, *, delay: float = 0.0) -> bool:
-        """Put a held job back in the queue (a worker shutting down before it started)."""
-        async with self.engine.begin() as conn:
-            result = await conn.execute(
-                update(JOBS)
-                .where(JOBS.c.id == job_id, JOBS.c.owner == owner, JOBS.c.state == RUNNING)
-                .values(
-                    state=QUEUED,
-                    owner=None,
-                    lease_until=None,
-                    run_after=self.clock() + delay,
-                    attempts=JOBS.c.attempts - 1,
                 )
             )
             return bool(result.rowcount)

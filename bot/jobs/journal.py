@@ -95,9 +95,7 @@ def _target(method: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
 def _expected(method: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
     """The value a field-changing call sets (scale → replicas …), as recorded."""
     value = args[1] if len(args) > 1 else next(iter(kwargs.values()), "")
-    if method in ("scale", "set_timeout", "set_schedule", "rename", "rollback"):
-        return str(value)
-    if method == "deposit":
+    if method in ("scale", "set_timeout", "set_schedule", "rename", "rollback", "deposit"):
         return str(value)
     return ""
 

@@ -153,7 +153,9 @@ def judge_create(call: Call, listed: list[Deployment], since: datetime | None) -
 
 
 async def reconcile(provider: BaseProvider, call: Call, *, since: float | None = None) -> Judged:
-    """Read the provider's state and judge ``call`` (a failed read: unknown)."""
+    """Read the provider's state and judge ``call`` (a failed read: unknown). ``since``: when
+    the job was written (a create is looked for among deployments made after it, with a
+    minute's allowance for the provider's clock)."""
     try:
         if call.method == "create":
             listed = await provider.list_deployments()

@@ -118,14 +118,18 @@ async def test_an_unanswered_create_is_reconciled_against_the_sandbox_not_resent
     await client.create(spec)  # the dead worker's call: it reached the provider
     creates = len(nosana.deployments)
     call = Call(seq=1, method="create", provider="nosana", target="reconcile-me")
-    judged = await reconcile(client, call)
+    written = env.clock.now() - 1  # the job was written just before (on the sandbox's clock)
+    judged = await reconcile(client, call, since=written)
     assert judged.verdict is Verdict.HAPPENED, judged
     assert "went through" in judged.text
     assert len(nosana.deployments) == creates  # reconciling never creates
     missing = Call(seq=1, method="create", provider="nosana", target="never-created")
-    unsure = await reconcile(client, missing)
+    unsure = await reconcile(client, missing, since=written)
     assert unsure.verdict is Verdict.UNKNOWN and "may or may not have happened" in unsure.text
     assert len(nosana.deployments) == creates
+    # an older deployment of the same name is not what the dead worker created
+    older = Call(seq=1, method="create", provider="nosana", target="llama3-chat")
+    assert (await reconcile(client, older, since=written)).verdict is Verdict.UNKNOWN
 
 
 @pytest.fixture
