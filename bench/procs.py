@@ -254,7 +254,7 @@ class Deploybot(Measured):
         self.bot: Any = None
         self.sql: Counter[str] = Counter()
 
-    def _count_statements(self, engine: Any) -> None:
+    def _count_statements(self, engine: Any, writer: Any = None) -> None:
         """Count the SQL this process sends, by verb (and the commits)."""
         from sqlalchemy import event
 
@@ -266,6 +266,18 @@ class Deploybot(Measured):
 
         event.listen(engine.sync_engine, "before_cursor_execute", statement)
         event.listen(engine.sync_engine, "commit", commit)
+        if writer is not None:  # SQLite: the job rows written on the loop's thread, one
+            # INSERT per row on the DB-API connection (SQLAlchemy's events don't see them)
+            try_write = writer.try_write
+
+            def counted(work: Any) -> Any:
+                result = try_write(work)
+                rows = getattr(work, "args", ((),))[0]
+                self.sql["INSERT"] += len(rows) if isinstance(rows, list) else 1
+                self.sql["COMMIT"] += 1
+                return result
+
+            writer.try_write = counted
 
     def statements(self) -> dict[str, int]:
         """The SQL sent since the last call, by verb (then forgotten)."""
@@ -302,7 +314,7 @@ class Deploybot(Measured):
                 await storage.keys.put(
                     team_id=TEAM, provider=name, api_key=SecretStr(key), connected_by=ADMIN
                 )
-        self._count_statements(storage.engine)
+        self._count_statements(storage.engine, storage.writer)
         self.bot = build_bot(
             settings,
             storage,

@@ -464,7 +464,7 @@ def build_bot(
         budgets=budgets,
     )
 
-    job_store = JobStore(storage.engine)
+    job_store = JobStore(storage.engine, writer=storage.writer)
     queue = JobQueue(job_store)
     gate.timers = TimerService(job_store, people, trail)
     gate.digests = DigestService(

@@ -10,6 +10,7 @@ from bot.config import Settings
 from bot.crypto import KeyRing
 from bot.db.engine import create_engine, is_sqlite, normalize_database_url
 from bot.db.keys import KeyStore
+from bot.db.loop_writer import LoopWriter
 
 
 @dataclass
@@ -17,8 +18,12 @@ class Storage:
     engine: AsyncEngine
     keyring: KeyRing
     keys: KeyStore
+    #: SQLite in a file: the writes that gate an ack, made on the loop's thread.
+    writer: LoopWriter | None = None
 
     async def aclose(self) -> None:
+        if self.writer is not None:
+            await self.writer.aclose()
         await self.engine.dispose()
 
 
@@ -34,4 +39,5 @@ async def open_storage(settings: Settings, *, migrate: bool = True) -> Storage:
         await upgrade_async(url)
     # room for every job slot of a worker plus the requests and loops around them
     engine = create_engine(url, max_overflow=max(10, settings.job_slots + 4))
-    return Storage(engine=engine, keyring=keyring, keys=KeyStore(engine, keyring))
+    writer = LoopWriter(engine) if LoopWriter.usable(engine) else None
+    return Storage(engine=engine, keyring=keyring, keys=KeyStore(engine, keyring), writer=writer)

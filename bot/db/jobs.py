@@ -9,21 +9,41 @@ out (and whose job another worker took over) can no longer finish or record on i
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from sqlalchemy import String, Table, and_, case, cast, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.db.engine import is_sqlite
+from bot.db.loop_writer import LoopWriter, WriteLocked
 from bot.db.models import Job
 
 JOBS: Table = Job.__table__  # type: ignore[assignment]
 
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
+#: The columns a new job's row is written with.
+NEW_ROW_COLUMNS = (
+    "key",
+    "kind",
+    "payload",
+    "state",
+    "team_id",
+    "user_id",
+    "attempts",
+    "run_after",
+    "calls",
+    "created_at",
+)
+#: After the loop writer met the write lock taken, job rows go through the async engine (which
+#: waits for the lock in its thread, and batches more rows while it does) for this long.
+CONTENDED_FOR = 1.0
 #: Rows per INSERT statement.
 CHUNK = 500
 #: How a job whose key is freed when it ends says so in its payload.
@@ -121,11 +141,59 @@ def _decode_calls(text: str | None) -> tuple[Call, ...]:
     return tuple(Call.from_json(c) for c in data if isinstance(c, dict))
 
 
+#: The SQLite insert of one job row, compiled once (the loop-thread writer runs it per row).
+_SQLITE_INSERT = (
+    sqlite.insert(JOBS)
+    .on_conflict_do_nothing(index_elements=["key"])
+    .compile(dialect=sqlite.dialect(), column_keys=list(NEW_ROW_COLUMNS))
+)
+_SQLITE_INSERT_SQL = str(_SQLITE_INSERT)
+_SQLITE_INSERT_ORDER = tuple(_SQLITE_INSERT.positiontup or ())
+
+
+def _insert_sqlite(rows: list[dict[str, Any]], conn: sqlite3.Connection) -> list[str]:
+    """Insert the rows one statement each (a taken key inserts nothing); the keys inserted."""
+    cursor = conn.cursor()
+    inserted = []
+    try:
+        for row in rows:
+            cursor.execute(_SQLITE_INSERT_SQL, [row[name] for name in _SQLITE_INSERT_ORDER])
+            if cursor.rowcount == 1:
+                inserted.append(row["key"])
+    finally:
+        cursor.close()
+    return inserted
+
+
+def _insert(rows: list[dict[str, Any]], conn: Connection) -> list[str]:
+    """Insert the rows, skipping taken keys; the keys inserted."""
+    dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
+    inserted: list[str] = []
+    for start in range(0, len(rows), CHUNK):
+        stmt = (
+            dialect.insert(JOBS)
+            .on_conflict_do_nothing(index_elements=["key"])
+            .returning(JOBS.c.key)
+        )
+        result = conn.execute(stmt, rows[start : start + CHUNK])
+        inserted.extend(str(k) for k in result.scalars().all())
+    return inserted
+
+
 class JobStore:
-    def __init__(self, engine: AsyncEngine, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        clock: Callable[[], float] = time.time,
+        writer: LoopWriter | None = None,
+    ) -> None:
         self.engine = engine
         self.clock = clock
         self.postgres = not is_sqlite(engine.url)
+        #: SQLite: job rows are written on the loop's thread (see :mod:`bot.db.loop_writer`).
+        self.writer = writer
+        self._contended_until = 0.0
 
     # -- enqueue ---------------------------------------------------------------------------
 
@@ -153,19 +221,24 @@ class JobStore:
             }
             for job in jobs
         ]
-        dialect = postgresql if self.postgres else sqlite
-        inserted: set[str] = set()
-        async with self.engine.begin() as conn:
-            for start in range(0, len(rows), CHUNK):
-                chunk = rows[start : start + CHUNK]
-                stmt = (
-                    dialect.insert(JOBS)
-                    .on_conflict_do_nothing(index_elements=["key"])
-                    .returning(JOBS.c.key)
-                )
-                result = await conn.execute(stmt, chunk)
-                inserted.update(str(k) for k in result.scalars().all())
+        inserted = set(await self._insert(rows))
         return [row["key"] in inserted for row in rows]
+
+    async def _insert(self, rows: list[dict[str, Any]]) -> list[str]:
+        if self.writer is not None and time.monotonic() >= self._contended_until:
+            try:
+                return self.writer.try_write(partial(_insert_sqlite, rows))
+            except WriteLocked:
+                # others are writing: wait for the lock off the loop, and keep doing so for a
+                # while (the loop writer would barge in between waiters, lengthening waits)
+                self._contended_until = time.monotonic() + CONTENDED_FOR
+        if self.postgres and len(rows) <= CHUNK:
+            # one statement is atomic on its own: no BEGIN/COMMIT round trips around it
+            async with self.engine.connect() as conn:
+                await conn.execution_options(isolation_level="AUTOCOMMIT")
+                return await conn.run_sync(partial(_insert, rows))
+        async with self.engine.begin() as conn:
+            return await conn.run_sync(partial(_insert, rows))
 
     # -- claim, heartbeat, finish ------------------------------------------------------------
 

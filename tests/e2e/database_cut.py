@@ -13,15 +13,20 @@ DEAD_PORT = 9
 
 
 async def cut_database(env: SlackEnv) -> None:
-    """Point the app's engine at a dead address and drop its pooled connections."""
+    """Point the app's engines at a dead address and drop their pooled connections (the
+    async engine, and on SQLite the loop-thread writer of job rows)."""
     engine = env.storage.engine
-
-    @event.listens_for(engine.sync_engine, "do_connect")
-    def _dead(dialect: Any, conn_rec: Any, cargs: list[Any], cparams: dict[str, Any]) -> None:
-        if dialect.name == "postgresql":
-            cparams["port"] = DEAD_PORT
-            cparams["timeout"] = 2
-        else:
-            cargs[:] = ["/nonexistent-deploybot-dir/deploybot.db"]
-
+    writer = env.storage.writer
+    if writer is not None:
+        event.listen(writer.engine, "do_connect", _dead)
+        writer.engine.dispose()
+    event.listen(engine.sync_engine, "do_connect", _dead)
     await engine.dispose()
+
+
+def _dead(dialect: Any, conn_rec: Any, cargs: list[Any], cparams: dict[str, Any]) -> None:
+    if dialect.name == "postgresql":
+        cparams["port"] = DEAD_PORT
+        cparams["timeout"] = 2
+    else:
+        cargs[:] = ["/nonexistent-deploybot-dir/deploybot.db"]

@@ -32,7 +32,7 @@ async def _store(url: str, tmp_path: Any, clock: Clock | None = None) -> JobStor
         DEPLOYBOT_ENCRYPTION_KEYS="Zm9yLXRlc3RzLW9ubHktMzItYnl0ZXMtbG9uZy1rZXk=",
     )
     storage = await open_storage(settings)
-    return JobStore(storage.engine, clock=clock or Clock())
+    return JobStore(storage.engine, clock=clock or Clock(), writer=storage.writer)
 
 
 def job(key: str, kind: str = "k", **data: Any) -> NewJob:

@@ -1,0 +1,141 @@
+"""Short SQLite writes made on the event loop's own thread, never waiting on a lock there.
+
+aiosqlite runs every statement in a thread of its own: a write is several hand-offs to that
+thread and back, and under load each one waits for the busy event loop (and for the GIL) to
+come round again — writing a job before an ack took milliseconds although SQLite itself needs
+tens of microseconds. This writer keeps one synchronous connection to the same database file
+for the writes that gate an ack (the job rows) and runs them directly:
+
+* ``busy_timeout`` is 0: when another connection (a worker, in this process or another) holds
+  the write lock, the attempt fails at once (:class:`WriteLocked`) and the caller writes
+  through the async engine instead, whose connection waits for the lock in its own thread —
+  the loop never blocks on a lock;
+* ``wal_autocheckpoint`` is 0: a commit here never copies the WAL back into the database (a
+  checkpoint reads and syncs megabytes); the other connections — the workers' — checkpoint as
+  SQLite's default does, and :meth:`LoopWriter.write` asks for a passive checkpoint in the
+  background after every :data:`CHECKPOINT_EVERY` commits, in case none of them writes;
+* under WAL with ``synchronous=NORMAL`` a commit does not sync the disk either, so a write is
+  microseconds of CPU.
+
+A database that can't be opened raises what SQLite raised, wrapped as the async engine wraps
+it (so an outage reads as one).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine, event, text
+from sqlalchemy import create_engine as create_sync_engine
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.pool import StaticPool
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+#: A passive checkpoint (through the async engine, off the loop) after this many commits.
+CHECKPOINT_EVERY = 500
+
+
+def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA busy_timeout=0")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA wal_autocheckpoint=0")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _locked_message(message: str) -> bool:
+    return "locked" in message.lower() or "busy" in message.lower()
+
+
+def _locked(exc: OperationalError) -> bool:
+    return _locked_message(str(exc.orig))
+
+
+class WriteLocked(Exception):
+    """Another connection holds SQLite's write lock: nothing was written."""
+
+
+class LoopWriter:
+    """Writes to a file SQLite database on the loop's thread (see the module docstring)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        url: URL = engine.url.set(drivername="sqlite+pysqlite")
+        self.async_engine = engine
+        # one connection, kept: only the loop's thread uses it
+        self.engine: Engine = create_sync_engine(
+            url, poolclass=StaticPool, connect_args={"timeout": 0, "check_same_thread": False}
+        )
+        event.listen(self.engine, "connect", _pragmas)
+        self._commits = 0
+        self._checkpoint: asyncio.Task[None] | None = None
+
+    @staticmethod
+    def usable(engine: AsyncEngine) -> bool:
+        """True for a SQLite database in a file (an in-memory one is private to its
+        connection)."""
+        url = engine.url
+        return url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:")
+
+    def try_write(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``work`` on the DB-API connection, in one transaction committed on return, on
+        the loop's thread. Raises :class:`WriteLocked` at once (nothing written) when another
+        connection holds the write lock: the caller then writes the way that waits for it
+        off the loop. ``work`` runs its statements itself (SQLAlchemy's per-statement
+        machinery costs more than inserting a job row: the caller compiles them once)."""
+        try:
+            result = self._attempt(work)
+        except OperationalError as exc:  # connecting (a pragma) met the lock
+            if _locked(exc):
+                raise WriteLocked from exc
+            raise
+        except sqlite3.OperationalError as exc:
+            if _locked_message(str(exc)):
+                raise WriteLocked from exc
+            # as the async engine raises it (an outage is recognised the same way)
+            raise OperationalError("", None, exc) from exc
+        self._commits += 1
+        if self._commits % CHECKPOINT_EVERY == 0 and self._checkpoint is None:
+            self._checkpoint = asyncio.get_running_loop().create_task(
+                self._passive_checkpoint(), name="sqlite-checkpoint"
+            )
+        return result
+
+    def _attempt(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        pooled = self.engine.raw_connection()  # the one connection (a pool checkout)
+        try:
+            raw = pooled.driver_connection
+            assert isinstance(raw, sqlite3.Connection)
+            try:
+                result = work(raw)
+                raw.commit()
+            except BaseException:
+                raw.rollback()
+                raise
+            return result
+        finally:
+            pooled.close()  # back to the pool, still open
+
+    async def _passive_checkpoint(self) -> None:
+        try:
+            async with self.async_engine.connect() as conn:
+                await conn.execute(text("PRAGMA wal_checkpoint(PASSIVE)"))
+        except Exception:  # a checkpoint is housekeeping: the next one will do
+            log.debug("passive WAL checkpoint failed", exc_info=True)
+        finally:
+            self._checkpoint = None
+
+    async def aclose(self) -> None:
+        if self._checkpoint is not None:
+            await asyncio.gather(self._checkpoint, return_exceptions=True)
+        self.engine.dispose()
