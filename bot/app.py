@@ -274,6 +274,7 @@ class DeployBot:
             log.warning("stopping with %d operations still running", self.work.pending)
             await self.work.cancel_all()
         await self.pool.aclose()
+        await self.slack.http.aclose()
 
 
 def check_slack_settings(settings: Settings, *, socket_mode: bool = False) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -19,6 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
 from bot.services.slack_io import DirectoryCache, SlackIO
+from bot.slack_http import SessionRespond, SlackSessions
 
 #: Clients kept per token (one per installed workspace, bounded).
 MAX_CLIENTS = 100
@@ -60,6 +62,8 @@ class SlackGateway:
         self.token_for = token_for
         self.cache = cache
         self._clients: dict[tuple[str, bool], AsyncWebClient] = {}
+        #: The connections every Slack call shares (see :mod:`bot.slack_http`).
+        self.http = SlackSessions()
 
     def for_token(self, token: str, *, wait_on_rate_limits: bool = True) -> AsyncWebClient:
         key = (token, wait_on_rate_limits)
@@ -70,12 +74,22 @@ class SlackGateway:
                 client.base_url = self.app_client.base_url
             kept = list(self._clients.items())[: MAX_CLIENTS - 1]
             self._clients = {key: client, **dict(kept)}
+        return self._shared(client)
+
+    def _shared(self, client: AsyncWebClient) -> AsyncWebClient:
+        session = self.http.session()
+        if session is not None:
+            client.session = session
         return client
+
+    def respond_to(self, response_url: str) -> AsyncRespond:
+        """Bolt's ``respond`` for ``response_url``, through the shared connections."""
+        return SessionRespond(response_url=response_url, session=self.http.session())
 
     async def client_for(self, team_id: str, enterprise_id: str | None) -> AsyncWebClient | None:
         """The workspace's client; None when deploybot is no longer installed there."""
         if self.token_for is None:
-            return self.app_client
+            return self._shared(self.app_client)
         token = await self.token_for(enterprise_id or "", team_id)
         return self.for_token(token) if token else None
 

@@ -168,7 +168,7 @@ async def job_slack(bot: DeployBot, job: ClaimedJob) -> JobSlack | None:
         return None
     url = job.payload.get("response_url")
     respond = (
-        AsyncRespond(response_url=str(url))
+        bot.slack.respond_to(str(url))
         if url
         else dm_responder(bot.slack, client, actor.team_id, actor.user_id)
     )
