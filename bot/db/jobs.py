@@ -8,6 +8,7 @@ out (and whose job another worker took over) can no longer finish or record on i
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 import time
@@ -41,9 +42,12 @@ NEW_ROW_COLUMNS = (
     "calls",
     "created_at",
 )
-#: After the loop writer met the write lock taken, job rows go through the async engine (which
-#: waits for the lock in its thread, and batches more rows while it does) for this long.
-CONTENDED_FOR = 1.0
+#: SQLite: while another connection holds the write lock, the loop writer tries again this
+#: often (a failed try costs microseconds; SQLite's own busy handler sleeps 25-100 ms between
+#: tries after the first few, while other writers take the lock in between) ...
+LOCK_POLL = 0.001
+#: ... for this long, then waits through the async engine (the listener answers at 2 s anyway).
+LOCK_WAIT = 1.5
 #: Rows per INSERT statement.
 CHUNK = 500
 #: How a job whose key is freed when it ends says so in its payload.
@@ -193,7 +197,6 @@ class JobStore:
         self.postgres = not is_sqlite(engine.url)
         #: SQLite: job rows are written on the loop's thread (see :mod:`bot.db.loop_writer`).
         self.writer = writer
-        self._contended_until = 0.0
 
     # -- enqueue ---------------------------------------------------------------------------
 
@@ -225,13 +228,15 @@ class JobStore:
         return [row["key"] in inserted for row in rows]
 
     async def _insert(self, rows: list[dict[str, Any]]) -> list[str]:
-        if self.writer is not None and time.monotonic() >= self._contended_until:
-            try:
-                return self.writer.try_write(partial(_insert_sqlite, rows))
-            except WriteLocked:
-                # others are writing: wait for the lock off the loop, and keep doing so for a
-                # while (the loop writer would barge in between waiters, lengthening waits)
-                self._contended_until = time.monotonic() + CONTENDED_FOR
+        if self.writer is not None:
+            deadline = time.monotonic() + LOCK_WAIT
+            while True:
+                try:
+                    return self.writer.try_write(partial(_insert_sqlite, rows))
+                except WriteLocked:
+                    if time.monotonic() >= deadline:
+                        break
+                await asyncio.sleep(LOCK_POLL)
         if self.postgres and len(rows) <= CHUNK:
             # one statement is atomic on its own: no BEGIN/COMMIT round trips around it
             async with self.engine.connect() as conn:

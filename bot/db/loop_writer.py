@@ -7,9 +7,10 @@ tens of microseconds. This writer keeps one synchronous connection to the same d
 for the writes that gate an ack (the job rows) and runs them directly:
 
 * ``busy_timeout`` is 0: when another connection (a worker, in this process or another) holds
-  the write lock, the attempt fails at once (:class:`WriteLocked`) and the caller writes
-  through the async engine instead, whose connection waits for the lock in its own thread —
-  the loop never blocks on a lock;
+  the write lock, the attempt fails at once (:class:`WriteLocked`) and the caller tries again
+  a millisecond later, without blocking the loop (SQLite's own busy handler sleeps 25-100 ms
+  between tries after the first few, while other writers take the lock in between: acks
+  waited up to 450 ms at 100 commands/s with a busy worker, 45 ms polling);
 * ``wal_autocheckpoint`` is 0: a commit here never copies the WAL back into the database (a
   checkpoint reads and syncs megabytes); the other connections — the workers' — checkpoint as
   SQLite's default does, and :meth:`LoopWriter.write` asks for a passive checkpoint in the

@@ -1,6 +1,6 @@
 """Job rows on SQLite are written on the event loop's thread (``bot.db.loop_writer``): they
 commit, a taken key is still refused, a write lock held elsewhere never blocks the loop (the
-write goes through the async engine, which waits for the lock in its thread), an unreachable
+write is tried again every millisecond, then waits through the async engine), an unreachable
 file reads as an outage, and the WAL is still checkpointed."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import text
 
 from bot.config import Settings
-from bot.db import loop_writer
+from bot.db import jobs, loop_writer
 from bot.db.engine import is_database_outage
 from bot.db.jobs import JobStore, NewJob
 from bot.db.loop_writer import LoopWriter, WriteLocked
@@ -82,16 +82,41 @@ async def test_a_held_write_lock_never_blocks_the_loop(tmp_path: Path) -> None:
 
         ticking = asyncio.create_task(ticker())
         loop = asyncio.get_running_loop()
-        loop.call_later(0.3, other.execute, "COMMIT")
+        released: list[float] = []
+
+        def release() -> None:
+            other.execute("COMMIT")
+            released.append(time.perf_counter())
+
+        loop.call_later(0.3, release)
         written = await asyncio.wait_for(store.enqueue([job("waited")]), 5)
+        done = time.perf_counter()
         ticking.cancel()
         assert written == [True]
         assert ticks >= 10  # the loop kept turning while the write waited for the lock
-        # the next rows go through the async engine for a while, then the writer again
-        assert store._contended_until > time.monotonic()
+        assert done - released[0] < 0.05  # taken as soon as it was free (polled, not slept)
     finally:
         other.close()
     assert await _keys(storage) == ["waited"]
+    await storage.aclose()
+
+
+async def test_a_lock_held_longer_is_waited_for_off_the_loop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(jobs, "LOCK_WAIT", 0.05)
+    storage = await _storage(tmp_path)
+    store = JobStore(storage.engine, writer=storage.writer)
+    other = sqlite3.connect(tmp_path / "deploybot.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        asyncio.get_running_loop().call_later(0.4, other.execute, "COMMIT")
+        started = time.perf_counter()
+        assert await asyncio.wait_for(store.enqueue([job("late")]), 5) == [True]
+        assert time.perf_counter() - started >= 0.35  # it did wait for the lock
+    finally:
+        other.close()
+    assert await _keys(storage) == ["late"]
     await storage.aclose()
 
 
