@@ -278,6 +278,9 @@ class Deploybot(Measured):
                 return result
 
             writer.try_write = counted
+            # the worker's claims and finishes: SQLAlchemy statements on the same connection
+            event.listen(writer.engine, "before_cursor_execute", statement)
+            event.listen(writer.engine, "commit", commit)
 
     def statements(self) -> dict[str, int]:
         """The SQL sent since the last call, by verb (then forgotten)."""

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import String, Table, and_, case, cast, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -25,6 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.db.engine import is_sqlite
 from bot.db.loop_writer import LoopWriter, WriteLocked
 from bot.db.models import Job
+
+T = TypeVar("T")
 
 JOBS: Table = Job.__table__  # type: ignore[assignment]
 
@@ -228,22 +230,37 @@ class JobStore:
         return [row["key"] in inserted for row in rows]
 
     async def _insert(self, rows: list[dict[str, Any]]) -> list[str]:
-        if self.writer is not None:
-            deadline = time.monotonic() + LOCK_WAIT
-            while True:
-                try:
-                    return self.writer.try_write(partial(_insert_sqlite, rows))
-                except WriteLocked:
-                    if time.monotonic() >= deadline:
-                        break
-                await asyncio.sleep(LOCK_POLL)
         if self.postgres and len(rows) <= CHUNK:
             # one statement is atomic on its own: no BEGIN/COMMIT round trips around it
             async with self.engine.connect() as conn:
                 await conn.execution_options(isolation_level="AUTOCOMMIT")
                 return await conn.run_sync(partial(_insert, rows))
+        # SQLite's loop writer runs the compiled insert on the DB-API connection, row by row
+        return await self._write(partial(_insert, rows), raw=partial(_insert_sqlite, rows))
+
+    async def _write(
+        self,
+        work: Callable[[Connection], T],
+        *,
+        raw: Callable[[sqlite3.Connection], T] | None = None,
+    ) -> T:
+        """Run ``work`` (statements on a synchronous connection) in one write transaction: on
+        SQLite on the loop's thread (``raw`` instead, when given, on the DB-API connection;
+        tried again every millisecond while the write lock is taken, for a while), else — and
+        then — through the async engine."""
+        if self.writer is not None:
+            deadline = time.monotonic() + LOCK_WAIT
+            while True:
+                try:
+                    if raw is not None:
+                        return self.writer.try_write(raw)
+                    return self.writer.try_run(work)
+                except WriteLocked:
+                    if time.monotonic() >= deadline:
+                        break
+                await asyncio.sleep(LOCK_POLL)
         async with self.engine.begin() as conn:
-            return await conn.run_sync(partial(_insert, rows))
+            return await conn.run_sync(work)
 
     # -- claim, heartbeat, finish ------------------------------------------------------------
 
@@ -289,8 +306,7 @@ class JobStore:
                 JOBS.c.created_at,
             )
         )
-        async with self.engine.begin() as conn:
-            rows = (await conn.execute(stmt)).all()
+        rows = await self._write(lambda conn: conn.execute(stmt).all())
         claimed = []
         for row in sorted(rows, key=lambda r: r.id):
             try:
@@ -316,14 +332,14 @@ class JobStore:
         """Extend the lease of the jobs ``owner`` still holds; returns the ids it still holds."""
         if not ids:
             return set()
-        async with self.engine.begin() as conn:
-            result = await conn.execute(
-                update(JOBS)
-                .where(JOBS.c.id.in_(list(ids)), JOBS.c.owner == owner, JOBS.c.state == RUNNING)
-                .values(lease_until=self.clock() + lease)
-                .returning(JOBS.c.id)
-            )
-            return {int(i) for i in result.scalars().all()}
+        stmt = (
+            update(JOBS)
+            .where(JOBS.c.id.in_(list(ids)), JOBS.c.owner == owner, JOBS.c.state == RUNNING)
+            .values(lease_until=self.clock() + lease)
+            .returning(JOBS.c.id)
+        )
+        held = await self._write(lambda conn: conn.execute(stmt).scalars().all())
+        return {int(i) for i in held}
 
     async def finish(
         self, job_id: int, owner: str, *, failed: bool = False, error: str | None = None
@@ -331,32 +347,30 @@ class JobStore:
         """Mark the job ended (fenced: False when another worker holds it now). One
         ``UPDATE``: a click's key is freed in the same statement (``key#id``)."""
         freed = func.substr(JOBS.c.key, 1, 180).concat("#").concat(cast(JOBS.c.id, String))
-        async with self.engine.begin() as conn:
-            result = await conn.execute(
-                update(JOBS)
-                .where(JOBS.c.id == job_id, JOBS.c.owner == owner, JOBS.c.state == RUNNING)
-                .values(
-                    state=FAILED if failed else DONE,
-                    finished_at=self.clock(),
-                    lease_until=None,
-                    error=(error or None) and str(error)[:300],
-                    key=case((JOBS.c.payload.like(f"%{FREE_KEY}%"), freed), else_=JOBS.c.key),
-                )
+        stmt = (
+            update(JOBS)
+            .where(JOBS.c.id == job_id, JOBS.c.owner == owner, JOBS.c.state == RUNNING)
+            .values(
+                state=FAILED if failed else DONE,
+                finished_at=self.clock(),
+                lease_until=None,
+                error=(error or None) and str(error)[:300],
+                key=case((JOBS.c.payload.like(f"%{FREE_KEY}%"), freed), else_=JOBS.c.key),
             )
-            return bool(result.rowcount)
+        )
+        return bool(await self._write(lambda conn: conn.execute(stmt).rowcount))
 
     # -- the provider-call journal -----------------------------------------------------------
 
     async def record_calls(self, job_id: int, owner: str, calls: Sequence[Call]) -> bool:
         """Write the job's call journal (fenced by ``owner``)."""
         text = json.dumps([c.as_json() for c in calls], separators=(",", ":"))
-        async with self.engine.begin() as conn:
-            result = await conn.execute(
-                update(JOBS)
-                .where(JOBS.c.id == job_id, JOBS.c.owner == owner, JOBS.c.state == RUNNING)
-                .values(calls=text)
-            )
-            return bool(result.rowcount)
+        stmt = (
+            update(JOBS)
+            .where(JOBS.c.id == job_id, JOBS.c.owner == owner, JOBS.c.state == RUNNING)
+            .values(calls=text)
+        )
+        return bool(await self._write(lambda conn: conn.execute(stmt).rowcount))
 
     # -- timers: queued jobs with a future ``run_after`` ------------------------------------
 

@@ -30,7 +30,7 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, event, text
+from sqlalchemy import Connection, Engine, event, text
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import OperationalError
@@ -105,11 +105,27 @@ class LoopWriter:
                 raise WriteLocked from exc
             # as the async engine raises it (an outage is recognised the same way)
             raise OperationalError("", None, exc) from exc
+        self._committed()
+        return result
+
+    def _committed(self) -> None:
         self._commits += 1
         if self._commits % CHECKPOINT_EVERY == 0 and self._checkpoint is None:
             self._checkpoint = asyncio.get_running_loop().create_task(
                 self._passive_checkpoint(), name="sqlite-checkpoint"
             )
+
+    def try_run(self, work: Callable[[Connection], T]) -> T:
+        """Like :meth:`try_write`, for SQLAlchemy statements: ``work`` gets a (synchronous)
+        SQLAlchemy connection, in a transaction committed on return."""
+        try:
+            with self.engine.begin() as conn:
+                result = work(conn)
+        except OperationalError as exc:  # SQLAlchemy wraps what SQLite raised
+            if _locked(exc):
+                raise WriteLocked from exc
+            raise
+        self._committed()
         return result
 
     def _attempt(self, work: Callable[[sqlite3.Connection], T]) -> T:
