@@ -80,34 +80,23 @@ class SessionRespond(AsyncRespond):
         thread_ts: str | None = None,
         metadata: dict[str, Any] | None = None,
     ) -> WebhookResponse:
+        fields: dict[str, Any] = {
+            "blocks": blocks,
+            "attachments": attachments,
+            "response_type": response_type,
+            "replace_original": replace_original,
+            "delete_original": delete_original,
+            "unfurl_links": unfurl_links,
+            "unfurl_media": unfurl_media,
+            "thread_ts": thread_ts,
+            "metadata": metadata,
+        }
         if self.session is None or self.response_url is None:  # Bolt's own way
-            return await super().__call__(
-                text,
-                blocks,
-                attachments,
-                response_type,
-                replace_original,
-                delete_original,
-                unfurl_links,
-                unfurl_media,
-                thread_ts,
-                metadata,
-            )
-        if isinstance(text, dict):  # a whole message, as Bolt takes it
+            return await super().__call__(text, **fields)
+        if isinstance(text, dict):  # a whole message, taken as Bolt takes it
             message = _build_message(**text)
         else:
-            message = _build_message(
-                text,
-                blocks,
-                attachments,
-                response_type,
-                replace_original,
-                delete_original,
-                unfurl_links,
-                unfurl_media,
-                thread_ts,
-                metadata,
-            )
+            message = _build_message(text, **fields)
         client = AsyncWebhookClient(
             url=self.response_url, proxy=self.proxy, ssl=self.ssl, session=self.session
         )

@@ -37,6 +37,8 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import StaticPool
 
+from bot.db.engine import sqlite_pragmas
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -45,13 +47,11 @@ T = TypeVar("T")
 CHECKPOINT_EVERY = 500
 
 
-def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _pragmas(dbapi_connection: Any, record: Any) -> None:
+    sqlite_pragmas(dbapi_connection, record)  # WAL, synchronous=NORMAL, foreign keys, cache
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA busy_timeout=0")
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA wal_autocheckpoint=0")
-    cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
 
 

@@ -36,6 +36,13 @@ def job(key: str) -> NewJob:
     return NewJob(kind="k", key=key, payload={"data": {"n": key}}, team_id="T1", user_id="U1")
 
 
+def _hold_write_lock(tmp_path: Path) -> sqlite3.Connection:
+    """Another connection in a write transaction (``COMMIT`` on it releases the lock)."""
+    other = sqlite3.connect(tmp_path / "deploybot.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    return other
+
+
 async def _keys(storage: Storage) -> list[str]:
     async with storage.engine.connect() as conn:
         return [str(k) for k in (await conn.execute(text("SELECT key FROM jobs"))).scalars()]
@@ -64,8 +71,7 @@ async def test_a_held_write_lock_never_blocks_the_loop(tmp_path: Path) -> None:
     storage = await _storage(tmp_path)
     assert storage.writer is not None
     store = JobStore(storage.engine, writer=storage.writer)
-    other = sqlite3.connect(tmp_path / "deploybot.db", isolation_level=None)
-    other.execute("BEGIN IMMEDIATE")  # another process's worker, mid-write
+    other = _hold_write_lock(tmp_path)  # another process's worker, mid-write
     try:
         started = time.perf_counter()
         with pytest.raises(WriteLocked):
@@ -107,8 +113,7 @@ async def test_a_lock_held_longer_is_waited_for_off_the_loop(
     monkeypatch.setattr(jobs, "LOCK_WAIT", 0.05)
     storage = await _storage(tmp_path)
     store = JobStore(storage.engine, writer=storage.writer)
-    other = sqlite3.connect(tmp_path / "deploybot.db", isolation_level=None)
-    other.execute("BEGIN IMMEDIATE")
+    other = _hold_write_lock(tmp_path)
     try:
         asyncio.get_running_loop().call_later(0.4, other.execute, "COMMIT")
         started = time.perf_counter()
