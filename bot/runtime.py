@@ -40,4 +40,5 @@ async def open_storage(settings: Settings, *, migrate: bool = True) -> Storage:
     # room for every job slot of a worker plus the requests and loops around them
     engine = create_engine(url, max_overflow=max(10, settings.job_slots + 4))
     writer = LoopWriter(engine) if LoopWriter.usable(engine) else None
-    return Storage(engine=engine, keyring=keyring, keys=KeyStore(engine, keyring), writer=writer)
+    keys = KeyStore(engine, keyring, reader=writer)
+    return Storage(engine=engine, keyring=keyring, keys=keys, writer=writer)

@@ -10,6 +10,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from bot.crypto import KeyRing, mask
+from bot.db.loop_writer import LoopWriter, WriteLocked
 from bot.db.models import ProviderKey, utcnow
 
 
@@ -46,9 +47,14 @@ def _info(row: ProviderKey) -> StoredKeyInfo:
 
 
 class KeyStore:
-    def __init__(self, engine: AsyncEngine, keyring: KeyRing) -> None:
+    def __init__(
+        self, engine: AsyncEngine, keyring: KeyRing, *, reader: LoopWriter | None = None
+    ) -> None:
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
         self._keyring = keyring
+        #: SQLite: :meth:`get` (every provider call of every job asks) reads on the loop's
+        #: thread instead of four hand-offs to aiosqlite's.
+        self._reader = reader
 
     async def put(
         self,
@@ -88,15 +94,23 @@ class KeyStore:
     async def get(
         self, *, team_id: str, provider: str, enterprise_id: str | None = None
     ) -> SecretStr | None:
-        async with self._sessions() as session:
-            row = await session.scalar(
-                select(ProviderKey).where(
-                    ProviderKey.enterprise_id == (enterprise_id or ""),
-                    ProviderKey.team_id == team_id,
-                    ProviderKey.provider == provider,
-                )
-            )
-        return None if row is None else self._keyring.decrypt(row.encrypted_key)
+        query = select(ProviderKey.encrypted_key).where(
+            ProviderKey.enterprise_id == (enterprise_id or ""),
+            ProviderKey.team_id == team_id,
+            ProviderKey.provider == provider,
+        )
+        encrypted: str | None = None
+        read = False
+        if self._reader is not None:
+            try:
+                encrypted = self._reader.try_read(lambda conn: conn.scalar(query))
+                read = True
+            except WriteLocked:  # (rare under WAL) read the usual way
+                pass
+        if not read:
+            async with self._sessions() as session:
+                encrypted = await session.scalar(query)
+        return None if encrypted is None else self._keyring.decrypt(encrypted)
 
     async def list(self, *, team_id: str | None = None) -> list[StoredKeyInfo]:
         query = select(ProviderKey).order_by(ProviderKey.team_id, ProviderKey.provider)

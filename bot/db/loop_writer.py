@@ -108,6 +108,17 @@ class LoopWriter:
         self._committed()
         return result
 
+    def try_read(self, work: Callable[[Connection], T]) -> T:
+        """A read on the loop's thread (under WAL a reader takes no lock, so this never waits
+        on a writer); :class:`WriteLocked` in the rare case SQLite says busy anyway."""
+        try:
+            with self.engine.connect() as conn:
+                return work(conn)
+        except OperationalError as exc:
+            if _locked(exc):
+                raise WriteLocked from exc
+            raise
+
     def _committed(self) -> None:
         self._commits += 1
         if self._commits % CHECKPOINT_EVERY == 0 and self._checkpoint is None:

@@ -173,3 +173,35 @@ async def test_a_memory_database_has_no_writer() -> None:
     engine = create_async_engine("sqlite+aiosqlite://")
     assert not LoopWriter.usable(engine)
     await engine.dispose()
+
+
+async def test_provider_keys_are_read_on_the_loop_and_the_usual_way_when_busy(
+    tmp_path: Path,
+) -> None:
+    from pydantic import SecretStr
+
+    storage = await _storage(tmp_path)
+    assert storage.writer is not None
+    await storage.keys.put(
+        team_id="T1", provider="nosana", api_key=SecretStr("nos-secret-1"), connected_by="U1"
+    )
+    reads: list[str] = []
+    original = storage.writer.try_read
+
+    def counted(work: Any) -> Any:
+        reads.append("loop")
+        return original(work)
+
+    storage.writer.try_read = counted  # type: ignore[method-assign]
+    key = await storage.keys.get(team_id="T1", provider="nosana")
+    assert key is not None and key.get_secret_value() == "nos-secret-1"
+    assert await storage.keys.get(team_id="T1", provider="akash") is None
+    assert reads == ["loop", "loop"]
+
+    def busy(work: Any) -> Any:
+        raise WriteLocked
+
+    storage.writer.try_read = busy  # type: ignore[method-assign]
+    key = await storage.keys.get(team_id="T1", provider="nosana")
+    assert key is not None and key.get_secret_value() == "nos-secret-1"
+    await storage.aclose()
