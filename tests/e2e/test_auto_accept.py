@@ -6,6 +6,7 @@ yet time) leaves the Accept buttons."""
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -101,3 +102,30 @@ async def test_the_form_refuses_bad_auto_accept_values(env: SlackEnv) -> None:
     )
     assert answer.body["response_action"] == "errors"
     assert {"auto_after", "auto_min_uptime"} <= set(answer.body["errors"])
+
+
+async def test_an_accept_that_falls_due_between_two_looks_still_happens(env: SlackEnv) -> None:
+    """Its seconds of bidding can end between the accept's look at the clock and the wait's
+    own: the wait must not give up without letting the accept look again."""
+    create = env.bot.create
+    assert create is not None
+    real_clock = create.clock
+    shift = timedelta(0)
+    create.clock = lambda: real_clock() + shift  # type: ignore[method-assign]
+    original = create._auto_accept
+    looks = 0
+
+    async def just_before_its_time(request_id: str) -> bool:
+        nonlocal looks, shift
+        looks += 1
+        if looks == 1:
+            assert not await original(request_id)  # not yet: it notes when bidding began
+            shift = timedelta(seconds=30)  # ... and its seconds end before the wait's check
+            return False
+        return await original(request_id)
+
+    create._auto_accept = just_before_its_time  # type: ignore[method-assign]
+    dep = await create_with(env, auto_after="5")
+    assert looks >= 2
+    assert len(dep.leases) == 1
+    assert await requests_in(env, "leased") == 1

@@ -69,6 +69,10 @@ class LeaseFlow(CreateBase):
                     return
             deadline = _auto_deadline(await self._row(request_id), row.bid_deadline or self.clock())
             if self.clock() >= deadline:
+                # an automatic accept's seconds may have ended since it last looked (between
+                # its clock and this one): it gets its turn before the wait gives up
+                if await self._auto_accept(request_id):
+                    return
                 row = await self._row(request_id)
                 no_open_bids = not any(b.get("state") == "open" for b in row.bids)
                 if no_open_bids and await self.store.transition(request_id, ["bidding"], "no_bids"):
