@@ -18,7 +18,7 @@ class Storage:
     engine: AsyncEngine
     keyring: KeyRing
     keys: KeyStore
-    #: SQLite in a file: the writes that gate an ack, made on the loop's thread.
+    #: SQLite in a file: job writes and provider-key reads, made on the loop's thread.
     writer: LoopWriter | None = None
 
     async def aclose(self) -> None:

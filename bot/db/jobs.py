@@ -197,7 +197,7 @@ class JobStore:
         self.engine = engine
         self.clock = clock
         self.postgres = not is_sqlite(engine.url)
-        #: SQLite: job rows are written on the loop's thread (see :mod:`bot.db.loop_writer`).
+        #: SQLite: every write here runs on the loop's thread (see :mod:`bot.db.loop_writer`).
         self.writer = writer
 
     # -- enqueue ---------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -99,17 +100,13 @@ class KeyStore:
             ProviderKey.team_id == team_id,
             ProviderKey.provider == provider,
         )
-        encrypted: str | None = None
-        read = False
         if self._reader is not None:
-            try:
-                encrypted = self._reader.try_read(lambda conn: conn.scalar(query))
-                read = True
-            except WriteLocked:  # (rare under WAL) read the usual way
-                pass
-        if not read:
-            async with self._sessions() as session:
-                encrypted = await session.scalar(query)
+            with contextlib.suppress(WriteLocked):  # (rare under WAL) read the usual way
+                return self._decrypt(self._reader.try_read(lambda conn: conn.scalar(query)))
+        async with self._sessions() as session:
+            return self._decrypt(await session.scalar(query))
+
+    def _decrypt(self, encrypted: str | None) -> SecretStr | None:
         return None if encrypted is None else self._keyring.decrypt(encrypted)
 
     async def list(self, *, team_id: str | None = None) -> list[StoredKeyInfo]:

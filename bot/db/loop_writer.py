@@ -4,7 +4,8 @@ aiosqlite runs every statement in a thread of its own: a write is several hand-o
 thread and back, and under load each one waits for the busy event loop (and for the GIL) to
 come round again — writing a job before an ack took milliseconds although SQLite itself needs
 tens of microseconds. This writer keeps one synchronous connection to the same database file
-for the writes that gate an ack (the job rows) and runs them directly:
+for the short statements every ack and every job makes — job rows, a worker's claims,
+heartbeats and finishes, provider-key reads — and runs them directly:
 
 * ``busy_timeout`` is 0: when another connection (a worker, in this process or another) holds
   the write lock, the attempt fails at once (:class:`WriteLocked`) and the caller tries again
@@ -13,7 +14,7 @@ for the writes that gate an ack (the job rows) and runs them directly:
   waited up to 450 ms at 100 commands/s with a busy worker, 45 ms polling);
 * ``wal_autocheckpoint`` is 0: a commit here never copies the WAL back into the database (a
   checkpoint reads and syncs megabytes); the other connections — the workers' — checkpoint as
-  SQLite's default does, and :meth:`LoopWriter.write` asks for a passive checkpoint in the
+  SQLite's default does, and the writer asks for a passive checkpoint (off the loop) in the
   background after every :data:`CHECKPOINT_EVERY` commits, in case none of them writes;
 * under WAL with ``synchronous=NORMAL`` a commit does not sync the disk either, so a write is
   microseconds of CPU.
@@ -27,7 +28,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, event, text
@@ -55,16 +57,28 @@ def _pragmas(dbapi_connection: Any, record: Any) -> None:
     cursor.close()
 
 
-def _locked_message(message: str) -> bool:
+class WriteLocked(Exception):
+    """Another connection holds SQLite's write lock: nothing was written."""
+
+
+def _locked(message: str) -> bool:
     return "locked" in message.lower() or "busy" in message.lower()
 
 
-def _locked(exc: OperationalError) -> bool:
-    return _locked_message(str(exc.orig))
-
-
-class WriteLocked(Exception):
-    """Another connection holds SQLite's write lock: nothing was written."""
+@contextmanager
+def _lock_errors() -> Iterator[None]:
+    """SQLite's "locked"/"busy" as :class:`WriteLocked`; other errors as the async engine
+    raises them (SQLAlchemy's ``OperationalError``: an outage is recognised the same way)."""
+    try:
+        yield
+    except OperationalError as exc:  # raised through SQLAlchemy (a statement, a pragma)
+        if _locked(str(exc.orig)):
+            raise WriteLocked from exc
+        raise
+    except sqlite3.OperationalError as exc:  # raised by statements run on the DB-API connection
+        if _locked(str(exc)):
+            raise WriteLocked from exc
+        raise OperationalError("", None, exc) from exc
 
 
 class LoopWriter:
@@ -91,33 +105,39 @@ class LoopWriter:
     def try_write(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``work`` on the DB-API connection, in one transaction committed on return, on
         the loop's thread. Raises :class:`WriteLocked` at once (nothing written) when another
-        connection holds the write lock: the caller then writes the way that waits for it
-        off the loop. ``work`` runs its statements itself (SQLAlchemy's per-statement
-        machinery costs more than inserting a job row: the caller compiles them once)."""
-        try:
-            result = self._attempt(work)
-        except OperationalError as exc:  # connecting (a pragma) met the lock
-            if _locked(exc):
-                raise WriteLocked from exc
-            raise
-        except sqlite3.OperationalError as exc:
-            if _locked_message(str(exc)):
-                raise WriteLocked from exc
-            # as the async engine raises it (an outage is recognised the same way)
-            raise OperationalError("", None, exc) from exc
+        connection holds the write lock: the caller tries again shortly, or writes the way
+        that waits for it off the loop. ``work`` runs its statements itself (SQLAlchemy's
+        per-statement machinery costs more than inserting a job row: the caller compiles
+        them once)."""
+        with _lock_errors():
+            pooled = self.engine.raw_connection()  # the one connection (a pool checkout)
+            try:
+                raw = pooled.driver_connection
+                assert isinstance(raw, sqlite3.Connection)
+                try:
+                    result = work(raw)
+                    raw.commit()
+                except BaseException:
+                    raw.rollback()
+                    raise
+            finally:
+                pooled.close()  # back to the pool, still open
+        self._committed()
+        return result
+
+    def try_run(self, work: Callable[[Connection], T]) -> T:
+        """Like :meth:`try_write`, for SQLAlchemy statements: ``work`` gets a (synchronous)
+        SQLAlchemy connection, in a transaction committed on return."""
+        with _lock_errors(), self.engine.begin() as conn:
+            result = work(conn)
         self._committed()
         return result
 
     def try_read(self, work: Callable[[Connection], T]) -> T:
         """A read on the loop's thread (under WAL a reader takes no lock, so this never waits
         on a writer); :class:`WriteLocked` in the rare case SQLite says busy anyway."""
-        try:
-            with self.engine.connect() as conn:
-                return work(conn)
-        except OperationalError as exc:
-            if _locked(exc):
-                raise WriteLocked from exc
-            raise
+        with _lock_errors(), self.engine.connect() as conn:
+            return work(conn)
 
     def _committed(self) -> None:
         self._commits += 1
@@ -125,34 +145,6 @@ class LoopWriter:
             self._checkpoint = asyncio.get_running_loop().create_task(
                 self._passive_checkpoint(), name="sqlite-checkpoint"
             )
-
-    def try_run(self, work: Callable[[Connection], T]) -> T:
-        """Like :meth:`try_write`, for SQLAlchemy statements: ``work`` gets a (synchronous)
-        SQLAlchemy connection, in a transaction committed on return."""
-        try:
-            with self.engine.begin() as conn:
-                result = work(conn)
-        except OperationalError as exc:  # SQLAlchemy wraps what SQLite raised
-            if _locked(exc):
-                raise WriteLocked from exc
-            raise
-        self._committed()
-        return result
-
-    def _attempt(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        pooled = self.engine.raw_connection()  # the one connection (a pool checkout)
-        try:
-            raw = pooled.driver_connection
-            assert isinstance(raw, sqlite3.Connection)
-            try:
-                result = work(raw)
-                raw.commit()
-            except BaseException:
-                raw.rollback()
-                raise
-            return result
-        finally:
-            pooled.close()  # back to the pool, still open
 
     async def _passive_checkpoint(self) -> None:
         try:
