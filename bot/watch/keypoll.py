@@ -13,23 +13,27 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.core.preflight_state import SPENDING
+from bot.db.watch.fingerprints import EMPTY, Fingerprints
 from bot.db.watch.store import PollKey, Recent, StateRow, StateUpdate
-from bot.db.watch.store_records import print_key, print_mark
+from bot.db.watch.store_records import KEY_BITS, MARK_BITS, print_key, print_mark
 from bot.providers.base import BaseProvider
 from bot.providers.models import Deployment, DeploymentStatus
 from bot.watch import attribution, diff
 from bot.watch.diff import Attribution, Change, Known, Thresholds
 
 #: What :meth:`KeyPoll.diff_page` puts in place of a stored fingerprint's mark once the
-#: deployment is listed: the stored mark is no longer needed, and the dict of fingerprints
+#: deployment is listed: the stored mark is no longer needed, and the table of fingerprints
 #: doubles as the record of which known deployments were listed (no set of ids beside it).
-#: No mark is ever -1 (see ``print_mark``).
+#: No mark is ever negative (see ``print_mark``).
 SEEN = -1
 
 
-def compact(prints: dict[str, str]) -> dict[int, int]:
+def compact(prints: dict[str, str]) -> Fingerprints:
     """id → stored fingerprint, in the compact form a poll walks with (tests, tools)."""
-    return {print_key(k): print_mark(v) for k, v in prints.items()}
+    table = Fingerprints(len(prints))
+    for k, v in prints.items():
+        table[print_key(k)] = print_mark(v)
+    return table
 
 
 #: Statuses of a deployment that is still doing something (worth looking up when unlisted).
@@ -84,7 +88,7 @@ class KeyPoll:
     recent: dict[str, Recent]
     #: ``print_key(deployment id)`` → ``print_mark(fingerprint)`` of the stored states (see
     #: ``WatchStore.fingerprints``); :data:`SEEN` once the walk listed it.
-    prints: dict[int, int]
+    prints: Fingerprints
     now: float
     #: Full stored states, read for the changed deployments only.
     known: dict[str, tuple[int, Known]] = field(default_factory=dict)
@@ -109,26 +113,33 @@ class KeyPoll:
         """The page's items whose fingerprint changed (their ids go to ``pending``)."""
         changed: list[Any] = []
         watch_fields = self.client.watch_fields
-        prints, fresh, tag = self.prints, self.fresh, self.tag
+        fresh, tag = self.fresh, self.tag
+        # Fingerprints.slot, inlined (this loop runs for every listed item): the slot holding
+        # the key, or the free one where it would be.
+        keys, marks, mask = self.prints.keys, self.prints.marks, self.prints.mask
         for raw in items:
             fields = watch_fields(raw)
             if fields is None:
                 continue
             dep_id, fp = fields
-            key = hash(dep_id)  # print_key, inlined: this loop runs for every listed item
+            key = hash(dep_id) & KEY_BITS  # print_key, inlined
+            i = key & mask
+            while (k := keys[i]) != key and k != EMPTY:
+                i = (i + 1) & mask
             # Page-number pagination may repeat an item: the first one counts.
-            stored = prints.get(key)
-            if stored is None:
+            if k == EMPTY:
                 if dep_id in fresh:
                     continue
                 fresh.add(dep_id)
-            elif stored == SEEN:
-                continue
+                stored = None
             else:
-                prints[key] = SEEN
+                stored = marks[i]
+                if stored == SEEN:
+                    continue
+                marks[i] = SEEN
             self.listed_count += 1
             stamp = fp + tag
-            if stored == hash(stamp) & ~1:  # print_mark(stamp), inlined
+            if stored == hash(stamp) & MARK_BITS:  # print_mark(stamp), inlined
                 continue  # the common case: nothing changed
             changed.append(raw)
             self.pending.append((dep_id, stamp))

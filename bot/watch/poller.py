@@ -62,8 +62,11 @@ MAX_LOOKUPS = 50
 BALANCE_EVERY = 300.0
 #: How long after an operation through deploybot a transition it explains is credited.
 ATTRIBUTION_WINDOW = attribution.WINDOW_SECONDS
-#: Recorded states a poll holds before it writes them (a baseline is written in parts).
-FLUSH_ROWS = 1000
+#: Recorded states a poll holds before it writes them (a baseline is written in parts). Each
+#: state held and its write's parameters cost about a kilobyte, times the keys polled at once:
+#: at 250 a baseline of 100,000 deployments peaks ~3 MB lower than at 1,000, for ~0.3 s more
+#: of commits, once.
+FLUSH_ROWS = 250
 #: A replica counts as alive this long after it last announced itself (it re-announces
 #: every third of it while it polls, and withdraws when it stops).
 PRESENCE_TTL = 30.0

@@ -60,6 +60,20 @@ def test_a_gone_state_is_neither_unlisted_nor_equal_to_a_listed_item() -> None:
     assert not poll.unlisted()
 
 
+def test_compact_fingerprints_are_small_non_negative_ints() -> None:
+    # Below 2**60: two of CPython's 30-bit digits (32 bytes), not a full 64-bit hash's three
+    # (48 bytes once allocated); never negative, so never SEEN; the low bit says "gone".
+    ids = [f"dep-{i}" for i in range(2000)]
+    for value in [print_key(i) for i in ids] + [print_mark(i) for i in ids]:
+        assert 0 <= value < 2**60
+        assert sys.getsizeof(value) <= sys.getsizeof(2**59)
+    assert all(print_mark(i) & 1 == 0 for i in ids)
+    assert print_mark("a/24", gone=True) == print_mark("a/24") | 1 != SEEN
+    # the dict the walk uses agrees with the helpers (the loop inlines them)
+    poll = _poll({"x": "a/24"})
+    assert poll.diff_page([{"id": "x", "fp": "a"}]) == []
+
+
 def test_an_item_repeated_by_pagination_counts_once() -> None:
     poll = _poll({"known": "a/24"})
     assert len(poll.diff_page([{"id": "known", "fp": "x"}, {"id": "new", "fp": "y"}])) == 2

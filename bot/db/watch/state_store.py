@@ -9,6 +9,7 @@ from sqlalchemy import and_, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.db.watch.fingerprints import Fingerprints
 from bot.db.watch.outbox_store import OUTBOX
 from bot.db.watch.store_base import (
     ATTRIBUTIONS,
@@ -20,6 +21,8 @@ from bot.db.watch.store_base import (
     SqlStore,
 )
 from bot.db.watch.store_records import (
+    KEY_BITS,
+    MARK_BITS,
     CycleContext,
     LostLease,
     OutboxRow,
@@ -107,12 +110,12 @@ class StateStore(SqlStore):
             recent.actions.append(Action(user, via, effect, float(at)))
             recent.state_changed_at = float(changed_at) if changed_at is not None else None
 
-    async def fingerprints(self, key: PollKey) -> dict[int, int]:
+    async def fingerprints(self, key: PollKey) -> Fingerprints:
         """The key's last-known states, compactly: :func:`print_key` of the deployment id →
         :func:`print_mark` of its fingerprint (a state the provider no longer lists, gone, has
-        the low bit set). Two machine integers a deployment instead of two strings: a poll of
-        10,000 deployments holds about half the memory. Rows are streamed, not held."""
-        prints: dict[int, int] = {}
+        the low bit set), in two flat arrays (:class:`Fingerprints`, about 24 bytes a
+        deployment). Rows are streamed, not held."""
+        prints = Fingerprints()
         async with self.engine.connect() as conn:
             result = await conn.stream(
                 select(STATES.c.deployment_id, STATES.c.fingerprint, STATES.c.gone).where(
@@ -122,8 +125,12 @@ class StateStore(SqlStore):
                 )
             )
             async for rows in result.partitions(CHUNK):
-                for dep_id, fp, gone in rows:
-                    prints[hash(dep_id)] = (hash(fp) & ~1) | (1 if gone else 0)
+                prints.extend(
+                    [
+                        (hash(dep_id) & KEY_BITS, (hash(fp) & MARK_BITS) | (1 if gone else 0))
+                        for dep_id, fp, gone in rows
+                    ]
+                )
         return prints
 
     async def listed_ids(self, key: PollKey) -> list[str]:

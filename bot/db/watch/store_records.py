@@ -14,18 +14,26 @@ from bot.watch.diff import Thresholds
 GONE = "!"
 
 
+#: The compact fingerprints keep 60 bits of a hash: a non-negative int below 2⁶⁰ is two of
+#: CPython's 30-bit digits, a 32-byte object (a full 64-bit hash needs three: 48 bytes once
+#: the allocator rounds it). Two ints a watched deployment, 32 bytes less each.
+KEY_BITS = (1 << 60) - 1
+#: A mark's bits: the key's, with the low bit kept for "gone".
+MARK_BITS = KEY_BITS & ~1
+
+
 def print_key(deployment_id: str) -> int:
-    """A deployment id as a key of the compact fingerprints (``WatchStore.fingerprints``):
-    Python's 64-bit string hash, stable within the process that built the dict. Two ids of one
-    key colliding (about n² / 2⁶⁵: 3·10⁻¹² for 10,000 deployments) is accepted."""
-    return hash(deployment_id)
+    """A deployment id as a key of the compact fingerprints (``WatchStore.fingerprints``): 60
+    bits of Python's string hash, stable within the process that built the dict. Two ids of
+    one key colliding (about n² / 2⁶¹: 4·10⁻¹¹ for 10,000 deployments) is accepted."""
+    return hash(deployment_id) & KEY_BITS
 
 
 def print_mark(fingerprint: str, *, gone: bool = False) -> int:
-    """A stored fingerprint, compactly: its hash with the low bit cleared (set: the provider
-    no longer lists the deployment), so a gone state never equals a listed item's mark, and
-    no mark is ever -1 (``keypoll.SEEN``)."""
-    return (hash(fingerprint) & ~1) | (1 if gone else 0)
+    """A stored fingerprint, compactly: 60 bits of its hash with the low bit cleared (set: the
+    provider no longer lists the deployment), so a gone state never equals a listed item's
+    mark, and no mark is ever negative (``keypoll.SEEN`` is -1)."""
+    return (hash(fingerprint) & MARK_BITS) | (1 if gone else 0)
 
 
 Clock = Callable[[], float]
