@@ -14,13 +14,27 @@ import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import partial
+from functools import cache, partial
 from typing import Any, TypeVar
 
-from sqlalchemy import String, Table, and_, case, cast, delete, func, or_, select, update
+from sqlalchemy import (
+    String,
+    Table,
+    and_,
+    bindparam,
+    case,
+    cast,
+    delete,
+    func,
+    or_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.sql.elements import BindParameter
 
 from bot.db.engine import is_sqlite
 from bot.db.loop_writer import LoopWriter, WriteLocked
@@ -186,6 +200,119 @@ def _insert(rows: list[dict[str, Any]], conn: Connection) -> list[str]:
     return inserted
 
 
+@cache
+def _claim_statement(*, postgres: bool) -> Any:
+    """The claim, built once (per dialect) with bound parameters: ``now``, ``limit``,
+    ``new_owner``, ``new_lease``. Building it for every claim cost more than running it.
+
+    Two picks, each an index range in the order it is read (``ix_jobs_due``: state, then
+    run_after), so a claim reads about ``limit`` rows however long the queue or the table of
+    finished jobs: jobs whose lease ran out (a dead worker's), then queued jobs longest due
+    first. (One pick with an OR of both, ordered by id, sorted every due job on each claim:
+    0.5 ms of SQLite a claim with 1,000 queued.)
+    """
+    now: BindParameter[float] = bindparam("now")
+    limit: BindParameter[int] = bindparam("limit")
+    expired = (
+        select(JOBS.c.id)
+        .where(JOBS.c.state == RUNNING, JOBS.c.lease_until < now)
+        .order_by(JOBS.c.id)
+        .limit(limit)
+    )
+    queued = (
+        select(JOBS.c.id)
+        .where(JOBS.c.state == QUEUED, JOBS.c.run_after <= now)
+        .order_by(JOBS.c.run_after, JOBS.c.id)
+        .limit(limit)
+    )
+    first: Any
+    then: Any
+    if postgres:
+        # materialized CTEs: PostgreSQL locks (and skips) rows once, so a claim never
+        # returns more than ``limit`` jobs (an ``IN (subquery)`` may be re-evaluated)
+        first = expired.with_for_update(skip_locked=True).cte("expired").prefix_with("MATERIALIZED")
+        then = queued.with_for_update(skip_locked=True).cte("due").prefix_with("MATERIALIZED")
+    else:  # SQLite serializes writers: the subquery runs once, under the write lock
+        first, then = expired.subquery("expired"), queued.subquery("due")
+    picked = union_all(select(first.c.id), select(then.c.id)).subquery("picked")
+    # The picked rows are still claimable when they are updated (SQLite: the write lock;
+    # PostgreSQL: the rows' locks), so the update finds them by id alone — a second look at
+    # the state would have SQLite scan every due job again, by that index.
+    return (
+        update(JOBS)
+        .where(JOBS.c.id.in_(select(picked.c.id).limit(limit).scalar_subquery()))
+        .values(
+            state=RUNNING,
+            owner=bindparam("new_owner"),
+            lease_until=bindparam("new_lease"),
+            attempts=JOBS.c.attempts + 1,
+        )
+        .returning(
+            JOBS.c.id,
+            JOBS.c.key,
+            JOBS.c.kind,
+            JOBS.c.payload,
+            JOBS.c.attempts,
+            JOBS.c.calls,
+            JOBS.c.team_id,
+            JOBS.c.user_id,
+            JOBS.c.created_at,
+        )
+    )
+
+
+@cache
+def _finish_statement() -> Any:
+    """A job's end, built once with bound parameters (``job_id``, ``job_owner``,
+    ``new_state``, ``finished``, ``new_error``); fenced by the owner. A click's key is freed in
+    the same statement (``key#id``)."""
+    freed = func.substr(JOBS.c.key, 1, 180).concat("#").concat(cast(JOBS.c.id, String))
+    return (
+        update(JOBS)
+        .where(
+            JOBS.c.id == bindparam("job_id"),
+            JOBS.c.owner == bindparam("job_owner"),
+            JOBS.c.state == RUNNING,
+        )
+        .values(
+            state=bindparam("new_state"),
+            finished_at=bindparam("finished"),
+            lease_until=None,
+            error=bindparam("new_error"),
+            key=case((JOBS.c.payload.like(f"%{FREE_KEY}%"), freed), else_=JOBS.c.key),
+        )
+    )
+
+
+@cache
+def _heartbeat_statement() -> Any:
+    """Extend the leases of the jobs (``ids``) ``job_owner`` still holds to ``new_lease``."""
+    return (
+        update(JOBS)
+        .where(
+            JOBS.c.id.in_(bindparam("ids", expanding=True)),
+            JOBS.c.owner == bindparam("job_owner"),
+            JOBS.c.state == RUNNING,
+        )
+        .values(lease_until=bindparam("new_lease"))
+        .returning(JOBS.c.id)
+    )
+
+
+@cache
+def _journal_statement() -> Any:
+    """Write a running job's call journal (``new_calls``), fenced by ``job_owner``."""
+    return (
+        update(JOBS)
+        .where(
+            JOBS.c.id == bindparam("job_id"),
+            JOBS.c.owner == bindparam("job_owner"),
+            JOBS.c.state == RUNNING,
+        )
+        .values(calls=bindparam("new_calls"))
+    )
+
+
 class JobStore:
     def __init__(
         self,
@@ -264,49 +391,14 @@ class JobStore:
 
     # -- claim, heartbeat, finish ------------------------------------------------------------
 
-    def _claimable(self, now: float) -> Any:
-        return or_(
-            and_(JOBS.c.state == QUEUED, JOBS.c.run_after <= now),
-            and_(JOBS.c.state == RUNNING, JOBS.c.lease_until < now),
-        )
-
     async def claim(self, owner: str, *, lease: float, limit: int) -> list[ClaimedJob]:
         """Take up to ``limit`` due jobs (queued, or running under an expired lease)."""
         if limit <= 0:
             return []
         now = self.clock()
-        pick = select(JOBS.c.id).where(self._claimable(now)).order_by(JOBS.c.id).limit(limit)
-        if self.postgres:
-            # a materialized CTE: PostgreSQL locks (and skips) rows once, so a claim never
-            # returns more than ``limit`` jobs (an ``IN (subquery)`` may be re-evaluated)
-            picked = (
-                pick.with_for_update(skip_locked=True).cte("picked").prefix_with("MATERIALIZED")
-            )
-            which = JOBS.c.id == picked.c.id
-        else:  # SQLite serializes writers: the subquery runs once, under the write lock
-            which = JOBS.c.id.in_(pick.scalar_subquery())
-        stmt = (
-            update(JOBS)
-            .where(which, self._claimable(now))
-            .values(
-                state=RUNNING,
-                owner=owner,
-                lease_until=now + lease,
-                attempts=JOBS.c.attempts + 1,
-            )
-            .returning(
-                JOBS.c.id,
-                JOBS.c.key,
-                JOBS.c.kind,
-                JOBS.c.payload,
-                JOBS.c.attempts,
-                JOBS.c.calls,
-                JOBS.c.team_id,
-                JOBS.c.user_id,
-                JOBS.c.created_at,
-            )
-        )
-        rows = await self._write(lambda conn: conn.execute(stmt).all())
+        stmt = _claim_statement(postgres=self.postgres)
+        params = {"now": now, "limit": limit, "new_owner": owner, "new_lease": now + lease}
+        rows = await self._write(lambda conn: conn.execute(stmt, params).all())
         claimed = []
         for row in sorted(rows, key=lambda r: r.id):
             try:
@@ -332,13 +424,9 @@ class JobStore:
         """Extend the lease of the jobs ``owner`` still holds; returns the ids it still holds."""
         if not ids:
             return set()
-        stmt = (
-            update(JOBS)
-            .where(JOBS.c.id.in_(list(ids)), JOBS.c.owner == owner, JOBS.c.state == RUNNING)
-            .values(lease_until=self.clock() + lease)
-            .returning(JOBS.c.id)
-        )
-        held = await self._write(lambda conn: conn.execute(stmt).scalars().all())
+        params = {"ids": list(ids), "job_owner": owner, "new_lease": self.clock() + lease}
+        stmt = _heartbeat_statement()
+        held = await self._write(lambda conn: conn.execute(stmt, params).scalars().all())
         return {int(i) for i in held}
 
     async def finish(
@@ -346,31 +434,24 @@ class JobStore:
     ) -> bool:
         """Mark the job ended (fenced: False when another worker holds it now). One
         ``UPDATE``: a click's key is freed in the same statement (``key#id``)."""
-        freed = func.substr(JOBS.c.key, 1, 180).concat("#").concat(cast(JOBS.c.id, String))
-        stmt = (
-            update(JOBS)
-            .where(JOBS.c.id == job_id, JOBS.c.owner == owner, JOBS.c.state == RUNNING)
-            .values(
-                state=FAILED if failed else DONE,
-                finished_at=self.clock(),
-                lease_until=None,
-                error=(error or None) and str(error)[:300],
-                key=case((JOBS.c.payload.like(f"%{FREE_KEY}%"), freed), else_=JOBS.c.key),
-            )
-        )
-        return bool(await self._write(lambda conn: conn.execute(stmt).rowcount))
+        params = {
+            "job_id": job_id,
+            "job_owner": owner,
+            "new_state": FAILED if failed else DONE,
+            "finished": self.clock(),
+            "new_error": (error or None) and str(error)[:300],
+        }
+        stmt = _finish_statement()
+        return bool(await self._write(lambda conn: conn.execute(stmt, params).rowcount))
 
     # -- the provider-call journal -----------------------------------------------------------
 
     async def record_calls(self, job_id: int, owner: str, calls: Sequence[Call]) -> bool:
         """Write the job's call journal (fenced by ``owner``)."""
         text = json.dumps([c.as_json() for c in calls], separators=(",", ":"))
-        stmt = (
-            update(JOBS)
-            .where(JOBS.c.id == job_id, JOBS.c.owner == owner, JOBS.c.state == RUNNING)
-            .values(calls=text)
-        )
-        return bool(await self._write(lambda conn: conn.execute(stmt).rowcount))
+        params = {"job_id": job_id, "job_owner": owner, "new_calls": text}
+        stmt = _journal_statement()
+        return bool(await self._write(lambda conn: conn.execute(stmt, params).rowcount))
 
     # -- timers: queued jobs with a future ``run_after`` ------------------------------------
 

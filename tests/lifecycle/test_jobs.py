@@ -60,6 +60,65 @@ async def test_a_claim_is_exclusive_and_ordered(db_url: str, tmp_path: Any) -> N
     await store.engine.dispose()
 
 
+async def test_a_claim_takes_lapsed_leases_first_then_the_longest_due(
+    db_url: str, tmp_path: Any
+) -> None:
+    clock = Clock()
+    store = await _store(db_url, tmp_path, clock)
+    await store.enqueue([job("lapsed")])
+    (lapsed,) = await store.claim("dead", lease=5, limit=1)
+    now = clock.now
+    await store.enqueue(
+        [
+            NewJob(
+                kind="k", key="later", payload={}, team_id="T1", user_id="U1", run_after=now + 3
+            ),
+            NewJob(
+                kind="k", key="sooner", payload={}, team_id="T1", user_id="U1", run_after=now + 1
+            ),
+            NewJob(
+                kind="k", key="future", payload={}, team_id="T1", user_id="U1", run_after=now + 99
+            ),
+        ]
+    )
+    clock.now += 10  # the lease ran out; "sooner" and "later" are due, "future" is not
+    claimed = await store.claim("alive", lease=5, limit=2)
+    assert [j.key for j in claimed] == ["lapsed", "sooner"]
+    assert [j.key for j in await store.claim("alive", lease=5, limit=5)] == ["later"]
+    assert lapsed.id == claimed[0].id
+    await store.engine.dispose()
+
+
+async def test_a_claim_reads_about_as_many_rows_as_it_takes(tmp_path: Any) -> None:
+    """SQLite's own count of the virtual-machine steps a claim runs: as good as flat from 20
+    queued jobs to 2,000 queued and 2,000 finished (one pick ordered by id sorted them all)."""
+    steps: list[int] = []
+    for queued in (20, 2000):
+        store = await _store(f"sqlite:///{tmp_path}/claim{queued}.db", tmp_path)
+        await store.enqueue([job(f"done{i}") for i in range(queued)])
+        done = await store.claim("w", lease=30, limit=queued)
+        for j in done:
+            await store.finish(j.id, "w")
+        await store.enqueue([job(f"q{i}") for i in range(queued)])
+        assert store.writer is not None
+        with store.writer.engine.connect() as conn:
+            counted = [0]
+
+            def step(counted: list[int] = counted) -> int:
+                counted[0] += 1
+                return 0
+
+            raw = conn.connection.driver_connection
+            assert raw is not None
+            raw.set_progress_handler(step, 1)
+            claimed = await store.claim("w", lease=30, limit=4)
+            raw.set_progress_handler(None, 1)
+        assert len(claimed) == 4
+        steps.append(counted[0])
+        await store.engine.dispose()
+    assert steps[1] < 2 * steps[0], steps
+
+
 async def test_an_expired_lease_is_taken_over_and_fences_the_old_owner(
     db_url: str, tmp_path: Any
 ) -> None:
