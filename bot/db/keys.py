@@ -7,12 +7,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from pydantic import SecretStr
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from bot.crypto import KeyRing, mask
 from bot.db.loop_writer import LoopWriter, WriteLocked
 from bot.db.models import ProviderKey, utcnow
+
+#: One workspace's key for one provider (every job reads one or more): built once, with bound
+#: parameters, rather than for each read.
+_KEY_OF = select(ProviderKey.encrypted_key).where(
+    ProviderKey.enterprise_id == bindparam("ent"),
+    ProviderKey.team_id == bindparam("team"),
+    ProviderKey.provider == bindparam("provider"),
+)
 
 
 @dataclass(frozen=True)
@@ -95,16 +103,13 @@ class KeyStore:
     async def get(
         self, *, team_id: str, provider: str, enterprise_id: str | None = None
     ) -> SecretStr | None:
-        query = select(ProviderKey.encrypted_key).where(
-            ProviderKey.enterprise_id == (enterprise_id or ""),
-            ProviderKey.team_id == team_id,
-            ProviderKey.provider == provider,
-        )
+        query = _KEY_OF
+        params = {"ent": enterprise_id or "", "team": team_id, "provider": provider}
         if self._reader is not None:
             with contextlib.suppress(WriteLocked):  # (rare under WAL) read the usual way
-                return self._decrypt(self._reader.try_read(lambda conn: conn.scalar(query)))
+                return self._decrypt(self._reader.try_read(lambda conn: conn.scalar(query, params)))
         async with self._sessions() as session:
-            return self._decrypt(await session.scalar(query))
+            return self._decrypt(await session.scalar(query, params))
 
     def _decrypt(self, encrypted: str | None) -> SecretStr | None:
         return None if encrypted is None else self._keyring.decrypt(encrypted)
