@@ -192,9 +192,11 @@ class DeployBot:
         response_url: str | None = None,
         while_running: bool = False,
         run_after: float | None = None,
+        within: float | None = None,
     ) -> bool:
         """Write a job (committed on return): False when ``key`` was already taken (a retry
-        or a double click). Raises what the database raised: the caller tells the person."""
+        or a double click). Raises what the database raised (the caller tells the person),
+        or TimeoutError when ``within`` seconds passed first (it may still be written)."""
         assert self.jobs is not None
         if kind not in self.job_handlers:
             raise ValueError(f"no handler for job kind {kind!r}")
@@ -212,7 +214,8 @@ class DeployBot:
                 user_id=actor.user_id if actor else "",
                 while_running=while_running,
                 run_after=run_after,
-            )
+            ),
+            within=within,
         )
 
     def start_worker(self) -> Worker:

@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import logging
@@ -73,15 +72,16 @@ async def defer(
     """Write the job before the ack. Returns False for a duplicate (a retry, a double click);
     raises :class:`NotTaken` when it can't be written in time."""
     try:
-        async with asyncio.timeout(ENQUEUE_BUDGET):
-            return await bot.defer(
-                kind,
-                key=key,
-                actor=actor,
-                data=data,
-                response_url=response_url,
-                while_running=while_running,
-            )
+        # (the queue's one timer for every waiting write, not a timer per request)
+        return await bot.defer(
+            kind,
+            key=key,
+            actor=actor,
+            data=data,
+            response_url=response_url,
+            while_running=while_running,
+            within=ENQUEUE_BUDGET,
+        )
     except TimeoutError:
         # the write may still commit (and the work run): never invite a blind retry
         log.warning("writing a %s job took too long: the database is slow or down", kind)

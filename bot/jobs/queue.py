@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from bot.db.jobs import JobStore, NewJob
 
@@ -28,20 +29,47 @@ GATHER_TURNS = 2
 class JobQueue:
     def __init__(self, store: JobStore) -> None:
         self.store = store
-        self._waiting: list[tuple[NewJob, asyncio.Future[bool]]] = []
+        self._waiting: list[_Put] = []
+        #: The batch being committed now.
+        self._writing: list[_Put] = []
         self._flushing = False
+        #: The group commit running now (held: the loop keeps only a weak reference).
+        self._task: asyncio.Task[None] | None = None
+        #: One timer for the whole queue (not one per put): it fails the puts whose time ran out.
+        self._watchdog: asyncio.TimerHandle | None = None
         #: Called after every commit that wrote a job (the in-process worker's doorbell).
         self.listeners: list[Callable[[], None]] = []
 
-    async def put(self, job: NewJob) -> bool:
+    async def put(self, job: NewJob, *, within: float | None = None) -> bool:
         """Write ``job`` (committed when this returns); False when its key was already taken.
-        Raises what the database raised (the caller tells the person)."""
-        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._waiting.append((job, future))
+        Raises what the database raised (the caller tells the person), or TimeoutError once
+        ``within`` seconds have passed without a commit (the row may still be written)."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[bool] = loop.create_future()
+        deadline = loop.time() + within if within is not None else None
+        self._waiting.append(_Put(job, future, deadline))
+        if deadline is not None and self._watchdog is None:
+            self._watchdog = loop.call_at(deadline, self._expire)
         if not self._flushing:
             self._flushing = True
-            asyncio.get_running_loop().create_task(self._flush(), name="job-enqueue")
+            self._task = loop.create_task(self._flush(), name="job-enqueue")
         return await future
+
+    def _expire(self) -> None:
+        """Fail the puts whose time ran out; wait for the next deadline, if any."""
+        self._watchdog = None
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        upcoming: float | None = None
+        for put in (*self._writing, *self._waiting):
+            if put.deadline is None or put.future.done():
+                continue
+            if put.deadline <= now:
+                put.future.set_exception(TimeoutError())
+            elif upcoming is None or put.deadline < upcoming:
+                upcoming = put.deadline
+        if upcoming is not None:
+            self._watchdog = loop.call_at(upcoming, self._expire)
 
     async def _flush(self) -> None:
         try:
@@ -49,18 +77,32 @@ class JobQueue:
                 await asyncio.sleep(0)
             while self._waiting:
                 batch, self._waiting = self._waiting[:BATCH], self._waiting[BATCH:]
+                self._writing = batch
                 try:
-                    fresh = await self.store.enqueue([job for job, _ in batch])
+                    fresh = await self.store.enqueue([put.job for put in batch])
                 except Exception as exc:
-                    for _, future in batch:
-                        if not future.done():
-                            future.set_exception(exc)
+                    for put in batch:
+                        if not put.future.done():
+                            put.future.set_exception(exc)
                     continue
-                for (_, future), new in zip(batch, fresh, strict=True):
-                    if not future.done():
-                        future.set_result(new)
+                finally:
+                    self._writing = []
+                for put, new in zip(batch, fresh, strict=True):
+                    if not put.future.done():
+                        put.future.set_result(new)
                 if any(fresh):
                     for listener in self.listeners:
                         listener()
         finally:
             self._flushing = False
+            if self._watchdog is not None and not self._waiting:
+                self._watchdog.cancel()
+                self._watchdog = None
+
+
+@dataclass(slots=True)
+class _Put:
+    job: NewJob
+    future: asyncio.Future[bool]
+    #: The loop's time after which the put fails with TimeoutError (None: never).
+    deadline: float | None
