@@ -352,10 +352,10 @@ class Web(Deploybot):
     def _time_enqueues(self, queue: Any) -> None:
         put, enqueue = queue.put, queue.store.enqueue
 
-        async def timed_put(job: Any) -> bool:
+        async def timed_put(job: Any, **options: Any) -> bool:
             started = time.perf_counter()
             try:
-                return bool(await put(job))
+                return bool(await put(job, **options))
             finally:
                 self.puts.append(time.perf_counter() - started)
 
