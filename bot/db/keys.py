@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from pydantic import SecretStr
 from sqlalchemy import bindparam, delete, select
@@ -20,6 +21,16 @@ _KEY_OF = select(ProviderKey.encrypted_key).where(
     ProviderKey.enterprise_id == bindparam("ent"),
     ProviderKey.team_id == bindparam("team"),
     ProviderKey.provider == bindparam("provider"),
+)
+#: The columns of a stored key that may be shown (never the ciphertext).
+_SHOWN = select(
+    ProviderKey.team_id,
+    ProviderKey.enterprise_id,
+    ProviderKey.provider,
+    ProviderKey.key_hint,
+    ProviderKey.connected_by,
+    ProviderKey.connected_at,
+    ProviderKey.last_verified_at,
 )
 
 
@@ -43,7 +54,8 @@ def _aware(value: datetime | None) -> datetime | None:
     return value
 
 
-def _info(row: ProviderKey) -> StoredKeyInfo:
+def _info(row: Any) -> StoredKeyInfo:
+    """A row of :data:`_SHOWN` (or a ``ProviderKey``) as what may be shown."""
     return StoredKeyInfo(
         team_id=row.team_id,
         enterprise_id=row.enterprise_id,
@@ -115,11 +127,18 @@ class KeyStore:
         return None if encrypted is None else self._keyring.decrypt(encrypted)
 
     async def list(self, *, team_id: str | None = None) -> list[StoredKeyInfo]:
-        query = select(ProviderKey).order_by(ProviderKey.team_id, ProviderKey.provider)
+        """What may be shown of the stored keys (of one workspace): a Core select of those
+        columns, no ORM objects; on SQLite read on the loop's thread like :meth:`get` (every
+        job that lists or picks a provider reads it)."""
+        query = _SHOWN.order_by(ProviderKey.team_id, ProviderKey.provider)
         if team_id is not None:
             query = query.where(ProviderKey.team_id == team_id)
+        if self._reader is not None:
+            with contextlib.suppress(WriteLocked):
+                rows = self._reader.try_read(lambda conn: conn.execute(query).all())
+                return [_info(row) for row in rows]
         async with self._sessions() as session:
-            return [_info(row) for row in await session.scalars(query)]
+            return [_info(row) for row in (await session.execute(query)).all()]
 
     async def remove(
         self, *, team_id: str, provider: str | None = None, enterprise_id: str | None = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
@@ -12,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.crypto import KeyRing, KeyRingError
 from bot.db.engine import create_engine
 from bot.db.keys import KeyStore
+from bot.db.loop_writer import LoopWriter
 from bot.db.models import Base
 
 KEY = SecretStr("nos_live_verysecret_0123456789")
@@ -77,3 +79,30 @@ async def test_reencrypt_all_moves_every_key_to_the_new_key(engine: AsyncEngine)
     assert got is not None and got.get_secret_value() == KEY.get_secret_value()
     with pytest.raises(KeyRingError):
         await KeyStore(engine, KeyRing([old])).get(team_id="T1", provider="akash")
+
+
+async def test_the_loop_thread_reader_answers_like_the_async_engine(tmp_path: Path) -> None:
+    """On SQLite a job reads keys on the loop's thread (``reader``): the same keys, the same
+    listing, with the same timezone-aware times, as through the async engine."""
+    engine = create_engine(f"sqlite:///{tmp_path}/keys.db")
+    async with engine.begin() as conn:
+        await conn.run_sync(Base.metadata.create_all)
+    ring = KeyRing([KeyRing.generate_key()])
+    plain, reader = KeyStore(engine, ring), LoopWriter(engine)
+    try:
+        fast = KeyStore(engine, ring, reader=reader)
+        for team, provider in (("T1", "nosana"), ("T1", "akash"), ("T2", "akash")):
+            await plain.put(team_id=team, provider=provider, api_key=KEY, connected_by="U1")
+        await plain.mark_verified(team_id="T1", provider="akash")
+        assert await fast.list() == await plain.list()
+        assert await fast.list(team_id="T1") == await plain.list(team_id="T1")
+        listed = await fast.list(team_id="T1")
+        assert [i.provider for i in listed] == ["akash", "nosana"]
+        assert all(i.connected_at.tzinfo is not None for i in listed)
+        assert listed[0].last_verified_at is not None and listed[0].last_verified_at.tzinfo
+        got = await fast.get(team_id="T2", provider="akash")
+        assert got is not None and got.get_secret_value() == KEY.get_secret_value()
+        assert await fast.get(team_id="T2", provider="nosana") is None
+    finally:
+        await reader.aclose()
+        await engine.dispose()
