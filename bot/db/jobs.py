@@ -185,6 +185,26 @@ def _insert_sqlite(rows: list[dict[str, Any]], conn: sqlite3.Connection) -> list
     return inserted
 
 
+@dataclass(frozen=True)
+class _SqliteStatement:
+    """A statement compiled once for SQLite, run on the loop writer's DB-API connection: no
+    per-execution cache key, compile lookup or result wrapping (they cost more than the
+    statement). Only for statements whose parameters and results need no type conversion."""
+
+    sql: str
+    names: tuple[str, ...]
+    defaults: dict[str, Any]
+
+    @classmethod
+    def of(cls, stmt: Any) -> _SqliteStatement:
+        compiled = stmt.compile(dialect=sqlite.dialect())
+        return cls(str(compiled), tuple(compiled.positiontup or ()), dict(compiled.params))
+
+    def run(self, params: dict[str, Any], conn: sqlite3.Connection) -> sqlite3.Cursor:
+        merged = {**self.defaults, **params}
+        return conn.execute(self.sql, [merged[name] for name in self.names])
+
+
 def _insert(rows: list[dict[str, Any]], conn: Connection) -> list[str]:
     """Insert the rows, skipping taken keys; the keys inserted."""
     dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
@@ -259,6 +279,24 @@ def _claim_statement(*, postgres: bool) -> Any:
             JOBS.c.created_at,
         )
     )
+
+
+@cache
+def _sqlite_claim() -> _SqliteStatement:
+    return _SqliteStatement.of(_claim_statement(postgres=False))
+
+
+@cache
+def _sqlite_finish() -> _SqliteStatement:
+    return _SqliteStatement.of(_finish_statement())
+
+
+def _claimed_rows(params: dict[str, Any], conn: sqlite3.Connection) -> list[tuple[Any, ...]]:
+    return _sqlite_claim().run(params, conn).fetchall()
+
+
+def _finished_count(params: dict[str, Any], conn: sqlite3.Connection) -> int:
+    return _sqlite_finish().run(params, conn).rowcount
 
 
 @cache
@@ -398,24 +436,28 @@ class JobStore:
         now = self.clock()
         stmt = _claim_statement(postgres=self.postgres)
         params = {"now": now, "limit": limit, "new_owner": owner, "new_lease": now + lease}
-        rows = await self._write(lambda conn: conn.execute(stmt, params).all())
+        # (on SQLite the compiled statement runs on the DB-API connection: same SQL)
+        rows = await self._write(
+            lambda conn: conn.execute(stmt, params).all(), raw=partial(_claimed_rows, params)
+        )
         claimed = []
-        for row in sorted(rows, key=lambda r: r.id):
+        # the RETURNING columns, in order (rows are tuples on SQLite's raw path)
+        for job_id, key, kind, text, attempts, calls, team_id, user_id, created in sorted(rows):
             try:
-                payload = json.loads(row.payload)
+                payload = json.loads(text)
             except ValueError:
                 payload = {}
             claimed.append(
                 ClaimedJob(
-                    id=row.id,
-                    key=row.key,
-                    kind=row.kind,
+                    id=job_id,
+                    key=key,
+                    kind=kind,
                     payload=payload if isinstance(payload, dict) else {},
-                    attempts=row.attempts,
-                    calls=_decode_calls(row.calls),
-                    team_id=row.team_id,
-                    user_id=row.user_id,
-                    created_at=float(row.created_at),
+                    attempts=attempts,
+                    calls=_decode_calls(calls),
+                    team_id=team_id,
+                    user_id=user_id,
+                    created_at=float(created),
                 )
             )
         return claimed
@@ -442,7 +484,12 @@ class JobStore:
             "new_error": (error or None) and str(error)[:300],
         }
         stmt = _finish_statement()
-        return bool(await self._write(lambda conn: conn.execute(stmt, params).rowcount))
+        return bool(
+            await self._write(
+                lambda conn: conn.execute(stmt, params).rowcount,
+                raw=partial(_finished_count, params),
+            )
+        )
 
     # -- the provider-call journal -----------------------------------------------------------
 

@@ -22,8 +22,9 @@ _KEY_OF = select(ProviderKey.encrypted_key).where(
     ProviderKey.team_id == bindparam("team"),
     ProviderKey.provider == bindparam("provider"),
 )
-#: The columns of a stored key that may be shown (never the ciphertext).
-_SHOWN = select(
+#: The columns of a stored key that may be shown (never the ciphertext): of every key, and of
+#: one workspace's (``team``).
+_SHOWN_ALL = select(
     ProviderKey.team_id,
     ProviderKey.enterprise_id,
     ProviderKey.provider,
@@ -31,7 +32,8 @@ _SHOWN = select(
     ProviderKey.connected_by,
     ProviderKey.connected_at,
     ProviderKey.last_verified_at,
-)
+).order_by(ProviderKey.team_id, ProviderKey.provider)
+_SHOWN_OF = _SHOWN_ALL.where(ProviderKey.team_id == bindparam("team"))
 
 
 @dataclass(frozen=True)
@@ -130,15 +132,13 @@ class KeyStore:
         """What may be shown of the stored keys (of one workspace): a Core select of those
         columns, no ORM objects; on SQLite read on the loop's thread like :meth:`get` (every
         job that lists or picks a provider reads it)."""
-        query = _SHOWN.order_by(ProviderKey.team_id, ProviderKey.provider)
-        if team_id is not None:
-            query = query.where(ProviderKey.team_id == team_id)
+        query, params = (_SHOWN_ALL, {}) if team_id is None else (_SHOWN_OF, {"team": team_id})
         if self._reader is not None:
             with contextlib.suppress(WriteLocked):
-                rows = self._reader.try_read(lambda conn: conn.execute(query).all())
+                rows = self._reader.try_read(lambda conn: conn.execute(query, params).all())
                 return [_info(row) for row in rows]
         async with self._sessions() as session:
-            return [_info(row) for row in (await session.execute(query)).all()]
+            return [_info(row) for row in (await session.execute(query, params)).all()]
 
     async def remove(
         self, *, team_id: str, provider: str | None = None, enterprise_id: str | None = None
