@@ -299,6 +299,15 @@ def _finished_count(params: dict[str, Any], conn: sqlite3.Connection) -> int:
     return _sqlite_finish().run(params, conn).rowcount
 
 
+def _held_by_owner() -> tuple[Any, ...]:
+    """The fence of a worker's writes: job ``job_id``, running, held by ``job_owner``."""
+    return (
+        JOBS.c.id == bindparam("job_id"),
+        JOBS.c.owner == bindparam("job_owner"),
+        JOBS.c.state == RUNNING,
+    )
+
+
 @cache
 def _finish_statement() -> Any:
     """A job's end, built once with bound parameters (``job_id``, ``job_owner``,
@@ -307,11 +316,7 @@ def _finish_statement() -> Any:
     freed = func.substr(JOBS.c.key, 1, 180).concat("#").concat(cast(JOBS.c.id, String))
     return (
         update(JOBS)
-        .where(
-            JOBS.c.id == bindparam("job_id"),
-            JOBS.c.owner == bindparam("job_owner"),
-            JOBS.c.state == RUNNING,
-        )
+        .where(*_held_by_owner())
         .values(
             state=bindparam("new_state"),
             finished_at=bindparam("finished"),
@@ -340,15 +345,7 @@ def _heartbeat_statement() -> Any:
 @cache
 def _journal_statement() -> Any:
     """Write a running job's call journal (``new_calls``), fenced by ``job_owner``."""
-    return (
-        update(JOBS)
-        .where(
-            JOBS.c.id == bindparam("job_id"),
-            JOBS.c.owner == bindparam("job_owner"),
-            JOBS.c.state == RUNNING,
-        )
-        .values(calls=bindparam("new_calls"))
-    )
+    return update(JOBS).where(*_held_by_owner()).values(calls=bindparam("new_calls"))
 
 
 class JobStore:
