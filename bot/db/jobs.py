@@ -161,30 +161,6 @@ def _decode_calls(text: str | None) -> tuple[Call, ...]:
     return tuple(Call.from_json(c) for c in data if isinstance(c, dict))
 
 
-#: The SQLite insert of one job row, compiled once (the loop-thread writer runs it per row).
-_SQLITE_INSERT = (
-    sqlite.insert(JOBS)
-    .on_conflict_do_nothing(index_elements=["key"])
-    .compile(dialect=sqlite.dialect(), column_keys=list(NEW_ROW_COLUMNS))
-)
-_SQLITE_INSERT_SQL = str(_SQLITE_INSERT)
-_SQLITE_INSERT_ORDER = tuple(_SQLITE_INSERT.positiontup or ())
-
-
-def _insert_sqlite(rows: list[dict[str, Any]], conn: sqlite3.Connection) -> list[str]:
-    """Insert the rows one statement each (a taken key inserts nothing); the keys inserted."""
-    cursor = conn.cursor()
-    inserted = []
-    try:
-        for row in rows:
-            cursor.execute(_SQLITE_INSERT_SQL, [row[name] for name in _SQLITE_INSERT_ORDER])
-            if cursor.rowcount == 1:
-                inserted.append(row["key"])
-    finally:
-        cursor.close()
-    return inserted
-
-
 @dataclass(frozen=True)
 class _SqliteStatement:
     """A statement compiled once for SQLite, run on the loop writer's DB-API connection: no
@@ -196,13 +172,38 @@ class _SqliteStatement:
     defaults: dict[str, Any]
 
     @classmethod
-    def of(cls, stmt: Any) -> _SqliteStatement:
-        compiled = stmt.compile(dialect=sqlite.dialect())
+    def of(cls, stmt: Any, **compile_options: Any) -> _SqliteStatement:
+        compiled = stmt.compile(dialect=sqlite.dialect(), **compile_options)
         return cls(str(compiled), tuple(compiled.positiontup or ()), dict(compiled.params))
 
-    def run(self, params: dict[str, Any], conn: sqlite3.Connection) -> sqlite3.Cursor:
+    def args(self, params: dict[str, Any]) -> list[Any]:
+        """The positional parameters, ``params`` over the compiled-in values."""
         merged = {**self.defaults, **params}
-        return conn.execute(self.sql, [merged[name] for name in self.names])
+        return [merged[name] for name in self.names]
+
+    def run(self, params: dict[str, Any], conn: sqlite3.Connection) -> sqlite3.Cursor:
+        return conn.execute(self.sql, self.args(params))
+
+
+#: The SQLite insert of one job row (the loop-thread writer runs it per row).
+_SQLITE_INSERT = _SqliteStatement.of(
+    sqlite.insert(JOBS).on_conflict_do_nothing(index_elements=["key"]),
+    column_keys=list(NEW_ROW_COLUMNS),
+)
+
+
+def _insert_sqlite(rows: list[dict[str, Any]], conn: sqlite3.Connection) -> list[str]:
+    """Insert the rows one statement each (a taken key inserts nothing); the keys inserted."""
+    cursor = conn.cursor()
+    inserted = []
+    try:
+        for row in rows:
+            cursor.execute(_SQLITE_INSERT.sql, _SQLITE_INSERT.args(row))
+            if cursor.rowcount == 1:
+                inserted.append(row["key"])
+    finally:
+        cursor.close()
+    return inserted
 
 
 def _insert(rows: list[dict[str, Any]], conn: Connection) -> list[str]:

@@ -32,8 +32,8 @@ class JobQueue:
         self._waiting: list[_Put] = []
         #: The batch being committed now.
         self._writing: list[_Put] = []
-        self._flushing = False
-        #: The group commit running now (held: the loop keeps only a weak reference).
+        #: The group commit running now (held: the loop keeps only a weak reference); it takes
+        #: the puts that arrive while it runs too.
         self._task: asyncio.Task[None] | None = None
         #: One timer for the whole queue (not one per put): it fails the puts whose time ran out.
         self._watchdog: asyncio.TimerHandle | None = None
@@ -50,8 +50,7 @@ class JobQueue:
         self._waiting.append(_Put(job, future, deadline))
         if deadline is not None and self._watchdog is None:
             self._watchdog = loop.call_at(deadline, self._expire)
-        if not self._flushing:
-            self._flushing = True
+        if self._task is None:
             self._task = loop.create_task(self._flush(), name="job-enqueue")
         return await future
 
@@ -94,7 +93,7 @@ class JobQueue:
                     for listener in self.listeners:
                         listener()
         finally:
-            self._flushing = False
+            self._task = None
             if self._watchdog is not None and not self._waiting:
                 self._watchdog.cancel()
                 self._watchdog = None

@@ -47,14 +47,7 @@ class Fingerprints:
         return i
 
     def __setitem__(self, key: int, mark: int) -> None:
-        i = self.slot(key)
-        if self.keys[i] == EMPTY:
-            if (self.count + 1) > LOAD * len(self.keys):
-                self._grow()
-                i = self.slot(key)
-            self.keys[i] = key
-            self.count += 1
-        self.marks[i] = mark
+        self.extend(((key, mark),))
 
     def extend(self, pairs: Sequence[tuple[int, int]]) -> None:
         """Add (key, mark) pairs: a table read from the database is filled a page of rows at
