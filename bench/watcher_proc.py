@@ -95,7 +95,12 @@ async def _serve(conn: Any, settings: dict[str, str], concurrency: int) -> None:
     )
     storage = await open_storage(config, migrate=False)
     pool = ProviderPool(config, storage.keys)
-    poller = Poller(WatchStore(storage.engine), pool, interval=3600, concurrency=concurrency)
+    poller = Poller(
+        WatchStore(storage.engine, reader=storage.writer),
+        pool,
+        interval=3600,
+        concurrency=concurrency,
+    )
     loop = asyncio.get_running_loop()
     try:
         conn.send(("ready", *memory_mb()))

@@ -362,7 +362,7 @@ def build_bot(
     if not secret and not socket_mode:
         raise ConfigurationError(NO_SIGNING_SECRET)
     pool = pool or ProviderPool(settings, storage.keys)
-    watch_store = WatchStore(storage.engine)
+    watch_store = WatchStore(storage.engine, reader=storage.writer)
     service = DeploymentService(
         storage.keys,
         pool,

@@ -37,7 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql.elements import BindParameter
 
 from bot.db.engine import is_sqlite
-from bot.db.loop_writer import LoopWriter, WriteLocked
+from bot.db.loop_writer import LoopWriter, SqliteStatement, WriteLocked
 from bot.db.models import Job
 
 T = TypeVar("T")
@@ -161,32 +161,8 @@ def _decode_calls(text: str | None) -> tuple[Call, ...]:
     return tuple(Call.from_json(c) for c in data if isinstance(c, dict))
 
 
-@dataclass(frozen=True)
-class _SqliteStatement:
-    """A statement compiled once for SQLite, run on the loop writer's DB-API connection: no
-    per-execution cache key, compile lookup or result wrapping (they cost more than the
-    statement). Only for statements whose parameters and results need no type conversion."""
-
-    sql: str
-    names: tuple[str, ...]
-    defaults: dict[str, Any]
-
-    @classmethod
-    def of(cls, stmt: Any, **compile_options: Any) -> _SqliteStatement:
-        compiled = stmt.compile(dialect=sqlite.dialect(), **compile_options)
-        return cls(str(compiled), tuple(compiled.positiontup or ()), dict(compiled.params))
-
-    def args(self, params: dict[str, Any]) -> list[Any]:
-        """The positional parameters, ``params`` over the compiled-in values."""
-        merged = {**self.defaults, **params}
-        return [merged[name] for name in self.names]
-
-    def run(self, params: dict[str, Any], conn: sqlite3.Connection) -> sqlite3.Cursor:
-        return conn.execute(self.sql, self.args(params))
-
-
 #: The SQLite insert of one job row (the loop-thread writer runs it per row).
-_SQLITE_INSERT = _SqliteStatement.of(
+_SQLITE_INSERT = SqliteStatement.of(
     sqlite.insert(JOBS).on_conflict_do_nothing(index_elements=["key"]),
     column_keys=list(NEW_ROW_COLUMNS),
 )
@@ -283,13 +259,13 @@ def _claim_statement(*, postgres: bool) -> Any:
 
 
 @cache
-def _sqlite_claim() -> _SqliteStatement:
-    return _SqliteStatement.of(_claim_statement(postgres=False))
+def _sqlite_claim() -> SqliteStatement:
+    return SqliteStatement.of(_claim_statement(postgres=False))
 
 
 @cache
-def _sqlite_finish() -> _SqliteStatement:
-    return _SqliteStatement.of(_finish_statement())
+def _sqlite_finish() -> SqliteStatement:
+    return SqliteStatement.of(_finish_statement())
 
 
 def _claimed_rows(params: dict[str, Any], conn: sqlite3.Connection) -> list[tuple[Any, ...]]:

@@ -30,10 +30,12 @@ import logging
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, event, text
 from sqlalchemy import create_engine as create_sync_engine
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -139,6 +141,18 @@ class LoopWriter:
         with _lock_errors(), self.engine.connect() as conn:
             return work(conn)
 
+    def try_read_raw(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Like :meth:`try_read`, on the DB-API connection (for reads of many rows: tuples,
+        no result wrapping); ``work`` runs statements that don't write."""
+        with _lock_errors():
+            pooled = self.engine.raw_connection()
+            try:
+                raw = pooled.driver_connection
+                assert isinstance(raw, sqlite3.Connection)
+                return work(raw)
+            finally:
+                pooled.close()
+
     def _committed(self) -> None:
         self._commits += 1
         if self._commits % CHECKPOINT_EVERY == 0 and self._checkpoint is None:
@@ -159,3 +173,27 @@ class LoopWriter:
         if self._checkpoint is not None:
             await asyncio.gather(self._checkpoint, return_exceptions=True)
         self.engine.dispose()
+
+
+@dataclass(frozen=True)
+class SqliteStatement:
+    """A statement compiled once for SQLite, run on the loop writer's DB-API connection: no
+    per-execution cache key, compile lookup or result wrapping (they cost more than the
+    statement). Only for statements whose parameters and results need no type conversion."""
+
+    sql: str
+    names: tuple[str, ...]
+    defaults: dict[str, Any]
+
+    @classmethod
+    def of(cls, stmt: Any, **compile_options: Any) -> SqliteStatement:
+        compiled = stmt.compile(dialect=sqlite.dialect(), **compile_options)
+        return cls(str(compiled), tuple(compiled.positiontup or ()), dict(compiled.params))
+
+    def args(self, params: dict[str, Any]) -> list[Any]:
+        """The positional parameters, ``params`` over the compiled-in values."""
+        merged = {**self.defaults, **params}
+        return [merged[name] for name in self.names]
+
+    def run(self, params: dict[str, Any], conn: sqlite3.Connection) -> sqlite3.Cursor:
+        return conn.execute(self.sql, self.args(params))

@@ -10,7 +10,9 @@ import time
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
+from bot.db.watch import state_store
 from bot.db.watch.lease_store import PRESENCE, Presence, presence_name
 from bot.db.watch.store import WatchStore
 from bot.watch import poller as poller_module
@@ -223,3 +225,54 @@ async def test_after_a_burst_the_pace_is_one_a_second(env: SlackEnv) -> None:
         # The (i+1)-th post never comes before burst allowance + pace allows it.
         assert i + 1 <= sender.burst + at / sender.pace + 1e-6
     assert stamps[:2] == [0.0, 0.0] and stamps[2:] == pytest.approx([1.0, 2.0, 3.0])
+
+
+async def test_stored_fingerprints_read_in_slices_on_the_loop_match_the_plain_read(
+    env: SlackEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On SQLite a key's fingerprints are read on the loop's thread, a slice at a time in
+    deployment-id order: every row once (the account's row, with an empty id, included),
+    the same table the async engine's read gives."""
+    env.api("neuranet").seed_bulk(env.keys["neuranet"], 450)
+    await env.command("watch neuranet")
+    await env.bot.build_watcher(pace=0.0).poller.poll_once(force=True)
+    store = env.bot.watches.store  # type: ignore[union-attr]
+    [key] = await store.claim_due_keys("check", limit=5, lease_seconds=5, force=True)
+    async with env.storage.engine.begin() as conn:  # an account row beside the deployments
+        await conn.execute(
+            text(
+                "INSERT INTO watched_states (enterprise_id, team_id, provider, deployment_id,"
+                " name, status, alerts, seq, gone, fingerprint, updated_at)"
+                " VALUES (:ent, :team, :provider, '', '', 'account', '', 1, false, 'acct', 1)"
+            ),
+            {"ent": key.enterprise_id, "team": key.team_id, "provider": key.provider},
+        )
+        rows = (
+            await conn.execute(
+                text(
+                    "SELECT count(*) FROM watched_states WHERE team_id = :team"
+                    " AND provider = :provider"
+                ),
+                {"team": key.team_id, "provider": key.provider},
+            )
+        ).scalar_one()
+    assert rows >= 451
+    monkeypatch.setattr(state_store, "PRINT_SLICE", 100)
+    slices: list[int] = []
+    real_slice = state_store._print_slice
+
+    def counted(params: Any, conn: Any) -> Any:
+        found = real_slice(params, conn)
+        slices.append(len(found))
+        return found
+
+    monkeypatch.setattr(state_store, "_print_slice", counted)
+    sliced = await store.fingerprints(key)
+    plain = await WatchStore(env.storage.engine).fingerprints(key)  # (no loop-thread reader)
+    assert len(sliced) == len(plain) == rows
+    assert dict(sliced.items()) == dict(plain.items())
+    if env.storage.writer is not None:  # SQLite in a file
+        assert store.reader is env.storage.writer
+        assert sum(slices) == rows and len(slices) == rows // 100 + 1
+    else:
+        assert slices == []

@@ -3,12 +3,16 @@ states and fingerprints) and the one transaction that writes a poll's results.""
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 from collections.abc import Iterable, Sequence
+from typing import Any
 
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import Integer, and_, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.db.loop_writer import LoopWriter, SqliteStatement, WriteLocked
 from bot.db.watch.fingerprints import Fingerprints
 from bot.db.watch.outbox_store import OUTBOX
 from bot.db.watch.store_base import (
@@ -34,8 +38,41 @@ from bot.db.watch.store_records import (
 from bot.watch.attribution import Action, decode_effect
 from bot.watch.diff import Known, Thresholds, decode_alerts
 
+#: Stored fingerprints read per slice on SQLite's loop-thread reader (the loop runs other
+#: work between slices: a slice of 2,000 rows takes about a millisecond).
+PRINT_SLICE = 2_000
+
+#: A key's stored fingerprints in deployment-id order: the first slice (the account's row, with
+#: an empty id, included), then each after the last id read (the unique index on the key and
+#: deployment id serves both).
+_PRINTS = select(STATES.c.deployment_id, STATES.c.fingerprint, STATES.c.gone).where(
+    STATES.c.enterprise_id == bindparam("ent"),
+    STATES.c.team_id == bindparam("team"),
+    STATES.c.provider == bindparam("provider"),
+)
+_PRINTS_FIRST = SqliteStatement.of(
+    _PRINTS.order_by(STATES.c.deployment_id).limit(bindparam("n", type_=Integer))
+)
+_PRINTS_AFTER = SqliteStatement.of(
+    _PRINTS.where(STATES.c.deployment_id > bindparam("after"))
+    .order_by(STATES.c.deployment_id)
+    .limit(bindparam("n", type_=Integer))
+)
+
+
+def _print_slice(params: dict[str, Any], conn: sqlite3.Connection) -> list[tuple[str, str, int]]:
+    statement = _PRINTS_AFTER if "after" in params else _PRINTS_FIRST
+    cursor = conn.execute(statement.sql, statement.args(params))
+    try:
+        return cursor.fetchall()
+    finally:
+        cursor.close()
+
 
 class StateStore(SqlStore):
+    #: SQLite in a file: reads of many rows on the loop's thread (no thread hand-offs).
+    reader: LoopWriter | None = None
+
     # -- what one poll reads ---------------------------------------------------------------
 
     async def cycle_context(self, keys: Sequence[PollKey], since: float) -> CycleContext:
@@ -114,7 +151,12 @@ class StateStore(SqlStore):
         """The key's last-known states, compactly: :func:`print_key` of the deployment id →
         :func:`print_mark` of its fingerprint (a state the provider no longer lists, gone, has
         the low bit set), in two flat arrays (:class:`Fingerprints`, about 24 bytes a
-        deployment). Rows are streamed, not held."""
+        deployment). Rows are read in slices, not held; on SQLite on the loop's thread."""
+        if self.reader is not None:
+            try:
+                return await self._fingerprints_on_loop(self.reader, key)
+            except WriteLocked:  # (rare under WAL) read the usual way
+                pass
         prints = Fingerprints()
         async with self.engine.connect() as conn:
             result = await conn.stream(
@@ -125,13 +167,27 @@ class StateStore(SqlStore):
                 )
             )
             async for rows in result.partitions(CHUNK):
-                prints.extend(
-                    [
-                        (hash(dep_id) & KEY_BITS, (hash(fp) & MARK_BITS) | (1 if gone else 0))
-                        for dep_id, fp, gone in rows
-                    ]
-                )
+                _add_prints(prints, rows)
         return prints
+
+    async def _fingerprints_on_loop(self, reader: LoopWriter, key: PollKey) -> Fingerprints:
+        """Slices of :data:`PRINT_SLICE` rows in deployment-id order, each read on the loop's
+        thread (tuples from the DB-API cursor), the loop free in between. A row written
+        between two slices is read as it is then: at worst a walk normalizes an item again."""
+        prints = Fingerprints()
+        params: dict[str, Any] = {
+            "ent": key.enterprise_id,
+            "team": key.team_id,
+            "provider": key.provider,
+            "n": PRINT_SLICE,
+        }
+        while True:
+            rows = reader.try_read_raw(lambda conn: _print_slice(params, conn))
+            _add_prints(prints, rows)
+            if len(rows) < params["n"]:
+                return prints
+            params["after"] = rows[-1][0]
+            await asyncio.sleep(0)
 
     async def listed_ids(self, key: PollKey) -> list[str]:
         """The ids of the key's deployments not known to be gone (to name those a walk did
@@ -331,3 +387,12 @@ class StateStore(SqlStore):
                 await conn.execute(insert(OUTBOX), out)
             except IntegrityError:
                 raise LostLease(key.provider) from None
+
+
+def _add_prints(prints: Fingerprints, rows: Iterable[Sequence[object]]) -> None:
+    prints.extend(
+        [
+            (hash(dep_id) & KEY_BITS, (hash(fp) & MARK_BITS) | (1 if gone else 0))
+            for dep_id, fp, gone in rows
+        ]
+    )

@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.db.loop_writer import LoopWriter
 from bot.db.watch.attribution_store import AttributionStore
 from bot.db.watch.outbox_store import OUTBOX, OutboxStore
 from bot.db.watch.state_store import StateStore
@@ -45,8 +46,12 @@ from bot.db.watch.subscription_store import SubscriptionStore
 
 
 class WatchStore(SubscriptionStore, StateStore, AttributionStore, OutboxStore):
-    def __init__(self, engine: AsyncEngine, *, clock: Clock = time.time) -> None:
+    def __init__(
+        self, engine: AsyncEngine, *, clock: Clock = time.time, reader: LoopWriter | None = None
+    ) -> None:
         self.engine = engine
+        #: SQLite in a file: the loop-thread connection reads a key's fingerprints.
+        self.reader = reader
         self.clock = clock
         self.postgres = engine.dialect.name == "postgresql"
 
