@@ -207,7 +207,6 @@ async def run_size(args: argparse.Namespace, total: int) -> list[Figures]:
     from bot.db.keys import KeyStore
     from bot.db.watch.store import WatchStore
     from bot.providers import http as provider_http
-    from bot.providers.errors import ProviderError
     from bot.runtime import open_storage
     from bot.services.pool import ProviderPool
 
@@ -308,42 +307,8 @@ async def run_size(args: argparse.Namespace, total: int) -> list[Figures]:
                         args, storage, info, url, tmp=tmp, box=parent, total=total, teams=teams
                     )
 
-                # The naive poller: one GET per deployment.
-                every = [
-                    (team, provider, dep)
-                    for team, provider, key in teams
-                    for dep in info["ids"][key]
-                ]
-                sample = every
-                note = ""
-                if len(every) > args.naive_limit:
-                    step = len(every) / args.naive_limit
-                    sample = [every[int(i * step)] for i in range(args.naive_limit)]
-                    note = f"timed on {len(sample):,}, extrapolated ×{len(every) / len(sample):.0f}"
-                statuses: dict[str, str] = {}
-                slots = asyncio.Semaphore(NAIVE_CONCURRENCY)
-
-                async def naive_one(team: str, provider: str, dep: str) -> None:
-                    async with slots:
-                        client = await pool.get(team, provider)  # type: ignore[arg-type]
-                        try:
-                            found = await client.get(dep)
-                        except ProviderError:
-                            return
-                        if statuses.get(dep) != found.status.value:
-                            statuses[dep] = found.status.value
-
-                async def naive() -> None:
-                    await asyncio.gather(*(naive_one(*item) for item in sample))
-
-                figures, _ = await measure("naive (GET each)", counter, naive)
-                if sample is not every:
-                    scale = len(every) / len(sample)
-                    figures.wall *= scale
-                    figures.cpu *= scale
-                    figures.calls = round(figures.calls * scale)
-                figures.note = note
-                rows.append(figures)
+                if args.naive_limit > 0:  # (0: no naive run)
+                    rows.append(await _naive(args, pool, teams, info, counter))
             finally:
                 watcher.stop()
                 provider_http.CALL_OBSERVERS.remove(counter)
@@ -356,6 +321,50 @@ async def run_size(args: argparse.Namespace, total: int) -> list[Figures]:
         process.join(timeout=30)
         if process.is_alive():
             process.terminate()
+
+
+async def _naive(
+    args: argparse.Namespace,
+    pool: Any,
+    teams: list[tuple[str, str, str]],
+    info: dict[str, Any],
+    counter: Any,
+) -> Figures:
+    """The naive poller: one GET per deployment (at most ``--naive-limit`` of them, timed,
+    then extrapolated to all)."""
+    from bot.providers.errors import ProviderError
+
+    every = [(team, provider, dep) for team, provider, key in teams for dep in info["ids"][key]]
+    sample = every
+    note = ""
+    if len(every) > args.naive_limit:
+        step = len(every) / args.naive_limit
+        sample = [every[int(i * step)] for i in range(args.naive_limit)]
+        note = f"timed on {len(sample):,}, extrapolated ×{len(every) / len(sample):.0f}"
+    statuses: dict[str, str] = {}
+    slots = asyncio.Semaphore(NAIVE_CONCURRENCY)
+
+    async def naive_one(team: str, provider: str, dep: str) -> None:
+        async with slots:
+            client = await pool.get(team, provider)
+            try:
+                found = await client.get(dep)
+            except ProviderError:
+                return
+            if statuses.get(dep) != found.status.value:
+                statuses[dep] = found.status.value
+
+    async def naive() -> None:
+        await asyncio.gather(*(naive_one(*item) for item in sample))
+
+    figures, _ = await measure("naive (GET each)", counter, naive)
+    if sample is not every:
+        scale = len(every) / len(sample)
+        figures.wall *= scale
+        figures.cpu *= scale
+        figures.calls = round(figures.calls * scale)
+    figures.note = note
+    return figures
 
 
 async def _latency(
@@ -594,12 +603,13 @@ def report(total: int, rows: list[Figures]) -> None:
             + ", ".join(f"{p:.2f}×" for p in steady.pairs)
             + f"; median {middle:.2f}×: {verdict} the ≤ {TARGET_FLOOR_RATIO:g}× target"
         )
-    naive = next(r for r in rows if r.label.startswith("naive"))
-    ratio = naive.calls / steady.calls if steady.calls else float("inf")
-    print(
-        f"steady cycle: {steady.calls:,} provider calls for {steady.pages:,} list pages; "
-        f"naive: {naive.calls:,} calls ({ratio:.0f}× more; target ≥ {TARGET_CALL_RATIO:.0f}×)"
-    )
+    naive = next((r for r in rows if r.label.startswith("naive")), None)
+    if naive is not None:
+        ratio = naive.calls / steady.calls if steady.calls else float("inf")
+        print(
+            f"steady cycle: {steady.calls:,} provider calls for {steady.pages:,} list pages; "
+            f"naive: {naive.calls:,} calls ({ratio:.0f}× more; target ≥ {TARGET_CALL_RATIO:.0f}×)"
+        )
     if total >= 100_000:
         verdict = "meets" if steady.cpu <= TARGET_CPU_100K else "misses"
         print(
@@ -623,7 +633,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="1000,10000,100000", help="watched deployments")
     parser.add_argument("--workspaces", type=int, default=10, help="K workspaces (default 10)")
     parser.add_argument("--changes", type=int, default=10, help="changed per workspace, cycle 3")
-    parser.add_argument("--naive-limit", type=int, default=5000, help="largest naive run")
+    parser.add_argument("--naive-limit", type=int, default=5000, help="largest naive run (0: none)")
     parser.add_argument("--concurrency", type=int, default=4, help="keys polled at once")
     parser.add_argument("--database-url", default=None, help="default: SQLite in a temp dir")
     parser.add_argument("--profile", action="store_true", help="cProfile the steady cycle")
