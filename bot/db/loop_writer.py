@@ -5,7 +5,8 @@ thread and back, and under load each one waits for the busy event loop (and for 
 come round again — writing a job before an ack took milliseconds although SQLite itself needs
 tens of microseconds. This writer keeps one synchronous connection to the same database file
 for the short statements every ack and every job makes — job rows, a worker's claims,
-heartbeats and finishes, provider-key reads — and runs them directly:
+heartbeats and finishes, provider-key reads, a watched key's stored fingerprints (read in
+slices) — and runs them directly:
 
 * ``busy_timeout`` is 0: when another connection (a worker, in this process or another) holds
   the write lock, the attempt fails at once (:class:`WriteLocked`) and the caller tries again
