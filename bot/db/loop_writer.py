@@ -112,19 +112,13 @@ class LoopWriter:
         that waits for it off the loop. ``work`` runs its statements itself (SQLAlchemy's
         per-statement machinery costs more than inserting a job row: the caller compiles
         them once)."""
-        with _lock_errors():
-            pooled = self.engine.raw_connection()  # the one connection (a pool checkout)
+        with _lock_errors(), self._raw() as raw:
             try:
-                raw = pooled.driver_connection
-                assert isinstance(raw, sqlite3.Connection)
-                try:
-                    result = work(raw)
-                    raw.commit()
-                except BaseException:
-                    raw.rollback()
-                    raise
-            finally:
-                pooled.close()  # back to the pool, still open
+                result = work(raw)
+                raw.commit()
+            except BaseException:
+                raw.rollback()
+                raise
         self._committed()
         return result
 
@@ -145,14 +139,19 @@ class LoopWriter:
     def try_read_raw(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """Like :meth:`try_read`, on the DB-API connection (for reads of many rows: tuples,
         no result wrapping); ``work`` runs statements that don't write."""
-        with _lock_errors():
-            pooled = self.engine.raw_connection()
-            try:
-                raw = pooled.driver_connection
-                assert isinstance(raw, sqlite3.Connection)
-                return work(raw)
-            finally:
-                pooled.close()
+        with _lock_errors(), self._raw() as raw:
+            return work(raw)
+
+    @contextmanager
+    def _raw(self) -> Iterator[sqlite3.Connection]:
+        """The one DB-API connection (a pool checkout, back to the pool still open)."""
+        pooled = self.engine.raw_connection()
+        try:
+            raw = pooled.driver_connection
+            assert isinstance(raw, sqlite3.Connection)
+            yield raw
+        finally:
+            pooled.close()
 
     def _committed(self) -> None:
         self._commits += 1

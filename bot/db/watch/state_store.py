@@ -62,7 +62,7 @@ _PRINTS_AFTER = SqliteStatement.of(
 
 def _print_slice(params: dict[str, Any], conn: sqlite3.Connection) -> list[tuple[str, str, int]]:
     statement = _PRINTS_AFTER if "after" in params else _PRINTS_FIRST
-    cursor = conn.execute(statement.sql, statement.args(params))
+    cursor = statement.run(params, conn)
     try:
         return cursor.fetchall()
     finally:
