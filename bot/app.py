@@ -412,6 +412,9 @@ def build_bot(
             process_before_response=process_before_response,
             user_facing_authorize_error_message=UNKNOWN_WORKSPACE,
             before_authorize=ReparseFormBody(),
+            # bot.server.slack_events checks every HTTP request's signature before Bolt
+            # parses it; Socket Mode has none, and the shell signs what it dispatches
+            request_verification_enabled=False,
         )
     elif bot_token:
         client = client or web_client(settings, bot_token)
@@ -423,6 +426,9 @@ def build_bot(
             process_before_response=process_before_response,
             user_facing_authorize_error_message=UNKNOWN_WORKSPACE,
             before_authorize=ReparseFormBody(),
+            # bot.server.slack_events checks every HTTP request's signature before Bolt
+            # parses it; Socket Mode has none, and the shell signs what it dispatches
+            request_verification_enabled=False,
         )
     else:
         raise ConfigurationError(NO_CREDENTIALS)

@@ -17,12 +17,14 @@ import asyncio
 import gc
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.signature import SignatureVerifier
 
 from bot import metrics
@@ -38,8 +40,6 @@ SOCKET_KEY: web.AppKey[Any] = web.AppKey("socket_mode", object)
 EVENTS_PATH = "/slack/events"
 #: How long /healthz waits for the database, connecting included (Heroku's router gives 30 s).
 DATABASE_CHECK_TIMEOUT = 5.0
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 @dataclass
@@ -101,11 +101,16 @@ def _serve_health(web_app: web.Application, bot: DeployBot) -> None:
 def build_web_app(
     bot: DeployBot, *, socket_mode: bool = False, watch: bool = False, worker: bool = True
 ) -> web.Application:
-    """Bolt's aiohttp application plus request screening, ``/healthz``, ``/metrics`` and clean
-    shutdown; with ``worker``, jobs and the approval sweeper run in this process too, and with
-    ``watch`` the watcher's poll and send loops (``deploybot run``; ``serve`` has neither)."""
-    web_app = bot.app.web_app(path=EVENTS_PATH)
-    web_app.middlewares.append(screen_slack_requests)
+    """The Slack routes (:func:`slack_events`, and OAuth's two pages when multi-workspace) plus
+    ``/livez``, ``/readyz``, ``/metrics`` and clean shutdown; with ``worker``, jobs and the
+    approval sweeper run in this process too, and with ``watch`` the watcher's poll and send
+    loops (``deploybot run``; ``serve`` has neither)."""
+    web_app = web.Application()
+    web_app.router.add_post(EVENTS_PATH, slack_events)
+    flow = bot.app.oauth_flow
+    if flow is not None:
+        web_app.router.add_get(flow.install_path, oauth_install)
+        web_app.router.add_get(flow.redirect_uri_path, oauth_redirect)
     _serve_health(web_app, bot)
     if worker:
         web_app.on_startup.append(_start_loops)
@@ -131,25 +136,56 @@ def _signed(verifier: SignatureVerifier | None, body: str, headers: Mapping[str,
         return False
 
 
-@web.middleware
-async def screen_slack_requests(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Check the signature before Bolt parses anything: forged, stale or malformed requests get
-    401 or 400, never a 500 with a stack trace in the logs. (Bolt verifies again.)"""
-    if request.method != "POST" or request.path != EVENTS_PATH:
-        return await handler(request)
+def _refused(error: str, status: int) -> web.Response:
+    return web.json_response({"error": error}, status=status)
+
+
+async def slack_events(request: web.Request) -> web.Response:
+    """``POST /slack/events``, the one way Slack's requests reach Bolt over HTTP.
+
+    The signature is checked here, before anything is parsed: forged, stale or malformed
+    requests get 401 or 400, never a 500 with a stack trace in the logs. (So Bolt's own check,
+    which would compute the same HMAC a second time on every ack, is off in the app
+    :func:`bot.app.build_bot` builds; Socket Mode has no signatures and the shell signs what it
+    dispatches.) Then Bolt's aiohttp adapter turns the request into Bolt's and Bolt's answer
+    into the response, as Bolt's own server does.
+    """
     try:
         text_body = (await request.read()).decode("utf-8")
     except UnicodeDecodeError:
-        return web.json_response({"error": "malformed request"}, status=400)
-    signed = _signed(request.app[BOT_KEY].verifier, text_body, request.headers)
-    if not signed and not _is_ssl_check(text_body, request.content_type):
-        return web.json_response({"error": "invalid request"}, status=401)
+        return _refused("malformed request", 400)
+    bot = request.app[BOT_KEY]
+    if not _signed(bot.verifier, text_body, request.headers) and not _is_ssl_check(
+        text_body, request.content_type
+    ):
+        return _refused("invalid request", 401)
     try:
-        return await handler(request)
+        bolt_request = AsyncBoltRequest(
+            body=text_body,
+            query=request.query_string,
+            headers=request.headers,  # type: ignore[arg-type]
+        )
     except (ValueError, TypeError, AttributeError, KeyError):
-        # Bolt's adapter could not read a signed body (listener failures never get here:
-        # Bolt answers those itself).
-        return web.json_response({"error": "malformed request"}, status=400)
+        # a signed body Bolt cannot read (listener failures never get here: Bolt answers
+        # those itself)
+        return _refused("malformed request", 400)
+    return await to_aiohttp_response(await bot.app.async_dispatch(bolt_request))
+
+
+async def oauth_install(request: web.Request) -> web.Response:
+    """``GET /slack/install``: Bolt's OAuth flow (the "Add to Slack" page)."""
+    flow = request.app[BOT_KEY].app.oauth_flow
+    if flow is None:  # pragma: no cover - the route exists only with a flow
+        return web.Response(status=404)
+    return await to_aiohttp_response(await flow.handle_installation(await to_bolt_request(request)))
+
+
+async def oauth_redirect(request: web.Request) -> web.Response:
+    """``GET /slack/oauth_redirect``: Bolt's OAuth flow (Slack sends the installer back)."""
+    flow = request.app[BOT_KEY].app.oauth_flow
+    if flow is None:  # pragma: no cover - the route exists only with a flow
+        return web.Response(status=404)
+    return await to_aiohttp_response(await flow.handle_callback(await to_bolt_request(request)))
 
 
 def _is_ssl_check(body: str, content_type: str | None) -> bool:

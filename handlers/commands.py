@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Awaitable, Callable
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_bolt.middleware.async_middleware import AsyncMiddleware
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import metrics
@@ -33,27 +38,60 @@ COMMAND = "/deploy"
 COMMANDS = (COMMAND,)
 
 
+#: A help or usage reply as the ack's JSON body (see :class:`AnswerHelp`).
+@lru_cache(maxsize=256)
+def _help_body(topic: str | None) -> str:
+    return json.dumps(replies.help_reply(topic).payload())
+
+
+@lru_cache(maxsize=256)
+def _usage_body(usage: Usage) -> str:
+    return json.dumps(replies.usage_reply(usage).payload())
+
+
+def help_answer(text: str) -> tuple[str, str] | None:
+    """``/deploy help …`` and input that doesn't parse: (what it was, for the command metric;
+    the ack's body). None for everything else (the listener runs it)."""
+    parsed = parse(text)
+    if isinstance(parsed, Usage):
+        return "usage", _usage_body(parsed)
+    if isinstance(parsed, Operation) and parsed.kind is OpKind.HELP:
+        return "help", _help_body(parsed.args.topic if isinstance(parsed.args, Help) else None)
+    return None
+
+
+class AnswerHelp(AsyncMiddleware):
+    """Listener middleware of ``/deploy``: help and usage replies are pure functions of the
+    command's text, so they are answered here, with their JSON built once per topic — Bolt sends
+    a listener middleware's response as the ack and starts no listener. They are the commands
+    people type most, and the longest acks (the whole help is 4 KB of JSON).
+    """
+
+    async def async_process(
+        self,
+        *,
+        req: AsyncBoltRequest,
+        resp: BoltResponse,
+        next: Callable[[], Awaitable[BoltResponse]],
+    ) -> BoltResponse:
+        text = req.body.get("text") if isinstance(req.body, dict) else None
+        answer = help_answer(text if isinstance(text, str) else "")
+        if answer is None:
+            return await next()
+        kind, body = answer
+        metrics.COMMANDS.labels(kind, "ok" if kind == "help" else "usage").inc()
+        return BoltResponse(status=200, body=body)
+
+
 def register(bot: DeployBot) -> None:
-    async def deploy(
-        ack: AsyncAck,
-        command: dict[str, Any],
-        respond: AsyncRespond,
-        client: AsyncWebClient,
-        context: AsyncBoltContext,
-    ) -> None:
+    async def deploy(ack: AsyncAck, command: dict[str, Any], context: AsyncBoltContext) -> None:
+        """Everything but help and usage (:class:`AnswerHelp` answered those)."""
         parsed = parse(command.get("text") or "")
-        if isinstance(parsed, Usage):
-            metrics.COMMANDS.labels("usage", "usage").inc()
+        if isinstance(parsed, Usage):  # (AnswerHelp answers these before the listener)
             await ack(**replies.usage_reply(parsed).payload())
             return
-        if isinstance(parsed, Operation) and parsed.kind is OpKind.HELP:
-            metrics.COMMANDS.labels("help", "ok").inc()
-            await ack(
-                **replies.help_reply(
-                    parsed.args.topic if isinstance(parsed.args, Help) else None
-                ).payload()
-            )
-            return
+        respond: AsyncRespond = context.respond  # type: ignore[assignment]
+        client: AsyncWebClient = context.client
         actor = asker(context)
         # creating deployments and templates (forms need the trigger id: ack empty, at once)
         if isinstance(parsed, Operation) and parsed.kind in (OpKind.CREATE, OpKind.TEMPLATE):
@@ -89,7 +127,7 @@ def register(bot: DeployBot) -> None:
             return
         await ack(**replies.working_reply(parsed).payload())
 
-    bot.app.command(COMMAND)(deploy)
+    bot.app.command(COMMAND, middleware=[AnswerHelp()])(deploy)
 
     @bot.job("command")
     async def command_job(job: ClaimedJob) -> None:
