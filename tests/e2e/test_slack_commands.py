@@ -14,8 +14,10 @@ from typing import Any
 
 import pytest
 
+from bot import metrics
 from bot.core import replies
 from bot.core.render import escape, money
+from bot.slack_local import payloads
 from tests.e2e.harness import ADMIN, MEMBER, TEAM, SlackEnv, buttons, message_text
 
 # -- helpers ----------------------------------------------------------------------------------
@@ -152,6 +154,31 @@ async def test_help_and_every_help_topic_are_answered_in_the_ack(env: SlackEnv) 
     # All of it came back in the acks: nothing went to Slack or to a provider afterwards.
     assert env.calls("response_url") == []
     assert env.calls("chat.postMessage") == []
+    assert all_requests(env) == 0
+
+
+async def test_help_and_usage_are_answered_before_the_listener(env: SlackEnv) -> None:
+    """A listener middleware answers them from their serialized replies: JSON acks like the
+    listener's, counted, with no job written and nothing run after the ack."""
+    store = env.bot.jobs.store  # type: ignore[union-attr]
+    before = await store.counts()
+    counted = {
+        kind: metrics.COMMANDS.labels(kind, result)._value.get()
+        for kind, result in (("help", "ok"), ("usage", "usage"))
+    }
+    request = payloads.slash_command(
+        secret=env.secret, text="help", response_url=env.slack.response_url(), team_id=TEAM
+    )
+    response = await env.http.post("/slack/events", data=request.body, headers=request.headers)
+    assert response.status == 200
+    assert response.content_type == "application/json"
+    assert await response.json() == replies.help_reply(None).payload()
+    assert (await env.command("frobnicate")).body["text"].startswith("I don't know the command")
+    await env.settle()
+    assert await store.counts() == before
+    assert metrics.COMMANDS.labels("help", "ok")._value.get() == counted["help"] + 1
+    assert metrics.COMMANDS.labels("usage", "usage")._value.get() == counted["usage"] + 1
+    assert env.calls("response_url") == []
     assert all_requests(env) == 0
 
 

@@ -25,6 +25,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from pydantic import SecretStr
 from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import MetaData, select
 
 from bot import server
@@ -149,6 +150,28 @@ async def test_unverified_requests_of_every_kind_are_refused(
     assert lite.slack.calls == [], "a refused request reached Slack's API"
     assert provider_requests(lite) == 0
     assert len(await lite.storage.keys.list(team_id=TEAM)) == 3, "a forged uninstall was run"
+
+
+async def test_each_request_is_verified_once(
+    lite: SlackEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The HTTP handler checks the signature before anything is parsed; Bolt, behind it, does
+    not compute the same HMAC again."""
+    computed: list[str] = []
+    generate = SignatureVerifier.generate_signature
+
+    def counted(self: SignatureVerifier, *, timestamp: str, body: str | bytes) -> str | None:
+        computed.append(timestamp)
+        return generate(self, timestamp=timestamp, body=body)
+
+    kinds = ("slash_command", "block_actions", "view_submission")
+    signed = {kind: _builders(lite)[kind](lite.secret, None) for kind in kinds}
+    monkeypatch.setattr(SignatureVerifier, "generate_signature", counted)
+    for kind, request in signed.items():
+        answer = await lite.post(request)
+        assert answer.status == 200, (kind, answer.raw)
+    assert len(computed) == len(kinds)
+    await lite.settle()
 
 
 async def test_verified_requests_of_every_kind_are_accepted(lite: SlackEnv) -> None:
