@@ -165,11 +165,12 @@ async def slack_events(request: web.Request) -> web.Response:
             query=request.query_string,
             headers=request.headers,  # type: ignore[arg-type]
         )
+        answer = await bot.app.async_dispatch(bolt_request)
     except (ValueError, TypeError, AttributeError, KeyError):
         # a signed body Bolt cannot read (listener failures never get here: Bolt answers
         # those itself)
         return _refused("malformed request", 400)
-    return await to_aiohttp_response(await bot.app.async_dispatch(bolt_request))
+    return await to_aiohttp_response(answer)
 
 
 async def oauth_install(request: web.Request) -> web.Response:
