@@ -25,11 +25,9 @@ from urllib.parse import parse_qsl
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization.async_authorize import AsyncInstallationStoreAuthorize
 from slack_bolt.logger import get_bolt_logger
-from slack_bolt.middleware.async_middleware import AsyncMiddleware
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_bolt.request.async_internals import build_async_context
 from slack_bolt.request.async_request import AsyncBoltRequest
-from slack_bolt.response import BoltResponse
 from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
 from slack_sdk.signature import SignatureVerifier
@@ -68,6 +66,7 @@ from bot.services.slack_io import DirectoryCache, SlackIO
 from bot.services.timers import TimerService
 from bot.slack_gateway import SlackGateway, web_client
 from bot.slack_guard import SlackPayloadGuard
+from bot.slack_middleware import RequestStep
 from bot.watch.poller import Poller
 from bot.watch.recorder import ChangeRecorder
 from bot.watch.runner import WatchRunner
@@ -313,19 +312,13 @@ def parse_slack_body(body: str, content_type: str | None) -> dict[str, Any]:
     return data
 
 
-class ReparseFormBody(AsyncMiddleware):
+class ReparseFormBody(RequestStep):
     """Bolt's parser takes any form body that merely *contains* the word "payload" (a
     ``/deploy show payload-api``, a channel named #payload-ops) for an interaction without its
     payload: the body comes out empty and the request unanswered (404). Runs after the signature
     check and before authorize, and puts the right body and context in place."""
 
-    async def async_process(
-        self,
-        *,
-        req: AsyncBoltRequest,
-        resp: BoltResponse,
-        next: Callable[[], Awaitable[BoltResponse]],
-    ) -> BoltResponse:
+    def step(self, req: AsyncBoltRequest) -> None:
         if req.mode == "http" and "payload" in req.raw_body:
             try:
                 body = parse_slack_body(req.raw_body, req.content_type)
@@ -334,7 +327,6 @@ class ReparseFormBody(AsyncMiddleware):
             if body is not None and body != req.body:
                 req.body = body
                 build_async_context(req.context, body)
-        return await next()
 
 
 def build_bot(

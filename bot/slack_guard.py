@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
-from slack_bolt.middleware.async_middleware import AsyncMiddleware
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
+
+from bot.slack_middleware import RequestStep
 
 log = logging.getLogger(__name__)
 
@@ -160,20 +160,14 @@ def payload_problem(body: dict[str, Any]) -> str | None:
     return None
 
 
-class SlackPayloadGuard(AsyncMiddleware):
+class SlackPayloadGuard(RequestStep):
     """Answer 400 to a request whose body hasn't the shape deploybot reads (see module doc)."""
 
-    async def async_process(
-        self,
-        *,
-        req: AsyncBoltRequest,
-        resp: BoltResponse,
-        next: Callable[[], Awaitable[BoltResponse]],
-    ) -> BoltResponse:
+    def step(self, req: AsyncBoltRequest) -> BoltResponse | None:
         body = req.body if isinstance(req.body, dict) else None
         problem = "the body is not a JSON object" if body is None else payload_problem(body)
         if problem is None:
-            return await next()
+            return None
         log.warning("refused a malformed Slack request: %s", problem)
         return BoltResponse(
             status=400,

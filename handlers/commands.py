@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Awaitable, Callable
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
-from slack_bolt.middleware.async_middleware import AsyncMiddleware
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
@@ -24,6 +22,7 @@ from bot.core.parsing import parse
 from bot.db.jobs import ClaimedJob
 from bot.services.deployments import Actor
 from bot.services.outcomes import Pending, Refused
+from bot.slack_middleware import RequestStep
 from handlers import create
 from handlers.common import asker, failure_reply, guarded
 from handlers.delivery import ChainStatus, deliver
@@ -60,24 +59,18 @@ def help_answer(text: str) -> tuple[str, str] | None:
     return None
 
 
-class AnswerHelp(AsyncMiddleware):
+class AnswerHelp(RequestStep):
     """Listener middleware of ``/deploy``: help and usage replies are pure functions of the
     command's text, so they are answered here, with their JSON built once per topic — Bolt sends
     a listener middleware's response as the ack and starts no listener. They are the commands
     people type most, and the longest acks (the whole help is 4 KB of JSON).
     """
 
-    async def async_process(
-        self,
-        *,
-        req: AsyncBoltRequest,
-        resp: BoltResponse,
-        next: Callable[[], Awaitable[BoltResponse]],
-    ) -> BoltResponse:
+    def step(self, req: AsyncBoltRequest) -> BoltResponse | None:
         text = req.body.get("text") if isinstance(req.body, dict) else None
         answer = help_answer(text if isinstance(text, str) else "")
         if answer is None:
-            return await next()
+            return None
         kind, body = answer
         metrics.COMMANDS.labels(kind, "ok" if kind == "help" else "usage").inc()
         return BoltResponse(status=200, body=body)

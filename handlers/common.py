@@ -9,9 +9,7 @@ from typing import Any
 
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
-from slack_bolt.middleware.async_middleware import AsyncMiddleware
 from slack_bolt.request.async_request import AsyncBoltRequest
-from slack_bolt.response import BoltResponse
 
 from bot.core import replies
 from bot.core.operations import Chain, Operation
@@ -21,6 +19,7 @@ from bot.providers.errors import ProviderError
 from bot.providers.models import PROVIDER_NAMES, ProviderName
 from bot.services.deployments import Actor, error_reply, pick_reply
 from bot.services.errors import AmbiguousError, ServiceError
+from bot.slack_middleware import RequestStep
 
 log = logging.getLogger("deploybot.handlers")
 
@@ -62,21 +61,14 @@ def actor_of(context: AsyncBoltContext, body: dict[str, Any]) -> Actor:
 ACTOR = "actor"
 
 
-class AttachActor(AsyncMiddleware):
+class AttachActor(RequestStep):
     """Bolt middleware: who is asking, in which workspace and channel, for every listener
     (``context["actor"]``). A class, not a function: Bolt calls it without building keyword
     arguments by introspection on every request (it sits on the ack's path)."""
 
-    async def async_process(
-        self,
-        *,
-        req: AsyncBoltRequest,
-        resp: BoltResponse,
-        next: Callable[[], Awaitable[BoltResponse]],
-    ) -> BoltResponse:
+    def step(self, req: AsyncBoltRequest) -> None:
         body = req.body if isinstance(req.body, dict) else {}
         req.context[ACTOR] = actor_of(req.context, body)
-        return await next()
 
 
 def asker(context: AsyncBoltContext) -> Actor:

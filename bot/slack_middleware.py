@@ -1,0 +1,35 @@
+"""The shape of deploybot's Bolt middlewares: a step with no I/O that looks at a request (and
+may set its body or context), then answers it or lets it go on."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from slack_bolt.middleware.async_middleware import AsyncMiddleware
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
+
+
+class RequestStep(AsyncMiddleware):
+    """A Bolt middleware (global or a listener's) whose work is :meth:`step`: a plain method,
+    so it costs the ack no coroutine of its own and Bolt builds it no keyword arguments."""
+
+    def step(self, req: AsyncBoltRequest) -> BoltResponse | None:
+        """The response that answers ``req`` here, or None to go on (to the next middleware,
+        then the listener)."""
+        raise NotImplementedError
+
+    async def async_process(
+        self,
+        *,
+        req: AsyncBoltRequest,
+        resp: BoltResponse,
+        next: Callable[[], Awaitable[BoltResponse]],
+    ) -> BoltResponse:
+        answer = self.step(req)
+        if answer is None:
+            return await next()
+        return answer
+
+
+__all__ = ["RequestStep"]
