@@ -353,6 +353,15 @@ def build_bot(
     )
     if not secret and not socket_mode:
         raise ConfigurationError(NO_SIGNING_SECRET)
+    # What both kinds of app share. bot.server.slack_events checks every HTTP request's
+    # signature before Bolt parses it (Socket Mode has none, and the shell signs what it
+    # dispatches), so Bolt doesn't compute the same HMAC again.
+    options: dict[str, Any] = {
+        "process_before_response": process_before_response,
+        "user_facing_authorize_error_message": UNKNOWN_WORKSPACE,
+        "before_authorize": ReparseFormBody(),
+        "request_verification_enabled": False,
+    }
     pool = pool or ProviderPool(settings, storage.keys)
     watch_store = WatchStore(storage.engine, reader=storage.writer)
     service = DeploymentService(
@@ -401,12 +410,7 @@ def build_bot(
                 install_path="/slack/install",
                 redirect_uri_path="/slack/oauth_redirect",
             ),
-            process_before_response=process_before_response,
-            user_facing_authorize_error_message=UNKNOWN_WORKSPACE,
-            before_authorize=ReparseFormBody(),
-            # bot.server.slack_events checks every HTTP request's signature before Bolt
-            # parses it; Socket Mode has none, and the shell signs what it dispatches
-            request_verification_enabled=False,
+            **options,
         )
     elif bot_token:
         client = client or web_client(settings, bot_token)
@@ -415,12 +419,7 @@ def build_bot(
         app = AsyncApp(
             signing_secret=secret or "",
             client=client,
-            process_before_response=process_before_response,
-            user_facing_authorize_error_message=UNKNOWN_WORKSPACE,
-            before_authorize=ReparseFormBody(),
-            # bot.server.slack_events checks every HTTP request's signature before Bolt
-            # parses it; Socket Mode has none, and the shell signs what it dispatches
-            request_verification_enabled=False,
+            **options,
         )
     else:
         raise ConfigurationError(NO_CREDENTIALS)

@@ -109,8 +109,8 @@ def build_web_app(
     web_app.router.add_post(EVENTS_PATH, slack_events)
     flow = bot.app.oauth_flow
     if flow is not None:
-        web_app.router.add_get(flow.install_path, oauth_install)
-        web_app.router.add_get(flow.redirect_uri_path, oauth_redirect)
+        web_app.router.add_get(flow.install_path, oauth_page)
+        web_app.router.add_get(flow.redirect_uri_path, oauth_page)
     _serve_health(web_app, bot)
     if worker:
         web_app.on_startup.append(_start_loops)
@@ -173,20 +173,14 @@ async def slack_events(request: web.Request) -> web.Response:
     return await to_aiohttp_response(answer)
 
 
-async def oauth_install(request: web.Request) -> web.Response:
-    """``GET /slack/install``: Bolt's OAuth flow (the "Add to Slack" page)."""
+async def oauth_page(request: web.Request) -> web.Response:
+    """``GET /slack/install`` (the "Add to Slack" page) and ``GET /slack/oauth_redirect``
+    (Slack sends the installer back): Bolt's OAuth flow, as Bolt's own server routes them."""
     flow = request.app[BOT_KEY].app.oauth_flow
-    if flow is None:  # pragma: no cover - the route exists only with a flow
+    if flow is None:  # pragma: no cover - the routes exist only with a flow
         return web.Response(status=404)
-    return await to_aiohttp_response(await flow.handle_installation(await to_bolt_request(request)))
-
-
-async def oauth_redirect(request: web.Request) -> web.Response:
-    """``GET /slack/oauth_redirect``: Bolt's OAuth flow (Slack sends the installer back)."""
-    flow = request.app[BOT_KEY].app.oauth_flow
-    if flow is None:  # pragma: no cover - the route exists only with a flow
-        return web.Response(status=404)
-    return await to_aiohttp_response(await flow.handle_callback(await to_bolt_request(request)))
+    handle = flow.handle_installation if request.path == flow.install_path else flow.handle_callback
+    return await to_aiohttp_response(await handle(await to_bolt_request(request)))
 
 
 def _is_ssl_check(body: str, content_type: str | None) -> bool:

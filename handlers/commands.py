@@ -37,9 +37,9 @@ COMMAND = "/deploy"
 COMMANDS = (COMMAND,)
 
 
-#: A help or usage reply as the ack's JSON body (see :class:`AnswerHelp`).
 @lru_cache(maxsize=256)
 def _help_body(topic: str | None) -> str:
+    """The help as the ack's JSON body (see :class:`AnswerHelp`); the usage likewise below."""
     return json.dumps(replies.help_reply(topic).payload())
 
 
