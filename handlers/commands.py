@@ -1,15 +1,18 @@
-"""``/deploy …``: ack at once (help and usage answers go in the ack), provider work after."""
+"""``/deploy …``: every command is answered in its ack (help and usage at once, the rest once its
+job is written); the form commands open their form after it; provider work runs in a worker."""
 
 from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Awaitable, Callable
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_bolt.middleware.async_middleware import AsyncMiddleware
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
@@ -22,7 +25,6 @@ from bot.core.parsing import parse
 from bot.db.jobs import ClaimedJob
 from bot.services.deployments import Actor
 from bot.services.outcomes import Pending, Refused
-from bot.slack_middleware import RequestStep
 from handlers import create
 from handlers.common import asker, failure_reply, guarded
 from handlers.delivery import ChainStatus, deliver
@@ -37,9 +39,14 @@ COMMAND = "/deploy"
 COMMANDS = (COMMAND,)
 
 
+#: The commands whose ack opens a form: they need Slack's trigger id within 3 s, so the
+#: listener runs them (every other command is answered by :class:`AckCommand`).
+FORMS = frozenset({OpKind.CREATE, OpKind.TEMPLATE, OpKind.CONNECT, OpKind.REVISE})
+
+
 @lru_cache(maxsize=256)
 def _help_body(topic: str | None) -> str:
-    """The help as the ack's JSON body (see :class:`AnswerHelp`); the usage likewise below."""
+    """The help as the ack's JSON body (see :class:`AckCommand`); usage and working likewise."""
     return json.dumps(replies.help_reply(topic).payload())
 
 
@@ -48,10 +55,26 @@ def _usage_body(usage: Usage) -> str:
     return json.dumps(replies.usage_reply(usage).payload())
 
 
+@lru_cache(maxsize=256)
+def _working_body(op: Operation | Chain) -> str:
+    return json.dumps(replies.working_reply(op).payload())
+
+
+def working_body(op: Operation | Chain) -> str:
+    """The "working on it" ack of a deferred command, as JSON (built once per command)."""
+    try:
+        return _working_body(op)
+    except TypeError:  # an operation with an unhashable argument: built each time
+        return json.dumps(replies.working_reply(op).payload())
+
+
 def help_answer(text: str) -> tuple[str, str] | None:
     """``/deploy help …`` and input that doesn't parse: (what it was, for the command metric;
-    the ack's body). None for everything else (the listener runs it)."""
-    parsed = parse(text)
+    the ack's body). None for everything else."""
+    return _help_answer(parse(text))
+
+
+def _help_answer(parsed: Operation | Chain | Usage) -> tuple[str, str] | None:
     if isinstance(parsed, Usage):
         return "usage", _usage_body(parsed)
     if isinstance(parsed, Operation) and parsed.kind is OpKind.HELP:
@@ -59,68 +82,99 @@ def help_answer(text: str) -> tuple[str, str] | None:
     return None
 
 
-class AnswerHelp(RequestStep):
-    """Listener middleware of ``/deploy``: help and usage replies are pure functions of the
-    command's text, so they are answered here, with their JSON built once per topic — Bolt sends
-    a listener middleware's response as the ack and starts no listener. They are the commands
-    people type most, and the longest acks (the whole help is 4 KB of JSON).
-    """
+async def defer_command(
+    bot: DeployBot, actor: Actor, command: dict[str, Any], op: Operation | Chain
+) -> str:
+    """Write the command's job (run by :func:`command_job` in a worker); the ack's JSON body:
+    "working on it", or why it can't be taken (the database is down or slow)."""
+    try:
+        await defer(
+            bot,
+            "command",
+            key=f"command:{actor.team_id}:{command.get('trigger_id') or secrets.token_hex(8)}",
+            actor=actor,
+            data={"text": command.get("text") or ""},
+            response_url=command.get("response_url"),
+        )
+    except NotTaken as exc:
+        kind = op.kind.value if isinstance(op, Operation) else "chain"
+        metrics.COMMANDS.labels(kind, "error").inc()
+        return json.dumps(replies.error(exc.message).payload())
+    return working_body(op)
 
-    def step(self, req: AsyncBoltRequest) -> BoltResponse | None:
-        text = req.body.get("text") if isinstance(req.body, dict) else None
-        answer = help_answer(text if isinstance(text, str) else "")
-        if answer is None:
-            return None
+
+async def answer_command(
+    bot: DeployBot, actor: Actor, command: dict[str, Any], parsed: Operation | Chain | Usage
+) -> str | None:
+    """The ack's JSON body of every command but the forms (None): help and usage, or "working
+    on it" once the command's job is written (or why it couldn't be)."""
+    answer = _help_answer(parsed)
+    if answer is not None:
         kind, body = answer
         metrics.COMMANDS.labels(kind, "ok" if kind == "help" else "usage").inc()
+        return body
+    if isinstance(parsed, Usage) or (isinstance(parsed, Operation) and parsed.kind in FORMS):
+        return None  # (a Usage was answered above)
+    return await defer_command(bot, actor, command, parsed)
+
+
+class AckCommand(AsyncMiddleware):
+    """Listener middleware of ``/deploy``: it answers every command whose ack doesn't open a
+    form, and Bolt sends its response as the ack without starting the listener.
+
+    * help, and text that doesn't parse: the reply is a pure function of the text, its JSON
+      built once per topic (the whole help is 4 KB);
+    * every other command but the forms: its job is written (:func:`defer_command`), then
+      "working on it" is the ack — as soon as the row is committed, with no listener task
+      and no wait for Bolt's 10 ms poll of ``ack()``.
+
+    The form commands (:data:`FORMS`) go on to the listener, which acks at once and opens the
+    form with the trigger id.
+    """
+
+    def __init__(self, bot: DeployBot) -> None:
+        self.bot = bot
+
+    async def async_process(
+        self,
+        *,
+        req: AsyncBoltRequest,
+        resp: BoltResponse,
+        next: Callable[[], Awaitable[BoltResponse]],
+    ) -> BoltResponse:
+        command = req.body if isinstance(req.body, dict) else {}
+        text = command.get("text")
+        parsed = parse(text if isinstance(text, str) else "")
+        body = await answer_command(self.bot, asker(req.context), command, parsed)
+        if body is None:
+            return await next()
         return BoltResponse(status=200, body=body)
 
 
 def register(bot: DeployBot) -> None:
     async def deploy(ack: AsyncAck, command: dict[str, Any], context: AsyncBoltContext) -> None:
-        """Everything but help and usage (:class:`AnswerHelp` answered those)."""
+        """The form commands (:class:`AckCommand` answered every other)."""
         parsed = parse(command.get("text") or "")
-        if isinstance(parsed, Usage):  # (AnswerHelp answers these before the listener)
-            await ack(**replies.usage_reply(parsed).payload())
+        actor = asker(context)
+        if not isinstance(parsed, Operation) or parsed.kind not in FORMS:
+            # (AckCommand answered these before the listener; answered the same way here)
+            await ack(**json.loads(await answer_command(bot, actor, command, parsed) or "{}"))
             return
         respond: AsyncRespond = context.respond  # type: ignore[assignment]
         client: AsyncWebClient = context.client
-        actor = asker(context)
-        # creating deployments and templates (forms need the trigger id: ack empty, at once)
-        if isinstance(parsed, Operation) and parsed.kind in (OpKind.CREATE, OpKind.TEMPLATE):
+        trigger = command.get("trigger_id", "")
+        if parsed.kind in (OpKind.CREATE, OpKind.TEMPLATE):
             await ack(**(replies.working_reply(parsed).payload() if parsed.template_op else {}))
-            trigger = command.get("trigger_id", "")
             bot.work.spawn(create.dispatch(bot, client, respond, actor, parsed, trigger_id=trigger))
             return
-        if isinstance(parsed, Operation) and parsed.kind in (OpKind.CONNECT, OpKind.REVISE):
-            metrics.COMMANDS.labels(parsed.kind.value, "form").inc()
-            await ack()
-            trigger = command.get("trigger_id", "")
-            if parsed.kind is OpKind.CONNECT:
-                bot.work.spawn(
-                    open_connect(bot, client, respond, actor, parsed, trigger_id=trigger)
-                )
-            else:
-                bot.work.spawn(open_revise(bot, client, respond, actor, parsed, trigger_id=trigger))
-            return
-        try:
-            await defer(
-                bot,
-                "command",
-                key=f"command:{actor.team_id}:{command.get('trigger_id') or secrets.token_hex(8)}",
-                actor=actor,
-                data={"text": command.get("text") or ""},
-                response_url=command.get("response_url"),
-            )
-        except NotTaken as exc:
-            metrics.COMMANDS.labels(
-                parsed.kind.value if isinstance(parsed, Operation) else "chain", "error"
-            ).inc()
-            await ack(**replies.error(exc.message).payload())
-            return
-        await ack(**replies.working_reply(parsed).payload())
+        metrics.COMMANDS.labels(parsed.kind.value, "form").inc()
+        await ack()
+        if parsed.kind is OpKind.CONNECT:
+            bot.work.spawn(open_connect(bot, client, respond, actor, parsed, trigger_id=trigger))
+        else:
+            bot.work.spawn(open_revise(bot, client, respond, actor, parsed, trigger_id=trigger))
 
-    bot.app.command(COMMAND, middleware=[AnswerHelp()])(deploy)
+    bot.app.command(COMMAND, middleware=[AckCommand(bot)])(deploy)
 
     @bot.job("command")
     async def command_job(job: ClaimedJob) -> None:

@@ -16,6 +16,7 @@ import pytest
 
 from bot import metrics
 from bot.core import replies
+from bot.core.parsing import parse
 from bot.core.render import escape, money
 from bot.slack_local import payloads
 from tests.e2e.harness import ADMIN, MEMBER, TEAM, SlackEnv, buttons, message_text
@@ -180,6 +181,34 @@ async def test_help_and_usage_are_answered_before_the_listener(env: SlackEnv) ->
     assert metrics.COMMANDS.labels("usage", "usage")._value.get() == counted["usage"] + 1
     assert env.calls("response_url") == []
     assert all_requests(env) == 0
+
+
+async def test_deferred_commands_are_answered_before_the_listener(
+    env: SlackEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every command but the forms is answered by the listener middleware as soon as its job
+    is committed: no listener task, no wait for Bolt's poll of ``ack()``. The job still runs
+    and answers on the response URL; the form commands still reach the listener."""
+    runner = env.bot.app.listener_runner
+    started: list[str] = []
+    run = runner.run
+
+    async def counted(**kwargs: Any) -> Any:
+        started.append(kwargs["listener_name"])
+        return await run(**kwargs)
+
+    monkeypatch.setattr(runner, "run", counted)
+    store = env.bot.jobs.store  # type: ignore[union-attr]
+    queued = (await store.counts()).get("done", 0)
+    answer = await env.command("list")
+    assert answer.status == 200
+    assert answer.body == replies.working_reply(parse("list")).payload()
+    assert started == []
+    assert "Nosana" in message_text(read_reply(env, answer.response_key))
+    assert (await store.counts()).get("done", 0) == queued + 1
+    await env.command("connect nosana", user=ADMIN)
+    assert len(started) == 1  # the form: the listener opens it with the trigger id
+    assert env.calls("views.open")
 
 
 async def test_unparseable_text_gets_usage_in_the_ack_never_an_error(env: SlackEnv) -> None:
