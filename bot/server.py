@@ -66,11 +66,21 @@ class Drain:
 DRAIN_KEY: web.AppKey[Drain] = web.AppKey("drain", Drain)
 
 
+#: Allocations (net of frees) between two collections of the youngest generation (Python's
+#: default: 700). A request in flight holds a few hundred objects, so at 50 requests in flight
+#: the default collected every few requests, each time walking the objects of every request
+#: still in flight: 4 % of the web process's CPU under load; at 10,000 it is a tenth of that.
+#: Cycles are still collected, just in larger, rarer batches.
+GC_YOUNG_THRESHOLD = 10_000
+
+
 async def _tune_gc(web_app: web.Application) -> None:
-    """Move everything loaded at start-up out of the collector's way: a full collection of
-    a long-lived heap is what made the slowest acks slow."""
+    """Move everything loaded at start-up out of the collector's way (a full collection of
+    a long-lived heap is what made the slowest acks slow), and collect the young generation
+    less often."""
     gc.collect()
     gc.freeze()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
 
 
 async def _resume_create(web_app: web.Application) -> None:
@@ -292,6 +302,7 @@ def build_worker_app(bot: DeployBot) -> web.Application:
     with ``/livez``, ``/readyz`` (``/healthz``) and ``/metrics`` — no Slack routes."""
     web_app = web.Application()
     _serve_health(web_app, bot)
+    web_app.on_startup.append(_tune_gc)
     web_app.on_startup.append(_start_loops)
     web_app.on_startup.append(_resume_create)
     web_app.on_startup.append(_start_watcher)
