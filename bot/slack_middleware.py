@@ -1,5 +1,5 @@
-"""The shape of deploybot's Bolt middlewares: a step with no I/O that looks at a request (and
-may set its body or context), then answers it or lets it go on."""
+"""The shape of deploybot's Bolt middlewares: a step that looks at a request (and may set its
+body or context), then answers it or lets it go on."""
 
 from __future__ import annotations
 
@@ -9,12 +9,16 @@ from slack_bolt.middleware.async_middleware import AsyncMiddleware
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
+#: What a step decides: the response that answers the request, or None to go on.
+Answer = BoltResponse | None
+
 
 class RequestStep(AsyncMiddleware):
     """A Bolt middleware (global or a listener's) whose work is :meth:`step`: a plain method,
-    so it costs the ack no coroutine of its own and Bolt builds it no keyword arguments."""
+    so it costs the ack no coroutine of its own and Bolt builds it no keyword arguments — or,
+    for a step that must wait (a database write), a coroutine."""
 
-    def step(self, req: AsyncBoltRequest) -> BoltResponse | None:
+    def step(self, req: AsyncBoltRequest) -> Answer | Awaitable[Answer]:
         """The response that answers ``req`` here, or None to go on (to the next middleware,
         then the listener)."""
         raise NotImplementedError
@@ -27,9 +31,11 @@ class RequestStep(AsyncMiddleware):
         next: Callable[[], Awaitable[BoltResponse]],
     ) -> BoltResponse:
         answer = self.step(req)
+        if not isinstance(answer, BoltResponse | None):
+            answer = await answer
         if answer is None:
             return await next()
         return answer
 
 
-__all__ = ["RequestStep"]
+__all__ = ["Answer", "RequestStep"]

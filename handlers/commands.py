@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Awaitable, Callable
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
-from slack_bolt.middleware.async_middleware import AsyncMiddleware
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
@@ -25,6 +23,7 @@ from bot.core.parsing import parse
 from bot.db.jobs import ClaimedJob
 from bot.services.deployments import Actor
 from bot.services.outcomes import Pending, Refused
+from bot.slack_middleware import RequestStep
 from handlers import create
 from handlers.common import asker, failure_reply, guarded
 from handlers.delivery import ChainStatus, deliver
@@ -118,7 +117,7 @@ async def answer_command(
     return await defer_command(bot, actor, command, parsed)
 
 
-class AckCommand(AsyncMiddleware):
+class AckCommand(RequestStep):
     """Listener middleware of ``/deploy``: it answers every command whose ack doesn't open a
     form, and Bolt sends its response as the ack without starting the listener.
 
@@ -135,20 +134,12 @@ class AckCommand(AsyncMiddleware):
     def __init__(self, bot: DeployBot) -> None:
         self.bot = bot
 
-    async def async_process(
-        self,
-        *,
-        req: AsyncBoltRequest,
-        resp: BoltResponse,
-        next: Callable[[], Awaitable[BoltResponse]],
-    ) -> BoltResponse:
+    async def step(self, req: AsyncBoltRequest) -> BoltResponse | None:
         command = req.body if isinstance(req.body, dict) else {}
         text = command.get("text")
         parsed = parse(text if isinstance(text, str) else "")
         body = await answer_command(self.bot, asker(req.context), command, parsed)
-        if body is None:
-            return await next()
-        return BoltResponse(status=200, body=body)
+        return None if body is None else BoltResponse(status=200, body=body)
 
 
 def register(bot: DeployBot) -> None:
