@@ -45,26 +45,13 @@ FORMS = frozenset({OpKind.CREATE, OpKind.TEMPLATE, OpKind.CONNECT, OpKind.REVISE
 
 @lru_cache(maxsize=256)
 def _help_body(topic: str | None) -> str:
-    """The help as the ack's JSON body (see :class:`AckCommand`); usage and working likewise."""
+    """The help as the ack's JSON body (see :class:`AckCommand`); the usage likewise below."""
     return json.dumps(replies.help_reply(topic).payload())
 
 
 @lru_cache(maxsize=256)
 def _usage_body(usage: Usage) -> str:
     return json.dumps(replies.usage_reply(usage).payload())
-
-
-@lru_cache(maxsize=256)
-def _working_body(op: Operation | Chain) -> str:
-    return json.dumps(replies.working_reply(op).payload())
-
-
-def working_body(op: Operation | Chain) -> str:
-    """The "working on it" ack of a deferred command, as JSON (built once per command)."""
-    try:
-        return _working_body(op)
-    except TypeError:  # an operation with an unhashable argument: built each time
-        return json.dumps(replies.working_reply(op).payload())
 
 
 def help_answer(text: str) -> tuple[str, str] | None:
@@ -99,7 +86,7 @@ async def defer_command(
         kind = op.kind.value if isinstance(op, Operation) else "chain"
         metrics.COMMANDS.labels(kind, "error").inc()
         return json.dumps(replies.error(exc.message).payload())
-    return working_body(op)
+    return json.dumps(replies.working_reply(op).payload())
 
 
 async def answer_command(
