@@ -18,7 +18,7 @@ from bot.db.watch.store import WatchStore
 from bot.watch import poller as poller_module
 from bot.watch.poller import Poller
 from bot.watch.runner import WatchRunner
-from tests.e2e.harness import SlackEnv
+from tests.e2e.harness import TEAM, SlackEnv
 
 NEURANET_RUNNING = "dep_rv6sk1wj69"  # llama-chat
 NEURANET_FAILED = "dep_68r5j2tazo"  # trainer-v2
@@ -118,6 +118,39 @@ async def test_a_change_is_written_and_announced_before_the_walk_ends(
     assert len(pages) >= 3  # the walk read every page …
     assert written_after == [1]  # … but the change was written (once) after the first
     assert await poller.store.outbox_depth() == 1
+
+
+async def test_a_change_deploybot_makes_during_a_poll_is_polled_at_once(
+    env: SlackEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """deploybot asks for its key to be polled at once after it changes a deployment (so the
+    channel sees the change's first state, e.g. "stopping", which may last only seconds). When
+    that request lands while a replica is polling the key, the poll's release must keep it."""
+    await env.command("watch all")
+    now = [1_000_000.0]
+    [a] = _pollers(env, now, "replica-a")
+    assert {k.provider for k in (await a.poll_once()).keys} == {"nosana", "akash", "neuranet"}
+    assert (await a.poll_once()).keys == []  # nothing is due before the interval
+    now[0] += a.interval  # the next cycle …
+
+    real = Poller._look_up_missing
+    asked: list[str] = []
+
+    async def ask_after_the_walk(self: Poller, poll: Any) -> None:
+        if poll.key.provider == "neuranet" and not asked:
+            # … deploybot stops a NeuraNET deployment after this poll read the list
+            asked.append(poll.key.provider)
+            await self.store.poll_soon(TEAM, None, "neuranet")
+        await real(self, poll)
+
+    monkeypatch.setattr(Poller, "_look_up_missing", ask_after_the_walk)
+    cycle = await a.poll_once()
+    assert asked and {k.provider for k in cycle.keys} == {"nosana", "akash", "neuranet"}
+    # The NeuraNET key is due again at once; the others wait for the interval.
+    assert [k.provider for k in (await a.poll_once()).keys] == ["neuranet"]
+    assert (await a.poll_once()).keys == []
+    now[0] += a.interval
+    assert len((await a.poll_once()).keys) == 3
 
 
 async def _first_page_ids(env: SlackEnv) -> list[str]:

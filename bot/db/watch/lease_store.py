@@ -25,6 +25,7 @@ from bot.db.watch.store_base import (
     LEASES,
     WATCHES,
     SqlStore,
+    sooner_due,
 )
 from bot.db.watch.store_records import (
     PollKey,
@@ -128,11 +129,14 @@ class PollLeaseStore(SqlStore):
             if not rows:
                 return []
             # One conditional UPDATE claims them all; the rows it changed carry this stamp.
+            # Their due time moves to the lease's end (when another replica may take over):
+            # a ``poll_soon`` during the poll sets it back to 0, and the poll's release keeps
+            # the sooner time (``sooner_due``), so that request is not lost.
             stamp = now + lease_seconds
             await conn.execute(
                 update(LEASES)
                 .where(LEASES.c.id.in_(list(rows)), free)
-                .values(lease_owner=owner, lease_until=stamp)
+                .values(lease_owner=owner, lease_until=stamp, next_due=stamp)
             )
             mine = await conn.execute(
                 select(LEASES.c.id).where(
@@ -158,13 +162,14 @@ class PollLeaseStore(SqlStore):
                 .values(
                     lease_owner=None,
                     lease_until=None,
-                    next_due=next_due,
+                    next_due=sooner_due(next_due),
                     last_error=error[:200] if error else None,
                 )
             )
 
     async def poll_soon(self, team_id: str, enterprise_id: str | None, provider: str) -> None:
-        """Make a key due now (after deploybot itself changed one of its deployments)."""
+        """Make a key due now (after deploybot itself changed one of its deployments), even
+        when a replica is polling it at this moment: that poll's release keeps this."""
         async with self.engine.begin() as conn:
             await conn.execute(
                 update(LEASES)
@@ -196,7 +201,7 @@ class PollLeaseStore(SqlStore):
                         .values(
                             lease_owner=None,
                             lease_until=None,
-                            next_due=next_due,
+                            next_due=sooner_due(next_due),
                             baselined=True,
                             last_polled_at=now,
                             last_error=None,

@@ -23,6 +23,7 @@ from bot.db.watch.store_base import (
     STATES,
     WATCHES,
     SqlStore,
+    sooner_due,
 )
 from bot.db.watch.store_records import (
     KEY_BITS,
@@ -267,7 +268,7 @@ class StateStore(SqlStore):
                 .values(
                     lease_owner=None,
                     lease_until=None,
-                    next_due=next_due,
+                    next_due=sooner_due(next_due),
                     baselined=True,
                     last_polled_at=now,
                     last_error=None,
