@@ -246,12 +246,22 @@ async def _busy(store: JobStore) -> int:
 
 
 async def drain(store: JobStore, workers: list[Worker], timeout: float) -> bool:
-    """Wait (bounded) until no job is due or running (in any worker sharing the database)."""
+    """Wait (bounded) until no job is due or running (in any worker sharing the database).
+
+    Quiet means quiet twice in a row: a job a running one writes while the count is being
+    read is due at its write time, after the ``now`` the count compares with, so one count
+    can miss it (and the job that wrote it may have ended meanwhile); the next count, with a
+    later ``now``, sees it."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
+    quiet = 0
     while loop.time() < deadline:
         if not any(w.running for w in workers) and await _busy(store) == 0:
-            return True
+            quiet += 1
+            if quiet == 2:
+                return True
+            continue
+        quiet = 0
         for worker in workers:
             worker.wake()
         await asyncio.sleep(0.01)

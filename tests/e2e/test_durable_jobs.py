@@ -213,3 +213,33 @@ async def test_a_double_click_while_the_job_waits_is_one_job(env: SlackEnv) -> N
     store = env.bot.jobs.store if env.bot.jobs else None
     assert store is not None
     assert (await store.counts()) == {"queued": 1}
+
+
+async def test_drain_waits_for_a_job_written_while_it_reads_the_count(
+    env: SlackEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A job that a running one writes while drain reads the count is due at its write time,
+    after the ``now`` that count compared with: drain must not take that count for quiet (the
+    waiting workflow step's completion was once left unsent this way)."""
+    bot = env.bot
+    assert bot.jobs is not None
+    ran: list[str] = []
+
+    @bot.job("test_follow_up")
+    async def follow_up(job: Any) -> None:
+        ran.append(job.key)
+
+    store_type = type(bot.jobs.store)
+    real_busy = store_type.busy
+    written: list[bool] = []
+
+    async def busy_then_a_job_is_written(self: Any, **kwargs: Any) -> int:
+        count = await real_busy(self, **kwargs)
+        if not written:  # written after the count's `now`, before drain sees the count
+            written.append(True)
+            assert await bot.defer("test_follow_up", key="follow-up:1", actor=None, data={})
+        return count
+
+    monkeypatch.setattr(store_type, "busy", busy_then_a_job_is_written)
+    assert await bot.work.drain(10)
+    assert written and ran == ["follow-up:1"]
