@@ -255,7 +255,10 @@ class DeployBot:
             partial(self.slack.for_token, wait_on_rate_limits=False),
             pace=pace,
         )
-        return WatchRunner(poller, sender)
+        runner = WatchRunner(poller, sender)
+        if isinstance(self.service.recorder, ChangeRecorder):
+            self.service.recorder.on_poll_soon = runner.poll_now
+        return runner
 
     async def aclose(self, *, drain_timeout: float = 20.0) -> None:
         """Stop the watcher and the approval sweeper, finish in-flight work (bounded), then

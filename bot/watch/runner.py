@@ -43,8 +43,16 @@ class WatchRunner:
         #: at once.
         self._written = asyncio.Event()
         poller.on_written = self._written.set
+        #: Set when a key was made due now (deploybot changed a deployment): the poll loop
+        #: looks at once instead of at its next tick.
+        self._due = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._pruned_at = 0.0
+
+    def poll_now(self) -> None:
+        """Look for due keys now (a key was just made due); harmless when a poll is under way:
+        the loop looks again as soon as it ends."""
+        self._due.set()
 
     @property
     def running(self) -> bool:
@@ -63,6 +71,7 @@ class WatchRunner:
         while not self._stop.is_set():
             try:
                 if which == "poll":
+                    self._due.clear()
                     stats = await self.poller.poll_once()
                     if stats.notifications:
                         self._written.set()
@@ -74,9 +83,10 @@ class WatchRunner:
                 raise
             except Exception:
                 log.exception("the watcher's %s loop failed; trying again", which)
-            # The poll loop wakes when a key it polled is due again, or after a tick.
+            # The poll loop wakes when a key it polled is due again, when a key was made due
+            # (``poll_now``), or after a tick.
             tick = self.poller.pause(self.poll_tick) if which == "poll" else self.send_tick
-            await self._pause(tick, wake=self._written if which == "send" else None)
+            await self._pause(tick, wake=self._written if which == "send" else self._due)
 
     async def _pause(self, seconds: float, *, wake: asyncio.Event | None) -> None:
         """Sleep ``seconds``, or less when stopping (or when ``wake`` is set)."""

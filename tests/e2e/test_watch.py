@@ -331,6 +331,29 @@ async def test_metrics_and_the_loops_run_and_stop(env: SlackEnv) -> None:
         assert name in body, name
 
 
+async def test_a_change_deploybot_makes_is_polled_at_once_not_at_the_next_tick(
+    env: SlackEnv,
+) -> None:
+    """After deploybot stops a watched deployment, the watcher in the same process looks at
+    its key at once: the channel hears "stopping" (which may last only seconds) even when the
+    loop's next look for due keys is far off."""
+    await env.command(f"watch {NEURANET_RUNNING}")
+    runner = env.bot.start_watcher(interval=60, pace=0.0, poll_tick=30, send_tick=0.05)
+    try:
+        await env.slack.wait_for("chat.postMessage", 1, timeout=10)  # the card, at once
+        card = card_post(env, NEURANET_RUNNING)
+        await env.command(f"stop {NEURANET_RUNNING}")
+        for _ in range(100):  # 5 s, against the 30 s tick
+            if replies_to(env, card.response["ts"]):
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await runner.stop(grace=5)
+    assert any("→ stopping" in text for text in thread(env, NEURANET_RUNNING)), thread(
+        env, NEURANET_RUNNING
+    )
+
+
 async def test_a_replica_that_dies_mid_cycle_loses_nothing(env: SlackEnv) -> None:
     from bot.db.watch.store import WatchStore
     from bot.watch.poller import Poller
