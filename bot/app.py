@@ -66,7 +66,8 @@ from bot.services.slack_io import DirectoryCache, SlackIO
 from bot.services.timers import TimerService
 from bot.slack_gateway import SlackGateway, web_client
 from bot.slack_guard import SlackPayloadGuard
-from bot.slack_middleware import RequestStep
+from bot.slack_middleware import RequestStep, Steps
+from bot.slack_signature import SignedOnly
 from bot.watch.poller import Poller
 from bot.watch.recorder import ChangeRecorder
 from bot.watch.runner import WatchRunner
@@ -357,12 +358,14 @@ def build_bot(
     if not secret and not socket_mode:
         raise ConfigurationError(NO_SIGNING_SECRET)
     # What both kinds of app share. bot.server.slack_events checks every HTTP request's
-    # signature before Bolt parses it (Socket Mode has none, and the shell signs what it
-    # dispatches), so Bolt doesn't compute the same HMAC again.
+    # signature before Bolt parses it and marks it checked, so Bolt's own check is off;
+    # SignedOnly, where Bolt's check would be, checks any other HTTP request (the shell's,
+    # one dispatched directly). Socket Mode has no signatures.
+    verifier = SignatureVerifier(secret) if secret else None
     options: dict[str, Any] = {
         "process_before_response": process_before_response,
         "user_facing_authorize_error_message": UNKNOWN_WORKSPACE,
-        "before_authorize": ReparseFormBody(),
+        "before_authorize": Steps(SignedOnly(verifier), ReparseFormBody()),
         "request_verification_enabled": False,
     }
     pool = pool or ProviderPool(settings, storage.keys)
@@ -485,7 +488,7 @@ def build_bot(
         work=work,
         create=creator,
         installation_store=installation_store,
-        verifier=SignatureVerifier(secret) if secret else None,
+        verifier=verifier,
         watches=watches,
         budgets=budgets,
         token_for=token_for,

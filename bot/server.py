@@ -32,6 +32,7 @@ from bot.app import DeployBot, build_bot, check_slack_settings, parse_slack_body
 from bot.config import Settings
 from bot.db.engine import ping
 from bot.runtime import Storage, open_storage
+from bot.slack_signature import CHECKED, signature_valid
 
 log = logging.getLogger(__name__)
 
@@ -135,15 +136,12 @@ def build_web_app(
 
 
 def _signed(verifier: SignatureVerifier | None, body: str, headers: Mapping[str, str]) -> bool:
-    """Slack's v0 signature, valid and at most five minutes old; any malformed header is false."""
-    timestamp = headers.get("X-Slack-Request-Timestamp", "")
-    signature = headers.get("X-Slack-Signature", "")
-    if verifier is None or not signature or not (timestamp.isascii() and timestamp.isdigit()):
-        return False
-    try:
-        return verifier.is_valid(body, timestamp, signature)
-    except (ValueError, OverflowError):  # a timestamp too large to compare with the clock
-        return False
+    return signature_valid(
+        verifier,
+        body,
+        headers.get("X-Slack-Request-Timestamp", ""),
+        headers.get("X-Slack-Signature", ""),
+    )
 
 
 def _refused(error: str, status: int) -> web.Response:
@@ -174,6 +172,7 @@ async def slack_events(request: web.Request) -> web.Response:
             body=text_body,
             query=request.query_string,
             headers=request.headers,  # type: ignore[arg-type]
+            context={CHECKED: True},
         )
         answer = await bot.app.async_dispatch(bolt_request)
     except (ValueError, TypeError, AttributeError, KeyError):

@@ -3,7 +3,7 @@ body or context), then answers it or lets it go on."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 
 from slack_bolt.middleware.async_middleware import AsyncMiddleware
 from slack_bolt.request.async_request import AsyncBoltRequest
@@ -38,4 +38,23 @@ class RequestStep(AsyncMiddleware):
         return answer
 
 
-__all__ = ["Answer", "RequestStep"]
+class Steps(RequestStep):
+    """Plain steps run as one middleware, in turn, until one answers (Bolt takes a single
+    ``before_authorize``). A step that must wait doesn't belong here."""
+
+    def __init__(self, *steps: RequestStep) -> None:
+        self.steps = steps
+
+    def step(self, req: AsyncBoltRequest) -> Answer:
+        for one in self.steps:
+            answer = one.step(req)
+            if not isinstance(answer, BoltResponse | None):
+                if isinstance(answer, Coroutine):
+                    answer.close()
+                raise TypeError(f"{type(one).__name__} must wait: it can't be one of Steps")
+            if answer is not None:
+                return answer
+        return None
+
+
+__all__ = ["Answer", "RequestStep", "Steps"]
