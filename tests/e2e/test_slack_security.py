@@ -137,45 +137,37 @@ TAMPERS = (
 )
 
 
-async def test_unverified_requests_of_every_kind_are_refused(
-    lite: SlackEnv, caplog: pytest.LogCaptureFixture
-) -> None:
-    caplog.set_level(logging.WARNING)
-    for kind, build in _builders(lite).items():
-        for tamper in TAMPERS:
-            answer = await lite.post(_tampered(lite, build, tamper))
-            assert answer.status == 401, (kind, tamper, answer.raw)
-    await lite.settle()
-    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
-    assert lite.slack.calls == [], "a refused request reached Slack's API"
-    assert provider_requests(lite) == 0
-    assert len(await lite.storage.keys.list(team_id=TEAM)) == 3, "a forged uninstall was run"
-
-
-async def test_requests_that_reach_bolt_another_way_are_verified_there(
-    lite: SlackEnv, caplog: pytest.LogCaptureFixture
-) -> None:
-    """Bolt's own check is off (the HTTP handler checks every request it serves): a request
-    dispatched to the Bolt app directly, as another adapter would, is checked before
-    authorize, so an unsigned one is refused there and never reaches a listener."""
-    caplog.set_level(logging.WARNING)
-    for kind, build in _builders(lite).items():
-        for tamper in TAMPERS:
-            request = _tampered(lite, build, tamper)
-            answer = await lite.bot.app.async_dispatch(
-                AsyncBoltRequest(body=request.body, headers=request.as_bolt_headers())
-            )
-            assert answer.status == 401, (kind, tamper, answer.body)
-    await lite.settle()
-    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
-    assert lite.slack.calls == [], "a refused request reached Slack's API"
-    assert provider_requests(lite) == 0
-    assert len(await lite.storage.keys.list(team_id=TEAM)) == 3, "a forged uninstall was run"
-    signed = _builders(lite)["slash_command"](lite.secret, None)
-    answer = await lite.bot.app.async_dispatch(
-        AsyncBoltRequest(body=signed.body, headers=signed.as_bolt_headers())
+async def _send(env: SlackEnv, request: payloads.SignedRequest, via: str) -> tuple[int, str]:
+    """Over HTTP (``slack_events``), or dispatched to the Bolt app directly, as another
+    adapter would: the status and the body of the answer."""
+    if via == "http":
+        answer = await env.post(request)
+        return answer.status, answer.raw
+    direct = await env.bot.app.async_dispatch(
+        AsyncBoltRequest(body=request.body, headers=request.as_bolt_headers())
     )
-    assert answer.status == 200, answer.body
+    return direct.status, str(direct.body)
+
+
+@pytest.mark.parametrize("via", ["http", "bolt"])
+async def test_unverified_requests_of_every_kind_are_refused(
+    lite: SlackEnv, caplog: pytest.LogCaptureFixture, via: str
+) -> None:
+    """Over HTTP the handler refuses them before anything is parsed. Bolt's own check is off
+    (the handler checks every request it serves), so a request that reaches the Bolt app
+    another way is checked before authorize, and refused there."""
+    caplog.set_level(logging.WARNING)
+    for kind, build in _builders(lite).items():
+        for tamper in TAMPERS:
+            status, body = await _send(lite, _tampered(lite, build, tamper), via)
+            assert status == 401, (kind, tamper, body)
+    await lite.settle()
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert lite.slack.calls == [], "a refused request reached Slack's API"
+    assert provider_requests(lite) == 0
+    assert len(await lite.storage.keys.list(team_id=TEAM)) == 3, "a forged uninstall was run"
+    status, body = await _send(lite, _builders(lite)["slash_command"](lite.secret, None), via)
+    assert status == 200, body
     await lite.settle()
 
 
